@@ -1,0 +1,569 @@
+"""One load-generator process: many raw IRC client sockets on one epoll loop.
+
+Why not Trio here: a Trio task per socket costs several microseconds per wake-up, and
+the generator must stay far faster than the server it measures. Plain non-blocking
+sockets on ``select.epoll`` with the hot loop in one function keep the per-read cost to
+a ``recv`` and a few ``bytes`` methods that run in C:
+
+* deliveries are counted with ``bytes.count(b" PRIVMSG ")`` over whole reads, never by
+  parsing lines in Python;
+* latency comes from the timestamp inside the message, parsed only on a subset of lines
+  (every line at a watcher, the first line of each read elsewhere) unless the plan asks
+  for every line;
+* setup traffic (other clients' JOINs, NAMES) is skipped by a substring pre-filter.
+
+The coordinator drives a worker through its pipe: ``setup`` -> ``probe`` (one worker
+only) -> ``go`` -> ``stop``. Every loop has a deadline, and a worker whose coordinator
+disappears exits.
+"""
+
+from __future__ import annotations
+
+import array
+import errno
+import heapq
+import os
+import random
+import re
+import resource
+import select
+import socket
+import time
+import traceback
+from multiprocessing.connection import Connection
+
+from benchmarks.plan import ClientSpec, RunReport, SetupReport, Timeline, WorkerPlan
+
+_PRIVMSG = b" PRIVMSG "
+# sender-id, sequence number, send time (monotonic ns); tags or padding may surround it.
+_STAMP = re.compile(rb" PRIVMSG \S+ :(\d+) (\d+) (\d+)")
+_PROBE = b"lgprobe"
+_RECV_SIZE = 262144
+_EPOLLIN = select.EPOLLIN
+_EPOLLOUT = select.EPOLLOUT
+_EPOLLERRS = select.EPOLLERR | select.EPOLLHUP
+# Replies that mean this client will never be usable: nick problems, registration
+# refused, channel join refused.
+_FATAL_NUMERICS = frozenset(
+    b"432 433 436 437 451 461 462 463 464 465 468 403 405 471 473 474 475 476 477 489".split()
+)
+# The most a worker waits for a coordinator command before deciding it was abandoned.
+_ABANDON_S = 900.0
+
+_CONNECTING, _REGISTERING, _JOINING, _READY, _FAILED = range(5)
+
+
+class _Client:
+    __slots__ = (
+        "acked",
+        "chan",
+        "channels",
+        "connect_ns",
+        "fd",
+        "last_ack_ns",
+        "outbuf",
+        "pending_joins",
+        "seq",
+        "sid",
+        "sock",
+        "spec",
+        "state",
+        "tail",
+        "watcher",
+    )
+
+    def __init__(self, spec: ClientSpec) -> None:
+        self.spec = spec
+        self.sock: socket.socket | None = None
+        self.fd = -1
+        self.state = _CONNECTING
+        self.tail = b""
+        self.outbuf = bytearray()
+        self.connect_ns = 0
+        self.channels = {c.lower().encode() for c in spec.channels}
+        self.pending_joins = len(spec.channels)
+        self.chan = spec.send_channel.encode()
+        self.sid = spec.sender_id
+        self.watcher = spec.watcher
+        self.seq = 0
+        self.acked = 0
+        self.last_ack_ns = 0
+
+
+class Worker:
+    def __init__(self, plan: WorkerPlan, pipe: Connection) -> None:
+        self.plan = plan
+        self.pipe = pipe
+        self.epoll = select.epoll()
+        self.by_fd: dict[int, _Client] = {}
+        self.clients = [_Client(spec) for spec in plan.clients]
+        self.errors: dict[str, int] = {}
+        self.pad = b" " + b"x" * plan.padding if plan.padding else b""
+        # Probe state (see _probe): who sent it, who saw it when.
+        self.probe_client: _Client | None = None
+        self.probe_echo = False
+        self.probe_other_ns = 0
+        # Clients connecting, registering or joining right now.
+        self.in_flight = 0
+
+    # ------------------------------------------------------------------ helpers
+    def _error(self, reason: str) -> None:
+        self.errors[reason] = self.errors.get(reason, 0) + 1
+
+    def _fail(self, c: _Client, reason: str) -> None:
+        if c.state == _FAILED:
+            return
+        if c.state != _READY:
+            self.in_flight -= 1
+        c.state = _FAILED
+        self._error(reason)
+        self._close(c)
+
+    def _close(self, c: _Client) -> None:
+        if c.sock is None:
+            return
+        try:
+            self.epoll.unregister(c.fd)
+        except (OSError, ValueError):
+            pass
+        self.by_fd.pop(c.fd, None)
+        c.sock.close()
+        c.sock = None
+
+    def _send(self, c: _Client, data: bytes) -> None:
+        """Send now; whatever the kernel does not take waits for EPOLLOUT."""
+        if c.sock is None:
+            return
+        if c.outbuf:
+            c.outbuf += data
+            return
+        try:
+            n = c.sock.send(data)
+        except BlockingIOError:
+            n = 0
+        except OSError as exc:
+            self._drop(c, f"send: {exc.strerror or exc}")
+            return
+        if n < len(data):
+            c.outbuf += data[n:]
+            self.epoll.modify(c.fd, _EPOLLIN | _EPOLLOUT)
+
+    def _flush(self, c: _Client) -> None:
+        if c.sock is None:
+            return
+        try:
+            n = c.sock.send(c.outbuf)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._drop(c, f"send: {exc.strerror or exc}")
+            return
+        del c.outbuf[:n]
+        if not c.outbuf:
+            self.epoll.modify(c.fd, _EPOLLIN)
+
+    def _drop(self, c: _Client, reason: str) -> None:
+        """A connection lost after setup: counted, not fatal to the run."""
+        if c.state == _READY:
+            self._error(reason)
+            self._close(c)
+            c.state = _FAILED
+        else:
+            self._fail(c, reason)
+
+    # ------------------------------------------------------------------ setup
+    def _start_connect(self, c: _Client) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.sock = sock
+        c.fd = sock.fileno()
+        c.connect_ns = time.monotonic_ns()
+        self.in_flight += 1
+        err = sock.connect_ex((self.plan.host, self.plan.port))
+        if err not in (0, errno.EINPROGRESS):
+            self._fail(c, "refused" if err == errno.ECONNREFUSED else errno.errorcode.get(err, "?"))
+            return
+        self.by_fd[c.fd] = c
+        self.epoll.register(c.fd, _EPOLLIN | _EPOLLOUT)
+
+    def _connected(self, c: _Client) -> None:
+        assert c.sock is not None
+        err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self._fail(c, "refused" if err == errno.ECONNREFUSED else errno.errorcode.get(err, "?"))
+            return
+        c.state = _REGISTERING
+        self.epoll.modify(c.fd, _EPOLLIN)
+        nick = c.spec.nick.encode()
+        self._send(c, b"NICK %s\r\nUSER %s 0 * :ircish load generator\r\n" % (nick, nick))
+
+    def _setup_read(self, c: _Client, report: SetupReport | None) -> None:
+        """Read during setup and idle time: only registration, joins, PING and errors."""
+        assert c.sock is not None
+        try:
+            data = c.sock.recv(_RECV_SIZE)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._drop(c, f"recv: {exc.strerror or exc}")
+            return
+        if not data:
+            self._drop(c, "closed by server" if c.state == _READY else "closed before ready")
+            return
+        buf = c.tail + data
+        cut = buf.rfind(b"\n") + 1
+        c.tail = buf[cut:]
+        chunk = buf[:cut]
+        # Most setup traffic is other members' JOIN and NAMES lines: skip those reads whole.
+        if not (
+            b" 001 " in chunk
+            or b" 366 " in chunk
+            or b"PING" in chunk
+            or b"ERROR" in chunk
+            or b" 4" in chunk
+            or b" 5" in chunk
+            or (self.probe_client is not None and _PROBE in chunk)
+        ):
+            return
+        now = time.monotonic_ns()
+        for raw in chunk.split(b"\n"):
+            line = raw.rstrip(b"\r")
+            if line:
+                self._setup_line(c, line, now, report)
+                if c.state == _FAILED:
+                    return
+
+    def _setup_line(self, c: _Client, line: bytes, now: int, report: SetupReport | None) -> None:
+        if line.startswith(b"@"):
+            line = line.partition(b" ")[2]
+        parts = line.split(b" ", 3)
+        if parts[0] == b"PING":
+            self._send(c, b"PONG " + line[5:] + b"\r\n")
+            return
+        if parts[0] == b"ERROR":
+            self._fail(c, "ERROR " + line[6:60].decode("utf-8", "replace"))
+            return
+        if len(parts) < 2:
+            return
+        verb = parts[1]
+        if verb == b"001" and c.state == _REGISTERING:
+            if report is not None:
+                report.registered += 1
+                report.registration_ns.append(now - c.connect_ns)
+                report.last_registered_ns = max(report.last_registered_ns, now)
+            if c.spec.channels:
+                c.state = _JOINING
+                self._send(c, b"".join(b"JOIN %s\r\n" % ch.encode() for ch in c.spec.channels))
+            else:
+                c.state = _READY
+                self.in_flight -= 1
+        elif verb == b"366" and c.state == _JOINING and len(parts) == 4:
+            if parts[3].split(b" ", 1)[0].lower() in c.channels:
+                c.pending_joins -= 1
+                if c.pending_joins == 0:
+                    c.state = _READY
+                    self.in_flight -= 1
+                    if report is not None:
+                        report.joined += 1
+        elif len(verb) == 3 and verb[:1] in b"45" and verb.isdigit():
+            if verb in _FATAL_NUMERICS and c.state != _READY:
+                self._fail(c, "numeric " + verb.decode())
+            else:
+                self._error("numeric " + verb.decode())
+        elif self.probe_client is not None and _PROBE in line:
+            if c is self.probe_client:
+                self.probe_echo = True
+            elif not self.probe_other_ns:
+                self.probe_other_ns = now
+
+    def setup(self, connect_at_ns: int) -> SetupReport:
+        plan = self.plan
+        report = SetupReport(worker=plan.index)
+        waiting = list(reversed(self.clients))
+        limit = plan.setup_concurrency if plan.setup_concurrency > 0 else len(self.clients)
+        deadline = connect_at_ns + int(plan.setup_timeout_s * 1e9)
+        while time.monotonic_ns() < connect_at_ns:
+            time.sleep(min(0.01, (connect_at_ns - time.monotonic_ns()) / 1e9 + 1e-6))
+        report.first_connect_ns = time.monotonic_ns()
+        while True:
+            while waiting and self.in_flight < limit:
+                self._start_connect(waiting.pop())
+            if not waiting and self.in_flight == 0:
+                break
+            now = time.monotonic_ns()
+            if now >= deadline:
+                for c in self.clients:
+                    if c.state != _READY:
+                        self._fail(c, "setup timeout")
+                break
+            for fd, ev in self.epoll.poll(0.05):
+                c = self.by_fd.get(fd)
+                if c is None:
+                    continue
+                if c.state == _CONNECTING:
+                    self._connected(c)
+                    continue
+                if ev & _EPOLLOUT and c.outbuf:
+                    self._flush(c)
+                if ev & (_EPOLLIN | _EPOLLERRS):
+                    self._setup_read(c, report)
+        report.failed = sum(1 for c in self.clients if c.state == _FAILED)
+        report.refused = self.errors.get("refused", 0)
+        report.errors = dict(self.errors)
+        return report
+
+    # ------------------------------------------------------------------ between phases
+    def _service(self, timeout_s: float) -> bool:
+        """Answer PINGs and drain stale lines; True when the coordinator spoke."""
+        pipe_fd = self.pipe.fileno()
+        for fd, ev in self.epoll.poll(timeout_s):
+            if fd == pipe_fd:
+                return True
+            c = self.by_fd.get(fd)
+            if c is None:
+                continue
+            if ev & _EPOLLOUT and c.outbuf:
+                self._flush(c)
+            if ev & (_EPOLLIN | _EPOLLERRS):
+                self._setup_read(c, None)
+        return False
+
+    def probe(self) -> bool:
+        """Does the server echo a channel message back to its sender?
+
+        A NOTICE (not counted as a delivery later) goes to the first sender's channel.
+        Echo means the sender sees it; no echo means another local member saw it and the
+        sender still had not 300 ms later (or nothing came back within 3 s).
+        """
+        sender = next((c for c in self.clients if c.chan and c.state == _READY), None)
+        if sender is None:
+            return False
+        self.probe_client = sender
+        self._send(sender, b"NOTICE %s :%s\r\n" % (sender.chan, _PROBE))
+        t0 = time.monotonic_ns()
+        while not self.probe_echo:
+            now = time.monotonic_ns()
+            if now - t0 > 3_000_000_000:
+                break
+            if self.probe_other_ns and now - self.probe_other_ns > 300_000_000:
+                break
+            self._service(0.01)
+        self.probe_client = None
+        return self.probe_echo
+
+    # ------------------------------------------------------------------ measured run
+    def run(self, tl: Timeline) -> RunReport:  # noqa: C901 - one hot loop, kept in one place
+        plan = self.plan
+        report = RunReport(worker=plan.index)
+        mono = time.monotonic_ns
+        epoll = self.epoll
+        by_fd = self.by_fd
+        latencies = array.array("q")
+        lat_append = latencies.append
+        findall = _STAMP.findall
+        search = _STAMP.search
+        all_lines = plan.latency_all_lines
+        ms, me = tl.measure_start, tl.measure_end
+        pad = self.pad
+        window = plan.window
+        closed = plan.mode == "closed"
+        opened = plan.mode == "open"
+        senders = [c for c in self.clients if c.chan and c.state == _READY]
+        local = {b"%d" % c.sid: c for c in senders}
+        sent_by_channel: dict[bytes, int] = {}
+        refill: set[_Client] = set(senders) if closed else set()
+        heap: list[tuple[int, int]] = []
+        interval = 0
+        if opened and plan.rate_per_sender > 0:
+            interval = int(1e9 / plan.rate_per_sender)
+            rng = random.Random(plan.index)
+            # Spread first sends over one interval so senders do not fire in lockstep.
+            heap = [(tl.start + rng.randrange(interval), i) for i in range(len(senders))]
+            heapq.heapify(heap)
+        recv_total = recv_win = sent_total = sent_win = stalls = disconnected = 0
+        max_lag = 0
+        cpu0 = cpu1 = -1.0
+        next_stall_check = tl.start
+        stall_ns = int(plan.stall_timeout_s * 1e9)
+        for c in senders:
+            c.last_ack_ns = tl.start
+
+        while True:
+            now = mono()
+            if now >= tl.drain_end:
+                break
+            if cpu0 < 0 and now >= ms:
+                cpu0 = time.process_time()
+            if cpu1 < 0 and now >= me:
+                cpu1 = time.process_time()
+            sending = tl.start <= now < tl.send_end
+            if sending and refill:
+                for c in refill:
+                    room = window - (c.seq - c.acked)
+                    if room <= 0 or c.sock is None:
+                        continue
+                    t = mono()
+                    lines = []
+                    for _ in range(room):
+                        c.seq += 1
+                        lines.append(b"PRIVMSG %s :%d %d %d%s\r\n" % (c.chan, c.sid, c.seq, t, pad))
+                    self._send(c, b"".join(lines))
+                    sent_total += room
+                    if ms <= t < me:
+                        sent_win += room
+                    sent_by_channel[c.chan] = sent_by_channel.get(c.chan, 0) + room
+                refill.clear()
+            if closed and now >= next_stall_check:
+                # A message that never comes back must not freeze its sender for good.
+                next_stall_check = now + 100_000_000
+                for c in senders:
+                    if c.seq > c.acked and now - c.last_ack_ns > stall_ns:
+                        stalls += 1
+                        c.acked = c.seq
+                        c.last_ack_ns = now
+                        refill.add(c)
+            if heap:
+                while heap and heap[0][0] <= now:
+                    due, i = heapq.heappop(heap)
+                    c = senders[i]
+                    if due >= tl.send_end or c.sock is None:
+                        continue
+                    t = mono()
+                    max_lag = max(max_lag, t - due)
+                    c.seq += 1
+                    self._send(c, b"PRIVMSG %s :%d %d %d%s\r\n" % (c.chan, c.sid, c.seq, t, pad))
+                    sent_total += 1
+                    if ms <= t < me:
+                        sent_win += 1
+                    sent_by_channel[c.chan] = sent_by_channel.get(c.chan, 0) + 1
+                    heapq.heappush(heap, (due + interval, i))
+            # Sleep until the next scheduled send, but never long: deadlines are checked above.
+            wake = tl.drain_end
+            if heap:
+                wake = min(wake, heap[0][0])
+            elif now < tl.start:
+                wake = min(wake, tl.start)
+            timeout = max(0.0, min(0.05, (wake - mono()) / 1e9))
+            if refill and sending:
+                timeout = 0.0
+            for fd, ev in epoll.poll(timeout):
+                c = by_fd.get(fd)
+                if c is None:
+                    continue
+                if ev & _EPOLLOUT and c.outbuf:
+                    self._flush(c)
+                if not ev & (_EPOLLIN | _EPOLLERRS):
+                    continue
+                try:
+                    data = c.sock.recv(_RECV_SIZE)  # type: ignore[union-attr]
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    disconnected += 1
+                    self._drop(c, "closed during run")
+                    continue
+                t = mono()
+                if c.tail:
+                    data = c.tail + data
+                if data[-1] != 10:  # keep a partial line for the next read
+                    cut = data.rfind(b"\n") + 1
+                    c.tail = data[cut:]
+                    data = data[:cut]
+                    if not data:
+                        continue
+                else:
+                    c.tail = b""
+                n = data.count(_PRIVMSG)
+                if n:
+                    recv_total += n
+                    inside = ms <= t < me
+                    if inside:
+                        recv_win += n
+                    if c.watcher:
+                        for sid, _seq, stamp in findall(data):
+                            s = local.get(sid)
+                            if s is not None:
+                                s.acked += 1
+                                s.last_ack_ns = t
+                                refill.add(s)
+                            if inside:
+                                lat_append(t - int(stamp))
+                    elif inside:
+                        if all_lines:
+                            for _sid, _seq, stamp in findall(data):
+                                lat_append(t - int(stamp))
+                        else:
+                            # The first line of a read waited longest: a pessimistic sample.
+                            m = search(data)
+                            if m is not None:
+                                lat_append(t - int(m.group(3)))
+                if data.startswith(b"PING ") or b"\nPING " in data:
+                    for line in data.split(b"\n"):
+                        if line.startswith(b"PING "):
+                            self._send(c, b"PONG " + line[5:].rstrip(b"\r") + b"\r\n")
+        if cpu0 >= 0:
+            report.cpu_s = (cpu1 if cpu1 >= 0 else time.process_time()) - cpu0
+        report.sent_total = sent_total
+        report.sent_in_window = sent_win
+        report.sent_by_channel = {k.decode(): v for k, v in sent_by_channel.items()}
+        report.received_total = recv_total
+        report.received_in_window = recv_win
+        report.latency_ns = latencies.tobytes()
+        report.disconnected = disconnected
+        report.stalls = stalls
+        report.max_send_lag_ns = max_lag
+        report.errors = dict(self.errors)
+        return report
+
+    def close(self) -> None:
+        for c in self.clients:
+            if c.sock is not None:
+                try:
+                    c.sock.send(b"QUIT :done\r\n")
+                except OSError:
+                    pass
+            self._close(c)
+        self.epoll.close()
+
+    # ------------------------------------------------------------------ command loop
+    def serve(self) -> None:
+        self.epoll.register(self.pipe.fileno(), _EPOLLIN)
+        give_up = time.monotonic() + _ABANDON_S
+        while time.monotonic() < give_up:
+            if not self.pipe.poll():
+                self._service(0.1)
+                continue
+            cmd = self.pipe.recv()
+            if cmd[0] == "setup":
+                self.pipe.send(("setup", self.setup(cmd[1])))
+            elif cmd[0] == "probe":
+                self.pipe.send(("probe", self.probe()))
+            elif cmd[0] == "go":
+                self.pipe.send(("run", self.run(cmd[1])))
+            elif cmd[0] == "stop":
+                return
+
+
+def worker_main(plan: WorkerPlan, pipe: Connection) -> None:
+    """multiprocessing entry point."""
+    try:
+        if plan.cpus:
+            os.sched_setaffinity(0, plan.cpus)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        worker = Worker(plan, pipe)
+        try:
+            worker.serve()
+        finally:
+            worker.close()
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        pass  # the coordinator is gone or stopping us; nothing left to report to
+    except Exception:
+        try:
+            pipe.send(("error", traceback.format_exc()))
+        except OSError:
+            pass

@@ -1,0 +1,107 @@
+"""Console scripts: ``ircish-server`` and its sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+import trio
+
+from ircish import __version__
+from ircish.config import Config, ConfigError, load_config
+
+log = logging.getLogger("ircish")
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ircish-server", description="ircish IRC server")
+    parser.add_argument("--config", "-c", default="config.toml", help="path to config.toml")
+    parser.add_argument("--version", action="version", version=f"ircish {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the server (the default)")
+    sub.add_parser("hash-password", help="read a password on stdin, print its hash for [[opers]]")
+    sub.add_parser("check-config", help="load the config and report problems")
+    db = sub.add_parser("db", help="database maintenance: upgrade, downgrade, current, history, "
+                        "backup")
+    db.add_argument("db_args", nargs=argparse.REMAINDER)
+    plugins = sub.add_parser("plugins", help="plugin tools: list")
+    plugins.add_argument("plugin_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def server_main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "hash-password":
+        from ircish.passwords import hash_password
+
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            print("hash-password: no password on stdin", file=sys.stderr)
+            return EXIT_CONFIG
+        print(hash_password(password))
+        return 0
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"ircish-server: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    _setup_logging(config)
+    if args.command == "check-config":
+        print(f"{args.config}: ok")
+        return 0
+    if args.command == "db":
+        from ircish.store.cli import main as db_main
+
+        return db_main(args.db_args, config)
+    if args.command == "plugins":
+        from ircish.hooks.cli import main as plugins_main
+
+        return plugins_main(args.plugin_args, config)
+    try:
+        return trio.run(_serve, config)
+    except ConfigError as exc:
+        print(f"ircish-server: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _setup_logging(config: Config) -> None:
+    logging.basicConfig(
+        level=config.logging.level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+async def _serve(config: Config) -> int:
+    from ircish.app import build_server
+
+    server = build_server(config)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.run)
+        nursery.start_soon(_watch_signals, server)
+        await server.stopped.wait()
+        nursery.cancel_scope.cancel()
+    return 0
+
+
+async def _watch_signals(server: object) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        count = 0
+        async for signum in signals:
+            count += 1
+            if count == 1:
+                log.info("%s received, shutting down (again to exit at once)",
+                         signal.Signals(signum).name)
+                server.shutdown()  # type: ignore[attr-defined]
+            else:
+                os._exit(1)
+
+
+def config_dir(config: Config) -> Path:
+    return config.base_dir

@@ -1,0 +1,37 @@
+"""Wiring shared by both views: settings into a session, buffers and connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ircish.client.config import ClientConfig
+from ircish.client.connection import Backoff, Connection, Endpoint
+from ircish.client.model import Buffers
+from ircish.client.session import Identity, Session
+
+
+@dataclass
+class Client:
+    config: ClientConfig
+    buffers: Buffers
+    session: Session
+    connection: Connection
+
+
+def make_client(config: ClientConfig, give_up_after: int | None = None) -> Client:
+    buffers = Buffers(config.host)
+    identity = Identity(
+        nick=config.nick,
+        username=config.username or "ircish",
+        realname=config.realname,
+        password=config.password or None,
+    )
+    session = Session(identity, buffers, list(config.join), history_lines=config.history_lines)
+    endpoint = Endpoint(config.host, config.effective_port, config.tls, config.tls_verify)
+    connection = Connection(
+        session,
+        endpoint,
+        Backoff(config.reconnect_delay, config.reconnect_max),
+        give_up_after=give_up_after,
+    )
+    return Client(config, buffers, session, connection)

@@ -1,0 +1,107 @@
+"""Client settings: command-line flags win over ``client.toml``, which wins over defaults.
+
+The file is optional. Every key in it is checked, and a mistake names the key
+and the file, because a typo that is silently ignored costs more than an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: 6667, or 6697 with TLS
+    tls: bool = False
+    tls_verify: bool = True
+    nick: str = ""
+    username: str = ""
+    realname: str = "ircish user"
+    password: str = ""
+    join: tuple[str, ...] = ("#lobby",)
+    history_lines: int = 50
+    reconnect_delay: float = 1.0
+    reconnect_max: float = 60.0
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (6697 if self.tls else 6667)
+
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "ircish" / "client.toml"
+
+
+_TYPES: dict[str, type] = {
+    "host": str,
+    "port": int,
+    "tls": bool,
+    "tls_verify": bool,
+    "nick": str,
+    "username": str,
+    "realname": str,
+    "password": str,
+    "join": tuple,
+    "history_lines": int,
+    "reconnect_delay": float,
+    "reconnect_max": float,
+}
+
+
+def _check(key: str, value: Any, where: str) -> Any:
+    expected = _TYPES.get(key)
+    if expected is None:
+        known = ", ".join(sorted(_TYPES))
+        raise ConfigError(f"{where}: unknown key {key!r} (known keys: {known})")
+    if expected is tuple:
+        if isinstance(value, str):
+            return tuple(part for part in value.split(",") if part)
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        raise ConfigError(f"{where}: {key!r} must be a list of channel names")
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is int and isinstance(value, bool):
+        raise ConfigError(f"{where}: {key!r} must be a number, not {value!r}")
+    if not isinstance(value, expected):
+        raise ConfigError(f"{where}: {key!r} must be {expected.__name__}, not {value!r}")
+    if key == "port" and not 0 <= value <= 65535:
+        raise ConfigError(f"{where}: 'port' must be between 1 and 65535")
+    return value
+
+
+def load_file(path: Path, *, required: bool) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"{path}: no such file") from None
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    # Accept both a flat file and one with a [client] table.
+    if isinstance(data.get("client"), dict):
+        data = {**{k: v for k, v in data.items() if k != "client"}, **data["client"]}
+    return {key: _check(key, value, str(path)) for key, value in data.items()}
+
+
+def build(flags: dict[str, Any], path: Path | None) -> ClientConfig:
+    """Merge: defaults, then the file (``path`` or the default one), then set flags."""
+    file_values = load_file(path or default_path(), required=path is not None)
+    names = {f.name for f in fields(ClientConfig)}
+    chosen = {k: v for k, v in flags.items() if k in names and v is not None}
+    if "join" in chosen:
+        chosen["join"] = _check("join", chosen["join"], "--join")
+    return dataclasses.replace(ClientConfig(), **{**file_values, **chosen})

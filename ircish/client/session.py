@@ -1,0 +1,742 @@
+"""The client side of the IRC protocol, sans-IO: lines in, lines out, buffers updated.
+
+``connection.py`` owns the socket and calls :meth:`Session.connection_made`,
+:meth:`Session.handle_line` and :meth:`Session.connection_lost`; everything the
+session wants to send goes through the ``send`` function it was handed. That
+split keeps registration, capability negotiation, nick retry and history
+handling testable with a list standing in for the network.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ircish.client.isupport import ISupport
+from ircish.client.model import Buffer, BufferKind, Buffers, Line, LineKind, Member, now
+from ircish.client.text import (
+    format_server_time,
+    mentions,
+    parse_server_time,
+    split_utf8,
+    strip_formatting,
+)
+from ircish.protocol import Message, ProtocolError, parse
+from ircish.protocol.message import format_line
+
+# Everything here is optional: without any of them the client still works, it
+# just loses exact times, history and the rest.
+WANTED_CAPS = (
+    "server-time",
+    "message-tags",
+    "batch",
+    "echo-message",
+    "draft/chathistory",
+    "multi-prefix",
+    "away-notify",
+    "cap-notify",
+)
+
+HISTORY_BATCH_TYPES = ("chathistory", "draft/chathistory")
+WHOIS_NUMERICS = {
+    "276",
+    "301",
+    "307",
+    "311",
+    "312",
+    "313",
+    "317",
+    "319",
+    "320",
+    "330",
+    "338",
+    "378",
+    "379",
+    "671",
+}
+CLIENT_VERSION = "ircish-client 0.1"
+
+
+@dataclass(frozen=True)
+class Identity:
+    nick: str
+    username: str = "ircish"
+    realname: str = "ircish user"
+    password: str | None = None
+
+
+@dataclass
+class _Batch:
+    kind: str
+    params: list[str]
+    messages: list[Message] = field(default_factory=list)
+
+
+Send = Callable[[str], None]
+EventHook = Callable[[str, str], None]
+
+
+class Session:
+    def __init__(
+        self,
+        identity: Identity,
+        buffers: Buffers,
+        autojoin: list[str] | None = None,
+        history_lines: int = 50,
+    ) -> None:
+        self.identity = identity
+        self.buffers = buffers
+        self.autojoin = list(autojoin or [])
+        self.history_lines = history_lines
+        self.nick = identity.nick
+        self.isupport = ISupport()
+        self.caps: set[str] = set()
+        self.registered = False
+        self.ever_registered = False
+        self.away = False
+        self.quitting = False
+        # Called with ("registered", nick), ("joined", channel), ("lost", reason).
+        self.on_event: EventHook = lambda kind, arg: None
+        self._send: Send | None = None
+        self._offered: dict[str, str] = {}
+        self._negotiating = False
+        self._nick_attempt = 0
+        self._batches: dict[str, _Batch] = {}
+        self._names: dict[str, dict[str, Member]] = {}
+        self._names_requested: set[str] = set()
+        self._focus_on_join: set[str] = set()
+        self._rejoin: list[str] = []
+        self._history_before: set[str] = set()
+        self._handlers: dict[str, Callable[[Message], None]] = {
+            "PING": self._on_ping,
+            "CAP": self._on_cap,
+            "001": self._on_welcome,
+            "005": self._on_isupport,
+            "432": self._on_bad_nick,
+            "433": self._on_bad_nick,
+            "437": self._on_bad_nick,
+            "PRIVMSG": self._on_chat,
+            "NOTICE": self._on_chat,
+            "JOIN": self._on_join,
+            "PART": self._on_part,
+            "KICK": self._on_kick,
+            "QUIT": self._on_quit,
+            "NICK": self._on_nick,
+            "TOPIC": self._on_topic,
+            "332": self._on_rpl_topic,
+            "333": self._on_rpl_topic_who,
+            "353": self._on_names,
+            "366": self._on_end_of_names,
+            "MODE": self._on_mode,
+            "AWAY": self._on_away,
+            "305": self._on_unaway,
+            "306": self._on_nowaway,
+            "BATCH": self._on_batch,
+            "ERROR": self._on_error,
+            "INVITE": self._on_invite,
+            "FAIL": self._on_standard_reply,
+            "WARN": self._on_standard_reply,
+            "NOTE": self._on_standard_reply,
+        }
+
+    # -- connection lifetime ---------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._send is not None
+
+    def connection_made(self, send: Send) -> None:
+        self._send = send
+        self.registered = False
+        self.caps = set()
+        self._offered = {}
+        self._batches = {}
+        self._names = {}
+        self._nick_attempt = 0
+        self.nick = self.identity.nick
+        self.isupport = ISupport()
+        self.buffers.casefold = self.isupport.casefold
+        self._negotiating = True
+        if self.identity.password:
+            self.send("PASS", self.identity.password)
+        self.send("CAP", "LS", "302")
+        self.send("NICK", self.nick)
+        self.send("USER", self.identity.username, "0", "*", self.identity.realname)
+
+    def connection_lost(self, reason: str) -> None:
+        was_connected = self._send is not None
+        self._send = None
+        self.registered = False
+        if not was_connected:
+            return
+        rejoin = [b.name for b in self.buffers.channels() if b.joined]
+        if rejoin:
+            self._rejoin = rejoin
+        for buffer in self.buffers.channels():
+            buffer.joined = False
+            buffer.members.clear()
+            buffer.history_pending = False
+        if self.quitting:
+            self.info(f"Disconnected: {reason}")
+        else:
+            self.buffers.add_everywhere(Line(now(), "error", f"Disconnected: {reason}"))
+        self.on_event("lost", reason)
+
+    def connect_failed(self, reason: str, retry_in: float | None) -> None:
+        text = f"Could not connect: {reason}"
+        if retry_in is not None:
+            text += f" (retrying in {retry_in:.0f}s)"
+        self.info(text, kind="error")
+
+    # -- sending -----------------------------------------------------------------
+
+    def send(self, command: str, *params: str, tags: dict[str, str] | None = None) -> bool:
+        if self._send is None:
+            return False
+        self._send(format_line(command, list(params), tags=tags))
+        return True
+
+    def send_raw(self, line: str) -> bool:
+        if self._send is None:
+            return False
+        self._send(line)
+        return True
+
+    def say(self, target: str, text: str, *, action: bool = False, notice: bool = False) -> bool:
+        """Send a message; shown locally unless the server will echo it back."""
+        if not self.connected:
+            self.info("Not connected.", kind="error")
+            return False
+        command = "NOTICE" if notice else "PRIVMSG"
+        # Room for ":nick!user@host PRIVMSG target :" that the server puts in front.
+        overhead = len(f":{self.nick}!{self.identity.username}@{'h' * 63} {command} {target} :")
+        overhead += 9 if action else 0
+        for piece in split_utf8(text, 510 - overhead):
+            payload = f"\x01ACTION {piece}\x01" if action else piece
+            self.send(command, target, payload)
+            if "echo-message" not in self.caps:
+                kind: LineKind = "action" if action else "notice" if notice else "message"
+                buffer = self._target_buffer(target, self.nick, own=True)
+                self.buffers.add(buffer, Line(now(), kind, piece, nick=self.nick, own=True))
+        return True
+
+    def join(
+        self, channels: list[str], keys: list[str] | None = None, *, focus: bool = True
+    ) -> bool:
+        names = [self._channel_name(c) for c in channels if c]
+        if focus and names:
+            self._focus_on_join.add(self.buffers.casefold(names[0]))
+        params = [",".join(names)]
+        if keys:
+            params.append(",".join(keys))
+        return self.send("JOIN", *params)
+
+    def request_names(self, channel: str) -> bool:
+        self._names_requested.add(self.buffers.casefold(channel))
+        return self.send("NAMES", channel)
+
+    def request_older(self, buffer: Buffer) -> bool:
+        """Ask for the history before the oldest line shown, once at a time."""
+        if (
+            "draft/chathistory" not in self.caps
+            or buffer.kind is BufferKind.SERVER
+            or buffer.history_pending
+            or buffer.history_exhausted
+        ):
+            return False
+        oldest = buffer.oldest_line()
+        if oldest is None:
+            anchor = "timestamp=" + format_server_time(now())
+        elif oldest.msgid:
+            anchor = "msgid=" + oldest.msgid
+        else:
+            anchor = "timestamp=" + format_server_time(oldest.time)
+        buffer.history_pending = True
+        self._history_before.add(self.buffers.casefold(buffer.name))
+        return self.send("CHATHISTORY", "BEFORE", buffer.name, anchor, str(self._history_limit()))
+
+    def quit(self, reason: str) -> bool:
+        self.quitting = True
+        return self.send("QUIT", reason)
+
+    # -- receiving ---------------------------------------------------------------
+
+    def handle_line(self, line: str) -> None:
+        if not line.strip():
+            return
+        try:
+            msg = parse(line)
+        except ProtocolError:
+            return
+        self.handle(msg)
+
+    def handle(self, msg: Message) -> None:
+        msg.command = msg.command.upper()
+        batch_ref = msg.tags.get("batch")
+        if batch_ref and batch_ref in self._batches and msg.command != "BATCH":
+            self._batches[batch_ref].messages.append(msg)
+            return
+        handler = self._handlers.get(msg.command)
+        if handler is not None:
+            handler(msg)
+        elif msg.command.isdigit():
+            self._on_numeric(msg)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def info(
+        self,
+        text: str,
+        *,
+        kind: LineKind = "info",
+        buffer: Buffer | None = None,
+        time: datetime | None = None,
+    ) -> None:
+        target = buffer or self.buffers.server
+        self.buffers.add(target, Line(time or now(), kind, text))
+
+    def is_me(self, nick: str) -> bool:
+        return self.buffers.casefold(nick) == self.buffers.casefold(self.nick)
+
+    def _history_limit(self) -> int:
+        limit = self.isupport.chathistory_limit
+        return min(self.history_lines, limit) if limit > 0 else self.history_lines
+
+    def _channel_name(self, name: str) -> str:
+        return name if self.isupport.is_channel(name) else "#" + name
+
+    def _target_buffer(self, target: str, nick: str, *, own: bool) -> Buffer:
+        """Where a message belongs: its channel, or the query with the other person."""
+        stripped = target.lstrip(self.isupport.prefix_chars)  # STATUSMSG such as @#chan
+        if self.isupport.is_channel(stripped):
+            return self.buffers.open(stripped, BufferKind.CHANNEL)
+        other = target if own else nick
+        return self.buffers.open(other, BufferKind.QUERY)
+
+    def _time(self, msg: Message) -> datetime:
+        """When it happened: the server-time tag when the server sends one."""
+        return parse_server_time(msg.tags.get("time")) or now()
+
+    def _numeric_text(self, msg: Message) -> str:
+        return " ".join(p for p in msg.params[1:] if p)
+
+    # -- registration --------------------------------------------------------------
+
+    def _on_ping(self, msg: Message) -> None:
+        self.send("PONG", *msg.params)
+
+    def _on_cap(self, msg: Message) -> None:
+        sub = msg.param(1).upper()
+        if sub == "LS":
+            more = msg.param(2) == "*"
+            for item in msg.params[-1].split():
+                name, _, value = item.partition("=")
+                self._offered[name] = value
+            if not more and self._negotiating:
+                wanted = [c for c in WANTED_CAPS if c in self._offered]
+                if wanted:
+                    self.send("CAP", "REQ", " ".join(wanted))
+                else:
+                    self._end_negotiation()
+        elif sub == "ACK":
+            for name in msg.params[-1].split():
+                if name.startswith("-"):
+                    self.caps.discard(name[1:])
+                else:
+                    self.caps.add(name)
+            self._end_negotiation()
+        elif sub == "NAK":
+            self._end_negotiation()
+        elif sub == "NEW":
+            new = [c for c in msg.params[-1].split() if c.split("=")[0] in WANTED_CAPS]
+            if new:
+                self.send("CAP", "REQ", " ".join(c.split("=")[0] for c in new))
+        elif sub == "DEL":
+            for name in msg.params[-1].split():
+                self.caps.discard(name)
+
+    def _end_negotiation(self) -> None:
+        if self._negotiating:
+            self._negotiating = False
+            self.send("CAP", "END")
+
+    def _on_bad_nick(self, msg: Message) -> None:
+        if self.registered:
+            self.info(self._numeric_text(msg), kind="error", buffer=self.buffers.current)
+            return
+        self._nick_attempt += 1
+        base = self.identity.nick
+        if msg.command == "432":
+            base = "guest"
+        if self._nick_attempt <= 2 and msg.command != "432":
+            candidate = base + "_" * self._nick_attempt
+        else:
+            candidate = f"{base[:12]}{random.randint(10, 9999)}"
+        self.info(f"Nickname {msg.param(1)} is unavailable, trying {candidate}")
+        self.nick = candidate
+        self.send("NICK", candidate)
+
+    def _on_welcome(self, msg: Message) -> None:
+        self.registered = True
+        self._negotiating = False
+        self.nick = msg.param(0, self.nick)
+        self.info(msg.params[-1] if len(msg.params) > 1 else "Connected", time=self._time(msg))
+        channels = self._rejoin if self.ever_registered else self.autojoin
+        self.ever_registered = True
+        self._rejoin = []
+        if channels:
+            self.join(channels, focus=not self._focus_on_join)
+        if self.away:
+            self.send("AWAY", "away")
+        self.on_event("registered", self.nick)
+
+    def _on_isupport(self, msg: Message) -> None:
+        self.isupport.update(msg.params[1:-1])
+        self.buffers.casefold = self.isupport.casefold
+        self._on_numeric(msg)
+
+    # -- messages ------------------------------------------------------------------
+
+    def _chat_line(self, msg: Message) -> tuple[Buffer, Line] | None:
+        """A PRIVMSG/NOTICE as the buffer it belongs to and the line to show there."""
+        if len(msg.params) < 2:
+            return None
+        nick = (msg.source or "").split("!")[0]
+        target, text = msg.params[0], msg.params[1]
+        own = bool(nick) and self.is_me(nick)
+        kind: LineKind = "notice" if msg.command == "NOTICE" else "message"
+        if text.startswith("\x01"):
+            ctcp = text.strip("\x01")
+            verb, _, rest = ctcp.partition(" ")
+            if verb.upper() == "ACTION":
+                kind, text = "action", rest
+            elif msg.command == "PRIVMSG":
+                self._answer_ctcp(nick, verb.upper(), rest, own)
+                return None
+            else:
+                text = f"CTCP {verb} reply: {rest}"
+        text = strip_formatting(text)
+        from_server = not msg.source or ("!" not in msg.source and "." in msg.source)
+        to_me = not self.isupport.is_channel(target.lstrip(self.isupport.prefix_chars))
+        if (
+            from_server
+            or target == "*"
+            or (kind == "notice" and to_me and not own and self.buffers.get(nick) is None)
+        ):
+            buffer = self.buffers.server
+        else:
+            buffer = self._target_buffer(target, nick, own=own)
+        line = Line(
+            self._time(msg),
+            kind,
+            text,
+            nick=nick or (msg.source or ""),
+            msgid=msg.tags.get("msgid"),
+            own=own,
+            mention=not own and mentions(text, self.nick, self.buffers.casefold),
+        )
+        return buffer, line
+
+    def _answer_ctcp(self, nick: str, verb: str, arg: str, own: bool) -> None:
+        if own:
+            return
+        replies = {"VERSION": CLIENT_VERSION, "PING": arg, "CLIENTINFO": "ACTION PING VERSION"}
+        if verb in replies:
+            self.send("NOTICE", nick, f"\x01{verb} {replies[verb]}\x01".replace(" \x01", "\x01"))
+        self.info(f"CTCP {verb} from {nick}")
+
+    def _on_chat(self, msg: Message) -> None:
+        placed = self._chat_line(msg)
+        if placed is not None:
+            buffer, line = placed
+            if buffer.has_msgid(line.msgid):
+                return  # already shown, e.g. replayed on join and fetched as history
+            self.buffers.add(buffer, line)
+
+    def _on_batch(self, msg: Message) -> None:
+        ref = msg.param(0)
+        if ref.startswith("+"):
+            self._batches[ref[1:]] = _Batch(msg.param(1), msg.params[2:])
+            return
+        batch = self._batches.pop(ref[1:], None)
+        if batch is None:
+            return
+        if batch.kind in HISTORY_BATCH_TYPES and batch.params:
+            self._history_batch(batch)
+        else:
+            for inner in batch.messages:
+                inner.tags.pop("batch", None)
+                self.handle(inner)
+
+    def _history_batch(self, batch: _Batch) -> None:
+        target = batch.params[0]
+        key = self.buffers.casefold(target)
+        lines: list[tuple[Buffer, Line]] = []
+        for inner in batch.messages:
+            if inner.command.upper() in ("PRIVMSG", "NOTICE"):
+                inner.command = inner.command.upper()
+                placed = self._chat_line(inner)
+                if placed is not None:
+                    lines.append(placed)
+        buffer = self.buffers.get(target) if self.isupport.is_channel(target) else None
+        if buffer is None and lines:
+            buffer = lines[0][0]
+        if buffer is None:
+            buffer = self.buffers.get(target)
+        if buffer is None:
+            return
+        added = self.buffers.add_history(buffer, [line for _, line in lines])
+        buffer.history_pending = False
+        if key in self._history_before:
+            self._history_before.discard(key)
+            if not added:
+                buffer.history_exhausted = True
+                self.info("No older history.", buffer=buffer)
+
+    # -- channel membership ----------------------------------------------------------
+
+    def _source_nick(self, msg: Message) -> str:
+        return (msg.source or "").split("!")[0]
+
+    def _on_join(self, msg: Message) -> None:
+        nick = self._source_nick(msg)
+        channel = msg.param(0)
+        if not channel:
+            return
+        if self.is_me(nick):
+            buffer = self.buffers.open(channel, BufferKind.CHANNEL)
+            buffer.joined = True
+            buffer.members.clear()
+            buffer.history_pending = False
+            buffer.history_exhausted = False
+            self.info(f"You joined {channel}", kind="join", buffer=buffer, time=self._time(msg))
+            key = self.buffers.casefold(channel)
+            if key in self._focus_on_join:
+                self._focus_on_join.discard(key)
+                self.buffers.switch_to(buffer)
+            if "draft/chathistory" in self.caps:
+                buffer.history_pending = True
+                self.send("CHATHISTORY", "LATEST", channel, "*", str(self._history_limit()))
+            self.on_event("joined", channel)
+            return
+        buffer = self.buffers.get(channel)
+        if buffer is None:
+            return
+        buffer.members[self.buffers.casefold(nick)] = Member(nick)
+        userhost = msg.source.split("!", 1)[1] if msg.source and "!" in msg.source else ""
+        who = f"{nick} ({userhost})" if userhost else nick
+        self.info(f"{who} has joined {channel}", kind="join", buffer=buffer, time=self._time(msg))
+
+    def _on_part(self, msg: Message) -> None:
+        nick = self._source_nick(msg)
+        reason = msg.param(1)
+        for channel in msg.param(0).split(","):
+            buffer = self.buffers.get(channel)
+            if buffer is None:
+                continue
+            suffix = f" ({reason})" if reason else ""
+            if self.is_me(nick):
+                buffer.joined = False
+                buffer.members.clear()
+                self.info(
+                    f"You left {channel}{suffix}", kind="part", buffer=buffer, time=self._time(msg)
+                )
+            else:
+                buffer.members.pop(self.buffers.casefold(nick), None)
+                self.info(
+                    f"{nick} has left {channel}{suffix}",
+                    kind="part",
+                    buffer=buffer,
+                    time=self._time(msg),
+                )
+
+    def _on_kick(self, msg: Message) -> None:
+        by = self._source_nick(msg)
+        channel, victim, reason = msg.param(0), msg.param(1), msg.param(2)
+        buffer = self.buffers.get(channel)
+        if buffer is None:
+            return
+        if self.is_me(victim):
+            buffer.joined = False
+            buffer.members.clear()
+            text = f"You were kicked from {channel} by {by} ({reason})"
+        else:
+            buffer.members.pop(self.buffers.casefold(victim), None)
+            text = f"{victim} was kicked by {by} ({reason})"
+        self.info(text, kind="kick", buffer=buffer, time=self._time(msg))
+
+    def _on_quit(self, msg: Message) -> None:
+        nick = self._source_nick(msg)
+        key = self.buffers.casefold(nick)
+        text = f"{nick} has quit ({msg.param(0)})"
+        for buffer in list(self.buffers.all):
+            if buffer.members.pop(key, None) is not None or (
+                buffer.kind is BufferKind.QUERY and self.buffers.casefold(buffer.name) == key
+            ):
+                self.info(text, kind="quit", buffer=buffer, time=self._time(msg))
+
+    def _on_nick(self, msg: Message) -> None:
+        old = self._source_nick(msg)
+        new = msg.param(0)
+        old_key = self.buffers.casefold(old)
+        mine = self.is_me(old)
+        if mine:
+            self.nick = new
+            self.info(f"You are now known as {new}", kind="nick", time=self._time(msg))
+        for buffer in list(self.buffers.all):
+            member = buffer.members.pop(old_key, None)
+            if member is not None:
+                member.nick = new
+                buffer.members[self.buffers.casefold(new)] = member
+                self.info(
+                    f"{old} is now known as {new}", kind="nick", buffer=buffer, time=self._time(msg)
+                )
+            elif buffer.kind is BufferKind.QUERY and self.buffers.casefold(buffer.name) == old_key:
+                self.buffers.rename(buffer, new)
+                self.info(
+                    f"{old} is now known as {new}", kind="nick", buffer=buffer, time=self._time(msg)
+                )
+        self.buffers.listener.changed()
+
+    def _on_topic(self, msg: Message) -> None:
+        buffer = self.buffers.get(msg.param(0))
+        if buffer is None:
+            return
+        buffer.topic = strip_formatting(msg.param(1))
+        self.info(
+            f"{self._source_nick(msg)} changed the topic to: {buffer.topic}",
+            kind="topic",
+            buffer=buffer,
+            time=self._time(msg),
+        )
+
+    def _on_rpl_topic(self, msg: Message) -> None:
+        buffer = self.buffers.get(msg.param(1))
+        if buffer is None:
+            self._on_numeric(msg)
+            return
+        buffer.topic = strip_formatting(msg.param(2))
+        self.info(f"Topic: {buffer.topic}", kind="topic", buffer=buffer)
+
+    def _on_rpl_topic_who(self, msg: Message) -> None:
+        buffer = self.buffers.get(msg.param(1))
+        if buffer is None:
+            return
+        setter = msg.param(2).split("!")[0]
+        text = f"Topic set by {setter}"
+        if msg.param(3).isdigit():
+            moment = datetime.fromtimestamp(int(msg.param(3)), UTC).astimezone()
+            text += moment.strftime(" on %Y-%m-%d %H:%M")
+        self.info(text, kind="topic", buffer=buffer)
+
+    def _on_names(self, msg: Message) -> None:
+        channel = msg.param(2)
+        pending = self._names.setdefault(self.buffers.casefold(channel), {})
+        for item in msg.params[-1].split():
+            prefixes, nick = self.isupport.split_prefixes(item)
+            nick = nick.split("!")[0]  # userhost-in-names, should a server send it anyway
+            pending[self.buffers.casefold(nick)] = Member(
+                nick, self.isupport.sort_prefixes(prefixes)
+            )
+
+    def _on_end_of_names(self, msg: Message) -> None:
+        channel = msg.param(1)
+        key = self.buffers.casefold(channel)
+        members = self._names.pop(key, {})
+        buffer = self.buffers.get(channel)
+        requested = key in self._names_requested
+        self._names_requested.discard(key)
+        if buffer is None or not buffer.is_channel:
+            if requested:
+                listing = " ".join(m.prefixes[:1] + m.nick for m in members.values())
+                self.info(f"Names {channel}: {listing}", buffer=self.buffers.current)
+            return
+        for key_, member in members.items():
+            old = buffer.members.get(key_)
+            if old is not None:
+                member.away = old.away
+        buffer.members = members
+        ops = sum(1 for m in members.values() if "@" in m.prefixes)
+        text = f"{len(members)} users on {channel} ({ops} ops)"
+        if requested:
+            text = f"Names {channel}: " + " ".join(
+                m.prefixes[:1] + m.nick
+                for m in sorted(members.values(), key=lambda m: self.buffers.casefold(m.nick))
+            )
+        self.info(text, buffer=buffer)
+
+    def _on_mode(self, msg: Message) -> None:
+        target = msg.param(0)
+        who = self._source_nick(msg) or msg.source or "server"
+        changes = " ".join(msg.params[1:])
+        buffer = self.buffers.get(target) if self.isupport.is_channel(target) else None
+        if buffer is None:
+            self.info(f"Mode {target} [{changes}] by {who}", kind="mode", time=self._time(msg))
+            return
+        for adding, mode, arg in self.isupport.mode_changes(msg.param(1), msg.params[2:]):
+            if mode in self.isupport.prefix_modes and arg is not None:
+                member = buffer.members.get(self.buffers.casefold(arg))
+                if member is None:
+                    continue
+                char = self.isupport.prefix_chars[self.isupport.prefix_modes.index(mode)]
+                if adding:
+                    member.prefixes = self.isupport.sort_prefixes(member.prefixes + char)
+                else:
+                    member.prefixes = member.prefixes.replace(char, "")
+        self.info(
+            f"Mode {target} [{changes}] by {who}", kind="mode", buffer=buffer, time=self._time(msg)
+        )
+
+    def _on_away(self, msg: Message) -> None:
+        key = self.buffers.casefold(self._source_nick(msg))
+        away = bool(msg.params and msg.params[0])
+        for buffer in self.buffers.channels():
+            member = buffer.members.get(key)
+            if member is not None:
+                member.away = away
+        self.buffers.listener.changed()
+
+    def _on_unaway(self, msg: Message) -> None:
+        self.away = False
+        self.info(msg.params[-1], buffer=self.buffers.current)
+
+    def _on_nowaway(self, msg: Message) -> None:
+        self.away = True
+        self.info(msg.params[-1], buffer=self.buffers.current)
+
+    def _on_error(self, msg: Message) -> None:
+        self.info(f"Server closed the link: {msg.param(0)}", kind="error")
+
+    def _on_invite(self, msg: Message) -> None:
+        self.info(
+            f"{self._source_nick(msg)} invites you to {msg.param(1)}", buffer=self.buffers.current
+        )
+
+    def _on_standard_reply(self, msg: Message) -> None:
+        if msg.param(0).upper() == "CHATHISTORY":
+            for buffer in self.buffers.all:
+                buffer.history_pending = False
+            self._history_before.clear()
+        text = f"{msg.command} {msg.param(0)} {msg.param(1)}: {msg.params[-1]}"
+        self.info(
+            text, kind="error" if msg.command == "FAIL" else "info", buffer=self.buffers.current
+        )
+
+    def _on_numeric(self, msg: Message) -> None:
+        code = msg.command
+        if code == "311" and len(msg.params) >= 6:
+            text = f"{msg.param(1)} is {msg.param(2)}@{msg.param(3)} ({msg.param(5)})"
+            self.info(text, buffer=self.buffers.current)
+        elif code in WHOIS_NUMERICS or code == "318":
+            self.info(self._numeric_text(msg), buffer=self.buffers.current)
+        elif code[0] in "45":
+            self.info(self._numeric_text(msg), kind="error", buffer=self.buffers.current)
+        elif code in ("004", "005", "252", "253", "254", "396"):
+            self.info(" ".join(msg.params[1:]), time=self._time(msg))
+        else:
+            self.info(
+                msg.params[-1] if len(msg.params) > 1 else " ".join(msg.params),
+                time=self._time(msg),
+            )

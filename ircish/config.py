@@ -1,0 +1,298 @@
+"""``config.toml`` read with ``tomllib`` into frozen dataclasses.
+
+Every key is checked: an unknown key, a wrong type or an impossible value is a
+``ConfigError`` naming the file and the dotted key, so an operator's typo never
+silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for the operator."""
+
+    def __init__(self, path: Path | str, key: str, problem: str) -> None:
+        self.path = str(path)
+        self.key = key
+        self.problem = problem
+        where = f"{self.path}: {key}: " if key else f"{self.path}: "
+        super().__init__(where + problem)
+
+
+@dataclass(frozen=True)
+class ServerSection:
+    name: str = "irc.ircish.local"
+    network: str = "ircish"
+    description: str = "an ircish server"
+    listen: tuple[str, ...] = ("127.0.0.1:6667",)
+    motd: str = "Welcome to ircish."
+    motd_file: str = ""
+    password: str = ""
+    admin_location: str = ""
+    admin_email: str = ""
+
+
+@dataclass(frozen=True)
+class TlsSection:
+    listen: tuple[str, ...] = ()
+    cert: str = ""
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelsSection:
+    auto_join: tuple[str, ...] = ("#lobby",)
+    default_modes: str = "nt"
+
+
+@dataclass(frozen=True)
+class LimitsSection:
+    nick_length: int = 30
+    user_length: int = 18
+    channel_length: int = 64
+    topic_length: int = 390
+    away_length: int = 390
+    kick_length: int = 390
+    channels_per_client: int = 100
+    targets_per_message: int = 4
+    clients_per_ip: int = 16
+    max_clients: int = 10000
+    sendq_bytes: int = 1048576
+    line_length: int = 512
+    tags_length: int = 8191
+    ping_interval: float = 120.0
+    ping_timeout: float = 60.0
+    registration_timeout: float = 30.0
+    flood_burst: int = 20
+    flood_rate: float = 4.0
+    flood_excess: int = 200
+    flood_exempt_opers: bool = True
+    whowas_entries: int = 200
+
+
+@dataclass(frozen=True)
+class OperEntry:
+    name: str
+    password_hash: str
+    host: str = "*@*"
+
+
+@dataclass(frozen=True)
+class StorageSection:
+    url: str = ""
+    auto_migrate: bool = True
+    flush_interval_ms: int = 50
+    queue_limit: int = 100000
+    store_events: bool = True
+
+
+@dataclass(frozen=True)
+class HistorySection:
+    retention_days: int = 0
+    replay_on_join: int = 50
+    chathistory_max: int = 100
+
+
+@dataclass(frozen=True)
+class PluginsSection:
+    dir: str = "plugins"
+    enabled: tuple[str, ...] = ()
+    hook_timeout: float = 5.0
+    max_failures: int = 5
+    # [plugins.<name>] tables, free-form: each plugin checks its own section.
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerSection = ServerSection()
+    tls: TlsSection = TlsSection()
+    channels: ChannelsSection = ChannelsSection()
+    limits: LimitsSection = LimitsSection()
+    opers: tuple[OperEntry, ...] = ()
+    storage: StorageSection = StorageSection()
+    history: HistorySection = HistorySection()
+    plugins: PluginsSection = PluginsSection()
+    logging: LoggingSection = LoggingSection()
+    # Where relative paths (motd_file, storage.url, plugins.dir, tls files) resolve.
+    base_dir: Path = Path(".")
+    path: str = "<defaults>"
+
+    def resolve(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else self.base_dir / p
+
+
+_SECTIONS: dict[str, type] = {
+    "server": ServerSection,
+    "tls": TlsSection,
+    "channels": ChannelsSection,
+    "limits": LimitsSection,
+    "storage": StorageSection,
+    "history": HistorySection,
+    "plugins": PluginsSection,
+    "logging": LoggingSection,
+}
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read the file: {exc.strerror or exc}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "", f"not valid TOML: {exc}") from exc
+    return config_from_dict(data, path=path, base_dir=path.resolve().parent)
+
+
+def config_from_dict(
+    data: dict[str, Any], *, path: str | Path = "<dict>", base_dir: Path | None = None
+) -> Config:
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "opers":
+            kwargs["opers"] = _opers(value, path)
+        elif key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(path, key, "must be a table, like [" + key + "]")
+            kwargs[key] = _section(_SECTIONS[key], value, key, path)
+        else:
+            raise ConfigError(path, key, "unknown section")
+    config = Config(**kwargs, base_dir=base_dir or Path("."), path=str(path))
+    _check(config, path)
+    return config
+
+
+def _opers(value: Any, path: str | Path) -> tuple[OperEntry, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(path, "opers", "must be an array of tables, like [[opers]]")
+    entries = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ConfigError(path, f"opers[{i}]", "must be a table")
+        entries.append(_section(OperEntry, item, f"opers[{i}]", path))
+    return tuple(entries)
+
+
+def _section(cls: type, table: dict[str, Any], prefix: str, path: str | Path) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    settings: dict[str, dict[str, Any]] = {}
+    for key, value in table.items():
+        dotted = f"{prefix}.{key}"
+        if cls is PluginsSection and key not in fields and isinstance(value, dict):
+            settings[key] = value
+            continue
+        if key not in fields or key == "settings":
+            raise ConfigError(path, dotted, "unknown key")
+        values[key] = _coerce(value, hints[key], dotted, path)
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in values
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(path, f"{prefix}.{missing[0]}", "required key is missing")
+    if settings:
+        values["settings"] = settings
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, key: str, path: str | Path) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(path, key, f"expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(path, key, f"expected an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(path, key, f"expected a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(path, key, f"expected a string, got {value!r}")
+    if origin is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(path, key, f"expected an array of strings, got {value!r}")
+        return tuple(value)
+    if origin is dict or origin is types.UnionType:
+        return value
+    raise ConfigError(path, key, f"unsupported type {hint}")  # pragma: no cover
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port`` into (host, port); ValueError if malformed."""
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+        if not sep:
+            raise ValueError(f"expected [address]:port, got {text!r}")
+    else:
+        host, sep, port = text.rpartition(":")
+        if not sep or not host:
+            raise ValueError(f"expected host:port, got {text!r}")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"bad port in {text!r}")
+    return host, int(port)
+
+
+def _check(config: Config, path: str | Path) -> None:
+    for section, key in (("server", "listen"), ("tls", "listen")):
+        for addr in getattr(getattr(config, section), key):
+            try:
+                parse_address(addr)
+            except ValueError as exc:
+                raise ConfigError(path, f"{section}.{key}", str(exc)) from None
+    if config.tls.listen:
+        for key in ("cert", "key"):
+            value = getattr(config.tls, key)
+            if not value:
+                raise ConfigError(path, f"tls.{key}", "required when tls.listen is set")
+            if not config.resolve(value).is_file():
+                raise ConfigError(path, f"tls.{key}", f"file not found: {value}")
+    if config.server.motd_file and not config.resolve(config.server.motd_file).is_file():
+        raise ConfigError(path, "server.motd_file", f"file not found: {config.server.motd_file}")
+    for chan in config.channels.auto_join:
+        if not chan.startswith("#") or " " in chan or "," in chan:
+            raise ConfigError(path, "channels.auto_join", f"not a channel name: {chan!r}")
+    positive = [f.name for f in dataclasses.fields(LimitsSection) if f.type in ("int", "float")]
+    for name in positive:
+        if getattr(config.limits, name) <= 0:
+            raise ConfigError(path, f"limits.{name}", "must be greater than zero")
+    if config.limits.line_length < 512:
+        raise ConfigError(path, "limits.line_length", "must be at least 512")
+    for i, oper in enumerate(config.opers):
+        from ircish.passwords import is_password_hash
+
+        if not is_password_hash(oper.password_hash):
+            raise ConfigError(
+                path,
+                f"opers[{i}].password_hash",
+                "not a hash made by `ircish-server hash-password`",
+            )
+    level = config.logging.level.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(path, "logging.level", f"unknown level {config.logging.level!r}")

@@ -1,0 +1,153 @@
+"""PRIVMSG, NOTICE and TAGMSG: the message path, kept short because it is the hot one."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ircish.core import events
+from ircish.core import numerics as N
+from ircish.core.commands import command
+from ircish.core.filters import Reject
+from ircish.core.handlers.channels import is_banned
+from ircish.core.lines import LineVariants
+from ircish.core.state import PREFIX_RANK, PREFIXES, TAG_MESSAGE_TAGS
+from ircish.protocol.message import format_line
+
+if TYPE_CHECKING:
+    from ircish.core.server import Server
+    from ircish.core.state import Channel, User
+    from ircish.protocol import Message
+
+log = logging.getLogger("ircish.core")
+
+_STATUS_RANK = {symbol: PREFIX_RANK[mode] for mode, symbol in PREFIXES}
+
+
+def can_send(channel: Channel, user: User) -> bool:
+    held = channel.members.get(user)
+    if held is None:
+        return "n" not in channel.modes
+    if held:
+        return True
+    if "m" in channel.modes:
+        return False
+    return not is_banned(channel, user)
+
+
+def _apply_filters(server: Server, user: User, verb: str, target: str, text: str) -> str | Reject:
+    for message_filter in server.message_filters:
+        try:
+            result = message_filter(user, verb, target, text)
+        except Exception:
+            log.exception("message filter %r failed; message delivered unfiltered", message_filter)
+            continue
+        if result is not None:
+            return result
+    return text
+
+
+@command("PRIVMSG")
+def privmsg(server: Server, user: User, msg: Message) -> None:
+    deliver(server, user, msg, "PRIVMSG")
+
+
+@command("NOTICE")
+def notice(server: Server, user: User, msg: Message) -> None:
+    deliver(server, user, msg, "NOTICE")
+
+
+@command("TAGMSG", min_params=1)
+def tagmsg(server: Server, user: User, msg: Message) -> None:
+    deliver(server, user, msg, "TAGMSG")
+
+
+def deliver(server: Server, user: User, msg: Message, verb: str) -> None:
+    quiet = verb == "NOTICE"  # no automatic error replies to a NOTICE
+    params = msg.params
+    if not params or not params[0]:
+        if not quiet:
+            server.numeric(user, N.ERR_NORECIPIENT, f"No recipient given ({verb})")
+        return
+    if verb == "TAGMSG":
+        text = ""
+    elif len(params) < 2 or not params[1]:
+        if not quiet:
+            server.numeric(user, N.ERR_NOTEXTTOSEND, "No text to send")
+        return
+    else:
+        text = params[1]
+    client_tags = None
+    if msg.tags and user.tagmask & TAG_MESSAGE_TAGS:
+        client_tags = {k: v for k, v in msg.tags.items() if k.startswith("+")} or None
+    targets = params[0].split(",")
+    if len(targets) > server.limits.targets_per_message:
+        server.numeric(user, N.ERR_TOOMANYTARGETS, params[0], "Too many targets")
+        return
+    for target in targets:
+        if target:
+            _deliver_one(server, user, verb, target, text, client_tags, quiet)
+
+
+def _deliver_one(
+    server: Server, user: User, verb: str, target: str, text: str,
+    client_tags: dict[str, str] | None, quiet: bool,
+) -> None:
+    min_rank = None
+    name = target
+    if target[0] in _STATUS_RANK and len(target) > 1 and target[1] == "#":
+        min_rank = _STATUS_RANK[target[0]]
+        name = target[1:]
+    if name[0] == "#":
+        channel = server.find_channel(name)
+        if channel is None:
+            if not quiet:
+                server.numeric(user, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+            return
+        if not can_send(channel, user):
+            if not quiet:
+                server.numeric(user, N.ERR_CANNOTSENDTOCHAN, channel.name,
+                               "Cannot send to channel")
+            return
+        recipients = channel.members
+        display = target if min_rank is None else target[0] + channel.name
+        canonical = channel.name
+        is_channel = True
+    else:
+        recipient = server.find_user(name)
+        if recipient is None:
+            if not quiet:
+                server.numeric(user, N.ERR_NOSUCHNICK, name, "No such nick/channel")
+            return
+        recipients = {recipient: ""}
+        display = canonical = recipient.nick
+        is_channel = False
+        if recipient.away is not None and verb == "PRIVMSG":
+            server.numeric(user, N.RPL_AWAY, recipient.nick, recipient.away)
+    if server.message_filters and verb != "TAGMSG":
+        result = _apply_filters(server, user, verb, canonical, text)
+        if isinstance(result, Reject):
+            server.numeric(user, N.ERR_CANNOTSENDTOCHAN, canonical,
+                           f"Cannot send to {'channel' if is_channel else 'nick'}: "
+                           f"{result.reason}")
+            return
+        text = result
+    params = [display] if verb == "TAGMSG" else [display, text]
+    ts = server.clock()
+    line = LineVariants(format_line(verb, params, user.source), server.new_msgid(), ts,
+                        client_tags)
+    tags_only = verb == "TAGMSG"
+    for member, held in recipients.items():
+        if member is user:
+            continue
+        if min_rank is not None and (not held or PREFIX_RANK[held[0]] > min_rank):
+            continue
+        if tags_only and not member.tagmask & TAG_MESSAGE_TAGS:
+            continue
+        member.sink.send(line.for_mask(member.tagmask))
+    if "echo-message" in user.caps and not (tags_only and not user.tagmask & TAG_MESSAGE_TAGS):
+        user.sink.send(line.for_mask(user.tagmask))
+    server.emit(events.MessageEvent(
+        line.msgid, server.now_dt(ts), verb, user.source, user.nick,  # type: ignore[arg-type]
+        user.account, canonical, is_channel, text, client_tags or {},
+    ))

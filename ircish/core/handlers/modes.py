@@ -1,0 +1,218 @@
+"""MODE for channels (+o +v +b +k +l +i +m +n +t +s +P) and users (+i, -o)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ircish.core import numerics as N
+from ircish.core.commands import command
+from ircish.core.masks import normalize_ban_mask
+from ircish.core.state import PREFIXES
+
+if TYPE_CHECKING:
+    from ircish.core.server import Server
+    from ircish.core.state import Channel, User
+    from ircish.protocol import Message
+
+MAX_PARAM_MODES = 4
+_PREFIX_ORDER = "".join(mode for mode, _ in PREFIXES)
+_SETTABLE_USER_MODES = "iw"
+
+
+@command("MODE", min_params=1)
+def mode(server: Server, user: User, msg: Message) -> None:
+    target = msg.params[0]
+    if target.startswith("#"):
+        channel = server.find_channel(target)
+        if channel is None:
+            server.numeric(user, N.ERR_NOSUCHCHANNEL, target, "No such channel")
+        elif len(msg.params) == 1:
+            flags, params = channel.mode_string(show_password=channel.key in user.channels)
+            server.numeric(user, N.RPL_CHANNELMODEIS, channel.name, flags, *params)
+            server.numeric(user, N.RPL_CREATIONTIME, channel.name, str(int(channel.created)))
+        else:
+            channel_mode(server, user, channel, msg.params[1], msg.params[2:])
+        return
+    other = server.find_user(target)
+    if other is None:
+        server.numeric(user, N.ERR_NOSUCHNICK, target, "No such nick/channel")
+    elif other is not user:
+        server.numeric(user, N.ERR_USERSDONTMATCH, "Can't change mode for other users")
+    elif len(msg.params) == 1:
+        server.numeric(user, N.RPL_UMODEIS, "+" + "".join(sorted(user.modes)))
+    else:
+        user_mode(server, user, msg.params[1])
+
+
+def user_mode(server: Server, user: User, modestring: str) -> None:
+    adding = True
+    applied: list[str] = []
+    unknown = False
+    for ch in modestring:
+        if ch in "+-":
+            adding = ch == "+"
+            continue
+        if ch in _SETTABLE_USER_MODES or (ch == "o" and not adding):
+            if adding != (ch in user.modes):
+                (user.modes.add if adding else user.modes.discard)(ch)
+                applied.append(("+" if adding else "-") + ch)
+        elif ch not in "oB":
+            unknown = True
+    if unknown:
+        server.numeric(user, N.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+    if applied:
+        server.send_line(user, f":{user.source} MODE {user.nick} :{_compress(applied)}")
+
+
+def _compress(changes: list[str]) -> str:
+    out: list[str] = []
+    sign = ""
+    for change in changes:
+        if change[0] != sign:
+            sign = change[0]
+            out.append(sign)
+        out.append(change[1])
+    return "".join(out)
+
+
+def channel_mode(
+    server: Server, user: User, channel: Channel, modestring: str, args: list[str]
+) -> None:
+    is_op = channel.is_op(user) or user.oper
+    args = list(args)
+    adding = True
+    applied: list[str] = []
+    applied_params: list[str] = []
+    param_modes = 0
+    listed_bans = False
+    need_op_reported = False
+    state_changed = False
+
+    def need_op() -> bool:
+        nonlocal need_op_reported
+        if is_op:
+            return False
+        if not need_op_reported:
+            server.numeric(user, N.ERR_CHANOPRIVSNEEDED, channel.name,
+                           "You're not channel operator")
+            need_op_reported = True
+        return True
+
+    for ch in modestring:
+        if ch in "+-":
+            adding = ch == "+"
+            continue
+        sign = "+" if adding else "-"
+        if ch == "b":
+            if not args:
+                if not listed_bans:
+                    listed_bans = True
+                    for mask, setter, when in channel.bans:
+                        server.numeric(user, N.RPL_BANLIST, channel.name, mask, setter,
+                                       str(int(when)))
+                    server.numeric(user, N.RPL_ENDOFBANLIST, channel.name,
+                                   "End of channel ban list")
+                continue
+            param_modes += 1
+            mask = normalize_ban_mask(args.pop(0))
+            if param_modes > MAX_PARAM_MODES or need_op():
+                continue
+            existing = [b for b in channel.bans if b[0].lower() == mask.lower()]
+            if adding and not existing:
+                channel.bans.append((mask, user.source, server.clock()))
+            elif not adding and existing:
+                channel.bans.remove(existing[0])
+            else:
+                continue
+            applied.append(sign + ch)
+            applied_params.append(mask)
+            state_changed = True
+        elif ch in _PREFIX_ORDER:
+            if not args:
+                continue
+            nick = args.pop(0)
+            param_modes += 1
+            if param_modes > MAX_PARAM_MODES or need_op():
+                continue
+            target = server.find_user(nick)
+            if target is None:
+                server.numeric(user, N.ERR_NOSUCHNICK, nick, "No such nick/channel")
+                continue
+            if target not in channel.members:
+                server.numeric(user, N.ERR_USERNOTINCHANNEL, target.nick, channel.name,
+                               "They aren't on that channel")
+                continue
+            held = channel.members[target]
+            if adding == (ch in held):
+                continue
+            new = set(held) | {ch} if adding else set(held) - {ch}
+            channel.members[target] = "".join(m for m in _PREFIX_ORDER if m in new)
+            applied.append(sign + ch)
+            applied_params.append(target.nick)
+        elif ch == "k":
+            if adding and not args:
+                server.numeric(user, N.ERR_INVALIDMODEPARAM, channel.name, "k", "*",
+                               "You must specify a parameter for the key mode")
+                continue
+            key = args.pop(0) if args else "*"
+            param_modes += 1
+            if param_modes > MAX_PARAM_MODES or need_op():
+                continue
+            if adding:
+                if " " in key or "," in key or not key:
+                    server.numeric(user, N.ERR_INVALIDKEY, channel.name, "Key is not well-formed")
+                    continue
+                channel.password = key
+                applied_params.append(key)
+            else:
+                if channel.password is None:
+                    continue
+                channel.password = None
+                applied_params.append("*")
+            applied.append(sign + ch)
+            state_changed = True
+        elif ch == "l":
+            if adding:
+                if not args:
+                    server.numeric(user, N.ERR_INVALIDMODEPARAM, channel.name, "l", "*",
+                                   "You must specify a parameter for the limit mode")
+                    continue
+                raw = args.pop(0)
+                param_modes += 1
+                if param_modes > MAX_PARAM_MODES or need_op():
+                    continue
+                if not raw.isdigit() or int(raw) <= 0:
+                    server.numeric(user, N.ERR_INVALIDMODEPARAM, channel.name, "l", raw,
+                                   "Invalid limit")
+                    continue
+                channel.limit = int(raw)
+                applied_params.append(raw)
+            else:
+                if need_op() or channel.limit is None:
+                    continue
+                channel.limit = None
+            applied.append(sign + ch)
+            state_changed = True
+        elif ch in "imnstP":
+            if need_op():
+                continue
+            if ch == "P" and not user.oper:
+                server.numeric(user, N.ERR_NOPRIVILEGES,
+                               "Permission Denied- only IRC operators may set +P")
+                continue
+            if adding == (ch in channel.modes):
+                continue
+            (channel.modes.add if adding else channel.modes.discard)(ch)
+            applied.append(sign + ch)
+            state_changed = True
+        else:
+            server.numeric(user, N.ERR_UNKNOWNMODE, ch, "is unknown mode char to me")
+    if not applied:
+        return
+    server.relay(channel.members, "MODE", [channel.name, _compress(applied), *applied_params],
+                 user.source)
+    if state_changed:
+        was_persistent = "P" in [c[1] for c in applied if c[0] == "-"]
+        server.channel_state_changed(channel)
+        if was_persistent and not channel.members:
+            server.channels.pop(channel.key, None)

@@ -1,0 +1,196 @@
+"""Questions about users and the server: WHO, WHOIS, WHOWAS, ISON, USERHOST, AWAY,
+MOTD, VERSION, TIME, LUSERS, INFO, ADMIN."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from ircish import __version__
+from ircish.core import numerics as N
+from ircish.core.commands import command
+from ircish.core.masks import mask_matches
+from ircish.protocol.casemap import casefold
+
+if TYPE_CHECKING:
+    from ircish.core.server import Server
+    from ircish.core.state import Channel, User
+    from ircish.protocol import Message
+
+
+def _who_reply(server: Server, user: User, target: User, channel: Channel | None) -> None:
+    flags = "G" if target.away is not None else "H"
+    if target.oper:
+        flags += "*"
+    if target.bot:
+        flags += "B"
+    if channel is not None:
+        flags += channel.prefix_of(target, "multi-prefix" in user.caps)
+    name = channel.name if channel is not None else "*"
+    server.numeric(user, N.RPL_WHOREPLY, name, target.username, target.host, server.name,
+                   target.nick, flags, f"0 {target.realname}")
+
+
+@command("WHO")
+def who(server: Server, user: User, msg: Message) -> None:
+    mask = msg.param(0, "*") or "*"
+    opers_only = msg.param(1) == "o"
+    if mask.startswith("#"):
+        channel = server.find_channel(mask)
+        if channel is not None and ("s" not in channel.modes or channel.key in user.channels):
+            visible_all = channel.key in user.channels
+            for member in channel.members:
+                if (visible_all or "i" not in member.modes) and (
+                    not opers_only or member.oper
+                ):
+                    _who_reply(server, user, member, channel)
+    else:
+        exact = server.find_user(mask)
+        if exact is not None:
+            _who_reply(server, user, exact, None)
+        else:
+            if mask == "0":
+                mask = "*"
+            shared = server.peers(user)
+            for other in list(server.users.values()):
+                if "i" in other.modes and other not in shared:
+                    continue
+                if opers_only and not other.oper:
+                    continue
+                if any(mask_matches(mask, field) for field in
+                       (other.nick, other.username, other.host, other.realname, server.name)):
+                    _who_reply(server, user, other, None)
+    server.numeric(user, N.RPL_ENDOFWHO, mask, "End of /WHO list")
+
+
+@command("WHOIS", min_params=1)
+def whois(server: Server, user: User, msg: Message) -> None:
+    nicks = msg.params[-1]
+    for nick in nicks.split(",")[:1]:
+        target = server.find_user(nick)
+        if target is None:
+            server.numeric(user, N.ERR_NOSUCHNICK, nick, "No such nick/channel")
+            server.numeric(user, N.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
+            continue
+        server.numeric(user, N.RPL_WHOISUSER, target.nick, target.username, target.host, "*",
+                       target.realname)
+        visible = [
+            channel.prefix_of(target, "multi-prefix" in user.caps) + channel.name
+            for channel in target.channels.values()
+            if "s" not in channel.modes or channel.key in user.channels
+        ]
+        if visible:
+            server.numeric(user, N.RPL_WHOISCHANNELS, target.nick, " ".join(visible))
+        server.numeric(user, N.RPL_WHOISSERVER, target.nick, server.name,
+                       server.config.server.description)
+        if target.away is not None:
+            server.numeric(user, N.RPL_AWAY, target.nick, target.away)
+        if target.oper:
+            server.numeric(user, N.RPL_WHOISOPERATOR, target.nick, "is an IRC operator")
+        if target.bot:
+            server.numeric(user, N.RPL_WHOISBOT, target.nick,
+                           f"is a bot on {server.config.server.network}")
+        if target.secure:
+            server.numeric(user, N.RPL_WHOISSECURE, target.nick, "is using a secure connection")
+        if user is target or user.oper:
+            server.numeric(user, N.RPL_WHOISHOST, target.nick,
+                           f"is connecting from {target.username}@{target.host} {target.ip}")
+        now = server.clock()
+        server.numeric(user, N.RPL_WHOISIDLE, target.nick, str(int(now - target.last_active)),
+                       str(int(target.connected_at)), "seconds idle, signon time")
+        server.numeric(user, N.RPL_ENDOFWHOIS, target.nick, "End of /WHOIS list")
+
+
+@command("WHOWAS", min_params=1)
+def whowas(server: Server, user: User, msg: Message) -> None:
+    nick = msg.params[0]
+    count = int(msg.param(1)) if msg.param(1).isdigit() else 0
+    key = casefold(nick)
+    found = 0
+    for old_nick, username, host, realname, when in reversed(server.whowas):
+        if casefold(old_nick) != key:
+            continue
+        server.numeric(user, N.RPL_WHOWASUSER, old_nick, username, host, "*", realname)
+        server.numeric(user, N.RPL_WHOISSERVER, old_nick, server.name,
+                       time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(when)))
+        found += 1
+        if count and found >= count:
+            break
+    if not found:
+        server.numeric(user, N.ERR_WASNOSUCHNICK, nick, "There was no such nickname")
+    server.numeric(user, N.RPL_ENDOFWHOWAS, nick, "End of WHOWAS")
+
+
+@command("ISON", min_params=1)
+def ison(server: Server, user: User, msg: Message) -> None:
+    words = " ".join(msg.params).split()
+    online = [u.nick for u in (server.find_user(w) for w in words) if u is not None]
+    server.numeric(user, N.RPL_ISON, " ".join(online))
+
+
+@command("USERHOST", min_params=1)
+def userhost(server: Server, user: User, msg: Message) -> None:
+    replies = []
+    for nick in msg.params[:5]:
+        target = server.find_user(nick)
+        if target is not None:
+            oper = "*" if target.oper else ""
+            away = "-" if target.away is not None else "+"
+            replies.append(f"{target.nick}{oper}={away}{target.username}@{target.host}")
+    server.numeric(user, N.RPL_USERHOST, " ".join(replies))
+
+
+@command("AWAY")
+def away(server: Server, user: User, msg: Message) -> None:
+    text = msg.param(0)[: server.limits.away_length]
+    user.away = text or None
+    if text:
+        server.numeric(user, N.RPL_NOWAWAY, "You have been marked as being away")
+    else:
+        server.numeric(user, N.RPL_UNAWAY, "You are no longer marked as being away")
+    watchers = [u for u in server.peers(user) if "away-notify" in u.caps and u is not user]
+    server.relay(watchers, "AWAY", [text] if text else [], user.source)
+
+
+@command("MOTD")
+def motd(server: Server, user: User, msg: Message) -> None:
+    server.send_motd(user)
+
+
+@command("LUSERS")
+def lusers(server: Server, user: User, msg: Message) -> None:
+    server.send_lusers(user)
+
+
+@command("VERSION")
+def version(server: Server, user: User, msg: Message) -> None:
+    server.numeric(user, N.RPL_VERSION, f"ircish-{__version__}", server.name,
+                   "Python/Trio IRC server")
+    server.send_isupport(user)
+
+
+@command("TIME")
+def time_(server: Server, user: User, msg: Message) -> None:
+    now = server.clock()
+    server.numeric(user, N.RPL_TIME, server.name, str(int(now)), "0",
+                   time.strftime("%A %B %d %Y -- %H:%M:%S +00:00", time.gmtime(now)))
+
+
+@command("INFO")
+def info(server: Server, user: User, msg: Message) -> None:
+    for line in (
+        f"ircish {__version__}: an IRC server in Python on Trio.",
+        "History in SQLite through SQLAlchemy; plugins through pluggy.",
+        f"Running since {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(server.started))}.",
+    ):
+        server.numeric(user, N.RPL_INFO, line)
+    server.numeric(user, N.RPL_ENDOFINFO, "End of INFO list")
+
+
+@command("ADMIN")
+def admin(server: Server, user: User, msg: Message) -> None:
+    cfg = server.config.server
+    server.numeric(user, N.RPL_ADMINME, server.name, "Administrative info")
+    server.numeric(user, N.RPL_ADMINLOC1, cfg.description)
+    server.numeric(user, N.RPL_ADMINLOC2, cfg.admin_location or cfg.network)
+    server.numeric(user, N.RPL_ADMINEMAIL, cfg.admin_email or "-")

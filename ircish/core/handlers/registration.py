@@ -1,0 +1,166 @@
+"""Connection registration and the lines allowed before it: CAP, PASS, NICK, USER,
+PING, PONG, QUIT."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ircish.core import events
+from ircish.core import numerics as N
+from ircish.core.commands import command
+from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
+from ircish.protocol.casemap import casefold
+
+if TYPE_CHECKING:
+    from ircish.core.server import Server
+    from ircish.core.state import User
+    from ircish.protocol import Message
+
+_NICK_RE = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*\Z")
+_CAP_TAGMASK = {"server-time": TAG_SERVER_TIME, "message-tags": TAG_MESSAGE_TAGS}
+
+
+def valid_nick(nick: str, max_length: int) -> bool:
+    return len(nick) <= max_length and _NICK_RE.match(nick) is not None
+
+
+def try_finish_registration(server: Server, user: User) -> None:
+    if user.registered or user.cap_negotiating or not user.username or user.nick == "*":
+        return
+    if not user.password_ok:
+        server.numeric(user, N.ERR_PASSWDMISMATCH, "Password incorrect")
+        server.kill(user, "Bad password", "Closing Link: Bad password")
+        return
+    # Another connection may have registered this nick while we were negotiating.
+    holder = server.users.get(user.key)
+    if holder is not None and holder is not user:
+        server.numeric(user, N.ERR_NICKNAMEINUSE, user.nick, "Nickname is already in use")
+        return
+    server.welcome(user)
+
+
+@command("CAP", min_params=1, before_registration=True, counts_as_activity=False)
+def cap(server: Server, user: User, msg: Message) -> None:
+    sub = msg.params[0].upper()
+    nick = user.nick
+    if sub == "LS":
+        if not user.registered:
+            user.cap_negotiating = True
+        version = msg.param(1)
+        user.cap_version = max(user.cap_version, int(version) if version.isdigit() else 0)
+        if user.cap_version >= 302:
+            user.caps.add("cap-notify")  # implied by 302, per the spec
+        tokens = [
+            f"{name}={value}" if value and user.cap_version >= 302 else name
+            for name, value in sorted(server.capabilities.items())
+        ]
+        server.send_from_server(user, "CAP", nick, "LS", " ".join(tokens))
+    elif sub == "LIST":
+        server.send_from_server(user, "CAP", nick, "LIST", " ".join(sorted(user.caps)))
+    elif sub == "REQ":
+        if not user.registered:
+            user.cap_negotiating = True
+        requested = msg.param(1).split()
+        changes: list[tuple[str, bool]] = []
+        for token in requested:
+            enable = not token.startswith("-")
+            name = token.lstrip("-")
+            if name not in server.capabilities:
+                server.send_from_server(user, "CAP", nick, "NAK", msg.param(1))
+                return
+            changes.append((name, enable))
+        for name, enable in changes:
+            if enable:
+                user.caps.add(name)
+                user.tagmask |= _CAP_TAGMASK.get(name, 0)
+            else:
+                user.caps.discard(name)
+                user.tagmask &= ~_CAP_TAGMASK.get(name, 0)
+        server.send_from_server(user, "CAP", nick, "ACK", msg.param(1))
+    elif sub == "END":
+        if not user.registered and user.cap_negotiating:
+            user.cap_negotiating = False
+            try_finish_registration(server, user)
+    else:
+        server.numeric(user, "410", sub, "Invalid CAP command")
+
+
+@command("PASS", min_params=1, before_registration=True)
+def pass_(server: Server, user: User, msg: Message) -> None:
+    if user.registered:
+        server.numeric(user, N.ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    import hmac
+
+    expected = server.config.server.password
+    user.password_ok = not expected or hmac.compare_digest(msg.params[0], expected)
+
+
+@command("NICK", before_registration=True)
+def nick(server: Server, user: User, msg: Message) -> None:
+    new = msg.param(0)
+    if not new:
+        server.numeric(user, N.ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    if not valid_nick(new, server.limits.nick_length):
+        server.numeric(user, N.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
+        return
+    key = casefold(new)
+    holder = server.users.get(key)
+    if holder is not None and holder is not user:
+        server.numeric(user, N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+        return
+    if not user.registered:
+        user.set_nick(new)
+        try_finish_registration(server, user)
+        return
+    if new == user.nick:
+        return
+    old_source, old_nick = user.source, user.nick
+    ts = server.clock()
+    line = server.relay(server.peers(user), "NICK", [new], old_source, ts=ts)
+    server.whowas.append((user.nick, user.username, user.host, user.realname, ts))
+    del server.users[user.key]
+    user.set_nick(new)
+    server.users[user.key] = user
+    for channel in user.channels.values():
+        channel.invited.discard(casefold(old_nick))
+    server.emit(events.NickEvent(line.msgid, server.now_dt(ts), old_source, old_nick, new,
+                                 tuple(c.name for c in user.channels.values())))
+
+
+@command("USER", min_params=4, before_registration=True)
+def user_(server: Server, user: User, msg: Message) -> None:
+    if user.registered:
+        server.numeric(user, N.ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    username = "".join(ch for ch in msg.params[0] if ch.isalnum() or ch in "-_.")
+    username = username[: server.limits.user_length] or "user"
+    # The server does no ident lookup, so the name is marked as unverified.
+    user.username = "~" + username
+    user.realname = msg.params[3]
+    if user.nick != "*":
+        user.set_nick(user.nick)
+    try_finish_registration(server, user)
+
+
+@command("PING", before_registration=True, counts_as_activity=False)
+def ping(server: Server, user: User, msg: Message) -> None:
+    if not msg.params or not msg.params[0]:
+        server.numeric(user, N.ERR_NOORIGIN, "No origin specified")
+        return
+    server.send_from_server(user, "PONG", server.name, msg.params[0])
+
+
+@command("PONG", before_registration=True, counts_as_activity=False)
+def pong(server: Server, user: User, msg: Message) -> None:
+    # Any line proves the client is alive; the shell tracks that, nothing to do here.
+    return
+
+
+@command("QUIT", before_registration=True)
+def quit_(server: Server, user: User, msg: Message) -> None:
+    reason = msg.param(0)
+    quit_reason = f"Quit: {reason}" if reason else "Client Quit"
+    server.kill(user, quit_reason, f"Closing Link: {user.host} ({quit_reason})")

@@ -1,0 +1,364 @@
+"""The server's rules and state, with no I/O.
+
+``Server.handle(user, message)`` applies one client line: it changes state,
+queues bytes on the sinks of whoever must hear about it, and emits events for the
+history store and the plugins. Nothing here awaits or touches a socket, so every
+rule can be tested by feeding lines to a Server with fake sinks.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from ircish import __version__
+from ircish.config import Config
+from ircish.core import events
+from ircish.core import numerics as N
+from ircish.core.commands import DEFAULT_COMMANDS, Command
+from ircish.core.lines import LineVariants
+from ircish.core.state import Channel, Sink, User
+from ircish.protocol import Message
+from ircish.protocol.casemap import CASEMAPPING, casefold
+from ircish.protocol.message import format_line
+
+log = logging.getLogger("ircish.core")
+
+# Capabilities the core implements. Other layers (history) add theirs via
+# Server.capabilities before clients connect.
+BASE_CAPABILITIES: dict[str, str] = {
+    "multi-prefix": "",
+    "cap-notify": "",
+    "server-time": "",
+    "message-tags": "",
+    "echo-message": "",
+    "batch": "",
+    "userhost-in-names": "",
+    "away-notify": "",
+}
+
+CHANNEL_MODES_LIST = "b"
+CHANNEL_MODES_PARAM_ALWAYS = "k"
+CHANNEL_MODES_PARAM_SET = "l"
+CHANNEL_MODES_FLAGS = "imnstP"
+USER_MODES = "iowB"
+
+WhowasEntry = tuple[str, str, str, str, float]  # nick, user, host, realname, when
+
+
+class Server:
+    def __init__(
+        self,
+        config: Config,
+        emit: Callable[[events.Event], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.name = config.server.name
+        self.limits = config.limits
+        self.clock = clock
+        self.emit: Callable[[events.Event], None] = emit or (lambda event: None)
+        self.started = clock()
+        self.users: dict[str, User] = {}  # registered users and reserved nicks, by casefold
+        self.connections: set[User] = set()
+        self.channels: dict[str, Channel] = {}
+        self.whowas: deque[WhowasEntry] = deque(maxlen=config.limits.whowas_entries)
+        self.commands: dict[str, Command] = dict(DEFAULT_COMMANDS)
+        self.capabilities: dict[str, str] = dict(BASE_CAPABILITIES)
+        self.isupport_extra: dict[str, str] = {}
+        self.motd_lines = self._load_motd()
+        self.ever_welcomed = False
+        # Filters see every PRIVMSG/NOTICE before delivery; see ircish.core.messaging.
+        self.message_filters: list[Callable[..., Any]] = []
+        self._msgid_prefix = secrets.token_hex(4)
+        self._msgid_counter = 0
+        for name in config.channels.auto_join:
+            channel = self.get_or_create_channel(name)
+            channel.modes.add("P")
+
+    # ---- identifiers and time ---------------------------------------------------
+
+    def new_msgid(self) -> str:
+        self._msgid_counter += 1
+        return f"{self._msgid_prefix}{self._msgid_counter:x}"
+
+    def now_dt(self, ts: float) -> datetime:
+        return datetime.fromtimestamp(ts, UTC)
+
+    # ---- connections ----------------------------------------------------------------
+
+    def connect(self, sink: Sink, ip: str, host: str, secure: bool = False) -> User:
+        user = User(sink, ip, host, self.clock(), secure)
+        if not self.config.server.password:
+            user.password_ok = True
+        self.connections.add(user)
+        return user
+
+    def disconnect(self, user: User, reason: str) -> None:
+        """The connection is gone (or must go): announce the quit, forget the user."""
+        if user not in self.connections:
+            return
+        self.connections.discard(user)
+        if user.registered:
+            self._announce_quit(user, reason)
+            if self.users.get(user.key) is user:
+                del self.users[user.key]
+            self.whowas.append((user.nick, user.username, user.host, user.realname, self.clock()))
+            self.emit(events.DisconnectEvent(self.now_dt(self.clock()), user.source, user.nick,
+                                             reason))
+
+    def kill(self, user: User, quit_reason: str, error: str) -> None:
+        """Server-side disconnect: others see ``quit_reason``, the user gets ``error``."""
+        self.disconnect(user, quit_reason)
+        user.sink.close(error)
+
+    def _announce_quit(self, user: User, reason: str) -> None:
+        ts = self.clock()
+        msgid = self.new_msgid()
+        line = LineVariants(format_line("QUIT", [reason], user.source), msgid, ts)
+        seen: set[User] = {user}
+        dt = self.now_dt(ts)
+        for channel in list(user.channels.values()):
+            for member in channel.members:
+                if member not in seen:
+                    seen.add(member)
+                    member.sink.send(line.for_mask(member.tagmask))
+            self._remove_member(channel, user)
+            self.emit(events.LeaveEvent(msgid, dt, user.source, user.nick, channel.name, "quit",
+                                        reason))
+
+    # ---- dispatch -------------------------------------------------------------------
+
+    def handle(self, user: User, msg: Message) -> None:
+        verb = msg.command.upper()
+        cmd = self.commands.get(verb)
+        if cmd is None:
+            if user.registered:
+                self.numeric(user, N.ERR_UNKNOWNCOMMAND, verb, "Unknown command")
+            elif verb.isdigit():
+                pass  # a client echoing a numeric before registration: ignore
+            else:
+                self.numeric(user, N.ERR_NOTREGISTERED, "You have not registered")
+            return
+        if not user.registered and not cmd.before_registration:
+            self.numeric(user, N.ERR_NOTREGISTERED, "You have not registered")
+            return
+        if len(msg.params) < cmd.min_params:
+            self.numeric(user, N.ERR_NEEDMOREPARAMS, verb, "Not enough parameters")
+            return
+        if cmd.oper_only and not user.oper:
+            self.numeric(user, N.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
+            return
+        if cmd.counts_as_activity:
+            user.last_active = self.clock()
+        try:
+            cmd.handler(self, user, msg)
+        except Exception:
+            # One bad handler must not end the connection, let alone the server.
+            log.exception("error handling %s from %s", verb, user.source)
+            self.numeric(user, N.ERR_UNKNOWNERROR, verb, "Internal error while processing command")
+
+    # ---- replies --------------------------------------------------------------------
+
+    def numeric(self, user: User, code: str, *params: str) -> None:
+        """The one place a numeric reply is formatted: ``:server CODE nick params``."""
+        line = format_line(code, (user.nick, *params), self.name)
+        user.sink.send((line + "\r\n").encode("utf-8", "replace"))
+
+    def send_from_server(self, user: User, command: str, *params: str) -> None:
+        user.sink.send((format_line(command, params, self.name) + "\r\n").encode())
+
+    def send_line(self, user: User, line: str) -> None:
+        user.sink.send((line + "\r\n").encode("utf-8", "replace"))
+
+    def relay(
+        self,
+        recipients: Iterable[User],
+        command: str,
+        params: list[str],
+        source: str,
+        client_tags: dict[str, str] | None = None,
+        msgid: str | None = None,
+        ts: float | None = None,
+    ) -> LineVariants:
+        line = LineVariants(
+            format_line(command, params, source),
+            msgid or self.new_msgid(),
+            self.clock() if ts is None else ts,
+            client_tags,
+        )
+        for member in recipients:
+            member.sink.send(line.for_mask(member.tagmask))
+        return line
+
+    def fail(self, user: User, command: str, code: str, *context: str) -> None:
+        """An IRCv3 standard reply: ``FAIL <command> <code> [context...] :<description>``."""
+        self.send_from_server(user, "FAIL", command, code, *context)
+
+    # ---- lookups --------------------------------------------------------------------
+
+    def find_user(self, nick: str) -> User | None:
+        return self.users.get(casefold(nick))
+
+    def find_channel(self, name: str) -> Channel | None:
+        return self.channels.get(casefold(name))
+
+    def get_or_create_channel(self, name: str) -> Channel:
+        key = casefold(name)
+        channel = self.channels.get(key)
+        if channel is None:
+            channel = Channel(name=name, key=key, created=self.clock())
+            channel.modes.update(self.config.channels.default_modes)
+            self.channels[key] = channel
+        return channel
+
+    def _remove_member(self, channel: Channel, user: User) -> None:
+        channel.members.pop(user, None)
+        user.channels.pop(channel.key, None)
+        if not channel.members and not channel.persistent:
+            del self.channels[channel.key]
+
+    def remove_member(self, channel: Channel, user: User) -> None:
+        self._remove_member(channel, user)
+
+    def peers(self, user: User) -> set[User]:
+        """Everyone who shares a channel with ``user``, including ``user``."""
+        result = {user}
+        for channel in user.channels.values():
+            result.update(channel.members)
+        return result
+
+    def channel_state_changed(self, channel: Channel) -> None:
+        if not channel.persistent and "P" not in channel.modes:
+            return
+        flags, _ = channel.mode_string(show_password=True)
+        self.emit(
+            events.ChannelStateEvent(
+                channel=channel.name,
+                topic=channel.topic,
+                topic_setter=channel.topic_setter,
+                topic_time=self.now_dt(channel.topic_time) if channel.topic_time else None,
+                modes=flags,
+                key=channel.password,
+                limit=channel.limit,
+                bans=tuple((m, s, self.now_dt(t)) for m, s, t in channel.bans),
+                persistent=channel.persistent,
+            )
+        )
+
+    # ---- registration output --------------------------------------------------------
+
+    def isupport_tokens(self) -> list[str]:
+        lim = self.limits
+        tokens = {
+            "AWAYLEN": str(lim.away_length),
+            "CASEMAPPING": CASEMAPPING,
+            "CHANLIMIT": f"#:{lim.channels_per_client}",
+            "CHANMODES": ",".join(
+                (CHANNEL_MODES_LIST, CHANNEL_MODES_PARAM_ALWAYS, CHANNEL_MODES_PARAM_SET,
+                 CHANNEL_MODES_FLAGS)
+            ),
+            "CHANNELLEN": str(lim.channel_length),
+            "CHANTYPES": "#",
+            "ELIST": "",
+            "KICKLEN": str(lim.kick_length),
+            "MAXTARGETS": str(lim.targets_per_message),
+            "MODES": "4",
+            "NETWORK": self.config.server.network,
+            "NICKLEN": str(lim.nick_length),
+            "PREFIX": "(ov)@+",
+            "STATUSMSG": "@+",
+            "TARGMAX": (
+                f"PRIVMSG:{lim.targets_per_message},NOTICE:{lim.targets_per_message},"
+                "JOIN:,PART:,KICK:1,NAMES:1,WHOIS:1"
+            ),
+            "TOPICLEN": str(lim.topic_length),
+            "USERLEN": str(lim.user_length),
+        }
+        tokens.update(self.isupport_extra)
+        return [f"{k}={v}" if v else k for k, v in sorted(tokens.items())]
+
+    def send_isupport(self, user: User) -> None:
+        tokens = self.isupport_tokens()
+        for i in range(0, len(tokens), 12):
+            self.numeric(user, N.RPL_ISUPPORT, *tokens[i : i + 12], "are supported by this server")
+
+    def _load_motd(self) -> list[str]:
+        server = self.config.server
+        if server.motd_file:
+            text = self.config.resolve(server.motd_file).read_text("utf-8", "replace")
+        else:
+            text = server.motd
+        return text.splitlines()
+
+    def send_motd(self, user: User) -> None:
+        if not self.motd_lines:
+            self.numeric(user, N.ERR_NOMOTD, "MOTD File is missing")
+            return
+        self.numeric(user, N.RPL_MOTDSTART, f"- {self.name} Message of the day - ")
+        for line in self.motd_lines:
+            self.numeric(user, N.RPL_MOTD, f"- {line}")
+        self.numeric(user, N.RPL_ENDOFMOTD, "End of /MOTD command.")
+
+    def send_lusers(self, user: User) -> None:
+        registered = [u for u in self.users.values() if u.registered]
+        invisible = sum(1 for u in registered if "i" in u.modes)
+        opers = sum(1 for u in registered if u.oper)
+        unknown = len(self.connections) - sum(1 for u in self.connections if u.registered)
+        total = len(registered)
+        self.numeric(
+            user, N.RPL_LUSERCLIENT,
+            f"There are {total - invisible} users and {invisible} invisible on 1 servers",
+        )
+        self.numeric(user, N.RPL_LUSEROP, str(opers), "operator(s) online")
+        self.numeric(user, N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
+        self.numeric(user, N.RPL_LUSERCHANNELS, str(len(self.channels)), "channels formed")
+        self.numeric(user, N.RPL_LUSERME, f"I have {total} clients and 0 servers")
+        self.numeric(user, N.RPL_LOCALUSERS, str(total), str(total),
+                     f"Current local users {total}, max {total}")
+        self.numeric(user, N.RPL_GLOBALUSERS, str(total), str(total),
+                     f"Current global users {total}, max {total}")
+
+    def welcome(self, user: User) -> None:
+        user.registered = True
+        self.users[user.key] = user
+        name = self.name
+        self.numeric(user, N.RPL_WELCOME,
+                     f"Welcome to the {self.config.server.network} IRC Network {user.source}")
+        self.numeric(user, N.RPL_YOURHOST, f"Your host is {name}, running version ircish-"
+                     f"{__version__}")
+        created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.started))
+        self.numeric(user, N.RPL_CREATED, f"This server was created {created}")
+        self.numeric(user, N.RPL_MYINFO, name, f"ircish-{__version__}", USER_MODES,
+                     CHANNEL_MODES_LIST + CHANNEL_MODES_PARAM_ALWAYS + CHANNEL_MODES_PARAM_SET
+                     + CHANNEL_MODES_FLAGS + "ov", "bklov")
+        self.send_isupport(user)
+        self.send_lusers(user)
+        self.send_motd(user)
+        first = not self.ever_welcomed
+        self.ever_welcomed = True
+        self.emit(events.WelcomeEvent(self.now_dt(self.clock()), user.source, user.nick,
+                                      user.account, first))
+        join = self.commands.get("JOIN")
+        if self.config.channels.auto_join and join is not None:
+            join.handler(self, user, Message("JOIN", [",".join(self.config.channels.auto_join)]))
+
+    def broadcast_cap(self, cap: str, added: bool) -> None:
+        """cap-notify: tell clients that asked when a capability appears or goes."""
+        value = self.capabilities.get(cap, "")
+        for user in self.connections:
+            if "cap-notify" in user.caps or user.cap_version >= 302:
+                if added:
+                    token = f"{cap}={value}" if value and user.cap_version >= 302 else cap
+                    self.send_from_server(user, "CAP", user.nick, "NEW", token)
+                else:
+                    self.send_from_server(user, "CAP", user.nick, "DEL", cap)
+
+
+# Register the built-in handlers in DEFAULT_COMMANDS.
+from ircish.core import handlers as _handlers  # noqa: E402,F401

@@ -1,0 +1,139 @@
+"""The server's state: users, channels and who is in which, as plain objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ircish.protocol.casemap import casefold
+
+# Bits of User.tagmask: which tags a recipient wants on relayed lines. A broadcast
+# encodes at most one line per distinct mask, never one per recipient.
+TAG_SERVER_TIME = 1
+TAG_MESSAGE_TAGS = 2
+
+# Membership prefixes from highest to lowest, with their mode letters.
+PREFIXES = (("o", "@"), ("v", "+"))
+PREFIX_RANK = {mode: rank for rank, (mode, _) in enumerate(PREFIXES)}
+
+
+class Sink(Protocol):
+    """Where a user's outgoing bytes go: the network shell implements it.
+
+    ``send`` only queues (never blocks, never raises). ``close`` sends a final
+    ``ERROR`` line and ends the connection once the queue is written.
+    """
+
+    def send(self, data: bytes) -> None: ...
+
+    def close(self, error: str) -> None: ...
+
+
+class User:
+    __slots__ = (
+        "account",
+        "away",
+        "bot",
+        "cap_negotiating",
+        "cap_version",
+        "caps",
+        "channels",
+        "connected_at",
+        "host",
+        "invited",
+        "ip",
+        "key",
+        "last_active",
+        "modes",
+        "nick",
+        "password_ok",
+        "realname",
+        "registered",
+        "secure",
+        "sink",
+        "source",
+        "tagmask",
+        "username",
+    )
+
+    def __init__(self, sink: Sink, ip: str, host: str, now: float, secure: bool = False) -> None:
+        self.sink = sink
+        self.ip = ip
+        self.host = host
+        self.secure = secure
+        self.nick = "*"
+        self.key = ""
+        self.username = ""
+        self.realname = ""
+        self.source = "*"
+        self.registered = False
+        self.password_ok = False
+        self.cap_negotiating = False
+        self.cap_version = 0
+        self.caps: set[str] = set()
+        self.tagmask = 0
+        self.modes: set[str] = set()
+        self.away: str | None = None
+        self.account: str | None = None
+        self.bot = False
+        self.channels: dict[str, Channel] = {}
+        self.invited: set[str] = set()
+        self.connected_at = now
+        self.last_active = now
+
+    def set_nick(self, nick: str) -> None:
+        self.nick = nick
+        self.key = casefold(nick)
+        self.source = f"{nick}!{self.username or '*'}@{self.host}"
+
+    @property
+    def oper(self) -> bool:
+        return "o" in self.modes
+
+    def __repr__(self) -> str:
+        return f"<User {self.source}>"
+
+
+@dataclass(eq=False)
+class Channel:
+    name: str
+    key: str
+    created: float
+    topic: str = ""
+    topic_setter: str = ""
+    topic_time: float = 0.0
+    modes: set[str] = field(default_factory=set)
+    password: str | None = None
+    limit: int | None = None
+    # User -> the prefix mode letters it holds ("", "o", "v", "ov").
+    members: dict[User, str] = field(default_factory=dict)
+    bans: list[tuple[str, str, float]] = field(default_factory=list)
+    invited: set[str] = field(default_factory=set)
+
+    @property
+    def persistent(self) -> bool:
+        return "P" in self.modes
+
+    def prefix_of(self, user: User, multi: bool = False) -> str:
+        held = self.members.get(user, "")
+        if not held:
+            return ""
+        symbols = [sym for mode, sym in PREFIXES if mode in held]
+        return "".join(symbols) if multi else symbols[0]
+
+    def is_op(self, user: User) -> bool:
+        return "o" in self.members.get(user, "")
+
+    def is_voiced_or_op(self, user: User) -> bool:
+        return bool(self.members.get(user, ""))
+
+    def mode_string(self, show_password: bool) -> tuple[str, list[str]]:
+        flags = "".join(sorted(self.modes))
+        params: list[str] = []
+        if self.password is not None:
+            flags += "k"
+            params.append(self.password if show_password else "*")
+        if self.limit is not None:
+            flags += "l"
+            params.append(str(self.limit))
+        return "+" + flags, params

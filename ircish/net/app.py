@@ -1,0 +1,219 @@
+"""The Trio shell around the core: listeners, connections, timers, shutdown.
+
+``IrcServer.run`` owns one nursery for everything. Connections are accepted
+under a cancel scope of their own so a graceful shutdown can stop accepting,
+say goodbye to every client, give them a moment, and only then cancel.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import ssl
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import trio
+
+from ircish.config import Config, ConfigError, parse_address
+from ircish.core import events
+from ircish.core.server import Server
+from ircish.net.connection import Connection
+
+log = logging.getLogger("ircish.net")
+
+SHUTDOWN_GRACE = 2.0
+HOUSEKEEPING_INTERVAL = 1.0
+
+# Extra services (history store, plugins) run beside the connections: each gets
+# the app and a task_status; it calls started() when ready and returns at shutdown.
+Service = Callable[["IrcServer", trio.TaskStatus[None]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class BoundAddress:
+    host: str
+    port: int
+    tls: bool
+
+
+class IrcServer:
+    def __init__(self, config: Config, services: list[Service] | None = None) -> None:
+        self.config = config
+        self.listeners_for_events: list[Callable[[events.Event], None]] = []
+        self.core = Server(config, emit=self._emit)
+        self.connections: set[Connection] = set()
+        self.per_ip: Counter[str] = Counter()
+        self.services: list[Service] = list(services or [])
+        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._stop = trio.Event()
+        self.stopped = trio.Event()
+        self.nursery: trio.Nursery | None = None
+        self.addresses: list[BoundAddress] = []
+
+    def _emit(self, event: events.Event) -> None:
+        for listener in self.listeners_for_events:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener %r failed on %s", listener, type(event).__name__)
+
+    def shutdown(self) -> None:
+        self._stop.set()
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[list[BoundAddress]] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        listeners = await self._open_listeners()
+        async with trio.open_nursery() as nursery:
+            self.nursery = nursery
+            for service in self.services:
+                await nursery.start(service, self)
+            accept_scope = trio.CancelScope()
+            connections_nursery_done = trio.Event()
+
+            async def serve() -> None:
+                try:
+                    async with trio.open_nursery() as conns:
+                        with accept_scope:
+                            async with trio.open_nursery() as acceptors:
+                                for listener, tls in listeners:
+                                    acceptors.start_soon(self._accept_loop, listener, tls, conns)
+                        with trio.CancelScope(shield=True):
+                            for listener, _ in listeners:
+                                await trio.aclose_forcefully(listener)
+                finally:
+                    connections_nursery_done.set()
+
+            nursery.start_soon(serve)
+            nursery.start_soon(self._housekeeping)
+            for bound in self.addresses:
+                scheme = "tls " if bound.tls else ""
+                host = f"[{bound.host}]" if ":" in bound.host else bound.host
+                log.info("listening on %s%s:%d", scheme, host, bound.port)
+            task_status.started(self.addresses)
+            await self._stop.wait()
+            log.info("shutting down")
+            accept_scope.cancel()
+            for conn in list(self.connections):
+                conn.quit_reason = "Server shutting down"
+                conn.close(f"Closing Link: {self.config.server.name} (Server shutting down)")
+            with trio.move_on_after(SHUTDOWN_GRACE):
+                await connections_nursery_done.wait()
+            with trio.CancelScope(shield=True):
+                for hook in self.shutdown_hooks:
+                    try:
+                        with trio.move_on_after(SHUTDOWN_GRACE):
+                            await hook()
+                    except Exception:
+                        log.exception("shutdown hook %r failed", hook)
+            nursery.cancel_scope.cancel()
+        log.info("stopped")
+        self.stopped.set()
+
+    async def _open_listeners(self) -> list[tuple[trio.SocketListener | trio.SSLListener, bool]]:
+        cfg = self.config
+        opened: list[tuple[trio.SocketListener | trio.SSLListener, bool]] = []
+        ssl_context = self._ssl_context() if cfg.tls.listen else None
+        for key, addrs, tls in (("server.listen", cfg.server.listen, False),
+                                ("tls.listen", cfg.tls.listen, True)):
+            for text in addrs:
+                host, port = parse_address(text)
+                try:
+                    socket_listeners = await trio.open_tcp_listeners(port, host=host)
+                except OSError as exc:
+                    reason = exc.strerror or str(exc)
+                    if exc.errno == errno.EADDRINUSE:
+                        reason = "address already in use"
+                    raise ConfigError(cfg.path, key, f"cannot listen on {text}: {reason}") from exc
+                for sock_listener in socket_listeners:
+                    bound_host, bound_port = sock_listener.socket.getsockname()[:2]
+                    self.addresses.append(BoundAddress(bound_host, bound_port, tls))
+                    if tls:
+                        assert ssl_context is not None
+                        opened.append((trio.SSLListener(sock_listener, ssl_context,
+                                                        https_compatible=False), True))
+                    else:
+                        opened.append((sock_listener, False))
+        return opened
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        cfg = self.config
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(cfg.resolve(cfg.tls.cert), cfg.resolve(cfg.tls.key))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(cfg.path, "tls.cert", f"cannot load certificate/key: {exc}") from exc
+        return context
+
+    async def _accept_loop(
+        self, listener: trio.SocketListener | trio.SSLListener, tls: bool, conns: trio.Nursery
+    ) -> None:
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS):
+                    log.error("accept failed (%s); pausing new connections", exc.strerror)
+                    await trio.sleep(0.1)
+                    continue
+                raise
+            conns.start_soon(self._handle, stream, tls)
+
+    async def _handle(self, stream: trio.abc.Stream, tls: bool) -> None:
+        sock_stream = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+        try:
+            ip = sock_stream.socket.getpeername()[0]  # type: ignore[attr-defined]
+        except OSError:
+            await trio.aclose_forcefully(stream)
+            return
+        limits = self.config.limits
+        refusal = None
+        if len(self.connections) >= limits.max_clients:
+            refusal = "Server is full"
+        elif self.per_ip[ip] >= limits.clients_per_ip:
+            refusal = "Too many connections from your IP address"
+        if refusal is not None:
+            with trio.move_on_after(1):
+                try:
+                    await stream.send_all(f"ERROR :Closing Link: {ip} ({refusal})\r\n".encode())
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    pass
+            await trio.aclose_forcefully(stream)
+            return
+        conn = Connection(self, stream, ip, tls)
+        self.connections.add(conn)
+        self.per_ip[ip] += 1
+        try:
+            await conn.run()
+        except Exception:
+            # Whatever happened belongs to this client alone.
+            log.exception("connection from %s failed", ip)
+        finally:
+            self.connections.discard(conn)
+            self.per_ip[ip] -= 1
+            if not self.per_ip[ip]:
+                del self.per_ip[ip]
+
+    async def _housekeeping(self) -> None:
+        """Registration and ping timeouts for all connections, in one task."""
+        limits = self.config.limits
+        while True:
+            await trio.sleep(HOUSEKEEPING_INTERVAL)
+            now = trio.current_time()
+            for conn in list(self.connections):
+                user = conn.user
+                if not user.registered:
+                    if now - conn.created >= limits.registration_timeout:
+                        conn.quit_reason = "Registration timed out"
+                        conn.close("Closing Link: Registration timed out")
+                    continue
+                if conn.ping_sent is not None:
+                    if now - conn.ping_sent >= limits.ping_timeout:
+                        reason = f"Ping timeout: {int(now - conn.last_data)} seconds"
+                        conn.quit_reason = reason
+                        self.core.kill(user, reason, f"Closing Link: {user.host} ({reason})")
+                elif now - conn.last_data >= limits.ping_interval:
+                    conn.ping_sent = now
+                    conn.send(f"PING :{self.config.server.name}\r\n".encode())

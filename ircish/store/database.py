@@ -1,0 +1,108 @@
+"""Opening the database: URL resolution, the engine, and per-connection setup.
+
+SQLite needs a few settings on every connection, which a connect listener applies:
+
+- WAL journal, so history readers never block the writer and vice versa;
+- a busy timeout, so a briefly locked database waits instead of failing at once;
+- foreign keys on (SQLite leaves them off by default);
+- ``synchronous=NORMAL``: in WAL mode a power cut can lose the last commits but
+  never corrupts the file, and commits skip an fsync each.
+
+The stdlib driver's own transaction handling is switched off and SQLAlchemy
+emits BEGIN itself (the recipe in SQLAlchemy's SQLite docs): otherwise reads run
+outside any transaction and DDL commits implicitly. A connection may ask for
+``BEGIN IMMEDIATE`` through the ``ircish_begin`` execution option; the writer does,
+so it takes the write lock up front and waits on the busy timeout rather than
+failing halfway through a batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+
+BEGIN_OPTION = "ircish_begin"
+
+
+class StorageConfigError(ValueError):
+    """The configured storage URL cannot be used (names the cause)."""
+
+
+def is_sqlite(url: URL | str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def resolve_url(url: str, config_dir: Path | None) -> URL:
+    """Parse the URL; a relative SQLite path is taken relative to ``config_dir``.
+
+    Relative to the config file rather than the working directory, so the server
+    finds the same database however it is started.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise StorageConfigError(f"[storage] url: cannot parse {url!r}: {exc}") from exc
+    if parsed.get_backend_name() != "sqlite":
+        return parsed
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return parsed
+    path = Path(database).expanduser()
+    if not path.is_absolute() and config_dir is not None:
+        path = (config_dir / path).resolve()
+    return parsed.set(database=str(path))
+
+
+def _install_sqlite_listeners(
+    engine: Engine, *, busy_timeout_ms: int, foreign_keys: bool
+) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy (see module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get(BEGIN_OPTION, "BEGIN"))
+
+
+def open_engine(
+    url: URL | str,
+    *,
+    busy_timeout_ms: int = 5_000,
+    foreign_keys: bool = True,
+    **engine_kw: Any,
+) -> Engine:
+    """An engine for ``url`` with the per-connection settings installed.
+
+    ``foreign_keys=False`` is for migrations only: SQLite's batch migrations copy
+    a table and drop the old one, and with foreign keys on, that drop would
+    cascade-delete rows of the tables that refer to it.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            parent = Path(database).parent
+            if not parent.is_dir():
+                raise StorageConfigError(
+                    f"[storage] url: the directory {str(parent)!r} for the database "
+                    "does not exist"
+                )
+    engine = create_engine(parsed, **engine_kw)
+    if parsed.get_backend_name() == "sqlite":
+        _install_sqlite_listeners(
+            engine, busy_timeout_ms=busy_timeout_ms, foreign_keys=foreign_keys
+        )
+    return engine

@@ -1,0 +1,211 @@
+"""Turning the core's event records into table rows (pure, no I/O).
+
+The writer calls this in its worker thread, so the Trio thread only queues the
+event object. A NICK or QUIT becomes one row per channel, because each
+channel's history should show it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ircish.core.events import (
+    ChannelStateEvent,
+    Event,
+    JoinEvent,
+    LeaveEvent,
+    MessageEvent,
+    NickEvent,
+    TopicEvent,
+)
+from ircish.store.keys import channel_key, dm_key, nick_key
+from ircish.store.records import to_micros
+
+Row = dict[str, Any]
+
+# Typing notifications are TAGMSGs too, but nobody wants them replayed.
+_EPHEMERAL_TAGS = frozenset({"+typing", "+draft/typing"})
+
+
+@dataclass(slots=True)
+class Conversation:
+    """The latest state of one private conversation within a batch."""
+
+    key: str
+    a_key: str
+    b_key: str
+    a_name: str
+    b_name: str
+    last_time: int
+
+
+@dataclass(slots=True)
+class Batch:
+    history: list[Row]
+    conversations: dict[str, Conversation]
+    # Only the last state of each channel in a batch matters (it is complete).
+    channel_states: dict[str, ChannelStateEvent]
+
+
+def _tags_json(tags: dict[str, str]) -> str | None:
+    return json.dumps(tags, separators=(",", ":"), ensure_ascii=False) if tags else None
+
+
+def _row(
+    *,
+    target_key: str,
+    msgid: str,
+    micros: int,
+    kind: str,
+    source: str,
+    account: str | None,
+    target: str,
+    param: str | None = None,
+    text: str = "",
+    tags: str | None = None,
+    sender_key: str | None = None,
+    recipient_key: str | None = None,
+    recipient_account: str | None = None,
+) -> Row:
+    # Every row carries every column: executemany needs uniform parameter sets.
+    return {
+        "target_key": target_key,
+        "msgid": msgid,
+        "time": micros,
+        "kind": kind,
+        "source": source,
+        "account": account,
+        "target": target,
+        "param": param,
+        "text": text,
+        "tags": tags,
+        "sender_key": sender_key,
+        "recipient_key": recipient_key,
+        "recipient_account": recipient_account,
+    }
+
+
+def wanted(event: Event, store_events: frozenset[str]) -> bool:
+    """Whether the writer should queue this event at all (checked on submit)."""
+    if isinstance(event, MessageEvent):
+        if event.command != "TAGMSG":
+            return True
+        return "tagmsg" in store_events and not set(event.tags) <= _EPHEMERAL_TAGS
+    if isinstance(event, ChannelStateEvent):
+        return True
+    if isinstance(event, JoinEvent):
+        return "join" in store_events
+    if isinstance(event, LeaveEvent):
+        return event.kind in store_events
+    if isinstance(event, NickEvent):
+        return "nick" in store_events and bool(event.channels)
+    if isinstance(event, TopicEvent):
+        return "topic" in store_events
+    return False
+
+
+def _message_rows(ev: MessageEvent, micros: int, batch: Batch) -> Iterator[Row]:
+    tags = _tags_json(ev.tags)
+    if ev.is_channel:
+        yield _row(
+            target_key=channel_key(ev.target),
+            msgid=ev.msgid,
+            micros=micros,
+            kind=ev.command,
+            source=ev.source,
+            account=ev.account,
+            target=ev.target,
+            text=ev.text,
+            tags=tags,
+        )
+        return
+    sender, recipient = nick_key(ev.nick), nick_key(ev.target)
+    key = dm_key(ev.nick, ev.target)
+    yield _row(
+        target_key=key,
+        msgid=ev.msgid,
+        micros=micros,
+        kind=ev.command,
+        source=ev.source,
+        account=ev.account,
+        target=ev.target,
+        text=ev.text,
+        tags=tags,
+        sender_key=sender,
+        recipient_key=recipient,
+        # Not known from the event yet; filled once accounts exist (issue: accounts).
+        recipient_account=None,
+    )
+    # A message to oneself is a conversation whose two parties are the same.
+    (a, a_name), (b, b_name) = sorted(((sender, ev.nick), (recipient, ev.target)))
+    batch.conversations[key] = Conversation(key, a, b, a_name, b_name, micros)
+
+
+def to_batch(events: Iterable[Event]) -> Batch:
+    batch = Batch(history=[], conversations={}, channel_states={})
+    rows = batch.history
+    for ev in events:
+        if isinstance(ev, MessageEvent):
+            rows.extend(_message_rows(ev, to_micros(ev.time), batch))
+        elif isinstance(ev, JoinEvent):
+            rows.append(
+                _row(
+                    target_key=channel_key(ev.channel),
+                    msgid=ev.msgid,
+                    micros=to_micros(ev.time),
+                    kind="JOIN",
+                    source=ev.source,
+                    account=ev.account,
+                    target=ev.channel,
+                )
+            )
+        elif isinstance(ev, LeaveEvent):
+            kick = ev.kind == "kick"
+            rows.append(
+                _row(
+                    target_key=channel_key(ev.channel),
+                    msgid=ev.msgid,
+                    micros=to_micros(ev.time),
+                    kind=ev.kind.upper(),
+                    # A KICK line comes from the kicker and names the one kicked.
+                    source=(ev.by or ev.source) if kick else ev.source,
+                    account=None,
+                    target=ev.channel,
+                    param=ev.nick if kick else None,
+                    text=ev.reason,
+                )
+            )
+        elif isinstance(ev, NickEvent):
+            micros = to_micros(ev.time)
+            for chan in ev.channels:
+                rows.append(
+                    _row(
+                        target_key=channel_key(chan),
+                        msgid=ev.msgid,
+                        micros=micros,
+                        kind="NICK",
+                        source=ev.source,
+                        account=None,
+                        target=chan,
+                        param=ev.new,
+                    )
+                )
+        elif isinstance(ev, TopicEvent):
+            rows.append(
+                _row(
+                    target_key=channel_key(ev.channel),
+                    msgid=ev.msgid,
+                    micros=to_micros(ev.time),
+                    kind="TOPIC",
+                    source=ev.source,
+                    account=None,
+                    target=ev.channel,
+                    text=ev.topic,
+                )
+            )
+        elif isinstance(ev, ChannelStateEvent):
+            batch.channel_states[channel_key(ev.channel)] = ev
+    return batch

@@ -1,0 +1,133 @@
+"""The database schema: every table the server stores, in one place.
+
+Alembic's migrations in ``migrations/`` must produce exactly this metadata; a test
+compares the two, so a change here without a migration fails the build.
+
+Design choices, and why:
+
+- ``history.time`` is integer microseconds since the Unix epoch (UTC). Integers
+  compare and index cheaply on every backend and keep the microseconds that
+  ``server-time`` shows, with no timezone ambiguity.
+- ``history.id`` is the insertion order. Two lines can share a microsecond, so
+  every query orders by ``(time, id)``: a total order that stays the same for
+  the life of the database, which CHATHISTORY pagination needs.
+- ``history.target_key`` is the casefolded channel name, or for private
+  messages the conversation key of both parties (see ``keys.dm_key``); one index
+  on ``(target_key, time, id)`` serves every per-target query.
+- ``msgid`` is unique per target rather than globally: a NICK or QUIT is one line
+  with one msgid but belongs to each channel's history. The unique constraint
+  also makes a retried batch idempotent (inserts ignore rows already there).
+- Private rows keep each party's folded nick and account, so visibility can be
+  checked row by row (see ``reader``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Named constraints let SQLite's batch migrations (copy-and-move) find and alter
+# them later; unnamed ones cannot be dropped or changed by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# Lengths are generous bounds, not protocol limits: SQLite ignores them, other
+# backends need them for VARCHAR.
+NAME_LEN = 200
+SOURCE_LEN = 512
+
+history = Table(
+    "history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("target_key", String(NAME_LEN * 2 + 1), nullable=False),
+    Column("msgid", String(64), nullable=False),
+    Column("time", BigInteger, nullable=False),
+    # PRIVMSG, NOTICE, TAGMSG, JOIN, PART, KICK, QUIT, NICK, TOPIC
+    Column("kind", String(16), nullable=False),
+    Column("source", String(SOURCE_LEN), nullable=False),
+    Column("account", String(NAME_LEN), nullable=True),
+    # The target as it was written: channel name or recipient nick.
+    Column("target", String(NAME_LEN), nullable=False),
+    # KICK: the nick kicked; NICK: the new nick.
+    Column("param", String(NAME_LEN), nullable=True),
+    Column("text", Text, nullable=False, default=""),
+    # Client-only tags as JSON, NULL when there are none (the common case).
+    Column("tags", Text, nullable=True),
+    # Private messages only: both parties, folded nick and account at send time.
+    Column("sender_key", String(NAME_LEN), nullable=True),
+    Column("recipient_key", String(NAME_LEN), nullable=True),
+    Column("recipient_account", String(NAME_LEN), nullable=True),
+    UniqueConstraint("target_key", "msgid"),
+    Index("ix_history_target_time", "target_key", "time", "id"),
+)
+
+# One row per private conversation, so CHATHISTORY TARGETS can list a user's
+# conversations without scanning history. Updated by the writer once per batch.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("key", String(NAME_LEN * 2 + 1), primary_key=True),
+    Column("a_key", String(NAME_LEN), nullable=False),
+    Column("b_key", String(NAME_LEN), nullable=False),
+    Column("a_name", String(NAME_LEN), nullable=False),
+    Column("b_name", String(NAME_LEN), nullable=False),
+    Column("last_time", BigInteger, nullable=False),
+    Index("ix_conversations_a_key", "a_key"),
+    Index("ix_conversations_b_key", "b_key"),
+)
+
+# Persistent channels (+P or listed in [channels] auto_join): their state
+# survives a restart and an empty channel.
+channels = Table(
+    "channels",
+    metadata,
+    Column("key", String(NAME_LEN), primary_key=True),
+    Column("name", String(NAME_LEN), nullable=False),
+    Column("topic", Text, nullable=False, default=""),
+    Column("topic_setter", String(SOURCE_LEN), nullable=False, default=""),
+    Column("topic_time", BigInteger, nullable=True),
+    Column("modes", String(64), nullable=False, default=""),
+    Column("mode_key", String(NAME_LEN), nullable=True),
+    Column("user_limit", Integer, nullable=True),
+    Column("updated", BigInteger, nullable=False),
+)
+
+channel_bans = Table(
+    "channel_bans",
+    metadata,
+    Column(
+        "channel_key",
+        String(NAME_LEN),
+        ForeignKey("channels.key", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("mask", String(SOURCE_LEN), primary_key=True),
+    Column("set_by", String(SOURCE_LEN), nullable=False, default=""),
+    Column("set_at", BigInteger, nullable=False),
+    # Keeps the ban list in the order it was built, for RPL_BANLIST.
+    Column("position", Integer, nullable=False, default=0),
+)
+
+# The line kinds that count as "messages" (the rest are channel events, only
+# replayed to clients that negotiated draft/event-playback).
+MESSAGE_KINDS = frozenset({"PRIVMSG", "NOTICE"})
+EVENT_KINDS = frozenset({"TAGMSG", "JOIN", "PART", "KICK", "QUIT", "NICK", "TOPIC"})
+ALL_KINDS = MESSAGE_KINDS | EVENT_KINDS

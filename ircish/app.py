@@ -7,5 +7,18 @@ from ircish.net.app import IrcServer
 
 
 def build_server(config: Config) -> IrcServer:
-    """The one place that decides which services (history, plugins) a server runs."""
-    return IrcServer(config)
+    """The one place that decides which services (history, plugins) a server runs.
+
+    Each ``attach_*`` function may add services to run in the server's nursery,
+    event listeners, shutdown hooks, capabilities, ISUPPORT tokens and commands.
+    """
+    server = IrcServer(config)
+    if config.storage.url:
+        from ircish.store.service import attach_store
+
+        attach_store(server)
+    if config.plugins.enabled:
+        from ircish.hooks.service import attach_plugins
+
+        attach_plugins(server)
+    return server

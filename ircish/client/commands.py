@@ -89,9 +89,7 @@ def cmd_join(ctx: Context, args: str) -> None:
         error(ctx, "Usage: " + COMMANDS["join"].usage)
         return
     channels, _, keys = args.partition(" ")
-    need_connection(
-        ctx, ctx.session.join(channels.split(","), keys.split(",") if keys else None)
-    )
+    need_connection(ctx, ctx.session.join(channels.split(","), keys.split(",") if keys else None))
 
 
 @command("/part [#channel] [reason]", "Leave a channel (the current one by default).")

@@ -1,0 +1,350 @@
+"""The one history writer: group commit off the Trio thread.
+
+``submit`` is what the message path calls: it filters, appends to a deque and
+wakes the writer task; O(1), never waits. The writer task takes everything
+queued and commits it in one transaction in a worker thread, then waits out the
+rest of ``flush_interval`` before the next commit, so under load each commit
+carries many lines (group commit) and at most one interval of lines is only in
+memory (what an abrupt kill can lose).
+
+Failures are not allowed to touch chat:
+
+- locked, full, unreachable database (any error that is not about the data
+  itself): the batch stays pending and is retried with backoff; the error is
+  logged once when the episode starts and once when it ends;
+- a row the database rejects (integrity or data error): the batch is retried
+  one event at a time so only the bad event is dropped, and it is logged;
+- more than ``queue_limit`` events waiting: new ones are dropped and counted,
+  logged when the overflow starts and, with the count, when it ends.
+
+A retried batch may already have been committed (an error on COMMIT is
+ambiguous); inserts ignore rows whose (target, msgid) is already stored, so a
+retry never duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import trio
+from sqlalchemy import Connection, Engine, Executable, case, delete, insert, update
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+
+from ircish.core.events import ChannelStateEvent, Event
+from ircish.store.database import BEGIN_OPTION
+from ircish.store.records import to_micros
+from ircish.store.rows import Batch, Conversation, to_batch, wanted
+from ircish.store.schema import channel_bans, channels, conversations, history
+from ircish.store.settings import DEFAULT_EVENTS
+
+log = logging.getLogger("ircish.store.writer")
+
+
+@dataclass(slots=True)
+class WriterStats:
+    submitted: int = 0
+    written: int = 0  # events committed
+    rows: int = 0  # history rows committed (a NICK in 3 channels is 3 rows)
+    batches: int = 0
+    dropped_overflow: int = 0
+    dropped_rejected: int = 0
+    failed_commits: int = 0
+    max_backlog: int = 0
+
+
+def _insert_history(conn: Connection) -> Executable:
+    """An INSERT that skips rows already stored (see module docstring)."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        return insert(history).prefix_with("OR IGNORE")
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(history).on_conflict_do_nothing()
+    return insert(history)
+
+
+def _upsert_conversation(conn: Connection, conv: Conversation) -> None:
+    # Update-then-insert is portable, and safe because there is only one writer.
+    last = conversations.c.last_time
+    result = conn.execute(
+        update(conversations)
+        .where(conversations.c.key == conv.key)
+        .values(
+            a_name=conv.a_name,
+            b_name=conv.b_name,
+            last_time=case((last < conv.last_time, conv.last_time), else_=last),
+        )
+    )
+    if result.rowcount == 0:
+        conn.execute(
+            insert(conversations).values(
+                key=conv.key,
+                a_key=conv.a_key,
+                b_key=conv.b_key,
+                a_name=conv.a_name,
+                b_name=conv.b_name,
+                last_time=conv.last_time,
+            )
+        )
+
+
+def _store_channel_state(conn: Connection, key: str, ev: ChannelStateEvent) -> None:
+    # Bans are deleted explicitly too: not every backend cascades.
+    conn.execute(delete(channel_bans).where(channel_bans.c.channel_key == key))
+    if not ev.persistent:
+        conn.execute(delete(channels).where(channels.c.key == key))
+        return
+    values = {
+        "name": ev.channel,
+        "topic": ev.topic,
+        "topic_setter": ev.topic_setter,
+        "topic_time": to_micros(ev.topic_time) if ev.topic_time else None,
+        "modes": ev.modes,
+        "mode_key": ev.key,
+        "user_limit": ev.limit,
+        "updated": to_micros_now(),
+    }
+    result = conn.execute(update(channels).where(channels.c.key == key).values(**values))
+    if result.rowcount == 0:
+        conn.execute(insert(channels).values(key=key, **values))
+    unique: dict[str, tuple[str, str, int]] = {}
+    for mask, set_by, set_at in ev.bans:
+        # A mask listed twice would break the primary key; keep the first.
+        unique.setdefault(mask, (mask, set_by, to_micros(set_at)))
+    if unique:
+        conn.execute(
+            insert(channel_bans),
+            [
+                {
+                    "channel_key": key,
+                    "mask": mask,
+                    "set_by": set_by,
+                    "set_at": set_at,
+                    "position": position,
+                }
+                for position, (mask, set_by, set_at) in enumerate(unique.values())
+            ],
+        )
+
+
+def to_micros_now() -> int:
+    return time.time_ns() // 1_000
+
+
+def write_batch(engine: Engine, batch: Batch) -> None:
+    """Commit one batch in one transaction (called in a worker thread)."""
+    with engine.connect().execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"}) as conn:
+        with conn.begin():
+            if batch.history:
+                conn.execute(_insert_history(conn), batch.history)
+            for conv in batch.conversations.values():
+                _upsert_conversation(conn, conv)
+            for key, ev in batch.channel_states.items():
+                _store_channel_state(conn, key, ev)
+
+
+class HistoryWriter:
+    """Queues events from the Trio thread and commits them in batches."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        flush_interval_ms: int = 50,
+        queue_limit: int = 100_000,
+        store_events: frozenset[str] = DEFAULT_EVENTS,
+        limiter: trio.CapacityLimiter | None = None,
+        retry_initial_s: float = 0.1,
+        retry_max_s: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._interval = flush_interval_ms / 1000
+        self._queue_limit = queue_limit
+        self._store_events = frozenset(store_events)
+        # Shared with anything else that writes (retention), so writes never
+        # contend for SQLite's lock with each other.
+        self.limiter = limiter or trio.CapacityLimiter(1)
+        self._retry_initial = retry_initial_s
+        self._retry_max = retry_max_s
+        self._queue: deque[Event] = deque()
+        # Taken from the queue but not committed yet: kept across retries.
+        self._pending: list[Event] = []
+        self._wake = trio.Event()
+        self._commit_lock = trio.Lock()
+        self._urgent = 0
+        self._failing_since: float | None = None
+        self._overflowed = 0
+        self.stats = WriterStats()
+
+    # -- the message path ------------------------------------------------------
+
+    def submit(self, event: Event) -> None:
+        """Queue an event for storage. Call from the Trio thread; never blocks."""
+        if not wanted(event, self._store_events):
+            return
+        backlog = len(self._queue) + len(self._pending)
+        if backlog >= self._queue_limit:
+            if self._overflowed == 0:
+                log.error(
+                    "history queue is full (%d events waiting, [storage] queue_limit); "
+                    "new events are dropped until the writer catches up",
+                    backlog,
+                )
+            self._overflowed += 1
+            self.stats.dropped_overflow += 1
+            return
+        self._queue.append(event)
+        self.stats.submitted += 1
+        if backlog >= self.stats.max_backlog:
+            self.stats.max_backlog = backlog + 1
+        if not self._wake.is_set():
+            self._wake.set()
+
+    @property
+    def backlog(self) -> int:
+        """Events submitted but not yet committed."""
+        return len(self._queue) + len(self._pending)
+
+    # -- the writer task -------------------------------------------------------
+
+    async def run(
+        self,
+        *,
+        flush_on_cancel_s: float | None = 10.0,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Commit queued events until cancelled; then flush what is left.
+
+        On cancellation the remaining backlog is flushed under a shield for at
+        most ``flush_on_cancel_s`` seconds (None: do not flush here).
+        """
+        task_status.started()
+        next_commit = trio.current_time()
+        failures = 0
+        try:
+            while True:
+                if not (self._queue or self._pending):
+                    await self._wake.wait()
+                self._wake = trio.Event()
+                if not self._urgent:
+                    await trio.sleep_until(next_commit)
+                next_commit = trio.current_time() + self._interval
+                if await self._commit_backlog():
+                    failures = 0
+                    continue
+                failures += 1
+                await trio.sleep(min(self._retry_initial * 2 ** (failures - 1), self._retry_max))
+        except trio.Cancelled:
+            if flush_on_cancel_s is not None and self.backlog:
+                with trio.CancelScope(shield=True), trio.move_on_after(flush_on_cancel_s):
+                    await self.flush()
+            raise
+
+    async def flush(self) -> bool:
+        """Commit everything submitted before this call; True when all is written.
+
+        Retries while the database is unavailable, so bound it with a deadline
+        (``trio.move_on_after``) when shutting down; it works inside a shielded
+        cancel scope. Whatever could not be written is logged with its count.
+        """
+        self._urgent += 1
+        failures = 0
+        try:
+            while self.backlog:
+                if await self._commit_backlog():
+                    failures = 0
+                    continue
+                failures += 1
+                await trio.sleep(min(self._retry_initial * 2 ** (failures - 1), self._retry_max))
+            return True
+        finally:
+            self._urgent -= 1
+            if self.backlog:
+                log.error(
+                    "history: %d events could not be written before shutdown", self.backlog
+                )
+
+    async def _commit_backlog(self) -> bool:
+        """Commit the pending batch plus everything queued. False on a retryable error."""
+        async with self._commit_lock:
+            if self._queue:
+                self._pending.extend(self._queue)
+                self._queue.clear()
+            if not self._pending:
+                return True
+            events = self._pending
+            try:
+                await trio.to_thread.run_sync(self._write, events, limiter=self.limiter)
+            except SQLAlchemyError as exc:
+                self._note_failure(exc, len(events))
+                return False
+            # No checkpoint between the commit and forgetting the events.
+            self._pending = []
+            self._note_success(len(events))
+            return True
+
+    # -- in the worker thread --------------------------------------------------
+
+    def _write(self, events: Sequence[Event]) -> None:
+        try:
+            batch = to_batch(events)
+        except Exception:
+            # A conversion bug must not block the queue forever: go one by one.
+            log.exception("history: could not convert a batch; writing events one by one")
+            self._write_one_by_one(events)
+            return
+        try:
+            write_batch(self._engine, batch)
+        except (IntegrityError, DataError):
+            log.warning("history: the database rejected a batch; writing events one by one")
+            self._write_one_by_one(events)
+            return
+        self.stats.rows += len(batch.history)
+
+    def _write_one_by_one(self, events: Sequence[Event]) -> None:
+        for ev in events:
+            try:
+                batch = to_batch([ev])
+                write_batch(self._engine, batch)
+            except (IntegrityError, DataError, TypeError, ValueError, AttributeError) as exc:
+                self.stats.dropped_rejected += 1
+                log.error("history: dropped an event the database rejects (%s): %r", exc, ev)
+            else:
+                self.stats.rows += len(batch.history)
+
+    # -- bookkeeping (Trio thread) ---------------------------------------------
+
+    def _note_failure(self, exc: SQLAlchemyError, waiting: int) -> None:
+        self.stats.failed_commits += 1
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+            cause = getattr(exc, "orig", None) or exc
+            log.error(
+                "history: cannot write to the database (%s); chat goes on, "
+                "%d events are kept and retried",
+                cause,
+                waiting,
+            )
+        else:
+            log.debug("history: still cannot write (%s)", exc)
+
+    def _note_success(self, count: int) -> None:
+        self.stats.written += count
+        self.stats.batches += 1
+        if self._failing_since is not None:
+            log.warning(
+                "history: the database is writable again after %.1f s; backlog written",
+                time.monotonic() - self._failing_since,
+            )
+            self._failing_since = None
+        if self._overflowed and self.backlog < self._queue_limit:
+            log.warning(
+                "history: queue overflow ended; %d events were dropped", self._overflowed
+            )
+            self._overflowed = 0
+

@@ -1,0 +1,66 @@
+"""Full-screen mode: urwid on urwid's TrioEventLoop, inside the client's own Trio run.
+
+The connection and the screen share one Trio run and one nursery, so a line
+from the server updates the model and widgets directly, and urwid redraws on
+its next idle pass. Leaving the ``loop.start()`` block, however it happens
+(``/quit``, an error, Ctrl-C), gives the terminal back in its normal state.
+"""
+
+from __future__ import annotations
+
+import trio
+import urwid
+
+from ircish.client.app import Client, make_client
+from ircish.client.commands import COMMANDS, Context, run_input
+from ircish.client.config import ClientConfig
+from ircish.client.model import Buffer
+from ircish.client.widgets import PALETTE, ChatWindow
+
+# Width of CJK and emoji is computed from the text, not the bytes: the layout
+# relies on urwid knowing the text is UTF-8 whatever the locale says.
+urwid.set_encoding("utf8")
+
+
+def build_window(client: Client, ctx: Context) -> ChatWindow:
+    session = client.session
+
+    def scroll_top(buffer: Buffer) -> None:
+        session.request_older(buffer)
+
+    window = ChatWindow(
+        client.buffers,
+        own_nick=lambda: session.nick,
+        on_submit=lambda text: run_input(ctx, text),
+        on_scroll_top=scroll_top,
+        commands=lambda: sorted(COMMANDS),
+        chantypes=lambda: session.isupport.chantypes,
+        away=lambda: session.away,
+    )
+    client.buffers.listener = window
+    return window
+
+
+async def run_fullscreen(config: ClientConfig, screen: urwid.BaseScreen | None = None) -> int:
+    client = make_client(config)
+    async with trio.open_nursery() as nursery:
+
+        async def leave(reason: str) -> None:
+            await client.connection.quit(reason)
+            nursery.cancel_scope.cancel()
+
+        ctx = Context(client.session, client.buffers, lambda r: nursery.start_soon(leave, r))
+        window = build_window(client, ctx)
+        event_loop = urwid.TrioEventLoop()
+        loop = urwid.MainLoop(
+            window,
+            PALETTE,
+            screen=screen or urwid.display.raw.Screen(),
+            event_loop=event_loop,
+            handle_mouse=False,  # leave mouse selection to the terminal, for copying
+        )
+        nursery.start_soon(client.connection.run)
+        with loop.start():
+            await event_loop.run_async()
+        nursery.cancel_scope.cancel()
+    return 0

@@ -1,0 +1,322 @@
+"""The urwid widgets of the full-screen view, built from the buffer model.
+
+:class:`ChatWindow` is the whole screen: topic line, the current buffer's
+lines (with a nick list beside channels), status line and input line. It
+handles the client's keys itself and passes the rest to the input, so it can
+be driven headless with ``keypress`` and checked with ``render``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import urwid
+
+from ircish.client.completion import Completer
+from ircish.client.format import NICK_COLOURS, body, clock, nick_colour_index
+from ircish.client.model import Buffer, BufferKind, Buffers, Line, Member
+
+NICKLIST_WIDTH = 16
+HISTORY_SIZE = 200
+
+PALETTE: list[tuple[str, str, str]] = [
+    ("topic", "white", "dark blue"),
+    ("status", "white", "dark blue"),
+    ("status_act", "yellow,bold", "dark blue"),
+    ("status_mention", "light red,bold", "dark blue"),
+    ("time", "dark gray", ""),
+    ("info", "dark cyan", ""),
+    ("error", "light red", ""),
+    ("join", "dark green", ""),
+    ("part", "brown", ""),
+    ("own", "bold", ""),
+    ("mention", "yellow,bold", ""),
+    ("prompt", "light cyan", ""),
+    ("op", "light green", ""),
+    ("voice", "yellow", ""),
+    ("away", "dark gray", ""),
+    ("divider", "dark blue", ""),
+] + [(f"nick{index}", colour, "") for index, colour in enumerate(NICK_COLOURS)]
+
+_KIND_ATTR = {
+    "join": "join",
+    "part": "part",
+    "quit": "part",
+    "kick": "part",
+    "error": "error",
+}
+
+
+def line_markup(line: Line) -> list[tuple[str, str] | str]:
+    before, nick, after = body(line)
+    markup: list[tuple[str, str] | str] = [("time", clock(line, seconds=False) + " ")]
+    if line.kind in ("message", "action", "notice"):
+        nick_attr = "own" if line.own else f"nick{nick_colour_index(nick)}"
+        text_attr = "mention" if line.mention else "own" if line.own else ""
+        markup += [before, (nick_attr, nick), (text_attr, after) if text_attr else after]
+    else:
+        markup.append((_KIND_ATTR.get(line.kind, "info"), before + after))
+    return markup
+
+
+def member_markup(member: Member) -> list[tuple[str, str] | str]:
+    mark = member.prefixes[:1] or " "
+    attr = "away" if member.away else "op" if mark in "~&@%" and mark != " " else ""
+    attr = attr or ("voice" if mark == "+" else "")
+    return [(attr, mark + member.nick)] if attr else [mark + member.nick]
+
+
+class BufferView:
+    """One buffer's scrollback: its own list walker, so switching keeps the position."""
+
+    def __init__(self, buffer: Buffer) -> None:
+        self.buffer = buffer
+        self.walker = urwid.SimpleFocusListWalker([])
+        self.listbox = urwid.ListBox(self.walker)
+        self.rebuild()
+
+    def rebuild(self, keep: Line | None = None) -> None:
+        """Re-read all lines (after history was merged in), keeping the focused line."""
+        following = self.at_bottom()
+        self.walker[:] = [urwid.Text(line_markup(line)) for line in self.buffer.lines]
+        if not self.walker:
+            return
+        if keep is not None and keep in self.buffer.lines and not following:
+            self.walker.set_focus(self.buffer.lines.index(keep))
+        else:
+            self.walker.set_focus(len(self.walker) - 1)
+
+    def focused_line(self) -> Line | None:
+        if not self.walker:
+            return None
+        position = self.walker.focus
+        return self.buffer.lines[position] if position is not None else None
+
+    def at_bottom(self) -> bool:
+        return not self.walker or self.walker.focus == len(self.walker) - 1
+
+    def append(self, line: Line) -> None:
+        following = self.at_bottom()
+        self.walker.append(urwid.Text(line_markup(line)))
+        if following:
+            self.walker.set_focus(len(self.walker) - 1)
+
+
+class InputHistory:
+    def __init__(self) -> None:
+        self.entries: list[str] = []
+        self.position = 0
+        self.draft = ""
+
+    def add(self, text: str) -> None:
+        if text and (not self.entries or self.entries[-1] != text):
+            self.entries.append(text)
+            del self.entries[:-HISTORY_SIZE]
+        self.position = len(self.entries)
+        self.draft = ""
+
+    def older(self, current: str) -> str | None:
+        if self.position == 0:
+            return None
+        if self.position == len(self.entries):
+            self.draft = current
+        self.position -= 1
+        return self.entries[self.position]
+
+    def newer(self) -> str | None:
+        if self.position >= len(self.entries):
+            return None
+        self.position += 1
+        return self.draft if self.position == len(self.entries) else self.entries[self.position]
+
+
+class ChatWindow(urwid.WidgetWrap[urwid.Frame]):
+    def __init__(
+        self,
+        buffers: Buffers,
+        own_nick: Callable[[], str],
+        on_submit: Callable[[str], None],
+        on_scroll_top: Callable[[Buffer], None],
+        commands: Callable[[], list[str]],
+        chantypes: Callable[[], str] = lambda: "#&",
+        away: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.buffers = buffers
+        self.own_nick = own_nick
+        self.on_submit = on_submit
+        self.on_scroll_top = on_scroll_top
+        self.chantypes = chantypes
+        self.away = away
+        self.views: dict[int, BufferView] = {}
+        self.history = InputHistory()
+        self.completer = Completer(commands)
+        self.topic = urwid.Text("", wrap="ellipsis")
+        self.status = urwid.Text("", wrap="ellipsis")
+        self.edit = urwid.Edit()
+        self.nick_walker = urwid.SimpleFocusListWalker([])
+        self.nicklist = urwid.ListBox(self.nick_walker)
+        self.body = urwid.Columns([])
+        self.divider = urwid.AttrMap(urwid.SolidFill("│"), "divider")
+        footer = urwid.Pile([urwid.AttrMap(self.status, "status"), self.edit])
+        frame = urwid.Frame(
+            self.body, header=urwid.AttrMap(self.topic, "topic"), footer=footer, focus_part="footer"
+        )
+        super().__init__(frame)
+        self._size: tuple[int, int] = (80, 24)
+        self.refresh()
+
+    # -- model to widgets ---------------------------------------------------------
+
+    def view(self, buffer: Buffer) -> BufferView:
+        view = self.views.get(id(buffer))
+        if view is None or view.buffer is not buffer:
+            view = self.views[id(buffer)] = BufferView(buffer)
+        return view
+
+    def line_added(self, buffer: Buffer, line: Line) -> None:
+        view = self.views.get(id(buffer))
+        if view is not None and view.buffer is buffer:
+            view.append(line)
+
+    def history_added(self, buffer: Buffer, lines: list[Line]) -> None:
+        view = self.views.get(id(buffer))
+        if view is not None and view.buffer is buffer:
+            view.rebuild(keep=view.focused_line())
+
+    def changed(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        live = {id(b) for b in self.buffers.all}
+        for key in [key for key in self.views if key not in live]:
+            del self.views[key]
+        current = self.buffers.current
+        view = self.view(current)
+        contents: list[tuple[urwid.Widget, tuple[str, int, bool]]] = [
+            (view.listbox, self.body.options("weight", 1))
+        ]
+        if current.is_channel:
+            self.nick_walker[:] = [
+                urwid.Text(member_markup(m), wrap="ellipsis") for m in self.sorted_members(current)
+            ]
+            contents += [
+                (self.divider, self.body.options("given", 1)),
+                (self.nicklist, self.body.options("given", NICKLIST_WIDTH)),
+            ]
+        if [w for w, _ in self.body.contents] != [w for w, _ in contents]:
+            self.body.contents = contents
+            self.body.focus_position = 0
+        self.topic.set_text(self.topic_text(current))
+        self.status.set_text(self.status_markup())
+        self.edit.set_caption(("prompt", f"[{current.name}] "))
+
+    def sorted_members(self, buffer: Buffer) -> list[Member]:
+        ranks = "~&@%+"
+
+        def rank(member: Member) -> tuple[int, str]:
+            mark = member.prefixes[:1]
+            index = ranks.index(mark) if mark and mark in ranks else len(ranks)
+            return index, self.buffers.casefold(member.nick)
+
+        return sorted(buffer.members.values(), key=rank)
+
+    def topic_text(self, buffer: Buffer) -> str:
+        if buffer.kind is BufferKind.CHANNEL:
+            users = f"[{len(buffer.members)} users] " if buffer.joined else "[not joined] "
+            return f"{buffer.name} {users}{buffer.topic}"
+        if buffer.kind is BufferKind.QUERY:
+            return f"Private conversation with {buffer.name}"
+        return f"ircish-client — {buffer.name}   /help for commands"
+
+    def status_markup(self) -> list[tuple[str, str] | str]:
+        current = self.buffers.current
+        number = self.buffers.number(current)
+        nick = self.own_nick() + (" (away)" if self.away() else "")
+        markup: list[tuple[str, str] | str] = [f" [{nick}] [{number}:{current.name}]"]
+        active = [
+            (self.buffers.number(b), b)
+            for b in self.buffers.all
+            if b is not current and (b.unread or b.mentioned)
+        ]
+        if active:
+            markup.append(" [Act: ")
+            for index, (num, buffer) in enumerate(active):
+                if index:
+                    markup.append(",")
+                attr = "status_mention" if buffer.mentioned else "status_act"
+                markup.append((attr, str(num)))
+            markup.append("]")
+        if not self.view(current).at_bottom():
+            markup.append(("status_act", " -MORE-"))
+        return markup
+
+    # -- input ----------------------------------------------------------------------
+
+    def render(self, size: tuple[int, int], focus: bool = False) -> urwid.Canvas:  # type: ignore[override]
+        self._size = size
+        return super().render(size, focus)
+
+    def keypress(self, size: tuple[int, int], key: str) -> str | None:  # type: ignore[override]
+        self._size = size
+        if key != "tab":
+            self.completer.reset()
+        if key == "enter":
+            text = self.edit.edit_text
+            self.edit.set_edit_text("")
+            self.history.add(text)
+            if text:
+                self.on_submit(text)
+            return None
+        if key == "tab":
+            text, cursor = self.completer.complete(
+                self.edit.edit_text,
+                self.edit.edit_pos,
+                self.buffers,
+                self.own_nick(),
+                self.chantypes(),
+            )
+            self.edit.set_edit_text(text)
+            self.edit.set_edit_pos(cursor)
+            return None
+        if key in ("up", "down"):
+            text = self.history.older(self.edit.edit_text) if key == "up" else self.history.newer()
+            if text is not None:
+                self.edit.set_edit_text(text)
+                self.edit.set_edit_pos(len(text))
+            return None
+        if key in ("page up", "page down"):
+            self.scroll(key)
+            return None
+        if key.startswith("meta ") and key[5:].isdigit() and len(key) == 6:
+            number = int(key[5:]) or 10
+            self.buffers.switch_number(number)
+            return None
+        if key in ("ctrl n", "ctrl p"):
+            self.buffers.switch_relative(1 if key == "ctrl n" else -1)
+            return None
+        return super().keypress(size, key)
+
+    def body_size(self) -> tuple[int, int]:
+        cols, rows = self._size
+        footer_rows = 1 + self.edit.rows((cols,))
+        body_cols = cols - (NICKLIST_WIDTH + 1 if self.buffers.current.is_channel else 0)
+        return max(body_cols, 1), max(rows - 1 - footer_rows, 1)
+
+    def scroll(self, key: str) -> None:
+        current = self.buffers.current
+        view = self.view(current)
+        if not view.walker:
+            if key == "page up":
+                self.on_scroll_top(current)
+            return
+        view.listbox.keypress(self.body_size(), key)
+        if key == "page up" and self._at_top(view):
+            self.on_scroll_top(current)
+        self.refresh()
+
+    def _at_top(self, view: BufferView) -> bool:
+        if view.walker.focus != 0:
+            return False
+        middle, top, *_ = view.listbox.calculate_visible(self.body_size())
+        offset = middle[0]
+        return offset >= 0 and not top[1]

@@ -56,9 +56,7 @@ def resolve_url(url: str, config_dir: Path | None) -> URL:
     return parsed.set(database=str(path))
 
 
-def _install_sqlite_listeners(
-    engine: Engine, *, busy_timeout_ms: int, foreign_keys: bool
-) -> None:
+def _install_sqlite_listeners(engine: Engine, *, busy_timeout_ms: int, foreign_keys: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy (see module docstring).
@@ -97,8 +95,7 @@ def open_engine(
             parent = Path(database).parent
             if not parent.is_dir():
                 raise StorageConfigError(
-                    f"[storage] url: the directory {str(parent)!r} for the database "
-                    "does not exist"
+                    f"[storage] url: the directory {str(parent)!r} for the database does not exist"
                 )
     engine = create_engine(parsed, **engine_kw)
     if parsed.get_backend_name() == "sqlite":

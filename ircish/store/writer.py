@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import trio
 from sqlalchemy import Connection, Engine, Executable, case, delete, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from ircish.core.events import ChannelStateEvent, Event
@@ -42,6 +44,8 @@ from ircish.store.schema import channel_bans, channels, conversations, history
 from ircish.store.settings import DEFAULT_EVENTS
 
 log = logging.getLogger("ircish.store.writer")
+
+_UNIQUE = ["target_key", "msgid"]
 
 
 @dataclass(slots=True)
@@ -57,14 +61,16 @@ class WriterStats:
 
 
 def _insert_history(conn: Connection) -> Executable:
-    """An INSERT that skips rows already stored (see module docstring)."""
+    """An INSERT that skips rows whose (target, msgid) is already stored.
+
+    ON CONFLICT on that one constraint, not SQLite's INSERT OR IGNORE, which
+    would also silently skip rows breaking NOT NULL.
+    """
     dialect = conn.dialect.name
     if dialect == "sqlite":
-        return insert(history).prefix_with("OR IGNORE")
+        return sqlite_insert(history).on_conflict_do_nothing(index_elements=_UNIQUE)
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(history).on_conflict_do_nothing()
+        return pg_insert(history).on_conflict_do_nothing(index_elements=_UNIQUE)
     return insert(history)
 
 
@@ -265,9 +271,7 @@ class HistoryWriter:
         finally:
             self._urgent -= 1
             if self.backlog:
-                log.error(
-                    "history: %d events could not be written before shutdown", self.backlog
-                )
+                log.error("history: %d events could not be written before shutdown", self.backlog)
 
     async def _commit_backlog(self) -> bool:
         """Commit the pending batch plus everything queued. False on a retryable error."""
@@ -343,8 +347,5 @@ class HistoryWriter:
             )
             self._failing_since = None
         if self._overflowed and self.backlog < self._queue_limit:
-            log.warning(
-                "history: queue overflow ended; %d events were dropped", self._overflowed
-            )
+            log.warning("history: queue overflow ended; %d events were dropped", self._overflowed)
             self._overflowed = 0
-

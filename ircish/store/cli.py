@@ -1,0 +1,105 @@
+"""``ircish-server db ...``: migrations and backups from the command line.
+
+The server's CLI parses ``--config`` and calls ``main`` with the configured
+storage URL and the config file's directory (relative SQLite paths are relative
+to it). Errors print one line naming the cause and return a non-zero code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import SQLAlchemyError
+
+from ircish.store import migrate
+from ircish.store.backup import BackupError, backup
+from ircish.store.database import StorageConfigError, open_engine, resolve_url
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ircish-server db", description="Manage the history database."
+    )
+    sub = parser.add_subparsers(dest="action", required=True, metavar="COMMAND")
+    up = sub.add_parser("upgrade", help="migrate the database to the newest schema")
+    up.add_argument("revision", nargs="?", default="head", help="target revision (head)")
+    down = sub.add_parser("downgrade", help="migrate the database back to REV")
+    down.add_argument("revision", help="target revision, e.g. base or -1")
+    sub.add_parser("current", help="show the database's schema revision")
+    sub.add_parser("history", help="list the migrations, newest first")
+    bk = sub.add_parser("backup", help="copy the live database to PATH consistently")
+    bk.add_argument("path", type=Path)
+    return parser
+
+
+def _history(current: str | None, out: TextIO) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrate.MIGRATIONS_DIR))
+    for script in ScriptDirectory.from_config(cfg).walk_revisions():
+        marks = []
+        if script.is_head:
+            marks.append("head")
+        if script.revision == current:
+            marks.append("current")
+        suffix = f" ({', '.join(marks)})" if marks else ""
+        down = script.down_revision or "<base>"
+        out.write(f"{down} -> {script.revision}{suffix}: {script.doc}\n")
+
+
+def main(
+    argv: list[str],
+    storage_url: str,
+    config_dir: Path,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage already
+        return int(exc.code or 0)
+    try:
+        url = resolve_url(storage_url, config_dir)
+        engine = open_engine(url)
+    except StorageConfigError as exc:
+        err.write(f"ircish-server db: {exc}\n")
+        return 2
+    try:
+        if args.action == "upgrade":
+            migrate.upgrade(engine, args.revision)
+            out.write(f"database at revision {migrate.current_revision(engine)}\n")
+        elif args.action == "downgrade":
+            migrate.downgrade(engine, args.revision)
+            out.write(f"database at revision {migrate.current_revision(engine) or 'base'}\n")
+        elif args.action == "current":
+            rev = migrate.current_revision(engine)
+            head = migrate.head_revision()
+            state = "(head)" if rev == head else f"(head is {head}: run `db upgrade`)"
+            out.write(f"{rev or 'base'} {state}\n")
+        elif args.action == "history":
+            _history(migrate.current_revision(engine), out)
+        elif args.action == "backup":
+            dest = backup(engine, args.path)
+            out.write(f"backup written to {dest}\n")
+    except (SQLAlchemyError, BackupError, OSError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        err.write(f"ircish-server db {args.action}: {cause} (database {url!r})\n")
+        return 1
+    except Exception as exc:
+        # Alembic reports unknown revisions and the like as its own errors.
+        err.write(f"ircish-server db {args.action}: {exc}\n")
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":  # python -m ircish.store.cli URL COMMAND ...
+    sys.exit(main(sys.argv[2:], sys.argv[1], Path.cwd()))

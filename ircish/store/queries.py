@@ -1,0 +1,313 @@
+"""History queries as plain synchronous functions over a Connection.
+
+``reader.HistoryReader`` runs these in worker threads; tests call them directly.
+Every result is in ascending ``(time, id)`` order, the one total order the
+store guarantees (two lines may share a microsecond, their ids never).
+
+A reference (msgid or timestamp) marks a position. A timestamp sits before
+every line of its own microsecond for "at or after" and compares by time alone
+for "before"/"after". A msgid is resolved to its line's ``(time, id)`` within
+the same target; an unknown or invisible msgid gives an empty result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Sequence
+from typing import Literal
+
+from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, true, tuple_
+
+from ircish.store.keys import DEFAULT_CHANTYPES, channel_key, dm_key, is_channel_name, nick_key
+from ircish.store.records import (
+    Ban,
+    ChannelState,
+    HistoryRecord,
+    MsgidRef,
+    Ref,
+    TargetSummary,
+    TimeRef,
+    Viewer,
+)
+from ircish.store.schema import MESSAGE_KINDS, channel_bans, channels, conversations, history
+
+Op = Literal["<", ">", ">="]
+
+_COLUMNS = (
+    history.c.id,
+    history.c.msgid,
+    history.c.time,
+    history.c.kind,
+    history.c.source,
+    history.c.account,
+    history.c.target,
+    history.c.param,
+    history.c.text,
+    history.c.tags,
+)
+
+
+def _record(row: Row) -> HistoryRecord:  # type: ignore[type-arg]
+    return HistoryRecord(
+        id=row.id,
+        msgid=row.msgid,
+        micros=row.time,
+        kind=row.kind,
+        source=row.source,
+        account=row.account,
+        target=row.target,
+        param=row.param,
+        text=row.text,
+        tags=json.loads(row.tags) if row.tags else {},
+    )
+
+
+def _party(
+    key_col: ColumnElement[str | None], acct_col: ColumnElement[str | None], viewer: Viewer
+) -> ColumnElement[bool]:
+    # A party who had an account is recognised by it alone, so taking an
+    # offline user's nick does not reveal their private messages.
+    by_nick = and_(acct_col.is_(None), key_col == nick_key(viewer.nick))
+    if viewer.account:
+        return or_(by_nick, acct_col == viewer.account)
+    return by_nick
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    return or_(
+        _party(history.c.sender_key, history.c.account, viewer),
+        _party(history.c.recipient_key, history.c.recipient_account, viewer),
+    )
+
+
+class Scope:
+    """Which rows one query may see: one target, some kinds, one viewer."""
+
+    def __init__(
+        self,
+        target: str,
+        viewer: Viewer,
+        kinds: Collection[str] | None,
+        chantypes: str = DEFAULT_CHANTYPES,
+    ) -> None:
+        self.is_channel = is_channel_name(target, chantypes)
+        conds: list[ColumnElement[bool]] = []
+        if self.is_channel:
+            conds.append(history.c.target_key == channel_key(target))
+        else:
+            conds.append(history.c.target_key == dm_key(viewer.nick, target))
+            conds.append(visible_to(viewer))
+        # Positions (msgids) resolve against every kind; results are filtered.
+        self.where_any_kind = and_(*conds)
+        if kinds is not None:
+            conds.append(history.c.kind.in_(sorted(kinds)))
+        self.where = and_(*conds)
+
+
+def _position(conn: Connection, scope: Scope, ref: Ref) -> tuple[int, int | None] | None:
+    if isinstance(ref, TimeRef):
+        return ref.micros, None
+    row = conn.execute(
+        select(history.c.time, history.c.id).where(
+            scope.where_any_kind, history.c.msgid == ref.msgid
+        )
+    ).first()
+    return (row.time, row.id) if row else None
+
+
+def _cond(pos: tuple[int, int | None], op: Op) -> ColumnElement[bool]:
+    t, i = pos
+    if i is None:
+        return {
+            "<": history.c.time < t,
+            ">": history.c.time > t,
+            ">=": history.c.time >= t,
+        }[op]
+    key = tuple_(history.c.time, history.c.id)
+    other = tuple_(t, i)
+    return {"<": key < other, ">": key > other, ">=": key >= other}[op]
+
+
+def _fetch(
+    conn: Connection,
+    where: ColumnElement[bool],
+    limit: int,
+    *,
+    newest_first: bool,
+) -> list[HistoryRecord]:
+    order = (
+        (history.c.time.desc(), history.c.id.desc())
+        if newest_first
+        else (history.c.time, history.c.id)
+    )
+    rows = conn.execute(select(*_COLUMNS).where(where).order_by(*order).limit(limit)).all()
+    records = [_record(r) for r in rows]
+    if newest_first:
+        records.reverse()
+    return records
+
+
+def latest(
+    conn: Connection,
+    scope: Scope,
+    limit: int,
+    after: Ref | None = None,
+) -> list[HistoryRecord]:
+    """The newest ``limit`` lines, only those after ``after`` when given."""
+    where = scope.where
+    if after is not None:
+        pos = _position(conn, scope, after)
+        if pos is None:
+            return []
+        where = and_(where, _cond(pos, ">"))
+    return _fetch(conn, where, limit, newest_first=True)
+
+
+def before(conn: Connection, scope: Scope, ref: Ref, limit: int) -> list[HistoryRecord]:
+    pos = _position(conn, scope, ref)
+    if pos is None:
+        return []
+    return _fetch(conn, and_(scope.where, _cond(pos, "<")), limit, newest_first=True)
+
+
+def after(conn: Connection, scope: Scope, ref: Ref, limit: int) -> list[HistoryRecord]:
+    pos = _position(conn, scope, ref)
+    if pos is None:
+        return []
+    return _fetch(conn, and_(scope.where, _cond(pos, ">")), limit, newest_first=False)
+
+
+def around(conn: Connection, scope: Scope, ref: Ref, limit: int) -> list[HistoryRecord]:
+    """Up to ``limit`` lines centred on ``ref``; the line itself is included."""
+    pos = _position(conn, scope, ref)
+    if pos is None:
+        return []
+    older = _fetch(conn, and_(scope.where, _cond(pos, "<")), limit // 2, newest_first=True)
+    newer = _fetch(
+        conn, and_(scope.where, _cond(pos, ">=")), limit - len(older), newest_first=False
+    )
+    return older + newer
+
+
+def between(
+    conn: Connection,
+    scope: Scope,
+    start: Ref,
+    end: Ref,
+    limit: int,
+) -> list[HistoryRecord]:
+    """Lines strictly between two references, ``limit`` of them counted from ``start``.
+
+    ``start`` may be later than ``end``: then the lines nearest ``start`` are
+    the ones kept. Either way the result is in ascending order.
+    """
+    p1, p2 = _position(conn, scope, start), _position(conn, scope, end)
+    if p1 is None or p2 is None:
+        return []
+    forward = (p1[0], p1[1] if p1[1] is not None else -1) <= (
+        p2[0],
+        p2[1] if p2[1] is not None else -1,
+    )
+    if forward:
+        where = and_(scope.where, _cond(p1, ">"), _cond(p2, "<"))
+    else:
+        where = and_(scope.where, _cond(p1, "<"), _cond(p2, ">"))
+    return _fetch(conn, where, limit, newest_first=not forward)
+
+
+def by_msgid(conn: Connection, scope: Scope, msgid: str) -> HistoryRecord | None:
+    row = conn.execute(
+        select(*_COLUMNS).where(scope.where_any_kind, history.c.msgid == msgid)
+    ).first()
+    return _record(row) if row else None
+
+
+def _latest_in_window(conn: Connection, where: ColumnElement[bool], lo: int, hi: int) -> int | None:
+    # ORDER BY ... LIMIT 1 walks the (target_key, time, id) index backwards and
+    # stops at the first match; max() with a kind filter would scan the range.
+    return conn.execute(
+        select(history.c.time)
+        .where(where, history.c.time > lo, history.c.time < hi)
+        .order_by(history.c.time.desc())
+        .limit(1)
+    ).scalar()
+
+
+def targets(
+    conn: Connection,
+    viewer: Viewer,
+    start: int,
+    end: int,
+    limit: int,
+    channel_names: Iterable[str] = (),
+    kinds: Collection[str] = MESSAGE_KINDS,
+) -> list[TargetSummary]:
+    """Buffers with lines strictly between two times, oldest latest-line first.
+
+    Private conversations of ``viewer`` come from the conversations table; the
+    channels are the ones the caller says the viewer may see (those joined).
+    """
+    lo, hi = sorted((start, end))
+    kind_cond = history.c.kind.in_(sorted(kinds))
+    found: list[TargetSummary] = []
+    me = nick_key(viewer.nick)
+    convs = conn.execute(
+        select(conversations).where(
+            or_(conversations.c.a_key == me, conversations.c.b_key == me),
+            conversations.c.last_time > lo,
+        )
+    ).all()
+    for conv in convs:
+        where = and_(history.c.target_key == conv.key, kind_cond, visible_to(viewer))
+        micros = _latest_in_window(conn, where, lo, hi)
+        if micros is not None:
+            other = conv.b_name if conv.a_key == me else conv.a_name
+            found.append(TargetSummary(other, micros))
+    seen: set[str] = set()
+    for name in channel_names:
+        key = channel_key(name)
+        if key in seen:
+            continue
+        seen.add(key)
+        micros = _latest_in_window(conn, and_(history.c.target_key == key, kind_cond), lo, hi)
+        if micros is not None:
+            found.append(TargetSummary(name, micros))
+    found.sort(key=lambda t: (t.micros, t.name))
+    return found[:limit]
+
+
+def load_channels(conn: Connection) -> list[ChannelState]:
+    """Every persistent channel, with its bans in the order they were set."""
+    bans: dict[str, list[Ban]] = {}
+    for row in conn.execute(
+        select(channel_bans).order_by(channel_bans.c.channel_key, channel_bans.c.position)
+    ):
+        bans.setdefault(row.channel_key, []).append(Ban(row.mask, row.set_by, row.set_at))
+    return [
+        ChannelState(
+            name=row.name,
+            topic=row.topic,
+            topic_setter=row.topic_setter,
+            topic_micros=row.topic_time,
+            modes=row.modes,
+            key=row.mode_key,
+            limit=row.user_limit,
+            bans=tuple(bans.get(row.key, ())),
+        )
+        for row in conn.execute(select(channels).where(true()).order_by(channels.c.key))
+    ]
+
+
+__all__: Sequence[str] = [
+    "MsgidRef",
+    "Scope",
+    "after",
+    "around",
+    "before",
+    "between",
+    "by_msgid",
+    "latest",
+    "load_channels",
+    "targets",
+    "visible_to",
+]

@@ -1,0 +1,94 @@
+"""The store as the server sees it: open, migrate, run, flush, close.
+
+The server does, in its main nursery::
+
+    store = Store.open(settings, config_dir)
+    await store.prepare()                 # migrate (or check) before listening
+    await nursery.start(store.run)        # the writer and the retention job
+    ... store.submit(event) on the message path, store.reader for queries ...
+    # shutdown, after the last client is gone:
+    with trio.CancelScope(shield=True), trio.move_on_after(10):
+        await store.flush()
+    store.close()
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import trio
+from sqlalchemy import Engine
+
+from ircish.core.events import Event
+from ircish.store import migrate
+from ircish.store.database import open_engine, resolve_url
+from ircish.store.reader import HistoryReader
+from ircish.store.retention import run_retention
+from ircish.store.settings import StoreSettings
+from ircish.store.writer import HistoryWriter
+
+log = logging.getLogger("ircish.store")
+
+
+class StorageError(RuntimeError):
+    """The database cannot be used as configured (names the cause)."""
+
+
+class Store:
+    def __init__(self, engine: Engine, settings: StoreSettings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.writer = HistoryWriter(
+            engine,
+            flush_interval_ms=settings.flush_interval_ms,
+            queue_limit=settings.queue_limit,
+            store_events=settings.store_events,
+        )
+        self.reader = HistoryReader(engine)
+
+    @classmethod
+    def open(cls, settings: StoreSettings, config_dir: Path | None) -> Store:
+        url = resolve_url(settings.url, config_dir)
+        return cls(open_engine(url, busy_timeout_ms=settings.busy_timeout_ms), settings)
+
+    def submit(self, event: Event) -> None:
+        self.writer.submit(event)
+
+    async def prepare(self) -> None:
+        """Bring the schema to head (auto_migrate) or check that it is there."""
+        url = self.engine.url.render_as_string()
+        try:
+            if self.settings.auto_migrate:
+                await trio.to_thread.run_sync(migrate.upgrade, self.engine)
+                return
+            at_head = await trio.to_thread.run_sync(migrate.is_at_head, self.engine)
+        except Exception as exc:
+            cause = getattr(exc, "orig", None) or exc
+            raise StorageError(f"[storage] url = {url!r}: cannot migrate: {cause}") from exc
+        if not at_head:
+            raise StorageError(
+                f"[storage] url = {url!r}: the database schema is not at the newest "
+                "revision and auto_migrate is off; run `ircish-server db upgrade`"
+            )
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.writer.run)
+            await nursery.start(
+                lambda task_status: run_retention(
+                    self.engine,
+                    self.settings.retention_days,
+                    interval_s=self.settings.retention_interval_s,
+                    batch_size=self.settings.retention_batch,
+                    limiter=self.writer.limiter,
+                    task_status=task_status,
+                )
+            )
+            task_status.started()
+
+    async def flush(self) -> bool:
+        return await self.writer.flush()
+
+    def close(self) -> None:
+        self.engine.dispose()

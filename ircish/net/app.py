@@ -24,7 +24,6 @@ from ircish.net.connection import Connection
 log = logging.getLogger("ircish.net")
 
 SHUTDOWN_GRACE = 2.0
-HOUSEKEEPING_INTERVAL = 1.0
 
 # Extra services (history store, plugins) run beside the connections: each gets
 # the app and a task_status; it calls started() when ready and returns at shutdown.
@@ -199,8 +198,11 @@ class IrcServer:
     async def _housekeeping(self) -> None:
         """Registration and ping timeouts for all connections, in one task."""
         limits = self.config.limits
+        # Fine enough that a timeout fires within a quarter of its length.
+        interval = min(1.0, limits.registration_timeout / 4, limits.ping_interval / 4,
+                       limits.ping_timeout / 4)
         while True:
-            await trio.sleep(HOUSEKEEPING_INTERVAL)
+            await trio.sleep(interval)
             now = trio.current_time()
             for conn in list(self.connections):
                 user = conn.user

@@ -1,0 +1,95 @@
+"""The client against real servers: ircish in-process, and ngircd from Debian."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from ircish.testing import RunningServer
+from tests.client.helpers import client_for, texts, wait_for
+from tests.ircclient import RawClient
+
+
+async def test_ircish_chat_both_ways(
+    server: RunningServer,
+    connect: Callable[..., Awaitable[RawClient]],
+    nursery: trio.Nursery,
+) -> None:
+    other = await connect("bob")
+    await other.send("JOIN #lobby")
+    await other.expect("366")
+    client = client_for(server.port)
+    nursery.start_soon(client.connection.run)
+    await wait_for(lambda: client.buffers.get("#lobby") and client.buffers.get("#lobby").members)  # type: ignore[union-attr]
+
+    lobby = client.buffers.get("#lobby")
+    assert lobby is not None
+    assert {m.nick for m in lobby.members.values()} == {"ada", "bob"}
+
+    client.session.say("#lobby", "hello from the client")
+    got = await other.expect("PRIVMSG")
+    assert got.params == ["#lobby", "hello from the client"]
+    assert got.source is not None and got.source.startswith("ada!")
+
+    await other.send("PRIVMSG #lobby :hi ada, welcome")
+    await wait_for(lambda: "hi ada, welcome" in texts(client, "#lobby"))
+    assert lobby.lines[-1].mention
+
+    await other.send("PRIVMSG ada :just you and me")
+    await wait_for(lambda: client.buffers.get("bob") is not None)
+    query = client.buffers.get("bob")
+    assert query is not None and query.mentioned and query.lines[-1].text == "just you and me"
+
+
+async def test_ircish_nick_in_use(
+    server: RunningServer,
+    connect: Callable[..., Awaitable[RawClient]],
+    nursery: trio.Nursery,
+) -> None:
+    await connect("ada")
+    client = client_for(server.port)
+    nursery.start_soon(client.connection.run)
+    await wait_for(lambda: client.session.registered)
+    assert client.session.nick == "ada_"
+
+
+async def test_ngircd_register_join_talk_and_modes(ngircd: int, nursery: trio.Nursery) -> None:
+    client = client_for(ngircd, join=("#lobby", "#ops"))
+    nursery.start_soon(client.connection.run)
+    await wait_for(lambda: client.buffers.get("#ops") and client.buffers.get("#ops").members)  # type: ignore[union-attr]
+    lobby = client.buffers.get("#lobby")
+    ops = client.buffers.get("#ops")
+    assert lobby is not None and ops is not None
+    assert lobby.topic == "the ngircd lobby"
+    # ngircd's PREFIX has five modes; the creator of #ops is its operator
+    assert ops.members["ada"].prefixes == "@"
+
+    other = await RawClient.connect(ngircd)
+    await other.register("bob")
+    await other.send("JOIN #ops")
+    await other.expect("366")
+    await wait_for(lambda: "bob" in ops.members)
+    client.session.send("MODE", "#ops", "+v", "bob")
+    await wait_for(lambda: ops.members["bob"].prefixes == "+")
+
+    client.session.say("#ops", "hello ngircd")
+    got = await other.expect("PRIVMSG")
+    assert got.params == ["#ops", "hello ngircd"]
+    await other.send("PRIVMSG #ops :\x01ACTION waves at ada\x01")
+    await wait_for(lambda: ops.lines[-1].kind == "action")
+    assert ops.lines[-1].text == "waves at ada" and ops.lines[-1].mention
+    await other.aclose()
+    await wait_for(lambda: "bob" not in ops.members)
+
+
+async def test_ngircd_nick_taken_and_changed(ngircd: int, nursery: trio.Nursery) -> None:
+    other = await RawClient.connect(ngircd)
+    await other.register("ada")
+    client = client_for(ngircd)
+    nursery.start_soon(client.connection.run)
+    await wait_for(lambda: client.session.registered, timeout=10)
+    assert client.session.nick == "ada_"
+    client.session.send("NICK", "grace")
+    await wait_for(lambda: client.session.nick == "grace")
+    await other.aclose()

@@ -63,11 +63,24 @@ def server_main(argv: list[str] | None = None) -> int:
         from ircish.hooks.cli import main as plugins_main
 
         return plugins_main(args.plugin_args, config)
+    status = EXIT_CONFIG
     try:
-        return trio.run(_serve, config)
-    except ConfigError as exc:
-        print(f"ircish-server: config error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        status = trio.run(_serve, config)
+    except* ConfigError as group:
+        # Raised at start-up (a listener or a plugin); arrives wrapped by the nursery.
+        for exc in _leaves(group):
+            print(f"ircish-server: config error: {exc}", file=sys.stderr)
+    return status
+
+
+def _leaves(group: BaseExceptionGroup[ConfigError]) -> list[ConfigError]:
+    found: list[ConfigError] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            found.extend(_leaves(exc))
+        else:
+            found.append(exc)
+    return found
 
 
 def _setup_logging(config: Config) -> None:

@@ -25,6 +25,7 @@ class RunningServer:
     app: IrcServer
     host: str
     port: int
+    tls_port: int | None = None
 
     @property
     def core(self) -> Server:
@@ -58,7 +59,8 @@ async def start_server(
     async with trio.open_nursery() as nursery:
         addresses = await nursery.start(server.run)
         plain = next(a for a in addresses if not a.tls)
+        tls = next((a.port for a in addresses if a.tls), None)
         try:
-            yield RunningServer(server, plain.host, plain.port)
+            yield RunningServer(server, plain.host, plain.port, tls)
         finally:
             server.shutdown()

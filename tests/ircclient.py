@@ -12,7 +12,7 @@ DEFAULT_TIMEOUT = 5.0
 
 
 class RawClient:
-    def __init__(self, stream: trio.SocketStream, nick: str = "*") -> None:
+    def __init__(self, stream: trio.abc.Stream, nick: str = "*") -> None:
         self.stream = stream
         self.nick = nick
         self._buf = b""

@@ -26,7 +26,7 @@ def _free_port() -> int:
 
 
 def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(SERVER + args, capture_output=True, text=True, timeout=30, **kwargs)
+    return subprocess.run([*SERVER, *args], capture_output=True, text=True, timeout=30, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -76,8 +76,10 @@ def test_hash_password_round_trip(tmp_path: Path) -> None:
 async def test_signal_stops_cleanly_and_clients_get_error(tmp_path: Path, signum: int) -> None:
     port = _free_port()
     path = tmp_path / "config.toml"
-    path.write_text(f"[server]\nlisten = ['127.0.0.1:{port}']\n[channels]\nauto_join = ['#lobby']\n")
-    proc = subprocess.Popen(SERVER + ["--config", str(path)], stderr=subprocess.PIPE, text=True,
+    path.write_text(
+        f"[server]\nlisten = ['127.0.0.1:{port}']\n[channels]\nauto_join = ['#lobby']\n"
+    )
+    proc = subprocess.Popen([*SERVER, "--config", str(path)], stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         assert proc.stderr is not None

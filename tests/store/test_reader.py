@@ -1,0 +1,163 @@
+"""History queries: every subcommand's window, ties, and who may see what."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from ircish.store import HistoryReader, HistoryWriter, MsgidRef, TimeRef, Viewer, to_micros
+from ircish.store.schema import ALL_KINDS
+
+from .helpers import at, join, msg
+
+ANY = Viewer("someone")
+
+
+@pytest.fixture
+async def reader(engine: Engine) -> HistoryReader:
+    """#chan holds m0..m9 at 0,10,...,90 µs; m4b shares m4's microsecond."""
+    writer = HistoryWriter(engine)
+    for i in range(10):
+        writer.submit(msg(f"line {i}", msgid=f"m{i}", when=at(i * 10)))
+        if i == 4:
+            writer.submit(msg("line 4b", msgid="m4b", when=at(40)))
+    writer.submit(join("bob", when=at(45)))
+    writer.submit(msg("elsewhere", target="#other", when=at(50)))
+    assert await writer.flush()
+    return HistoryReader(engine)
+
+
+def texts(records: list) -> list[str]:  # type: ignore[type-arg]
+    return [r.text.removeprefix("line ") for r in records]
+
+
+async def test_latest(reader: HistoryReader) -> None:
+    assert texts(await reader.latest("#CHAN", ANY, 3)) == ["7", "8", "9"]
+    assert texts(await reader.latest("#chan", ANY, 3, after=MsgidRef("m7"))) == ["8", "9"]
+    assert texts(await reader.latest("#chan", ANY, 3, after=TimeRef(to_micros(at(85))))) == ["9"]
+
+
+async def test_equal_timestamps_keep_insertion_order(reader: HistoryReader) -> None:
+    lines = await reader.latest("#chan", ANY, 100)
+    assert texts(lines) == ["0", "1", "2", "3", "4", "4b", "5", "6", "7", "8", "9"]
+    assert lines[4].micros == lines[5].micros
+    # Paging by msgid across the tie loses nothing and repeats nothing.
+    assert texts(await reader.before("#chan", ANY, MsgidRef("m4b"), 1)) == ["4"]
+    assert texts(await reader.after("#chan", ANY, MsgidRef("m4"), 1)) == ["4b"]
+    # A timestamp bound counts the whole microsecond.
+    assert texts(await reader.before("#chan", ANY, TimeRef(to_micros(at(40))), 2)) == ["2", "3"]
+    assert texts(await reader.after("#chan", ANY, TimeRef(to_micros(at(30))), 2)) == ["4", "4b"]
+
+
+async def test_before_and_after(reader: HistoryReader) -> None:
+    assert texts(await reader.before("#chan", ANY, MsgidRef("m3"), 10)) == ["0", "1", "2"]
+    assert texts(await reader.before("#chan", ANY, MsgidRef("m9"), 2)) == ["7", "8"]
+    assert texts(await reader.after("#chan", ANY, MsgidRef("m6"), 2)) == ["7", "8"]
+    assert texts(await reader.after("#chan", ANY, TimeRef(to_micros(at(75))), 10)) == [
+        "8",
+        "9",
+    ]
+
+
+async def test_around(reader: HistoryReader) -> None:
+    assert texts(await reader.around("#chan", ANY, MsgidRef("m6"), 5)) == [
+        "4b",
+        "5",
+        "6",
+        "7",
+        "8",
+    ]
+    # Nothing before the first line: the whole limit goes after it.
+    assert texts(await reader.around("#chan", ANY, MsgidRef("m0"), 3)) == ["0", "1", "2"]
+    assert texts(await reader.around("#chan", ANY, TimeRef(to_micros(at(65))), 2)) == [
+        "6",
+        "7",
+    ]
+
+
+async def test_between_both_directions(reader: HistoryReader) -> None:
+    forward = await reader.between("#chan", ANY, MsgidRef("m1"), MsgidRef("m6"), 3)
+    assert texts(forward) == ["2", "3", "4"]
+    backward = await reader.between("#chan", ANY, MsgidRef("m6"), MsgidRef("m1"), 3)
+    assert texts(backward) == ["4", "4b", "5"]
+    mixed = await reader.between("#chan", ANY, TimeRef(to_micros(at(15))), MsgidRef("m4b"), 10)
+    assert texts(mixed) == ["2", "3", "4"]
+
+
+async def test_unknown_refs_and_targets_give_nothing(reader: HistoryReader) -> None:
+    assert await reader.before("#chan", ANY, MsgidRef("nope"), 10) == []
+    assert await reader.latest("#empty", ANY, 10) == []
+    # A msgid from another channel does not anchor this one.
+    other = await reader.latest("#other", ANY, 1)
+    assert await reader.before("#chan", ANY, MsgidRef(other[0].msgid), 10) == []
+
+
+async def test_events_only_when_asked(reader: HistoryReader) -> None:
+    assert "JOIN" not in {r.kind for r in await reader.latest("#chan", ANY, 100)}
+    lines = await reader.latest("#chan", ANY, 100, kinds=ALL_KINDS)
+    assert [r.kind for r in lines].count("JOIN") == 1
+    assert lines[-6].kind == "JOIN" and lines[-6].nick == "bob"
+
+
+async def test_original_time_and_tags_come_back(engine: Engine) -> None:
+    writer = HistoryWriter(engine)
+    writer.submit(msg("tagged", msgid="t1", when=at(123_456), tags={"+draft/reply": "m1"}))
+    await writer.flush()
+    record = await HistoryReader(engine).by_msgid("#chan", ANY, "t1")
+    assert record is not None
+    assert record.time == at(123_456)
+    assert record.tags == {"+draft/reply": "m1"}
+    assert record.source == "alice!alice@host"
+
+
+async def test_private_history_is_only_for_its_two_parties(engine: Engine) -> None:
+    writer = HistoryWriter(engine)
+    writer.submit(msg("to bob", nick="alice", target="bob", msgid="p1", when=at(1)))
+    writer.submit(msg("to alice", nick="Bob", target="Alice", msgid="p2", when=at(2)))
+    writer.submit(msg("carol to bob", nick="carol", target="bob", msgid="p3", when=at(3)))
+    await writer.flush()
+    reader = HistoryReader(engine)
+    assert texts(await reader.latest("bob", Viewer("alice"), 10)) == ["to bob", "to alice"]
+    assert texts(await reader.latest("alice", Viewer("bob"), 10)) == ["to bob", "to alice"]
+    # Carol asking for "bob" sees only her own conversation with bob.
+    assert texts(await reader.latest("bob", Viewer("carol"), 10)) == ["carol to bob"]
+    assert await reader.latest("alice", Viewer("carol"), 10) == []
+    assert await reader.by_msgid("bob", Viewer("carol"), "p1") is None
+    assert await reader.before("bob", Viewer("carol"), MsgidRef("p2"), 10) == []
+
+
+async def test_a_party_with_an_account_is_known_by_it(engine: Engine) -> None:
+    writer = HistoryWriter(engine)
+    writer.submit(msg("secret", nick="alice", account="alice-acct", target="bob", msgid="s1"))
+    await writer.flush()
+    reader = HistoryReader(engine)
+    # Someone else now using the nick "alice" without the account sees nothing...
+    assert await reader.latest("bob", Viewer("alice"), 10) == []
+    # ...alice logged in does, and bob (who had no account) does by nick.
+    assert texts(await reader.latest("bob", Viewer("alice", "alice-acct"), 10)) == ["secret"]
+    assert texts(await reader.latest("alice", Viewer("bob"), 10)) == ["secret"]
+
+
+async def test_targets_lists_conversations_and_joined_channels(engine: Engine) -> None:
+    writer = HistoryWriter(engine)
+    writer.submit(msg("old", target="#chan", when=at(10)))
+    writer.submit(msg("hey", nick="Bob", target="alice", when=at(20)))
+    writer.submit(msg("hello", nick="alice", target="carol", when=at(30)))
+    writer.submit(msg("x", nick="dave", target="erin", when=at(40)))  # not alice's
+    writer.submit(msg("new", target="#chan", when=at(50)))
+    writer.submit(msg("other", target="#other", when=at(60)))
+    await writer.flush()
+    reader = HistoryReader(engine)
+    me = Viewer("alice")
+    lo, hi = to_micros(at(0)), to_micros(at(1000))
+    found = await reader.targets(me, lo, hi, 10, channels=["#chan"])
+    assert [(t.name, t.micros - to_micros(at(0))) for t in found] == [
+        ("Bob", 20),
+        ("carol", 30),
+        ("#chan", 50),
+    ]
+    # The window bounds the lines considered, either way round; limit applies.
+    found = await reader.targets(me, to_micros(at(45)), to_micros(at(5)), 10, channels=["#chan"])
+    assert [t.name for t in found] == ["#chan", "Bob", "carol"]
+    assert found[0].micros == to_micros(at(10))
+    assert len(await reader.targets(me, lo, hi, 2, channels=["#chan"])) == 2

@@ -9,7 +9,7 @@ close, which is when everything read has certainly been sent.
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import trio
 
@@ -81,11 +81,15 @@ class _Ready:
         await self.registered.wait()
         if self.closed:
             return False
-        wanted = {self.client.buffers.casefold(c) for c in self.client.config.join}
+        await self.wait_joined(self.client.config.join)
+        return not self.closed
+
+    async def wait_joined(self, channels: Iterable[str]) -> None:
+        fold, name = self.client.buffers.casefold, self.client.session.channel_name
+        wanted = {fold(name(c)) for c in channels}
         with trio.move_on_after(JOIN_WAIT):
             while not wanted <= self.joined:
                 await self.changed.wait()
-        return not self.closed
 
 
 async def run_plain(
@@ -123,6 +127,10 @@ async def run_plain(
                 status = 1
                 break
             run_input(ctx, line)
+            command, _, args = line.partition(" ")
+            if command.lower() in ("/join", "/j") and args:
+                # A script's next line is meant for the channel it just joined.
+                await ready.wait_joined(args.split()[0].split(","))
         await client.connection.quit(quit_reason)
         nursery.cancel_scope.cancel()
     return status

@@ -225,7 +225,7 @@ class Session:
     def join(
         self, channels: list[str], keys: list[str] | None = None, *, focus: bool = True
     ) -> bool:
-        names = [self._channel_name(c) for c in channels if c]
+        names = [self.channel_name(c) for c in channels if c]
         if focus and names:
             self._focus_on_join.add(self.buffers.casefold(names[0]))
         params = [",".join(names)]
@@ -304,7 +304,7 @@ class Session:
         limit = self.isupport.chathistory_limit
         return min(self.history_lines, limit) if limit > 0 else self.history_lines
 
-    def _channel_name(self, name: str) -> str:
+    def channel_name(self, name: str) -> str:
         return name if self.isupport.is_channel(name) else "#" + name
 
     def _target_buffer(self, target: str, nick: str, *, own: bool) -> Buffer:

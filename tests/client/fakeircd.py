@@ -198,7 +198,7 @@ class FakeIrcd:
         self.registered.set()
 
     async def _chathistory(self, conn: _Conn, params: list[str]) -> None:
-        sub, target, anchor, limit = (params + ["", "", "", "50"])[:4]
+        sub, target, anchor, limit = [*params, "", "", "", "50"][:4]
         stored = self.history.get(target, [])
         if sub.upper() == "BEFORE" and anchor.startswith("msgid="):
             ids = [s.msgid for s in stored]

@@ -112,7 +112,9 @@ async def test_scrolling_back_fetches_older_history_until_exhausted(
     client = client_for(port, history_lines=30)
     nursery.start_soon(client.connection.run)
     lobby_lines = lambda: [  # noqa: E731
-        line.text for line in client.buffers.get("#lobby").lines if line.kind == "message"  # type: ignore[union-attr]
+        line.text
+        for line in client.buffers.get("#lobby").lines
+        if line.kind == "message"  # type: ignore[union-attr]
     ]
     await wait_for(lambda: client.buffers.get("#lobby") and len(lobby_lines()) == 30)
     lobby = client.buffers.get("#lobby")

@@ -1,0 +1,143 @@
+"""Micro-benchmark of the history write path: ``python -m benchmarks.store_bench``.
+
+Three measurements on a fresh SQLite database in a temporary directory:
+
+1. burst: N messages queued at once, then one flush: the writer's peak rate;
+2. sustained: messages offered at a fixed rate from the Trio thread while the
+   writer runs, sampling the backlog every second: keeping up means the
+   backlog stays bounded (about one flush interval's worth), not growing;
+3. size: the database file per million messages, extrapolated from the burst.
+
+Messages look like chat: a channel PRIVMSG of ~60 characters from one of 500
+nicks into one of 50 channels, a msgid like the server's, no tags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import trio
+
+from ircish.core.events import MessageEvent
+from ircish.store import HistoryWriter, migrate, open_engine
+
+WORDS = "the quick brown fox jumps over a lazy dog while irc servers relay chat lines".split()
+
+
+def make_messages(n: int, seed: int = 1) -> list[MessageEvent]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        nick = f"user{rng.randrange(500)}"
+        out.append(
+            MessageEvent(
+                msgid=f"a1b2c3d4{i:x}",
+                time=datetime.now(UTC),
+                command="PRIVMSG",
+                source=f"{nick}!~{nick}@host-{rng.randrange(9999)}.example.net",
+                nick=nick,
+                account=None,
+                target=f"#channel{rng.randrange(50)}",
+                is_channel=True,
+                text=" ".join(rng.choice(WORDS) for _ in range(12))[:60],
+            )
+        )
+    return out
+
+
+def db_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+
+
+async def burst(writer: HistoryWriter, messages: list[MessageEvent]) -> float:
+    start = time.perf_counter()
+    for m in messages:
+        writer.submit(m)
+    await writer.flush()
+    return len(messages) / (time.perf_counter() - start)
+
+
+async def sustained(
+    writer: HistoryWriter, messages: list[MessageEvent], rate: int, seconds: float
+) -> tuple[float, list[int]]:
+    tick = 0.01
+    per_tick = max(1, int(rate * tick))
+    samples: list[int] = []
+    written_before = writer.stats.written
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        i = 0
+        next_tick = start
+        next_sample = start + 1
+        while trio.current_time() - start < seconds:
+            for _ in range(per_tick):
+                writer.submit(messages[i % len(messages)])
+                i += 1
+            next_tick += tick
+            if trio.current_time() >= next_sample:
+                samples.append(writer.backlog)
+                next_sample += 1
+            await trio.sleep_until(next_tick)
+        offered_for = trio.current_time() - start
+        await writer.flush()
+        nursery.cancel_scope.cancel()
+    persisted = writer.stats.written - written_before
+    return persisted / offered_for, samples
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        engine = open_engine(f"sqlite:///{path}")
+        migrate.upgrade(engine)
+        writer = HistoryWriter(
+            engine, flush_interval_ms=args.flush_interval_ms, queue_limit=10_000_000
+        )
+        # Unique msgids per run: the sustained phase reuses burst messages otherwise.
+        burst_msgs = make_messages(args.burst, seed=1)
+        rate = await burst(writer, burst_msgs)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = db_size(path)
+        print(
+            f"burst:     {args.burst} messages, {rate:,.0f} msg/s persisted "
+            f"({writer.stats.batches} transaction(s))"
+        )
+        print(
+            f"size:      {size / 1e6:.1f} MB for {args.burst} messages = "
+            f"{size / args.burst * 1e6 / 1e6:,.0f} MB per million messages"
+        )
+        sus_msgs = [
+            MessageEvent(**{**{f: getattr(m, f) for f in m.__slots__}, "msgid": f"s{i}"})
+            for i, m in enumerate(make_messages(int(args.rate * args.seconds) + 1000, seed=2))
+        ]
+        persisted, samples = await sustained(writer, sus_msgs, args.rate, args.seconds)
+        print(
+            f"sustained: offered {args.rate:,} msg/s for {args.seconds:.0f} s, "
+            f"persisted {persisted:,.0f} msg/s; backlog each second: {samples}; "
+            f"max backlog {max(samples) if samples else 0} "
+            f"(flush interval {args.flush_interval_ms} ms)"
+        )
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--burst", type=int, default=200_000)
+    parser.add_argument("--rate", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--flush-interval-ms", type=int, default=50)
+    args = parser.parse_args()
+    print(f"SQLite store benchmark, pid {os.getpid()}")
+    trio.run(main_async, args)
+
+
+if __name__ == "__main__":
+    main()

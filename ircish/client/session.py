@@ -207,7 +207,7 @@ class Session:
     def say(self, target: str, text: str, *, action: bool = False, notice: bool = False) -> bool:
         """Send a message; shown locally unless the server will echo it back."""
         if not self.connected:
-            self.info("Not connected.", kind="error")
+            self.info("Not connected.", kind="error", buffer=self.buffers.current)
             return False
         command = "NOTICE" if notice else "PRIVMSG"
         # Room for ":nick!user@host PRIVMSG target :" that the server puts in front.

@@ -51,6 +51,17 @@ USER_MODES = "iowB"
 WhowasEntry = tuple[str, str, str, str, float]  # nick, user, host, realname, when
 
 
+def _middle(param: str) -> str:
+    """A middle parameter must be one non-empty word not starting with ':'.
+
+    Numerics echo what the client sent (``WHOIS :a b`` -> 401), which need not be
+    one; cut it to its first word rather than send a line that parses differently.
+    """
+    if param and " " not in param and param[0] != ":":
+        return param
+    return param.split(" ", 1)[0].lstrip(":") or "*"
+
+
 class Server:
     def __init__(
         self,
@@ -167,6 +178,8 @@ class Server:
 
     def numeric(self, user: User, code: str, *params: str) -> None:
         """The one place a numeric reply is formatted: ``:server CODE nick params``."""
+        if len(params) > 1:
+            params = (*map(_middle, params[:-1]), params[-1])
         line = format_line(code, (user.nick, *params), self.name)
         user.sink.send((line + "\r\n").encode("utf-8", "replace"))
 
@@ -265,7 +278,7 @@ class Server:
             ),
             "CHANNELLEN": str(lim.channel_length),
             "CHANTYPES": "#",
-            "ELIST": "",
+            "ELIST": "MNU",
             "KICKLEN": str(lim.kick_length),
             "MAXTARGETS": str(lim.targets_per_message),
             "MODES": "4",

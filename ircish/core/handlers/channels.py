@@ -215,11 +215,31 @@ def names(server: Server, user: User, msg: Message) -> None:
 @command("LIST")
 def list_(server: Server, user: User, msg: Message) -> None:
     server.numeric(user, N.RPL_LISTSTART, "Channel", "Users  Name")
-    patterns = [p for p in msg.param(0).split(",") if p]
+    # ELIST=MNU: masks (any of them), "!mask" (none of them), ">n" / "<n" users.
+    masks: list[str] = []
+    not_masks: list[str] = []
+    more_than, fewer_than = -1, None
+    for term in msg.param(0).split(","):
+        if term[:1] in ("<", ">") and term[1:].isdigit():
+            n = int(term[1:])
+            if term[0] == ">":
+                more_than = max(more_than, n)
+            else:
+                fewer_than = n if fewer_than is None else min(fewer_than, n)
+        elif term.startswith("!") and len(term) > 1:
+            not_masks.append(term[1:])
+        elif term:
+            masks.append(term)
     for channel in list(server.channels.values()):
         if "s" in channel.modes and channel.key not in user.channels:
             continue
-        if patterns and not any(mask_matches(p, channel.name) for p in patterns):
+        if masks and not any(mask_matches(p, channel.name) for p in masks):
+            continue
+        if any(mask_matches(p, channel.name) for p in not_masks):
+            continue
+        if len(channel.members) <= more_than or (
+            fewer_than is not None and len(channel.members) >= fewer_than
+        ):
             continue
         visible = len(channel.members)
         server.numeric(user, N.RPL_LIST, channel.name, str(visible), channel.topic)

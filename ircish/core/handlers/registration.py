@@ -135,6 +135,10 @@ def user_(server: Server, user: User, msg: Message) -> None:
     if user.registered:
         server.numeric(user, N.ERR_ALREADYREGISTERED, "You may not reregister")
         return
+    if not msg.params[0] or not msg.params[3]:
+        # Modern: an empty username or realname is rejected like a missing one.
+        server.numeric(user, N.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
+        return
     username = "".join(ch for ch in msg.params[0] if ch.isalnum() or ch in "-_.")
     username = username[: server.limits.user_length] or "user"
     # The server does no ident lookup, so the name is marked as unverified.

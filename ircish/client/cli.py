@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,19 +82,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.plain:
         from ircish.client.plain import run_plain
 
-        try:
-            return trio.run(run_plain, config)
-        except KeyboardInterrupt:
-            return 130
+        return run(run_plain, config)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("ircish-client: not a terminal; use --plain for pipes and scripts", file=sys.stderr)
         return 2
     from ircish.client.ui import run_fullscreen
 
+    return run(run_fullscreen, config)
+
+
+def run(mode: Callable[[ClientConfig], Awaitable[int]], config: ClientConfig) -> int:
+    """Run a mode; an interrupt is a normal way out, not a traceback."""
     try:
-        return trio.run(run_fullscreen, config)
+        return trio.run(mode, config)
     except KeyboardInterrupt:
         return 130
+    except BaseExceptionGroup as group:
+        _, rest = group.split(KeyboardInterrupt)
+        if rest is None:
+            return 130
+        raise
 
 
 if __name__ == "__main__":

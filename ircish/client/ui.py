@@ -61,6 +61,10 @@ async def run_fullscreen(config: ClientConfig, screen: urwid.BaseScreen | None =
         )
         nursery.start_soon(client.connection.run)
         with loop.start():
+            # Ctrl-C arrives as a key and quits cleanly, saying goodbye to the
+            # server; stopping the screen puts the terminal's own setting back.
+            if isinstance(loop.screen, urwid.display.raw.Screen):
+                loop.screen.tty_signal_keys(intr="undefined")
             await event_loop.run_async()
         nursery.cancel_scope.cancel()
     return 0

@@ -291,6 +291,9 @@ class ChatWindow(urwid.WidgetWrap[urwid.Frame]):
             number = int(key[5:]) or 10
             self.buffers.switch_number(number)
             return None
+        if key == "ctrl c":
+            self.on_submit("/quit")
+            return None
         if key in ("ctrl n", "ctrl p"):
             self.buffers.switch_relative(1 if key == "ctrl n" else -1)
             return None

@@ -1,0 +1,111 @@
+"""The real program in a pseudo-terminal: full screen up, typing, /quit, terminal restored."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import signal
+import struct
+import sys
+import termios
+from collections.abc import Awaitable, Callable
+
+import pytest
+import trio
+
+from ircish.testing import RunningServer
+from tests.ircclient import RawClient
+
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[a-zA-Z]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+
+
+class Terminal:
+    def __init__(self, master: int, process: trio.Process) -> None:
+        self.stream = trio.lowlevel.FdStream(master)
+        self.process = process
+        self.output = b""
+
+    def text(self) -> str:
+        return ANSI.sub(b"", self.output).decode("utf-8", "replace")
+
+    async def wait_for(self, needle: str, timeout: float = 10) -> None:
+        with trio.fail_after(timeout):
+            while needle not in self.text():
+                try:
+                    data = await self.stream.receive_some(65536)
+                except (OSError, trio.BrokenResourceError):  # EIO: the terminal was closed
+                    data = b""
+                if not data:
+                    raise AssertionError(f"terminal closed before {needle!r}: {self.text()!r}")
+                self.output += data
+
+    async def drain(self) -> None:
+        while True:
+            try:
+                data = await self.stream.receive_some(65536)
+            except (OSError, trio.BrokenResourceError):
+                return
+            if not data:
+                return
+            self.output += data
+
+    async def type(self, text: str) -> None:
+        await self.stream.send_all(text.encode())
+
+
+async def start(port: int, size: tuple[int, int] = (80, 24)) -> Terminal:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "XDG_CONFIG_HOME": "/nonexistent"}
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "ircish.client.cli", "--port", str(port), "--nick", "ada"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    return Terminal(master, process)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses a Linux pseudo-terminal")
+async def test_full_screen_in_a_pty(
+    server: RunningServer, connect: Callable[..., Awaitable[RawClient]]
+) -> None:
+    other = await connect("bob")
+    await other.send("JOIN #lobby")
+    await other.expect("366")
+    term = await start(server.port)
+    try:
+        await term.wait_for("[ada] [2:#lobby]")
+        assert "\x1b[?1049h" in term.output.decode("latin-1")  # switched to the alternate screen
+        await term.type("hello from a terminal\r")
+        got = await other.expect("PRIVMSG")
+        assert got.params == ["#lobby", "hello from a terminal"]
+
+        await other.send("PRIVMSG #lobby :hi ada")
+        await term.wait_for("<bob> hi ada")
+
+        # Resizing: the program learns the new size and redraws for it.
+        fcntl.ioctl(term.stream.fileno(), termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        term.process.send_signal(signal.SIGWINCH)
+        term.output = b""
+        await term.wait_for("[ada] [2:#lobby]")
+
+        await term.type("/quit done here\r")
+        quit_msg = await other.expect("QUIT")
+        assert "done here" in quit_msg.params[0]
+        with trio.fail_after(10):
+            await term.drain()
+            status = await term.process.wait()
+        assert status == 0
+        # The alternate screen is left again: the user's terminal is back as it was.
+        assert term.output.rfind(b"\x1b[?1049l") > term.output.rfind(b"\x1b[?1049h")
+    finally:
+        if term.process.returncode is None:
+            term.process.kill()
+            await term.process.wait()
+        await term.stream.aclose()

@@ -124,8 +124,12 @@ def nick(server: Server, user: User, msg: Message) -> None:
     del server.users[user.key]
     user.set_nick(new)
     server.users[user.key] = user
-    for channel in user.channels.values():
-        channel.invited.discard(casefold(old_nick))
+    # Pending invitations follow the user, not the nick they were sent to.
+    old_key = casefold(old_nick)
+    for channel in server.channels.values():
+        if old_key in channel.invited:
+            channel.invited.discard(old_key)
+            channel.invited.add(user.key)
     server.emit(events.NickEvent(line.msgid, server.now_dt(ts), old_source, old_nick, new,
                                  tuple(c.name for c in user.channels.values())))
 

@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from alembic.config import Config
+from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
+from ircish.config import Config
 from ircish.store import migrate
 from ircish.store.backup import BackupError, backup
 from ircish.store.database import StorageConfigError, open_engine, resolve_url
@@ -38,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _history(current: str | None, out: TextIO) -> None:
-    cfg = Config()
+    cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(migrate.MIGRATIONS_DIR))
     for script in ScriptDirectory.from_config(cfg).walk_revisions():
         marks = []
@@ -53,14 +54,25 @@ def _history(current: str | None, out: TextIO) -> None:
 
 def main(
     argv: list[str],
-    storage_url: str,
-    config_dir: Path,
+    storage: str | Config,
+    config_dir: Path | None = None,
     *,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
+    """Run one ``db`` sub-command against a storage URL or the server's config."""
     out = out or sys.stdout
     err = err or sys.stderr
+    if isinstance(storage, str):
+        storage_url = storage
+    else:
+        storage_url, config_dir = storage.storage.url, storage.base_dir
+        if not storage_url:
+            err.write(
+                f"ircish-server db: {storage.path}: [storage] url is not set, so the "
+                'server keeps no history; set e.g. url = "sqlite:///ircish.db"\n'
+            )
+            return 2
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage already

@@ -185,6 +185,10 @@ class HistoryWriter:
         self._urgent = 0
         self._failing_since: float | None = None
         self._overflowed = 0
+        # Sequence numbers of accepted and of committed events, so flush() can
+        # wait for "everything before me" even while new lines keep arriving.
+        self._accepted = 0
+        self._committed = 0
         self.stats = WriterStats()
 
     # -- the message path ------------------------------------------------------
@@ -205,6 +209,7 @@ class HistoryWriter:
             self.stats.dropped_overflow += 1
             return
         self._queue.append(event)
+        self._accepted += 1
         self.stats.submitted += 1
         if backlog >= self.stats.max_backlog:
             self.stats.max_backlog = backlog + 1
@@ -252,16 +257,18 @@ class HistoryWriter:
             raise
 
     async def flush(self) -> bool:
-        """Commit everything submitted before this call; True when all is written.
+        """Commit everything submitted before this call; True when it is written.
 
-        Retries while the database is unavailable, so bound it with a deadline
-        (``trio.move_on_after``) when shutting down; it works inside a shielded
-        cancel scope. Whatever could not be written is logged with its count.
+        Lines submitted meanwhile do not keep it waiting. It retries while the
+        database is unavailable, so bound it with a deadline
+        (``trio.move_on_after``) at shutdown; it works inside a shielded cancel
+        scope. Whatever could not be written is logged with its count.
         """
+        target = self._accepted
         self._urgent += 1
         failures = 0
         try:
-            while self.backlog:
+            while self._committed < target:
                 if await self._commit_backlog():
                     failures = 0
                     continue
@@ -270,8 +277,10 @@ class HistoryWriter:
             return True
         finally:
             self._urgent -= 1
-            if self.backlog:
-                log.error("history: %d events could not be written before shutdown", self.backlog)
+            if self._committed < target:
+                log.error(
+                    "history: %d events could not be written in time", target - self._committed
+                )
 
     async def _commit_backlog(self) -> bool:
         """Commit the pending batch plus everything queued. False on a retryable error."""
@@ -279,7 +288,10 @@ class HistoryWriter:
             if self._queue:
                 self._pending.extend(self._queue)
                 self._queue.clear()
+            # Dropped (overflow) events are never queued, so this counts exactly.
+            upto = self._accepted
             if not self._pending:
+                self._committed = upto
                 return True
             events = self._pending
             try:
@@ -289,6 +301,7 @@ class HistoryWriter:
                 return False
             # No checkpoint between the commit and forgetting the events.
             self._pending = []
+            self._committed = upto
             self._note_success(len(events))
             return True
 

@@ -52,15 +52,16 @@ async def test_backup_of_a_live_database(engine: Engine, tmp_path: Path) -> None
     async with trio.open_nursery() as nursery:
         await nursery.start(writer.run)
 
-        async def keep_writing() -> None:
-            for i in range(200):
+        async def back_up() -> None:
+            await trio.sleep(0.02)
+            await trio.to_thread.run_sync(backup, engine, dest)
+
+        async with trio.open_nursery() as inner:
+            inner.start_soon(back_up)
+            for i in range(200):  # the server keeps writing during the backup
                 writer.submit(msg(f"during {i}"))
                 await trio.sleep(0.001)
-
-        nursery.start_soon(keep_writing)
-        await trio.sleep(0.02)
-        await trio.to_thread.run_sync(backup, engine, dest)
-        await trio.sleep(0.3)
+        await writer.flush()
         nursery.cancel_scope.cancel()
     copy = sqlite3.connect(dest)
     try:

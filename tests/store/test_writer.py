@@ -189,3 +189,24 @@ async def test_private_messages_are_readable_by_both_parties(engine: Engine) -> 
     for viewer, target in ((Viewer("alice"), "bob"), (Viewer("BOB"), "ALICE")):
         lines = await reader.latest(target, viewer, 10)
         assert [r.text for r in lines] == ["hi bob", "hi alice"]
+
+
+async def test_flush_does_not_wait_for_lines_that_arrive_after_it(engine: Engine) -> None:
+    writer = HistoryWriter(engine, flush_interval_ms=20)
+
+    async def chatter() -> None:
+        while True:
+            for _ in range(50):
+                writer.submit(msg("busy"))
+            await trio.sleep(0.005)
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        nursery.start_soon(chatter)
+        await trio.sleep(0.1)
+        writer.submit(msg("mine", msgid="mine"))
+        with trio.fail_after(2):
+            assert await writer.flush()
+        reader = HistoryReader(engine)
+        assert await reader.by_msgid("#chan", Viewer("x"), "mine") is not None
+        nursery.cancel_scope.cancel()

@@ -47,6 +47,11 @@ class WorkerPlan:
     # A closed-loop sender whose messages stop coming back for this long is unblocked
     # and counted as stalled, so one lost message cannot hang the run.
     stall_timeout_s: float = 2.0
+    # Clients of this process (besides watchers and senders) read as soon as data
+    # arrives and sampled for latency; the rest are read every `sweep_interval_s`,
+    # which keeps their deliveries exact at a fraction of the reads. 0 = all eager.
+    sample_clients: int = 0
+    sweep_interval_s: float = 0.05
     cpus: tuple[int, ...] = ()
     padding: int = 0
 
@@ -67,6 +72,8 @@ class SetupReport:
     worker: int
     registered: int = 0
     joined: int = 0
+    # Members that finished joining, per channel: the fan-out each message should reach.
+    joined_by_channel: dict[str, int] = field(default_factory=dict)
     failed: int = 0
     refused: int = 0
     # connect() -> 001 for every registered client, in ns.

@@ -59,3 +59,35 @@ def find_listening_pid(port: int) -> int | None:
         except OSError:
             continue
     return None
+
+
+def cpu_busy_ticks() -> dict[int, tuple[int, int]]:
+    """Per CPU (busy, total) jiffies since boot, from /proc/stat.
+
+    Sampled around a measured window, it shows how busy each core really was: a core
+    the generator shares with somebody else's process makes latencies meaningless.
+    """
+    out: dict[int, tuple[int, int]] = {}
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        name, *vals = line.split()
+        if not name.startswith("cpu") or name == "cpu":
+            continue
+        ticks = [int(v) for v in vals[:8]]
+        idle = ticks[3] + ticks[4]  # idle + iowait
+        out[int(name[3:])] = (sum(ticks) - idle, sum(ticks))
+    return out
+
+
+def busy_pct(
+    before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]
+) -> dict[int, float]:
+    pct: dict[int, float] = {}
+    for cpu, (busy1, total1) in after.items():
+        busy0, total0 = before.get(cpu, (0, 0))
+        if total1 > total0:
+            pct[cpu] = round((busy1 - busy0) / (total1 - total0) * 100, 1)
+    return pct

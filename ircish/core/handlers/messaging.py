@@ -27,8 +27,10 @@ _STATUS_RANK = {symbol: PREFIX_RANK[mode] for mode, symbol in PREFIXES}
 def can_send(channel: Channel, user: User) -> bool:
     held = channel.members.get(user)
     if held is None:
-        return "n" not in channel.modes
-    if held:
+        # An outsider (on a -n channel) is held to +m and bans like a member.
+        if "n" in channel.modes:
+            return False
+    elif held:
         return True
     if "m" in channel.modes:
         return False
@@ -82,7 +84,8 @@ def deliver(server: Server, user: User, msg: Message, verb: str) -> None:
         client_tags = {k: v for k, v in msg.tags.items() if k.startswith("+")} or None
     targets = params[0].split(",")
     if len(targets) > server.limits.targets_per_message:
-        server.numeric(user, N.ERR_TOOMANYTARGETS, params[0], "Too many targets")
+        if not quiet:
+            server.numeric(user, N.ERR_TOOMANYTARGETS, params[0], "Too many targets")
         return
     for target in targets:
         if target:
@@ -110,7 +113,7 @@ def _deliver_one(
                                "Cannot send to channel")
             return
         recipients = channel.members
-        display = target if min_rank is None else target[0] + channel.name
+        display = channel.name if min_rank is None else target[0] + channel.name
         canonical = channel.name
         is_channel = True
     else:

@@ -140,6 +140,11 @@ def join_one(server: Server, user: User, name: str, key: str = "") -> None:
     channel.invited.discard(user.key)
     ts = server.clock()
     line = server.relay(channel.members, "JOIN", [channel.name], user.source, ts=ts)
+    if user.away is not None:
+        # away-notify: members learn at once that the one joining is away.
+        watchers = [m for m in channel.members if m is not user and "away-notify" in m.caps]
+        if watchers:
+            server.relay(watchers, "AWAY", [user.away], user.source, ts=ts)
     if channel.topic:
         send_topic(server, user, channel)
     send_names(server, user, channel)

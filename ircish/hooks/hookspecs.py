@@ -1,0 +1,90 @@
+"""The hooks a plugin can implement, one empty function each.
+
+Every hook receives its context as named arguments and a plugin's function
+takes only the ones it needs (``def on_join(api, nick, channel)`` is fine).
+``api`` is always available: the plugin's own ``PluginAPI``. Event hooks may be
+``async def``; the server runs them off the message path, in their own task,
+under ``[plugins] hook_timeout``. ``docs/plugins.md`` has a section per hook and
+a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pluggy
+
+PROJECT = "ircish"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def on_server_start(api: Any) -> None:
+    """The server is starting, before it accepts clients: create bots, join channels."""
+
+
+@hookspec
+def on_server_stop(api: Any) -> None:
+    """The server is shutting down, after clients were told goodbye."""
+
+
+@hookspec
+def on_welcome(
+    api: Any, nick: str, source: str, account: str | None, first_client: bool, time: datetime
+) -> None:
+    """A client finished registration; ``first_client`` for the first since the start."""
+
+
+@hookspec
+def on_join(
+    api: Any, nick: str, source: str, account: str | None, channel: str, msgid: str,
+    time: datetime, from_bot: bool,
+) -> None:
+    """Someone (a client or a bot, see ``from_bot``) joined a channel."""
+
+
+@hookspec
+def on_leave(
+    api: Any, nick: str, source: str, channel: str, kind: str, reason: str, by: str | None,
+    msgid: str, time: datetime, from_bot: bool,
+) -> None:
+    """Someone left a channel; ``kind`` is "part", "kick" (``by`` kicked them) or "quit"."""
+
+
+@hookspec
+def on_message(
+    api: Any, nick: str, source: str, account: str | None, command: str, target: str,
+    is_channel: bool, text: str, msgid: str, tags: dict[str, str], time: datetime,
+    from_bot: bool,
+) -> None:
+    """A PRIVMSG, NOTICE or TAGMSG was delivered to a channel or a user."""
+
+
+@hookspec
+def on_nick(
+    api: Any, old: str, new: str, source: str, channels: tuple[str, ...], msgid: str,
+    time: datetime,
+) -> None:
+    """Someone changed nick from ``old`` to ``new``; ``channels`` are the ones they are in."""
+
+
+@hookspec
+def on_topic(
+    api: Any, nick: str, source: str, channel: str, topic: str, msgid: str, time: datetime
+) -> None:
+    """A channel's topic was set (``topic`` is "" when it was cleared)."""
+
+
+@hookspec(firstresult=True)
+def filter_message(
+    api: Any, sender: Any, command: str, target: str, is_channel: bool, text: str
+) -> Any:
+    """Before delivery: return None to pass, a new text to rewrite, or ``Reject(reason)``."""
+
+
+@hookspec
+def register_commands(api: Any) -> Any:
+    """At load: return ``ServerCommand`` and ``BotCommand`` objects this plugin adds."""

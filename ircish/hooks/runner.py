@@ -1,0 +1,491 @@
+"""Running hooks: off the message path, under a time limit, one plugin's failure
+never anyone else's.
+
+The core emits events synchronously on the message path; ``listener`` only puts
+them in a bounded queue. The ``dispatch`` task (in the server's nursery) takes
+them out, calls each plugin's hook implementation with the named arguments it
+declares, and gives every awaitable a task of its own under ``hook_timeout``.
+Hook implementations are called one by one rather than through pluggy's
+``pm.hook.x()`` so that an exception or a timeout is charged to the plugin that
+caused it and the other plugins still run.
+
+A plugin that fails ``max_failures`` times within ``FAILURE_WINDOW`` seconds is
+disabled: unregistered, its commands and filters removed, its tasks cancelled,
+its bots quit.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+import trio
+
+from ircish.core import bots, events
+from ircish.core import numerics as N
+from ircish.core.commands import Command
+from ircish.core.filters import Reject
+from ircish.core.server import Server
+from ircish.core.state import User
+from ircish.hooks.api import Bot, PluginAPI, UserView
+from ircish.hooks.commands import (
+    BotCommand,
+    ServerCommand,
+    call_with_supported_arguments,
+    supported_arguments,
+)
+from ircish.hooks.history import MemoryHistory
+from ircish.protocol import Message
+from ircish.protocol.casemap import casefold
+
+log = logging.getLogger("ircish.hooks")
+
+QUEUE_SIZE = 10000
+MAX_PENDING_TASKS = 1000
+FAILURE_WINDOW = 600.0
+DRAIN_AT_SHUTDOWN = 1.0
+
+# The events plugins hear about, and the hook each one fires.
+_HOOK_FOR_EVENT: dict[type, str] = {
+    events.WelcomeEvent: "on_welcome",
+    events.JoinEvent: "on_join",
+    events.LeaveEvent: "on_leave",
+    events.MessageEvent: "on_message",
+    events.NickEvent: "on_nick",
+    events.TopicEvent: "on_topic",
+}
+# The memory history also needs these, which fire no hook.
+_RECORDED = (*_HOOK_FOR_EVENT, events.DisconnectEvent)
+
+
+@dataclass
+class LoadedPlugin:
+    name: str
+    plugin: Any  # the module (or object) registered with pluggy
+    source: str
+    version: str
+    api: PluginAPI
+    enabled: bool = True
+    failures: deque[float] = field(default_factory=deque)
+    verbs: list[str] = field(default_factory=list)
+    bots: set[str] = field(default_factory=set)  # casefolded nicks
+    scopes: set[trio.CancelScope] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Impl:
+    plugin: LoadedPlugin
+    function: Callable[..., Any]
+    argnames: tuple[str, ...]
+
+
+class HookRunner:
+    def __init__(self, app: Any, pm: pluggy.PluginManager) -> None:
+        self.app = app
+        self.core: Server = app.core
+        self.pm = pm
+        settings = app.config.plugins
+        self.timeout = settings.hook_timeout
+        self.max_failures = settings.max_failures
+        self.memory = MemoryHistory()
+        self.plugins: dict[str, LoadedPlugin] = {}
+        self.bot_commands: dict[tuple[str, str], tuple[LoadedPlugin, BotCommand, Any]] = {}
+        self._bot_prefixes: frozenset[str] = frozenset()
+        self._bots: dict[str, User] = {}
+        self._impls: dict[str, list[_Impl]] = {}
+        self._send, self._receive = trio.open_memory_channel[events.Event](QUEUE_SIZE)
+        self._slots = trio.Semaphore(MAX_PENDING_TASKS)
+        self._nursery: trio.Nursery | None = None
+        self.dropped = 0
+
+    # ---- plugins ------------------------------------------------------------------
+
+    def add(self, name: str, plugin: Any, source: str, version: str) -> LoadedPlugin:
+        settings = self.app.config.plugins.settings.get(name, {})
+        loaded = LoadedPlugin(name, plugin, source, version, PluginAPI(self, name, settings))
+        self.plugins[name] = loaded
+        self._impls.clear()
+        return loaded
+
+    def impls(self, hook: str) -> list[_Impl]:
+        """Enabled implementations of ``hook`` in pluggy's call order (cached)."""
+        found = self._impls.get(hook)
+        if found is None:
+            caller = getattr(self.pm.hook, hook)
+            by_name = self.plugins
+            found = [
+                _Impl(by_name[impl.plugin_name], impl.function, tuple(impl.argnames))
+                for impl in reversed(caller.get_hookimpls())
+                if impl.plugin_name in by_name and by_name[impl.plugin_name].enabled
+            ]
+            self._impls[hook] = found
+        return found
+
+    def call_impl(self, impl: _Impl, hook: str, kwargs: dict[str, Any]) -> Any:
+        """Call one implementation; exceptions propagate to the caller."""
+        kwargs["api"] = impl.plugin.api
+        return impl.function(**{name: kwargs[name] for name in impl.argnames})
+
+    # ---- the event path -------------------------------------------------------------
+
+    def listener(self, event: events.Event) -> None:
+        """On the message path: queue and return, never wait."""
+        if type(event) not in _RECORDED:
+            return
+        try:
+            self._send.send_nowait(event)
+        except trio.WouldBlock:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("plugin event queue full: %d events dropped so far", self.dropped)
+
+    async def dispatch(self) -> None:
+        async for event in self._receive:
+            hook = _HOOK_FOR_EVENT.get(type(event))
+            if hook is not None:
+                kwargs = self._arguments(event)
+                for impl in self.impls(hook):
+                    await self._run(impl, hook, dict(kwargs))
+                if type(event) is events.MessageEvent and self.bot_commands:
+                    await self._bot_command(event)  # type: ignore[arg-type]
+            # Recorded after the hooks ran, so a hook asking for someone's last
+            # sighting gets the one before this event.
+            self.memory.record(event)
+
+    def _arguments(self, event: Any) -> dict[str, Any]:
+        kwargs = {name: getattr(event, name) for name in event.__slots__}
+        if isinstance(event, events.NickEvent):
+            return kwargs
+        if isinstance(event, events.MessageEvent | events.JoinEvent | events.LeaveEvent):
+            kwargs["from_bot"] = casefold(event.nick) in self._bots
+        return kwargs
+
+    async def _run(self, impl: _Impl, hook: str, kwargs: dict[str, Any]) -> None:
+        plugin = impl.plugin
+        if not plugin.enabled:
+            return
+        started = time.perf_counter()
+        try:
+            result = self.call_impl(impl, hook, kwargs)
+        except Exception:
+            self.failed(plugin, hook, "raised an exception", exc_info=True)
+            return
+        if inspect.isawaitable(result):
+            await self._spawn(plugin, hook, result, self.timeout)
+            return
+        spent = time.perf_counter() - started
+        if spent > self.timeout:
+            # A synchronous hook cannot be interrupted, only reported.
+            self.failed(plugin, hook, f"blocked the server for {spent:.1f}s (limit "
+                        f"{self.timeout}s); use async def for slow work")
+
+    async def _spawn(
+        self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any], timeout: float | None
+    ) -> None:
+        await self._slots.acquire()
+        try:
+            self.nursery.start_soon(self._guard, plugin, what, awaitable, timeout)
+        except BaseException:
+            self._slots.release()
+            _close(awaitable)
+            raise
+
+    async def _guard(
+        self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any], timeout: float | None
+    ) -> None:
+        scope = trio.CancelScope(deadline=trio.current_time() + timeout if timeout else
+                                 float("inf"))
+        plugin.scopes.add(scope)
+        try:
+            with scope:
+                await awaitable
+        except Exception:
+            self.failed(plugin, what, "raised an exception", exc_info=True)
+        else:
+            if scope.cancelled_caught and plugin.enabled and timeout is not None:
+                self.failed(plugin, what, f"timed out after {timeout}s")
+        finally:
+            plugin.scopes.discard(scope)
+            _close(awaitable)
+            self._slots.release()
+
+    @property
+    def nursery(self) -> trio.Nursery:
+        if self._nursery is None:
+            raise RuntimeError("the plugin runner is not running yet")
+        return self._nursery
+
+    def start_soon(
+        self, name: str, fn: Callable[..., Awaitable[Any]], args: Iterable[Any],
+        timeout: float | None,
+    ) -> None:
+        plugin = self.plugins[name]
+        if not plugin.enabled:
+            return
+        if self._nursery is None:
+            raise RuntimeError("api.start_soon works once the server runs "
+                               "(from on_server_start on)")
+        self._nursery.start_soon(self._guard_fn, plugin, fn, tuple(args), timeout)
+
+    async def _guard_fn(
+        self, plugin: LoadedPlugin, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
+        timeout: float | None,
+    ) -> None:
+        label = f"task {getattr(fn, '__qualname__', fn)!s}"
+        await self._slots.acquire()
+        await self._guard(plugin, label, _call_async(fn, args), timeout)
+
+    # ---- start and stop ----------------------------------------------------------
+
+    async def fire_and_wait(self, hook: str, kwargs: dict[str, Any]) -> list[str]:
+        """For start and stop: each implementation in turn, awaited in place.
+
+        Returns the failures as "plugin: problem" lines (they are also logged).
+        """
+        problems: list[str] = []
+        for impl in self.impls(hook):
+            problem = None
+            try:
+                result = self.call_impl(impl, hook, dict(kwargs))
+                if inspect.isawaitable(result):
+                    with trio.move_on_after(self.timeout) as scope:
+                        await result
+                    if scope.cancelled_caught:
+                        problem = f"timed out after {self.timeout}s"
+                        self.failed(impl.plugin, hook, problem)
+            except Exception as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                self.failed(impl.plugin, hook, "raised an exception", exc_info=True)
+            if problem is not None:
+                problems.append(f"{impl.plugin.name}: {hook} {problem}")
+        return problems
+
+    async def service(self, app: Any, task_status: trio.TaskStatus[None]) -> None:
+        problems: list[str] = []
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            problems = await self.fire_and_wait("on_server_start", {})
+            if problems:
+                nursery.cancel_scope.cancel()
+            else:
+                nursery.start_soon(self.dispatch)
+                task_status.started()
+        if problems:
+            # A plugin that cannot start is a start-up error, like a bad config.
+            from ircish.hooks.manager import PluginError
+
+            name, _, problem = problems[0].partition(": ")
+            raise PluginError(self.app.config, name, problem)
+
+    async def shutdown(self) -> None:
+        # Let the events of the goodbyes reach the plugins, briefly, then stop.
+        with trio.move_on_after(DRAIN_AT_SHUTDOWN):
+            while self._receive.statistics().current_buffer_used:
+                await trio.sleep(0.01)
+        await self.fire_and_wait("on_server_stop", {})
+
+    # ---- failures -------------------------------------------------------------------
+
+    def failed(self, plugin: LoadedPlugin, what: str, problem: str, exc_info: bool = False
+               ) -> None:
+        now = time.monotonic()
+        plugin.failures.append(now)
+        while plugin.failures and plugin.failures[0] < now - FAILURE_WINDOW:
+            plugin.failures.popleft()
+        count = len(plugin.failures)
+        log.error("plugin %s: %s %s (failure %d of %d allowed within %ds)",
+                  plugin.name, what, problem, count, self.max_failures, FAILURE_WINDOW,
+                  exc_info=exc_info)
+        if count >= self.max_failures and plugin.enabled:
+            self.disable(plugin, f"{count} failures within {FAILURE_WINDOW:.0f}s, "
+                                 f"the last in {what}")
+
+    def disable(self, plugin: LoadedPlugin, why: str) -> None:
+        plugin.enabled = False
+        self._impls.clear()
+        if self.pm.is_registered(plugin.plugin):
+            self.pm.unregister(plugin.plugin)
+        for verb in plugin.verbs:
+            self.core.commands.pop(verb, None)
+        for key in [k for k, (owner, _, _) in self.bot_commands.items() if owner is plugin]:
+            del self.bot_commands[key]
+        self._bot_prefixes = frozenset(prefix for prefix, _ in self.bot_commands)
+        for scope in list(plugin.scopes):
+            scope.cancel()
+        for key in plugin.bots:
+            still_used = any(p.enabled and key in p.bots for p in self.plugins.values())
+            bot = self._bots.get(key)
+            if bot is not None and not still_used:
+                del self._bots[key]
+                bots.bot_quit(self.core, bot, "Plugin disabled")
+        log.error("plugin %s disabled: %s", plugin.name, why)
+
+    # ---- bots -----------------------------------------------------------------------
+
+    def bot_for(self, plugin_name: str, nick: str, realname: str) -> Bot:
+        key = casefold(nick)
+        user = self._bots.get(key)
+        if user is None or self.core.users.get(key) is not user:
+            user = bots.create_bot(self.core, nick, realname=realname)
+            self._bots[key] = user
+        self.plugins[plugin_name].bots.add(key)
+        return Bot(self, user)
+
+    # ---- the message filter -----------------------------------------------------------
+
+    def message_filter(self, user: User, command: str, target: str, text: str) -> Any:
+        """Installed in core.message_filters: runs on the message path, synchronously."""
+        impls = self.impls("filter_message")
+        if not impls:
+            return None
+        kwargs = {"sender": UserView(user), "command": command, "target": target,
+                  "is_channel": target[:1] == "#", "text": text}
+        for impl in impls:
+            try:
+                result = self.call_impl(impl, "filter_message", kwargs)
+            except Exception:
+                self.failed(impl.plugin, "filter_message", "raised an exception", exc_info=True)
+                continue
+            if result is None:
+                continue
+            if isinstance(result, Reject):
+                return result
+            if isinstance(result, str):
+                return result or Reject("message removed")
+            _close(result)
+            self.failed(impl.plugin, "filter_message",
+                        f"returned {type(result).__name__}; a filter returns None, a str or "
+                        "Reject and cannot be async")
+        return None
+
+    # ---- commands -----------------------------------------------------------------
+
+    def add_commands(self, plugin: LoadedPlugin, commands: Iterable[Any]) -> list[str]:
+        """Install what ``register_commands`` returned; problems come back as messages."""
+        problems: list[str] = []
+        for cmd in commands or ():
+            if isinstance(cmd, ServerCommand):
+                verb = cmd.verb.upper()
+                if not verb.isalpha():
+                    problems.append(f"server command {cmd.verb!r} is not a word")
+                elif verb in self.core.commands:
+                    problems.append(f"server command {verb} already exists")
+                else:
+                    self.core.commands[verb] = Command(
+                        verb, self._server_command_handler(plugin, cmd), cmd.min_params,
+                        oper_only=cmd.oper_only)
+                    plugin.verbs.append(verb)
+            elif isinstance(cmd, BotCommand):
+                key = (cmd.prefix, cmd.name.lower())
+                if not cmd.prefix or not cmd.name or " " in cmd.name:
+                    problems.append(f"bot command {cmd.prefix}{cmd.name} is malformed")
+                elif key in self.bot_commands:
+                    problems.append(f"bot command {cmd.prefix}{cmd.name} already exists")
+                else:
+                    self.bot_commands[key] = (plugin, cmd, supported_arguments(cmd.handler))
+                    self.bot_for(plugin.name, cmd.bot, "")
+            else:
+                problems.append(f"register_commands returned {cmd!r}, not a ServerCommand "
+                                "or BotCommand")
+        self._bot_prefixes = frozenset(prefix for prefix, _ in self.bot_commands)
+        return problems
+
+    def _server_command_handler(
+        self, plugin: LoadedPlugin, cmd: ServerCommand
+    ) -> Callable[[Server, User, Message], None]:
+        accepted = supported_arguments(cmd.handler)
+        what = f"command {cmd.verb.upper()}"
+
+        def handle(server: Server, user: User, msg: Message) -> None:
+            def reply(text: str) -> None:
+                for line in bots.split_text(text):
+                    server.send_from_server(user, "NOTICE", user.nick, line)
+
+            available = {"api": plugin.api, "nick": user.nick, "user": UserView(user),
+                         "params": list(msg.params), "reply": reply}
+            try:
+                result = call_with_supported_arguments(cmd.handler, accepted, available)
+            except Exception:
+                self.failed(plugin, what, "raised an exception", exc_info=True)
+                server.numeric(user, N.ERR_UNKNOWNERROR, msg.command.upper(),
+                               f"Internal error in plugin {plugin.name}")
+                return
+            if inspect.isawaitable(result):
+                if self._nursery is None:
+                    _close(result)
+                    return
+                self._nursery.start_soon(self._guard_command, plugin, what, result)
+
+        return handle
+
+    async def _guard_command(self, plugin: LoadedPlugin, what: str, aw: Awaitable[Any]) -> None:
+        await self._slots.acquire()
+        await self._guard(plugin, what, aw, self.timeout)
+
+    async def _bot_command(self, event: events.MessageEvent) -> None:
+        if event.command != "PRIVMSG" or casefold(event.nick) in self._bots:
+            return
+        text = event.text
+        to_bot = None if event.is_channel else self._bots.get(casefold(event.target))
+        if not event.is_channel and to_bot is None:
+            return
+        for prefix in self._bot_prefixes:
+            if text.startswith(prefix):
+                word, _, rest = text[len(prefix):].partition(" ")
+                found = self.bot_commands.get((prefix, word.lower()))
+                if found is not None:
+                    break
+        else:
+            if to_bot is None:
+                return
+            # In a private message to the bot the prefix is optional.
+            word, _, rest = text.partition(" ")
+            found = next((v for (_, name), v in self.bot_commands.items()
+                          if name == word.lower()), None)
+            if found is None:
+                return
+        plugin, cmd, accepted = found
+        bot = self._bots.get(casefold(cmd.bot))
+        if bot is None or not plugin.enabled:
+            return
+        if event.is_channel:
+            channel = self.core.find_channel(event.target)
+            if channel is None or bot not in channel.members:
+                return  # a bot answers only where it is
+            reply_to = event.target
+        elif to_bot is not bot:
+            return
+        else:
+            reply_to = event.nick
+        handle = Bot(self, bot)
+        rest = rest.strip()
+        available = {
+            "api": plugin.api, "nick": event.nick, "channel": event.target if event.is_channel
+            else None, "target": reply_to, "args": rest.split(), "text": rest,
+            "reply": lambda text: handle.say(reply_to, text),
+        }
+        what = f"bot command {cmd.prefix}{cmd.name}"
+        try:
+            result = call_with_supported_arguments(cmd.handler, accepted, available)
+        except Exception:
+            self.failed(plugin, what, "raised an exception", exc_info=True)
+            return
+        if inspect.isawaitable(result):
+            await self._spawn(plugin, what, result, self.timeout)
+
+
+async def _call_async(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> Any:
+    return await fn(*args)
+
+
+def _close(awaitable: Any) -> None:
+    # A coroutine that was never awaited warns at garbage collection; close it.
+    close = getattr(awaitable, "close", None)
+    if inspect.iscoroutine(awaitable) and close is not None:
+        close()

@@ -1,0 +1,59 @@
+"""``attach_plugins``: load the enabled plugins and wire them into the server."""
+
+from __future__ import annotations
+
+import logging
+
+from ircish.hooks import manager
+from ircish.hooks.runner import HookRunner
+from ircish.net.app import IrcServer
+
+log = logging.getLogger("ircish.hooks")
+
+# ISUPPORT token naming the user mode that marks bots (IRCv3 bot-mode).
+BOT_ISUPPORT = ("BOT", "B")
+
+
+def attach_plugins(server: IrcServer) -> HookRunner:
+    """Load ``[plugins] enabled`` in order; a PluginError (a ConfigError) stops the start."""
+    config = server.config
+    pm = manager.new_plugin_manager()
+    runner = HookRunner(server, pm)
+    available = manager.discover(config)
+    for name in config.plugins.enabled:
+        if name in runner.plugins:
+            raise manager.PluginError(config, name, "enabled twice")
+        found = manager.resolve(config, name, available)
+        plugin = manager.import_plugin(config, found)
+        manager.register(config, pm, name, plugin)
+        loaded = runner.add(name, plugin, found.source, manager.plugin_version(found, plugin))
+        hooks = manager.hook_names(pm, plugin)
+        if not hooks:
+            log.warning("plugin %s implements no hooks (forgot @hookimpl?)", name)
+        for impl in runner.impls("register_commands"):
+            if impl.plugin is not loaded:
+                continue
+            try:
+                commands = runner.call_impl(impl, "register_commands", {})
+            except Exception as exc:
+                raise manager.PluginError(
+                    config, name, f"register_commands failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            problems = runner.add_commands(loaded, commands)
+            if problems:
+                raise manager.PluginError(config, name, "; ".join(problems))
+        log.info("plugin %s %s loaded from %s %s (hooks: %s)", name, loaded.version,
+                 found.source, found.location, ", ".join(hooks) or "none")
+    for name in config.plugins.settings:
+        if name not in runner.plugins:
+            log.warning("[plugins.%s] is configured but %s is not in [plugins] enabled",
+                        name, name)
+    server.core.isupport_extra[BOT_ISUPPORT[0]] = BOT_ISUPPORT[1]
+    if runner.impls("filter_message"):
+        server.core.message_filters.append(runner.message_filter)
+    server.listeners_for_events.append(runner.listener)
+    server.services.append(runner.service)
+    server.shutdown_hooks.append(runner.shutdown)
+    # Reachable for tests and tools; nothing in the core depends on it.
+    server.plugins = runner  # type: ignore[attr-defined]
+    return runner

@@ -1,0 +1,99 @@
+"""Greets people: a notice when they connect, a line when they join a greeted channel.
+
+The first client to connect after the server started gets a special greeting,
+and someone seen before gets "welcome back" with how many messages were said
+since their last visit (from the history store when there is one, else from
+what the server saw since it started). Every text is a template in
+``[plugins.welcome_bot]``; an empty template turns that greeting off.
+
+    [plugins.welcome_bot]
+    nick = "WelcomeBot"
+    channels = ["#lobby"]
+    greeting = "Welcome to {network}, {nick}!"
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ircish.hooks import PluginAPI, hookimpl
+
+__version__ = "1.0"
+
+DEFAULTS: dict[str, Any] = {
+    "nick": "WelcomeBot",
+    # Channels the bot sits in and greets joiners of.
+    "channels": [],
+    "greeting": "Welcome to {network}, {nick}!",
+    "first_greeting": "Welcome to {network}, {nick}! You are the first to connect since "
+                      "the server started.",
+    # {count} is the messages said in the greeted channels since the last visit.
+    "welcome_back": "Welcome back to {network}, {nick}! {count} messages were said since "
+                    "your last visit.",
+    "join_greeting": "Hello {nick}, welcome to {channel}!",
+    "join_welcome_back": "Welcome back to {channel}, {nick}! {count} messages were said "
+                         "here since your last visit.",
+}
+FIELDS = {"nick", "network", "channel", "count"}
+
+
+def settings(api: PluginAPI) -> dict[str, Any]:
+    """The plugin's config over its defaults, checked so mistakes show at start."""
+    unknown = set(api.config) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown key(s) in [plugins.{api.name}]: {', '.join(sorted(unknown))}")
+    merged = {**DEFAULTS, **api.config}
+    sample = dict.fromkeys(FIELDS, "x")
+    for key, value in merged.items():
+        if key == "channels":
+            if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+                raise ValueError(f"[plugins.{api.name}] channels must be a list of channels")
+        elif not isinstance(value, str):
+            raise ValueError(f"[plugins.{api.name}] {key} must be a string")
+        elif key != "nick":
+            value.format(**sample)  # a bad {field} fails here, at start
+    return merged
+
+
+@hookimpl
+def on_server_start(api: PluginAPI) -> None:
+    conf = settings(api)
+    bot = api.bot(conf["nick"], realname="Greets newcomers")
+    for channel in conf["channels"]:
+        bot.join(channel)
+
+
+@hookimpl
+async def on_welcome(api: PluginAPI, nick: str, first_client: bool, time: datetime) -> None:
+    conf = settings(api)
+    template, count = conf["greeting"], 0
+    if first_client and conf["first_greeting"]:
+        template = conf["first_greeting"]
+    elif conf["welcome_back"]:
+        # ``before=time``: the visit before this one, not this very connection.
+        last = await api.history.last_seen(nick, before=time)
+        if last is not None:
+            template = conf["welcome_back"]
+            for channel in conf["channels"]:
+                count += await api.history.count_since(channel, last.time)
+    if template:
+        api.bot(conf["nick"]).notice(nick, template.format(nick=nick, network=api.network,
+                                                           channel="", count=count))
+
+
+@hookimpl
+async def on_join(api: PluginAPI, nick: str, channel: str, time: datetime, from_bot: bool
+                  ) -> None:
+    conf = settings(api)
+    if from_bot or channel.lower() not in {c.lower() for c in conf["channels"]}:
+        return
+    template, count = conf["join_greeting"], 0
+    if conf["join_welcome_back"]:
+        last = await api.history.last_seen(nick, channel, before=time)
+        if last is not None:
+            template = conf["join_welcome_back"]
+            count = await api.history.count_since(channel, last.time)
+    if template:
+        api.bot(conf["nick"]).say(channel, template.format(
+            nick=nick, network=api.network, channel=channel, count=count))

@@ -7,7 +7,8 @@ import zlib
 from ircish.client.model import Buffer, BufferKind, Line
 from ircish.protocol import casefold
 
-# Sixteen colours minus the ones that vanish on black or white backgrounds.
+# The sixteen basic colours minus black, white, greys and dark blue, which vanish
+# on common dark or light backgrounds or look like ordinary text.
 NICK_COLOURS = (
     "light red",
     "light green",
@@ -20,7 +21,6 @@ NICK_COLOURS = (
     "brown",
     "dark cyan",
     "dark magenta",
-    "dark blue",
 )
 
 

@@ -47,9 +47,13 @@ _KIND_ATTR = {
 }
 
 
+TIME_WIDTH = 6  # "HH:MM "
+
+
 def line_markup(line: Line) -> list[tuple[str, str] | str]:
+    """The line after its time stamp, coloured by kind, nick and highlight."""
     before, nick, after = body(line)
-    markup: list[tuple[str, str] | str] = [("time", clock(line, seconds=False) + " ")]
+    markup: list[tuple[str, str] | str] = []
     if line.kind in ("message", "action", "notice"):
         nick_attr = "own" if line.own else f"nick{nick_colour_index(nick)}"
         text_attr = "mention" if line.mention else "own" if line.own else ""
@@ -57,6 +61,25 @@ def line_markup(line: Line) -> list[tuple[str, str] | str]:
     else:
         markup.append((_KIND_ATTR.get(line.kind, "info"), before + after))
     return markup
+
+
+def line_widget(line: Line) -> urwid.Widget:
+    """Time stamp in its own column, so wrapped text stays indented under the message."""
+    stamp = urwid.Text(("time", clock(line, seconds=False)))
+    return urwid.Columns([(TIME_WIDTH, stamp), urwid.Text(line_markup(line))], dividechars=0)
+
+
+class ChatListBox(urwid.ListBox):
+    """Lines sit at the bottom, next to the input line, until they fill the view."""
+
+    def render(self, size: tuple[int, int], focus: bool = False) -> urwid.Canvas:  # type: ignore[override]
+        maxcol, maxrow = size
+        if len(self.body) < maxrow:
+            widgets = list(self.body)
+            if sum(w.rows((maxcol,)) for w in widgets) < maxrow:
+                pile = urwid.Pile(widgets)
+                return urwid.Filler(pile, valign="bottom").render(size, False)
+        return super().render(size, focus)
 
 
 def member_markup(member: Member) -> list[tuple[str, str] | str]:
@@ -72,13 +95,13 @@ class BufferView:
     def __init__(self, buffer: Buffer) -> None:
         self.buffer = buffer
         self.walker = urwid.SimpleFocusListWalker([])
-        self.listbox = urwid.ListBox(self.walker)
+        self.listbox = ChatListBox(self.walker)
         self.rebuild()
 
     def rebuild(self, keep: Line | None = None) -> None:
         """Re-read all lines (after history was merged in), keeping the focused line."""
         following = self.at_bottom()
-        self.walker[:] = [urwid.Text(line_markup(line)) for line in self.buffer.lines]
+        self.walker[:] = [line_widget(line) for line in self.buffer.lines]
         if not self.walker:
             return
         if keep is not None and keep in self.buffer.lines and not following:
@@ -97,7 +120,7 @@ class BufferView:
 
     def append(self, line: Line) -> None:
         following = self.at_bottom()
-        self.walker.append(urwid.Text(line_markup(line)))
+        self.walker.append(line_widget(line))
         if following:
             self.walker.set_focus(len(self.walker) - 1)
 

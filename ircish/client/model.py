@@ -44,6 +44,9 @@ class Line:
     mention: bool = False
 
 
+MAX_LINES = 10_000  # scrollback per buffer; older lines can be fetched again as history
+
+
 class BufferKind(enum.Enum):
     SERVER = "server"
     CHANNEL = "channel"
@@ -187,6 +190,10 @@ class Buffers:
 
     def add(self, buffer: Buffer, line: Line) -> None:
         buffer.lines.append(line)
+        if len(buffer.lines) > MAX_LINES:
+            # Drop a tenth at once so trimming (and the view's rebuild) is rare.
+            del buffer.lines[: MAX_LINES // 10]
+            self.listener.history_added(buffer, [])
         if buffer is not self.current and line.kind in ("message", "action", "notice"):
             if not line.own:
                 buffer.unread += 1

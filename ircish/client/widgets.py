@@ -186,6 +186,7 @@ class ChatWindow(urwid.WidgetWrap[urwid.Frame]):
         )
         super().__init__(frame)
         self._size: tuple[int, int] = (80, 24)
+        self._nick_signature: tuple[object, ...] = ()
         self.refresh()
 
     # -- model to widgets ---------------------------------------------------------
@@ -219,9 +220,14 @@ class ChatWindow(urwid.WidgetWrap[urwid.Frame]):
             (view.listbox, self.body.options("weight", 1))
         ]
         if current.is_channel:
-            self.nick_walker[:] = [
-                urwid.Text(member_markup(m), wrap="ellipsis") for m in self.sorted_members(current)
-            ]
+            members = self.sorted_members(current)
+            signature = (id(current), *((m.nick, m.prefixes, m.away) for m in members))
+            if signature != self._nick_signature:
+                # Rebuilt only when someone came, went or changed: refresh runs per line.
+                self._nick_signature = signature
+                self.nick_walker[:] = [
+                    urwid.Text(member_markup(m), wrap="ellipsis") for m in members
+                ]
             contents += [
                 (self.divider, self.body.options("given", 1)),
                 (self.nicklist, self.body.options("given", NICKLIST_WIDTH)),

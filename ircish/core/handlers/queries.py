@@ -31,9 +31,18 @@ def _who_reply(server: Server, user: User, target: User, channel: Channel | None
                    target.nick, flags, f"0 {target.realname}")
 
 
+def elsewhere(server: Server, user: User, target: str) -> bool:
+    """A query aimed at another server answers 402; ours may be named by its name,
+    a mask matching it, or the nick of a user on it (there is only one server)."""
+    if not target or mask_matches(target, server.name) or server.find_user(target):
+        return False
+    server.numeric(user, N.ERR_NOSUCHSERVER, target, "No such server")
+    return True
+
+
 @command("WHO")
 def who(server: Server, user: User, msg: Message) -> None:
-    mask = msg.param(0, "*") or "*"
+    mask = asked = msg.param(0, "*") or "*"
     opers_only = msg.param(1) == "o"
     if mask.startswith("#"):
         channel = server.find_channel(mask)
@@ -60,11 +69,13 @@ def who(server: Server, user: User, msg: Message) -> None:
                 if any(mask_matches(mask, field) for field in
                        (other.nick, other.username, other.host, other.realname, server.name)):
                     _who_reply(server, user, other, None)
-    server.numeric(user, N.RPL_ENDOFWHO, mask, "End of /WHO list")
+    server.numeric(user, N.RPL_ENDOFWHO, asked, "End of /WHO list")
 
 
 @command("WHOIS", min_params=1)
 def whois(server: Server, user: User, msg: Message) -> None:
+    if len(msg.params) > 1 and elsewhere(server, user, msg.params[0]):
+        return
     nicks = msg.params[-1]
     for nick in nicks.split(",")[:1]:
         target = server.find_user(nick)
@@ -154,16 +165,22 @@ def away(server: Server, user: User, msg: Message) -> None:
 
 @command("MOTD")
 def motd(server: Server, user: User, msg: Message) -> None:
+    if elsewhere(server, user, msg.param(0)):
+        return
     server.send_motd(user)
 
 
 @command("LUSERS")
 def lusers(server: Server, user: User, msg: Message) -> None:
+    if elsewhere(server, user, msg.param(1)):
+        return
     server.send_lusers(user)
 
 
 @command("VERSION")
 def version(server: Server, user: User, msg: Message) -> None:
+    if elsewhere(server, user, msg.param(0)):
+        return
     server.numeric(user, N.RPL_VERSION, f"ircish-{__version__}", server.name,
                    "Python/Trio IRC server")
     server.send_isupport(user)
@@ -171,6 +188,8 @@ def version(server: Server, user: User, msg: Message) -> None:
 
 @command("TIME")
 def time_(server: Server, user: User, msg: Message) -> None:
+    if elsewhere(server, user, msg.param(0)):
+        return
     now = server.clock()
     server.numeric(user, N.RPL_TIME, server.name, str(int(now)), "0",
                    time.strftime("%A %B %d %Y -- %H:%M:%S +00:00", time.gmtime(now)))
@@ -178,6 +197,8 @@ def time_(server: Server, user: User, msg: Message) -> None:
 
 @command("INFO")
 def info(server: Server, user: User, msg: Message) -> None:
+    if elsewhere(server, user, msg.param(0)):
+        return
     for line in (
         f"ircish {__version__}: an IRC server in Python on Trio.",
         "History in SQLite through SQLAlchemy; plugins through pluggy.",
@@ -189,6 +210,8 @@ def info(server: Server, user: User, msg: Message) -> None:
 
 @command("ADMIN")
 def admin(server: Server, user: User, msg: Message) -> None:
+    if elsewhere(server, user, msg.param(0)):
+        return
     cfg = server.config.server
     server.numeric(user, N.RPL_ADMINME, server.name, "Administrative info")
     server.numeric(user, N.RPL_ADMINLOC1, cfg.description)

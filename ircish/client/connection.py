@@ -47,7 +47,15 @@ async def open_stream(endpoint: Endpoint) -> trio.abc.Stream:
     if not endpoint.tls_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    return await trio.open_ssl_over_tcp_stream(endpoint.host, endpoint.port, ssl_context=context)
+    stream = await trio.open_ssl_over_tcp_stream(endpoint.host, endpoint.port, ssl_context=context)
+    # Handshake now, so a bad certificate is a failed connect with its reason,
+    # not a connection that dies on the first line.
+    try:
+        await stream.do_handshake()
+    except trio.BrokenResourceError as exc:
+        await trio.aclose_forcefully(stream)
+        raise ConnectionError(str(exc.__cause__ or exc)) from exc
+    return stream
 
 
 def decode(raw: bytes) -> str:

@@ -8,6 +8,7 @@ drop every connection on demand to test reconnecting.
 from __future__ import annotations
 
 import itertools
+import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -41,7 +42,7 @@ def stamp(moment: datetime) -> str:
 
 @dataclass
 class _Conn:
-    stream: trio.SocketStream
+    stream: trio.abc.Stream
     nick: str = ""
     user: bool = False
     caps: set[str] = field(default_factory=set)
@@ -69,9 +70,17 @@ class FakeIrcd:
         self._msgid = itertools.count(1000)
         self.registered = trio.Event()
 
-    async def serve(self, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        self.port = listeners[0].socket.getsockname()[1]
+    async def serve(
+        self,
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        tcp = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        self.port = tcp[0].socket.getsockname()[1]
+        listeners: list[trio.abc.Listener[trio.abc.Stream]] = list(tcp)
+        if ssl_context is not None:
+            listeners = [trio.SSLListener(t, ssl_context, https_compatible=True) for t in tcp]
         task_status.started(self.port)
         await trio.serve_listeners(self._handle, listeners)
 
@@ -94,7 +103,7 @@ class FakeIrcd:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
 
-    async def _handle(self, stream: trio.SocketStream) -> None:
+    async def _handle(self, stream: trio.abc.Stream) -> None:
         conn = _Conn(stream)
         self._conns.append(conn)
         self.connections += 1

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
+
+import pytest
 import trio
 
 from ircish.client.session import WANTED_CAPS
@@ -145,3 +151,35 @@ async def test_quit_sends_quit_and_stops(nursery: trio.Nursery) -> None:
         await client.connection.quit("bye now")
         await client.connection.closed.wait()
     assert fake.lines("QUIT") == ["QUIT :bye now"]
+
+
+def self_signed(tmp_path: Path) -> ssl.SSLContext:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed, so no test certificate can be made")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def test_tls_connects_and_checks_certificates(tmp_path: Path, nursery: trio.Nursery) -> None:
+    fake = FakeIrcd()
+    port = await nursery.start(fake.serve, self_signed(tmp_path))
+
+    strict = client_for(port, tls=True)
+    nursery.start_soon(strict.connection.run)
+    await wait_for(lambda: any("Could not connect" in t for t in texts(strict, "*")))
+    assert "certificate verify failed" in texts(strict, "*")[0].lower()
+    assert not strict.session.registered
+
+    insecure = client_for(port, tls=True, tls_verify=False)
+    nursery.start_soon(insecure.connection.run)
+    await wait_for(lambda: insecure.buffers.get("#lobby") is not None)
+    assert fake.lines("USER")

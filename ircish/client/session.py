@@ -59,6 +59,31 @@ WHOIS_NUMERICS = {
 CLIENT_VERSION = "ircish-client 0.1"
 
 
+def whois_text(msg: Message) -> str:
+    """WHOIS replies as sentences; unknown ones as the server wrote them."""
+    nick, p = msg.param(1), msg.param
+    match msg.command:
+        case "311" if len(msg.params) >= 6:
+            return f"{nick} is {p(2)}@{p(3)} ({p(5)})"
+        case "312":
+            return f"{nick} is on {p(2)} ({p(3)})"
+        case "319":
+            return f"{nick} is in {p(2)}"
+        case "301":
+            return f"{nick} is away: {p(2)}"
+        case "330":
+            return f"{nick} is logged in as {p(2)}"
+        case "317" if p(2).isdigit():
+            text = f"{nick} has been idle {int(p(2)) // 60}m {int(p(2)) % 60}s"
+            if p(3).isdigit():
+                signon = datetime.fromtimestamp(int(p(3)), UTC).astimezone()
+                text += signon.strftime(", signed on %Y-%m-%d %H:%M")
+            return text
+        case "318":
+            return f"End of WHOIS for {nick}"
+    return " ".join(x for x in msg.params[1:] if x)
+
+
 @dataclass(frozen=True)
 class Identity:
     nick: str
@@ -726,11 +751,8 @@ class Session:
 
     def _on_numeric(self, msg: Message) -> None:
         code = msg.command
-        if code == "311" and len(msg.params) >= 6:
-            text = f"{msg.param(1)} is {msg.param(2)}@{msg.param(3)} ({msg.param(5)})"
-            self.info(text, buffer=self.buffers.current)
-        elif code in WHOIS_NUMERICS or code == "318":
-            self.info(self._numeric_text(msg), buffer=self.buffers.current)
+        if code in WHOIS_NUMERICS or code == "318":
+            self.info(whois_text(msg), buffer=self.buffers.current)
         elif code[0] in "45":
             self.info(self._numeric_text(msg), kind="error", buffer=self.buffers.current)
         elif code in ("004", "005", "252", "253", "254", "396"):

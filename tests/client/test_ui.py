@@ -265,3 +265,24 @@ def test_connection_loss_is_shown_in_every_buffer() -> None:
         assert "Disconnected: connection reset" in ui.screen()
     ui.type("anyone?")
     assert "Not connected." in ui.screen()
+
+
+def test_whois_replies_read_as_sentences() -> None:
+    ui = Harness()
+    ui.type("/whois bob")
+    ui.server(
+        ":srv 311 ada bob ~b host.example * :Bob Smith",
+        ":srv 312 ada bob irc.test :the test server",
+        ":srv 319 ada bob :@#lobby +#trio",
+        ":srv 317 ada bob 125 1700000000 :seconds idle, signon time",
+        ":srv 318 ada bob :End of /WHOIS list",
+    )
+    screen = ui.screen()
+    for text in [
+        "bob is ~b@host.example (Bob Smith)",
+        "bob is on irc.test (the test server)",
+        "bob is in @#lobby +#trio",
+        "bob has been idle 2m 5s, signed on 2023-11-",
+        "End of WHOIS for bob",
+    ]:
+        assert text in screen

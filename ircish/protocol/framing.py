@@ -20,13 +20,18 @@ class _TooLong:
 TOO_LONG: Final = _TooLong()
 
 
+# IRCv3 message-tags: a client may send at most 4094 bytes of tag data, which is
+# 4096 with the leading '@' and the space after it; more must be refused with 417.
+CLIENT_TAGS_MAX: Final = 4096
+
+
 class LineFramer:
     __slots__ = ("_buf", "_discarding", "max_body", "max_tags")
 
     def __init__(self, line_length: int = 512, tags_length: int = 8191) -> None:
         # Limits count the CRLF in the body and the '@' plus space in the tags.
         self.max_body = line_length - 2
-        self.max_tags = tags_length
+        self.max_tags = min(tags_length, CLIENT_TAGS_MAX)
         self._buf = b""
         self._discarding = False
 

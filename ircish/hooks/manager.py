@@ -142,6 +142,13 @@ def register(config: Config, pm: pluggy.PluginManager, name: str, plugin: Any) -
     try:
         pm.register(plugin, name=name)
         pm.check_pending()
+        for caller in pm.get_hookcallers(plugin) or ():
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
+                    # Hooks are called one by one (see runner.py), so there is no
+                    # call chain for a wrapper to wrap.
+                    raise pluggy.PluginValidationError(
+                        plugin, f"{caller.name}: hook wrappers are not supported")
     except pluggy.PluginValidationError as exc:
         if pm.is_registered(plugin):
             pm.unregister(plugin)

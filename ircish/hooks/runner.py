@@ -114,16 +114,23 @@ class HookRunner:
         return loaded
 
     def impls(self, hook: str) -> list[_Impl]:
-        """Enabled implementations of ``hook`` in pluggy's call order (cached)."""
+        """Enabled implementations of ``hook`` in call order (cached)."""
         found = self._impls.get(hook)
         if found is None:
             caller = getattr(self.pm.hook, hook)
             by_name = self.plugins
-            found = [
-                _Impl(by_name[impl.plugin_name], impl.function, tuple(impl.argnames))
-                for impl in reversed(caller.get_hookimpls())
-                if impl.plugin_name in by_name and by_name[impl.plugin_name].enabled
-            ]
+            order = {name: i for i, name in enumerate(by_name)}
+            # The order of [plugins] enabled (not pluggy's last-registered-first),
+            # so an operator decides whose filter is asked first; tryfirst and
+            # trylast still move a plugin to the front or the back.
+            impls = sorted(
+                (impl for impl in caller.get_hookimpls()
+                 if impl.plugin_name in by_name and by_name[impl.plugin_name].enabled),
+                key=lambda impl: (0 if impl.tryfirst else 2 if impl.trylast else 1,
+                                  order[impl.plugin_name]),
+            )
+            found = [_Impl(by_name[impl.plugin_name], impl.function, tuple(impl.argnames))
+                     for impl in impls]
             self._impls[hook] = found
         return found
 

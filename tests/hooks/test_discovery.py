@@ -89,6 +89,9 @@ def test_plugins_list(
          "plugin 'nope': invalid hook implementation: unknown hook 'on_mesage'"),
         ("from ircish.hooks import hookimpl\n@hookimpl\ndef on_join(colour): pass\n",
          "plugin 'nope': invalid hook implementation: "),
+        ("from ircish.hooks import hookimpl\n@hookimpl(wrapper=True)\n"
+         "def on_join(channel):\n    yield\n",
+         "plugin 'nope': invalid hook implementation: on_join: hook wrappers are not supported"),
         ("from ircish.hooks import hookimpl, ServerCommand\n@hookimpl\n"
          "def register_commands():\n    return [ServerCommand('PRIVMSG', print)]\n",
          "plugin 'nope': server command PRIVMSG already exists"),

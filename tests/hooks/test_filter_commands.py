@@ -25,9 +25,8 @@ from ircish.hooks import hookimpl
 
 @hookimpl
 def filter_message(text):
-    # Registered after FIRST: pluggy calls later registrations first, but
-    # FIRST's result for "shout" must not be overridden when this returns None.
-    return "second saw " + text if text.startswith("both") else None
+    # Enabled after FIRST, so asked after it: FIRST's "shout" rewrite wins.
+    return "second saw " + text if text.startswith(("both", "shout")) else None
 '''
 
 BROKEN_FILTER = '''

@@ -1,0 +1,293 @@
+"""IRCv3 ``draft/chathistory``: the pure half (parsing, access, formatting).
+
+The CHATHISTORY command is parsed and checked here against the core's state;
+the query itself runs in the history store off the Trio thread, and its
+records come back through ``send_history`` / ``send_targets``. Nothing here
+imports the store: records are anything with the ``StoredLine`` attributes.
+
+Replies follow the spec: one ``chathistory`` batch per request (empty when there
+is nothing to show), ``draft/chathistory-targets`` for TARGETS, and errors as
+``FAIL CHATHISTORY <code> ...`` standard replies.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from ircish.core.handlers.channels import is_banned
+from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
+from ircish.protocol.message import format_line
+
+if TYPE_CHECKING:
+    from ircish.core.server import Server
+    from ircish.core.state import User
+    from ircish.protocol import Message
+
+CAP = "draft/chathistory"
+EVENT_PLAYBACK_CAP = "draft/event-playback"
+SUBCOMMANDS = frozenset({"LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"})
+MESSAGE_KINDS = frozenset({"PRIVMSG", "NOTICE"})
+# With draft/event-playback, channel events come back too.
+PLAYBACK_KINDS = MESSAGE_KINDS | {"TAGMSG", "JOIN", "PART", "KICK", "QUIT", "NICK", "TOPIC"}
+
+# ("msgid", "abc") or ("timestamp", micros); None stands for LATEST's "*".
+Ref = tuple[Literal["msgid"], str] | tuple[Literal["timestamp"], int]
+
+
+class StoredLine(Protocol):
+    """What the core needs of a stored line to send it again."""
+
+    msgid: str
+    micros: int
+    kind: str
+    source: str
+    target: str
+    param: str | None
+    text: str
+    tags: dict[str, str]
+
+
+class TargetLine(Protocol):
+    name: str
+    micros: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRequest:
+    sub: str
+    target: str  # "*" for TARGETS
+    refs: tuple[Ref | None, ...]
+    limit: int
+    kinds: frozenset[str]
+
+
+# ---- parsing -----------------------------------------------------------------------
+
+
+def parse_timestamp(text: str) -> int | None:
+    """``YYYY-MM-DDThh:mm:ss.sssZ`` (any ISO 8601 with a zone) to µs since the epoch."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    return int(when.timestamp()) * 1_000_000 + when.microsecond
+
+
+def parse_ref(token: str) -> Ref | None:
+    kind, sep, value = token.partition("=")
+    if not sep or not value:
+        return None
+    if kind == "msgid":
+        return ("msgid", value)
+    if kind == "timestamp":
+        micros = parse_timestamp(value)
+        return None if micros is None else ("timestamp", micros)
+    return None
+
+
+def parse_request(
+    server: Server, user: User, msg: Message, max_limit: int
+) -> HistoryRequest | None:
+    """The request, or None after sending the FAIL that says what is wrong."""
+    params = msg.params
+    sub = params[0].upper() if params else ""
+    if not sub:
+        server.fail(user, "CHATHISTORY", "NEED_MORE_PARAMS", "*", "Missing parameters")
+        return None
+    if sub not in SUBCOMMANDS:
+        server.fail(user, "CHATHISTORY", "UNKNOWN_COMMAND", params[0], "Unknown command")
+        return None
+    needed = 5 if sub == "BETWEEN" else 4
+    if len(params) < needed:
+        server.fail(user, "CHATHISTORY", "NEED_MORE_PARAMS", sub, "Missing parameters")
+        return None
+    raw_limit = params[needed - 1]
+    if not raw_limit.isdigit() or int(raw_limit) < 1:
+        server.fail(
+            user,
+            "CHATHISTORY",
+            "INVALID_PARAMS",
+            sub,
+            raw_limit,
+            "The limit must be a positive number",
+        )
+        return None
+    limit = min(int(raw_limit), max_limit) if max_limit else int(raw_limit)
+    kinds = PLAYBACK_KINDS if EVENT_PLAYBACK_CAP in user.caps else MESSAGE_KINDS
+    if sub == "TARGETS":
+        refs = tuple(parse_ref(p) for p in params[1:3])
+        if any(r is None or r[0] != "timestamp" for r in refs):
+            server.fail(
+                user,
+                "CHATHISTORY",
+                "INVALID_PARAMS",
+                sub,
+                "TARGETS takes two timestamp= references",
+            )
+            return None
+        return HistoryRequest(sub, "*", refs, limit, MESSAGE_KINDS)
+    target = params[1]
+    tokens = params[2 : needed - 1]
+    refs_list: list[Ref | None] = []
+    for token in tokens:
+        if sub == "LATEST" and token == "*":
+            refs_list.append(None)
+            continue
+        ref = parse_ref(token)
+        if ref is None:
+            server.fail(
+                user,
+                "CHATHISTORY",
+                "INVALID_PARAMS",
+                sub,
+                token,
+                "A reference is msgid=<id> or timestamp=<YYYY-MM-DDThh:mm:ss.sssZ>",
+            )
+            return None
+        refs_list.append(ref)
+    return HistoryRequest(sub, target, tuple(refs_list), limit, kinds)
+
+
+# ---- access ------------------------------------------------------------------------
+
+
+def may_read(server: Server, user: User, target: str) -> bool:
+    """Whether ``user`` may read ``target``'s history at all.
+
+    A channel's history is for its members, and for anyone who could join it
+    right now without an invitation or key (a public channel they are not
+    banned from). Private history is always allowed to ask for: the store only
+    ever returns the asker's own conversations.
+    """
+    if not target.startswith("#"):
+        return bool(target) and target != "*"
+    channel = server.find_channel(target)
+    if channel is None:
+        return False
+    if channel.key in user.channels or user.oper:
+        return True
+    if channel.modes & {"s", "i", "p"} or channel.password is not None:
+        return False
+    return not is_banned(channel, user)
+
+
+def invalid_target(server: Server, user: User, request: HistoryRequest) -> None:
+    server.fail(
+        user,
+        "CHATHISTORY",
+        "INVALID_TARGET",
+        request.sub,
+        request.target,
+        "Messages could not be retrieved",
+    )
+
+
+def message_error(server: Server, user: User, request: HistoryRequest) -> None:
+    server.fail(
+        user,
+        "CHATHISTORY",
+        "MESSAGE_ERROR",
+        request.sub,
+        request.target,
+        "Messages could not be retrieved",
+    )
+
+
+# ---- formatting --------------------------------------------------------------------
+
+
+def format_time(micros: int) -> str:
+    """The ``time`` tag for a stored line: its original time, to the millisecond."""
+    seconds, rest = divmod(micros, 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest // 1000:03d}Z"
+
+
+def line_params(line: StoredLine) -> list[str]:
+    kind = line.kind
+    if kind in ("PRIVMSG", "NOTICE", "TOPIC"):
+        return [line.target, line.text]
+    if kind in ("TAGMSG", "JOIN"):
+        return [line.target]
+    if kind == "PART":
+        return [line.target, line.text] if line.text else [line.target]
+    if kind == "KICK":
+        return [line.target, line.param or "", line.text]
+    if kind == "NICK":
+        return [line.param or ""]
+    if kind == "QUIT":
+        return [line.text]
+    return [line.target, line.text]
+
+
+def encode_line(user: User, line: StoredLine, batch_id: str | None) -> bytes | None:
+    """One stored line as ``user`` should see it now, or None if they cannot."""
+    mask = user.tagmask
+    if line.kind == "TAGMSG" and not mask & TAG_MESSAGE_TAGS:
+        return None
+    tags: dict[str, str] = {}
+    if batch_id is not None:
+        tags["batch"] = batch_id
+    if mask & TAG_MESSAGE_TAGS:
+        tags.update(line.tags)
+        tags["msgid"] = line.msgid
+    if mask & TAG_SERVER_TIME:
+        tags["time"] = format_time(line.micros)
+    text = format_line(line.kind, line_params(line), line.source, tags or None)
+    return (text + "\r\n").encode("utf-8", "replace")
+
+
+def new_batch_id() -> str:
+    return secrets.token_hex(6)
+
+
+def send_batch(
+    server: Server,
+    user: User,
+    batch_type: str,
+    batch_params: Sequence[str],
+    lines: Iterable[StoredLine],
+) -> None:
+    """Lines in a batch when the user has ``batch``, as plain lines otherwise."""
+    batch_id = new_batch_id() if "batch" in user.caps else None
+    out: list[bytes] = []
+    if batch_id:
+        out.append(_server_line(server, "BATCH", ["+" + batch_id, batch_type, *batch_params]))
+    for line in lines:
+        data = encode_line(user, line, batch_id)
+        if data is not None:
+            out.append(data)
+    if batch_id:
+        out.append(_server_line(server, "BATCH", ["-" + batch_id]))
+    if out:
+        user.sink.send(b"".join(out))
+
+
+def _server_line(server: Server, command: str, params: list[str]) -> bytes:
+    return (format_line(command, params, server.name) + "\r\n").encode("utf-8", "replace")
+
+
+def send_history(server: Server, user: User, target: str, lines: Iterable[StoredLine]) -> None:
+    send_batch(server, user, "chathistory", [target], lines)
+
+
+def send_targets(server: Server, user: User, targets: Iterable[TargetLine]) -> None:
+    batch_id = new_batch_id() if "batch" in user.caps else None
+    out: list[bytes] = []
+    if batch_id:
+        out.append(_server_line(server, "BATCH", ["+" + batch_id, "draft/chathistory-targets"]))
+    for t in targets:
+        tags = f"@batch={batch_id} " if batch_id else ""
+        body = format_line("CHATHISTORY", ["TARGETS", t.name, format_time(t.micros)], server.name)
+        out.append((tags + body + "\r\n").encode("utf-8", "replace"))
+    if batch_id:
+        out.append(_server_line(server, "BATCH", ["-" + batch_id]))
+
+    if out:
+        user.sink.send(b"".join(out))

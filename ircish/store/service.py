@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 from sqlalchemy import Engine
@@ -27,6 +28,9 @@ from ircish.store.reader import HistoryReader
 from ircish.store.retention import run_retention
 from ircish.store.settings import StoreSettings
 from ircish.store.writer import HistoryWriter
+
+if TYPE_CHECKING:
+    from ircish.net.app import IrcServer
 
 log = logging.getLogger("ircish.store")
 
@@ -92,3 +96,10 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def attach_store(app: IrcServer) -> Store:
+    """Wire persistent history into a server (see ``history_service``)."""
+    from ircish.store.history_service import attach
+
+    return attach(app)

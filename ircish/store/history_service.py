@@ -1,0 +1,250 @@
+"""The history store wired into a running server.
+
+``attach(app)`` is called once by ``ircish.app.build_server`` when
+``[storage] url`` is set. It adds, without the core knowing about the store:
+
+- every event the core emits goes to the writer (``Store.submit``);
+- capabilities ``draft/chathistory`` and ``draft/event-playback``, ISUPPORT
+  ``CHATHISTORY=<max>`` and ``MSGREFTYPES=msgid,timestamp``;
+- the CHATHISTORY command: parsed and access-checked synchronously by
+  ``ircish.core.chathistory``, answered from a task once the worker thread has
+  the rows;
+- replay on join for clients without ``draft/chathistory``;
+- a service in the server's nursery: migrate, restore persistent channels,
+  run the writer and the retention job; and a shutdown hook that flushes.
+
+Queries first flush the writer (bounded), so a client always finds the lines
+it has just seen, even those still waiting for their batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import trio
+from sqlalchemy.exc import SQLAlchemyError
+
+from ircish.config import Config, ConfigError
+from ircish.core import chathistory as ch
+from ircish.core.commands import Command
+from ircish.core.handlers import channels as channel_handlers
+from ircish.store.records import MsgidRef, Ref, TimeRef, Viewer, to_micros
+from ircish.store.service import StorageError, Store
+from ircish.store.settings import DEFAULT_EVENTS, StoreSettings
+
+if TYPE_CHECKING:
+    from ircish.core.server import Server
+    from ircish.core.state import Channel, User
+    from ircish.net.app import IrcServer
+    from ircish.protocol import Message
+
+log = logging.getLogger("ircish.store")
+
+# How long a query waits for the writer to commit the newest lines before it
+# reads anyway (when the database is struggling, a slightly stale answer beats
+# no answer).
+FLUSH_BEFORE_READ_S = 1.0
+# Requests one client may have in flight; more are refused, not queued.
+MAX_IN_FLIGHT = 4
+
+
+def settings_from_config(config: Config) -> StoreSettings:
+    storage = config.storage
+    events = storage.store_events
+    if isinstance(events, bool):
+        chosen = DEFAULT_EVENTS if events else frozenset()
+    else:
+        chosen = frozenset(events)
+    return StoreSettings(
+        url=storage.url,
+        auto_migrate=storage.auto_migrate,
+        flush_interval_ms=storage.flush_interval_ms,
+        queue_limit=storage.queue_limit,
+        store_events=chosen,
+        retention_days=config.history.retention_days,
+    )
+
+
+def _ref(ref: ch.Ref | None) -> Ref | None:
+    if ref is None:
+        return None
+    if ref[0] == "msgid":
+        return MsgidRef(ref[1])
+    return TimeRef(ref[1])
+
+
+class HistoryService:
+    def __init__(self, app: IrcServer, store: Store) -> None:
+        self.app = app
+        self.core: Server = app.core
+        self.store = store
+        history = app.config.history
+        self.max_limit = history.chathistory_max
+        self.replay_lines = history.replay_on_join
+        self._nursery: trio.Nursery | None = None
+        self._in_flight: Counter[int] = Counter()
+
+    # -- wiring ----------------------------------------------------------------
+
+    def attach(self) -> None:
+        app, core = self.app, self.core
+        app.listeners_for_events.append(self.store.submit)
+        core.capabilities[ch.CAP] = ""
+        core.capabilities[ch.EVENT_PLAYBACK_CAP] = ""
+        core.isupport_extra["CHATHISTORY"] = str(self.max_limit)
+        core.isupport_extra["MSGREFTYPES"] = "msgid,timestamp"
+        core.commands["CHATHISTORY"] = Command("CHATHISTORY", self.on_command)
+        channel_handlers.join_listeners.append(self.on_join)
+        app.services.append(self.serve)
+        app.shutdown_hooks.append(self.flush)
+
+    def detach(self) -> None:
+        # The join listener list is module-wide; other servers in this process
+        # (tests) must not call into a stopped one.
+        if self.on_join in channel_handlers.join_listeners:
+            channel_handlers.join_listeners.remove(self.on_join)
+
+    async def serve(self, app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
+        try:
+            try:
+                await self.store.prepare()
+                await self.restore_channels()
+            except (StorageError, SQLAlchemyError) as exc:
+                raise ConfigError(app.config.path, "storage.url", str(exc)) from exc
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.store.run)
+                self._nursery = nursery
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+            self.detach()
+            self.store.close()
+
+    async def flush(self) -> None:
+        await self.store.flush()
+
+    # -- persistent channels ---------------------------------------------------
+
+    async def restore_channels(self) -> None:
+        states = await self.store.reader.load_channels()
+        for state in states:
+            channel = self.core.get_or_create_channel(state.name)
+            channel.modes = (set(state.modes.lstrip("+")) - {"k", "l"}) | {"P"}
+            channel.password = state.key
+            channel.limit = state.limit
+            channel.topic = state.topic
+            channel.topic_setter = state.topic_setter
+            channel.topic_time = (state.topic_micros or 0) / 1_000_000
+            channel.bans = [(b.mask, b.set_by, b.micros / 1_000_000) for b in state.bans]
+        if states:
+            log.info("restored %d persistent channel(s)", len(states))
+
+    # -- CHATHISTORY -----------------------------------------------------------
+
+    def on_command(self, server: Server, user: User, msg: Message) -> None:
+        request = ch.parse_request(server, user, msg, self.max_limit)
+        if request is None:
+            return
+        if request.sub != "TARGETS" and not ch.may_read(server, user, request.target):
+            ch.invalid_target(server, user, request)
+            return
+        if self._nursery is None or self._in_flight[id(user)] >= MAX_IN_FLIGHT:
+            ch.message_error(server, user, request)
+            return
+        channels = [c.name for c in user.channels.values()]
+        self._in_flight[id(user)] += 1
+        self._nursery.start_soon(self._answer, user, request, channels)
+
+    async def _answer(self, user: User, request: ch.HistoryRequest, channels: list[str]) -> None:
+        try:
+            viewer = Viewer(user.nick, user.account)
+            with trio.move_on_after(FLUSH_BEFORE_READ_S):
+                await self.store.flush()
+            try:
+                if request.sub == "TARGETS":
+                    start, end = (r[1] for r in request.refs if r is not None)
+                    found = await self.store.reader.targets(
+                        viewer, int(start), int(end), request.limit, channels=channels
+                    )
+                else:
+                    records = await self._query(request, viewer)
+            except SQLAlchemyError as exc:
+                log.error("history query %s %s failed: %s", request.sub, request.target, exc)
+                if user in self.core.connections:
+                    ch.message_error(self.core, user, request)
+                return
+            if user not in self.core.connections:
+                return
+            if request.sub == "TARGETS":
+                ch.send_targets(self.core, user, found)
+            else:
+                ch.send_history(self.core, user, request.target, records)
+        finally:
+            self._in_flight[id(user)] -= 1
+            if not self._in_flight[id(user)]:
+                del self._in_flight[id(user)]
+
+    async def _query(self, request: ch.HistoryRequest, viewer: Viewer) -> list:  # type: ignore[type-arg]
+        reader, target, limit, kinds = (
+            self.store.reader,
+            request.target,
+            request.limit,
+            request.kinds,
+        )
+        refs = [_ref(r) for r in request.refs]
+        sub = request.sub
+        if sub == "LATEST":
+            return await reader.latest(target, viewer, limit, after=refs[0], kinds=kinds)
+        first = refs[0]
+        assert first is not None
+        if sub == "BEFORE":
+            return await reader.before(target, viewer, first, limit, kinds=kinds)
+        if sub == "AFTER":
+            return await reader.after(target, viewer, first, limit, kinds=kinds)
+        if sub == "AROUND":
+            return await reader.around(target, viewer, first, limit, kinds=kinds)
+        second = refs[1]
+        assert second is not None
+        return await reader.between(target, viewer, first, second, limit, kinds=kinds)
+
+    # -- replay on join ----------------------------------------------------------
+
+    def on_join(self, server: Server, user: User, channel: Channel) -> None:
+        if server is not self.core or self.replay_lines <= 0 or self._nursery is None:
+            return
+        if ch.CAP in user.caps:
+            return  # it will ask with CHATHISTORY, as it sees fit
+        joined_at = to_micros(server.now_dt(server.clock()))
+        self._nursery.start_soon(self._replay, user, channel.name, joined_at)
+
+    async def _replay(self, user: User, channel_name: str, joined_at: int) -> None:
+        with trio.move_on_after(FLUSH_BEFORE_READ_S):
+            await self.store.flush()
+        try:
+            # Only what was said before the join: later lines arrive live.
+            records = await self.store.reader.before(
+                channel_name,
+                Viewer(user.nick, user.account),
+                TimeRef(joined_at),
+                self.replay_lines,
+            )
+        except SQLAlchemyError as exc:
+            log.error("history replay for %s in %s failed: %s", user.nick, channel_name, exc)
+            return
+        channel = self.core.find_channel(channel_name)
+        if not records or channel is None or channel.key not in user.channels:
+            return
+        ch.send_history(self.core, user, channel.name, records)
+
+
+def attach(app: IrcServer) -> Store:
+    config = app.config
+    try:
+        store = Store.open(settings_from_config(config), config.base_dir)
+    except ValueError as exc:
+        raise ConfigError(config.path, "storage", str(exc)) from exc
+    HistoryService(app, store).attach()
+    return store

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import pytest
 import trio
 
-from ircish.testing import RunningServer
+from ircish.testing import RunningServer, start_server
 from tests.client.helpers import client_for, texts, wait_for
 from tests.ircclient import RawClient
 
@@ -93,3 +95,44 @@ async def test_ngircd_nick_taken_and_changed(ngircd: int, nursery: trio.Nursery)
     client.session.send("NICK", "grace")
     await wait_for(lambda: client.session.nick == "grace")
     await other.aclose()
+
+
+@pytest.fixture
+def ircish_offers_history(tmp_path: Path) -> None:
+    """Skip (with a reason pytest can show: this runs outside Trio) without chathistory."""
+
+    async def offered() -> bool:
+        async with start_server(tmp_path / "probe") as srv:
+            return "draft/chathistory" in srv.core.capabilities
+
+    (tmp_path / "probe").mkdir()
+    if not trio.run(offered):
+        pytest.skip("this ircish build does not offer draft/chathistory")
+
+
+async def test_ircish_history_on_join(
+    server: RunningServer,
+    connect: Callable[..., Awaitable[RawClient]],
+    nursery: trio.Nursery,
+    ircish_offers_history: None,
+) -> None:
+    other = await connect("bob")
+    await other.send("JOIN #lobby")
+    await other.expect("366")
+    for i in range(5):
+        await other.send(f"PRIVMSG #lobby :earlier message {i}")
+    await other.nothing_within(0.3)
+
+    client = client_for(server.port, history_lines=3)
+    nursery.start_soon(client.connection.run)
+    await wait_for(lambda: client.session.registered and client.buffers.get("#lobby"))
+    lobby = client.buffers.get("#lobby")
+    assert lobby is not None
+    said = lambda: [line.text for line in lobby.lines if line.kind == "message"]  # noqa: E731
+    await wait_for(lambda: len(said()) >= 3)
+    assert said() == [f"earlier message {i}" for i in (2, 3, 4)]
+    assert all(line.msgid for line in lobby.lines if line.kind == "message")
+
+    assert client.session.request_older(lobby)
+    await wait_for(lambda: len(said()) == 5)
+    assert said() == [f"earlier message {i}" for i in range(5)]

@@ -1,0 +1,138 @@
+"""History across real ``ircish-server`` processes: SIGKILL, SIGTERM, db commands."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import trio
+
+from tests.ircclient import RawClient
+from tests.server.test_process import SERVER, _free_port
+
+
+def write_config(tmp_path: Path, port: int, flush_ms: int = 50) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"[server]\nlisten = ['127.0.0.1:{port}']\n"
+        "[channels]\nauto_join = ['#lobby']\n"
+        "[limits]\nflood_burst = 1000\n"
+        "[storage]\nurl = 'sqlite:///data/history.db'\n"
+        f"flush_interval_ms = {flush_ms}\n"
+        "[history]\nreplay_on_join = 20\n"
+    )
+    (tmp_path / "data").mkdir(exist_ok=True)
+    return path
+
+
+async def start(config: Path, port: int) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [*SERVER, "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stderr is not None
+    with trio.fail_after(20):
+        while True:
+            line = await trio.to_thread.run_sync(proc.stderr.readline)
+            assert line, f"server exited early with {proc.poll()}"
+            if f"listening on 127.0.0.1:{port}" in line:
+                return proc
+
+
+async def talk(port: int, nick: str, lines: list[str]) -> dict[str, str]:
+    """Say lines in #lobby (auto-joined); return text -> server-time as echoed."""
+    client = await RawClient.connect(port)
+    await client.register(nick, ["echo-message", "server-time"])
+    await client.expect("366")
+    await client.nothing_within(0.3)  # whatever replay there is
+    for text in lines:
+        await client.send(f"PRIVMSG #lobby :{text}")
+    times = {}
+    for _ in lines:
+        echo = await client.expect("PRIVMSG")
+        times[echo.params[-1]] = echo.tags["time"]
+    await client.aclose()
+    return times
+
+
+async def replayed(port: int) -> dict[str, str]:
+    client = await RawClient.connect(port)
+    await client.register("reader", ["server-time"])
+    await client.expect("366")
+    lines = await client.nothing_within(0.8)
+    await client.aclose()
+    return {m.params[-1]: m.tags["time"] for m in lines if m.command == "PRIVMSG"}
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    if proc.stderr:
+        proc.stderr.close()
+
+
+async def test_history_survives_sigkill_after_the_flush_interval(tmp_path: Path) -> None:
+    port = _free_port()
+    config = write_config(tmp_path, port)
+    proc = await start(config, port)
+    try:
+        said = await talk(port, "alice", [f"line {i}" for i in range(10)])
+        await trio.sleep(0.3)  # > flush_interval_ms (50 ms)
+        proc.send_signal(signal.SIGKILL)
+        await trio.to_thread.run_sync(proc.wait)
+    finally:
+        stop(proc)
+    proc = await start(config, port)
+    try:
+        seen = await replayed(port)
+        assert list(seen) == [f"line {i}" for i in range(10)]
+        assert seen == said  # in order, with their original timestamps
+    finally:
+        stop(proc)
+
+
+async def test_sigterm_flushes_and_backup_runs_against_the_live_server(tmp_path: Path) -> None:
+    port = _free_port()
+    # A long interval, so only the shutdown flush can have written the last line.
+    config = write_config(tmp_path, port, flush_ms=1500)
+    proc = await start(config, port)
+    try:
+        said = await talk(port, "bob", ["kept 1", "kept 2"])
+        await trio.sleep(1.7)
+        backup = tmp_path / "backup.db"
+        result = await trio.to_thread.run_sync(
+            lambda: subprocess.run(
+                [*SERVER, "--config", str(config), "db", "backup", str(backup)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        )
+        assert result.returncode == 0, result.stderr
+        copy = sqlite3.connect(backup)
+        assert copy.execute("SELECT count(*) FROM history WHERE kind='PRIVMSG'").fetchone()[0] == 2
+        copy.close()
+        # A line said right before SIGTERM is still written: shutdown flushes.
+        said.update(await talk(port, "bob", ["last words"]))
+        proc.send_signal(signal.SIGTERM)
+        assert await trio.to_thread.run_sync(lambda: proc.wait(timeout=10)) == 0
+    finally:
+        stop(proc)
+    current = subprocess.run(
+        [*SERVER, "--config", str(config), "db", "current"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert current.returncode == 0 and "(head)" in current.stdout
+    proc = await start(config, port)
+    try:
+        assert await replayed(port) == said
+    finally:
+        stop(proc)

@@ -76,6 +76,8 @@ class Buffer:
     # has said there is nothing older.
     history_pending: bool = False
     history_exhausted: bool = False
+    # Every msgid shown, so replays and history never show a message twice.
+    msgids: set[str] = field(default_factory=set)
 
     @property
     def is_channel(self) -> bool:
@@ -88,7 +90,7 @@ class Buffer:
         return None
 
     def has_msgid(self, msgid: str | None) -> bool:
-        return msgid is not None and any(line.msgid == msgid for line in self.lines)
+        return msgid is not None and msgid in self.msgids
 
 
 class Listener(Protocol):
@@ -190,16 +192,21 @@ class Buffers:
 
     def add(self, buffer: Buffer, line: Line) -> None:
         buffer.lines.append(line)
-        if len(buffer.lines) > MAX_LINES:
-            # Drop a tenth at once so trimming (and the view's rebuild) is rare.
-            del buffer.lines[: MAX_LINES // 10]
-            self.listener.history_added(buffer, [])
+        if line.msgid:
+            buffer.msgids.add(line.msgid)
+
         if buffer is not self.current and line.kind in ("message", "action", "notice"):
             if not line.own:
                 buffer.unread += 1
                 if line.mention or buffer.kind is BufferKind.QUERY:
                     buffer.mentioned = True
         self.listener.line_added(buffer, line)
+        if len(buffer.lines) > MAX_LINES:
+            # Drop a tenth at once so trimming (and the view's rebuild) is rare.
+            for old in buffer.lines[: MAX_LINES // 10]:
+                buffer.msgids.discard(old.msgid or "")
+            del buffer.lines[: MAX_LINES // 10]
+            self.listener.history_added(buffer, [])
         self.listener.changed()
 
     def add_everywhere(self, line: Line) -> None:
@@ -216,8 +223,10 @@ class Buffers:
         for line in lines:
             if buffer.has_msgid(line.msgid):
                 continue
-            times = [existing.time for existing in buffer.lines]
-            buffer.lines.insert(bisect.bisect_right(times, line.time), line)
+            index = bisect.bisect_right(buffer.lines, line.time, key=lambda old: old.time)
+            buffer.lines.insert(index, line)
+            if line.msgid:
+                buffer.msgids.add(line.msgid)
             added.append(line)
         if added:
             self.listener.history_added(buffer, added)

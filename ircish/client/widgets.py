@@ -96,30 +96,32 @@ class BufferView:
         self.buffer = buffer
         self.walker = urwid.SimpleFocusListWalker([])
         self.listbox = ChatListBox(self.walker)
+        self.shown: list[Line] = []
         self.rebuild()
 
     def rebuild(self, keep: Line | None = None) -> None:
         """Re-read all lines (after history was merged in), keeping the focused line."""
         following = self.at_bottom()
-        self.walker[:] = [line_widget(line) for line in self.buffer.lines]
+        # The lines the walker shows, in its order: the buffer may have changed since.
+        self.shown = list(self.buffer.lines)
+        self.walker[:] = [line_widget(line) for line in self.shown]
         if not self.walker:
             return
-        if keep is not None and keep in self.buffer.lines and not following:
-            self.walker.set_focus(self.buffer.lines.index(keep))
+        if keep is not None and keep in self.shown and not following:
+            self.walker.set_focus(self.shown.index(keep))
         else:
             self.walker.set_focus(len(self.walker) - 1)
 
     def focused_line(self) -> Line | None:
-        if not self.walker:
-            return None
-        position = self.walker.focus
-        return self.buffer.lines[position] if position is not None else None
+        position = self.walker.focus if self.walker else None
+        return self.shown[position] if position is not None else None
 
     def at_bottom(self) -> bool:
         return not self.walker or self.walker.focus == len(self.walker) - 1
 
     def append(self, line: Line) -> None:
         following = self.at_bottom()
+        self.shown.append(line)
         self.walker.append(line_widget(line))
         if following:
             self.walker.set_focus(len(self.walker) - 1)

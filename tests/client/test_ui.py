@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import urwid
 
+from ircish.client import model
 from ircish.client.commands import COMMANDS, Context, run_input
 from ircish.client.model import Buffers
 from ircish.client.session import Identity, Session
@@ -286,3 +288,15 @@ def test_whois_replies_read_as_sentences() -> None:
         "End of WHOIS for bob",
     ]:
         assert text in screen
+
+
+def test_scrollback_is_bounded_and_the_view_follows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model, "MAX_LINES", 50)
+    ui = Harness()
+    for i in range(120):
+        ui.server(f"@msgid=m{i} :bob!u@h PRIVMSG #lobby :number {i}")
+    lobby = ui.buffers.get("#lobby")
+    assert lobby is not None and len(lobby.lines) <= 50
+    assert len(ui.window.view(lobby).walker) == len(lobby.lines)
+    assert "number 119" in ui.rows()[-3]
+    assert "m0" not in lobby.msgids and "m119" in lobby.msgids

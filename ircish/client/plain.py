@@ -109,7 +109,7 @@ async def run_plain(
         done = True
         quit_reason = reason
 
-    quit_reason = "EOF"
+    quit_reason = "Leaving"
     status = 0
     ctx = Context(client.session, client.buffers, quit_)
     async with trio.open_nursery() as nursery:

@@ -122,7 +122,8 @@ class Session:
         self.ever_registered = False
         self.away = False
         self.quitting = False
-        # Called with ("registered", nick), ("joined", channel), ("lost", reason).
+        # For plain mode's pacing: ("registered", nick), ("joined", channel),
+        # ("lost", reason), and ("closed", "") once the connection stops for good.
         self.on_event: EventHook = lambda kind, arg: None
         self._send: Send | None = None
         self._offered: dict[str, str] = {}

@@ -155,7 +155,7 @@ class InputHistory:
         return self.draft if self.position == len(self.entries) else self.entries[self.position]
 
 
-class ChatWindow(urwid.WidgetWrap[urwid.Frame]):
+class ChatWindow(urwid.WidgetWrap):
     def __init__(
         self,
         buffers: Buffers,

@@ -226,6 +226,10 @@ def test_resize_and_wide_characters_keep_the_layout() -> None:
         body = "".join(row.split("│")[0] for row in rows)
         if size[0] >= 40:
             assert "end" in body  # the wrapped long line is shown to its end
+    for tiny in [(1, 1), (5, 2), (12, 3), (18, 5)]:  # nothing breaks, nothing overflows
+        assert len(ui.rows(tiny)) == tiny[1]
+        ui.window.keypress(tiny, "page up")
+        ui.window.keypress(tiny, "page down")
         assert rows[-2].startswith(" [ada]")
 
 

@@ -84,6 +84,7 @@ class Server:
         self.isupport_extra: dict[str, str] = {}
         self.motd_lines = self._load_motd()
         self.ever_welcomed = False
+        self.max_users = 0  # the most registered users at once, for 265/266
         # Filters see every PRIVMSG/NOTICE before delivery; see ircish.core.messaging.
         self.message_filters: list[Callable[..., Any]] = []
         self._msgid_prefix = secrets.token_hex(4)
@@ -324,6 +325,7 @@ class Server:
         opers = sum(1 for u in registered if u.oper)
         unknown = len(self.connections) - sum(1 for u in self.connections if u.registered)
         total = len(registered)
+        peak = max(self.max_users, total)
         self.numeric(
             user, N.RPL_LUSERCLIENT,
             f"There are {total - invisible} users and {invisible} invisible on 1 servers",
@@ -332,14 +334,15 @@ class Server:
         self.numeric(user, N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
         self.numeric(user, N.RPL_LUSERCHANNELS, str(len(self.channels)), "channels formed")
         self.numeric(user, N.RPL_LUSERME, f"I have {total} clients and 0 servers")
-        self.numeric(user, N.RPL_LOCALUSERS, str(total), str(total),
-                     f"Current local users {total}, max {total}")
-        self.numeric(user, N.RPL_GLOBALUSERS, str(total), str(total),
-                     f"Current global users {total}, max {total}")
+        self.numeric(user, N.RPL_LOCALUSERS, str(total), str(peak),
+                     f"Current local users {total}, max {peak}")
+        self.numeric(user, N.RPL_GLOBALUSERS, str(total), str(peak),
+                     f"Current global users {total}, max {peak}")
 
     def welcome(self, user: User) -> None:
         user.registered = True
         self.users[user.key] = user
+        self.max_users = max(self.max_users, len(self.users))
         name = self.name
         self.numeric(user, N.RPL_WELCOME,
                      f"Welcome to the {self.config.server.network} IRC Network {user.source}")

@@ -424,3 +424,12 @@ def test_nick_with_space_echoes_a_well_formed_432(net: Net) -> None:
     raw = c.raw()
     assert raw == [":irc.test 432 * a :Erroneous nickname"]
     assert c.user.nick == "*"
+
+
+def test_lusers_remembers_the_peak(net: Net) -> None:
+    a, b = net.client("a"), net.client("b")
+    b.send("QUIT")
+    msgs = a.send("LUSERS")
+    assert first(msgs, "265").params[1:3] == ["1", "2"]
+    assert first(msgs, "266").params[1:3] == ["1", "2"]
+    assert "max 2" in first(msgs, "266").params[3]

@@ -8,6 +8,8 @@ its next idle pass. Leaving the ``loop.start()`` block, however it happens
 
 from __future__ import annotations
 
+import sys
+
 import trio
 import urwid
 
@@ -63,8 +65,8 @@ async def run_fullscreen(config: ClientConfig, screen: urwid.BaseScreen | None =
         with loop.start():
             # Ctrl-C arrives as a key and quits cleanly, saying goodbye to the
             # server; stopping the screen puts the terminal's own setting back.
-            if isinstance(loop.screen, urwid.display.raw.Screen):
-                loop.screen.tty_signal_keys(intr="undefined")
+            if screen is None and sys.stdin.isatty():
+                loop.screen.tty_signal_keys(intr="undefined", fileno=sys.stdin.fileno())
             await event_loop.run_async()
         nursery.cancel_scope.cancel()
     return 0

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 import trio
+import urwid
 
 from ircish.testing import RunningServer
 from tests.ircclient import RawClient
@@ -109,3 +110,48 @@ async def test_full_screen_in_a_pty(
             term.process.kill()
             await term.process.wait()
         await term.stream.aclose()
+
+
+async def test_terminal_is_restored_after_an_error(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a command must not leave the user's terminal in raw mode."""
+    from ircish.client import commands
+    from ircish.client.ui import run_fullscreen
+    from tests.client.helpers import config
+
+    def broken(ctx: commands.Context, args: str) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(
+        commands.COMMANDS, "help", commands.Command(broken, "/help", "broken for the test")
+    )
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    before = termios.tcgetattr(slave)
+    output = os.fdopen(os.dup(slave), "w", encoding="utf-8")
+    screen = urwid.display.raw.Screen(input=os.fdopen(os.dup(slave), "rb"), output=output)
+    term = trio.lowlevel.FdStream(master)
+    try:
+
+        async def drive() -> None:
+            seen = b""
+            while b"[ada] [2:#lobby]" not in ANSI.sub(b"", seen):
+                seen += await term.receive_some(65536)
+            await term.send_all(b"/help\r")
+            while True:  # keep the pty drained so the screen never blocks writing
+                await term.receive_some(65536)
+
+        with pytest.RaisesGroup(
+            pytest.RaisesExc(RuntimeError, match="a bug"), flatten_subgroups=True
+        ):
+            with trio.fail_after(10):
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(drive)
+                    await run_fullscreen(config(server.port), screen=screen)
+        assert not screen.started
+        assert termios.tcgetattr(slave) == before
+    finally:
+        await term.aclose()
+        os.close(slave)
+        output.close()

@@ -212,6 +212,8 @@ def test_commands_from_the_input_line() -> None:
     assert "/join #channel" in ui.screen()
     ui.type("/quit see you")
     assert ui.quit_reason == "see you"
+    ui.keys("ctrl c")
+    assert ui.quit_reason == "Leaving"
 
 
 def test_resize_and_wide_characters_keep_the_layout() -> None:

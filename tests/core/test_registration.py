@@ -433,3 +433,16 @@ def test_lusers_remembers_the_peak(net: Net) -> None:
     assert first(msgs, "265").params[1:3] == ["1", "2"]
     assert first(msgs, "266").params[1:3] == ["1", "2"]
     assert "max 2" in first(msgs, "266").params[3]
+
+
+def test_long_cap_ls_302_spans_lines(net: Net) -> None:
+    for i in range(40):
+        net.server.capabilities[f"draft/example-capability-{i:02d}"] = ""
+    c = net.raw_client()
+    msgs = c.send("CAP LS 302")
+    assert len(msgs) > 1
+    assert all(m.params[2] == "*" for m in msgs[:-1])
+    assert msgs[-1].params[2] != "*"
+    caps = [cap for m in msgs for cap in m.params[-1].split()]
+    assert len(caps) == len(net.server.capabilities)
+    assert all(len(m.encode()) <= 510 for m in msgs)

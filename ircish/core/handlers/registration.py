@@ -55,7 +55,17 @@ def cap(server: Server, user: User, msg: Message) -> None:
             f"{name}={value}" if value and user.cap_version >= 302 else name
             for name, value in sorted(server.capabilities.items())
         ]
-        server.send_from_server(user, "CAP", nick, "LS", " ".join(tokens))
+        # CAP LS 302 may span lines: every line but the last carries a "*".
+        budget = 400 if user.cap_version >= 302 else 0
+        line: list[str] = []
+        size = 0
+        for token in tokens:
+            if line and budget and size + len(token) + 1 > budget:
+                server.send_from_server(user, "CAP", nick, "LS", "*", " ".join(line))
+                line, size = [], 0
+            line.append(token)
+            size += len(token) + 1
+        server.send_from_server(user, "CAP", nick, "LS", " ".join(line))
     elif sub == "LIST":
         server.send_from_server(user, "CAP", nick, "LIST", " ".join(sorted(user.caps)))
     elif sub == "REQ":

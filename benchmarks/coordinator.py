@@ -4,6 +4,7 @@ the server from /proc during the measured window, and sums everything into one r
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import time
 from dataclasses import dataclass
@@ -94,9 +95,17 @@ def _sleep_until(t_ns: int) -> None:
 
 
 def run_scenario(
-    sc: Scenario, server: TargetServer, procs: int, cpus: tuple[int, ...]
+    sc: Scenario,
+    server: TargetServer,
+    procs: int,
+    cpus: tuple[int, ...],
+    nice: int = 0,
+    realtime: bool = False,
 ) -> dict[str, Any]:
-    plans = layout(sc, server.host, server.port, procs, cpus)
+    plans = [
+        dataclasses.replace(p, nice=nice, realtime=realtime)
+        for p in layout(sc, server.host, server.port, procs, cpus)
+    ]
     pid = server.pid
     result: dict[str, Any] = {
         "scenario": sc.name,
@@ -113,6 +122,8 @@ def run_scenario(
             "drain": sc.drain,
             "procs": len(plans),
             "loadgen_cpus": list(cpus),
+            "nice": nice,
+            "loadgen_realtime": realtime,
         },
     }
     rss_before = procstat.rss_bytes(pid) if pid else None

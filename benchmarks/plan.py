@@ -53,6 +53,13 @@ class WorkerPlan:
     sample_clients: int = 0
     sweep_interval_s: float = 0.05
     cpus: tuple[int, ...] = ()
+    # Scheduling niceness for the worker (negative needs root): on a shared machine a
+    # neighbour's time slices would otherwise end up in the measured latencies.
+    nice: int = 0
+    # SCHED_FIFO for the worker (root): it then runs the moment its data arrives, even on
+    # a core that somebody else keeps busy. Linux still leaves 5 % of each second to
+    # ordinary processes (sched_rt_runtime_us), so a saturated worker cannot lock a core.
+    realtime: bool = False
     padding: int = 0
 
 

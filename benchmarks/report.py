@@ -30,8 +30,8 @@ def contention_warning(result: dict[str, Any]) -> str:
     """Say so when something else used the generator's cores during the window."""
     machine = result.get("machine_cpu_pct") or {}
     cpus = result["params"]["loadgen_cpus"]
-    if not machine or not cpus or "loadgen_cpu_pct" not in result:
-        return ""
+    if not machine or not cpus or not result.get("latency", {}).get("count"):
+        return ""  # nothing timing-sensitive was measured
     busy = sum(machine.get(c, machine.get(str(c), 0.0)) for c in cpus)
     ours = result["loadgen_cpu_pct"]
     if busy - ours > 25:
@@ -56,7 +56,8 @@ def summary(result: dict[str, Any]) -> str:
     lines.append(
         f"  params     clients={p['clients']} channels={p['channels']} senders={p['senders']} "
         f"mode={p['mode']} rate={p['rate']:g}/s window={p['window']} duration={p['duration']:g}s "
-        f"warmup={p['warmup']:g}s procs={p['procs']} loadgen_cpus={p['loadgen_cpus']}"
+        f"warmup={p['warmup']:g}s procs={p['procs']} loadgen_cpus={p['loadgen_cpus']} "
+        f"nice={p.get('nice', 0)} realtime={'yes' if p.get('loadgen_realtime') else 'no'}"
     )
     reg = result["registration_latency"]
     lines.append(

@@ -67,6 +67,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--server-cpus", default="0", help="CPUs for a started server (default 0)")
     p.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness for the generator and a started server, e.g. -10 as root on a shared "
+        "machine, so other processes' time slices stay out of the latencies",
+    )
+    p.add_argument(
+        "--realtime",
+        action="store_true",
+        help="run the generator's workers SCHED_FIFO (root), so a busy neighbour on their "
+        "core cannot delay their reads; the server is left alone",
+    )
+    p.add_argument(
+        "--ircish-storage",
+        choices=("sqlite", "none"),
+        default="sqlite",
+        help="history store of a started ircish (default sqlite in the temp dir)",
+    )
+    p.add_argument(
         "--latency-all-lines",
         action="store_true",
         default=None,
@@ -117,10 +136,13 @@ def _one(sc: Scenario, kind: str | None, args: argparse.Namespace) -> dict[str, 
         pid = args.server_pid or find_listening_pid(args.port)
         target = TargetServer(args.host, args.port, pid, f"{args.host}:{args.port}")
         cpus = _loadgen_cpus(args, False)
-        return run_scenario(sc, target, args.procs or len(cpus), cpus)
-    with LaunchedServer(kind, cpus=args.server_cpus) as target:
+        return run_scenario(sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime)
+    storage = args.ircish_storage == "sqlite"
+    with LaunchedServer(
+        kind, cpus=args.server_cpus, ircish_storage=storage, nice=args.nice
+    ) as target:
         cpus = _loadgen_cpus(args, True)
-        return run_scenario(sc, target, args.procs or len(cpus), cpus)
+        return run_scenario(sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,7 +48,7 @@ _EPOLLERRS = select.EPOLLERR | select.EPOLLHUP
 _FATAL_NUMERICS = frozenset(
     b"432 433 436 437 451 461 462 463 464 465 468 403 405 471 473 474 475 476 477 489".split()
 )
-# The most a worker waits for a coordinator command before deciding it was abandoned.
+# The most a worker waits for its next coordinator command before deciding it was abandoned.
 _ABANDON_S = 900.0
 
 _CONNECTING, _REGISTERING, _JOINING, _READY, _FAILED = range(5)
@@ -582,6 +582,7 @@ class Worker:
                 self._service(0.1)
                 continue
             cmd = self.pipe.recv()
+            give_up = time.monotonic() + _ABANDON_S
             if cmd[0] == "setup":
                 self.pipe.send(("setup", self.setup(cmd[1])))
             elif cmd[0] == "probe":
@@ -597,6 +598,10 @@ def worker_main(plan: WorkerPlan, pipe: Connection) -> None:
     try:
         if plan.cpus:
             os.sched_setaffinity(0, plan.cpus)
+        if plan.nice:
+            os.setpriority(os.PRIO_PROCESS, 0, plan.nice)
+        if plan.realtime:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft < hard:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

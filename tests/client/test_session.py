@@ -1,0 +1,124 @@
+"""The protocol state machine without a network: lines in, lines out."""
+
+from __future__ import annotations
+
+from ircish.client.model import Buffers
+from ircish.client.session import Identity, Session
+
+
+def registered(caps: str = "") -> tuple[Session, list[str]]:
+    sent: list[str] = []
+    session = Session(Identity("ada"), Buffers("srv"), ["#lobby"])
+    session.connection_made(sent.append)
+    if caps:
+        session.handle_line(f":srv CAP * LS :{caps}")
+        session.handle_line(f":srv CAP * ACK :{caps}")
+    for line in [
+        ":srv 001 ada :Welcome",
+        ":srv 005 ada PREFIX=(qaohv)~&@%+ CHANTYPES=# :are supported",
+        ":ada!u@h JOIN #lobby",
+        ":srv 353 ada = #lobby :~ada @+bob +carol dave",
+        ":srv 366 ada #lobby :End",
+    ]:
+        session.handle_line(line)
+    return session, sent
+
+
+def test_registration_lines_and_multiline_cap_ls() -> None:
+    sent: list[str] = []
+    session = Session(Identity("ada", "adauser", "Ada L", password="pw"), Buffers(), [])
+    session.connection_made(sent.append)
+    assert sent == ["PASS pw", "CAP LS 302", "NICK ada", "USER adauser 0 * :Ada L"]
+    session.handle_line(":srv CAP * LS * :server-time sasl")
+    assert sent[-1] == "USER adauser 0 * :Ada L"  # waits for the last LS line
+    session.handle_line(":srv CAP * LS :batch unknown/thing")
+    assert sent[-1] == "CAP REQ :server-time batch"
+    session.handle_line(":srv CAP * NAK :server-time batch")
+    assert sent[-1] == "CAP END" and session.caps == set()
+
+
+def test_cap_new_and_del_after_registration() -> None:
+    session, sent = registered("cap-notify")
+    session.handle_line(":srv CAP ada NEW :away-notify sasl")
+    assert sent[-1] == "CAP REQ away-notify"
+    session.handle_line(":srv CAP ada ACK :away-notify")
+    assert "away-notify" in session.caps
+    session.handle_line(":srv CAP ada DEL :away-notify")
+    assert "away-notify" not in session.caps
+
+
+def test_multi_prefix_names_and_mode_changes() -> None:
+    session, _ = registered("multi-prefix")
+    lobby = session.buffers.get("#lobby")
+    assert lobby is not None
+    assert {m.nick: m.prefixes for m in lobby.members.values()} == {
+        "ada": "~",
+        "bob": "@+",
+        "carol": "+",
+        "dave": "",
+    }
+    session.handle_line(":ada!u@h MODE #lobby -o+v-v+h bob dave carol dave")
+    assert lobby.members["bob"].prefixes == "+"
+    assert lobby.members["dave"].prefixes == "%+"
+    assert lobby.members["carol"].prefixes == ""
+
+
+def test_away_notify_marks_members() -> None:
+    session, _ = registered("away-notify")
+    lobby = session.buffers.get("#lobby")
+    assert lobby is not None
+    session.handle_line(":bob!u@h AWAY :gone fishing")
+    assert lobby.members["bob"].away
+    session.handle_line(":bob!u@h AWAY")
+    assert not lobby.members["bob"].away
+
+
+def test_nick_changes_follow_members_and_queries() -> None:
+    session, _ = registered()
+    session.handle_line(":bob!u@h PRIVMSG ada :hello")
+    session.handle_line(":bob!u@h NICK robert")
+    lobby = session.buffers.get("#lobby")
+    assert lobby is not None and "robert" in lobby.members and "bob" not in lobby.members
+    assert session.buffers.get("robert") is not None and session.buffers.get("bob") is None
+    session.handle_line(":ada!u@h NICK ada2")
+    assert session.nick == "ada2"
+
+
+def test_kick_part_quit_and_statusmsg() -> None:
+    session, _ = registered()
+    lobby = session.buffers.get("#lobby")
+    assert lobby is not None
+    session.handle_line(":bob!u@h PRIVMSG @#lobby :ops only")
+    assert lobby.lines[-1].text == "ops only"
+    session.handle_line(":carol!u@h QUIT :bye")
+    assert "carol" not in lobby.members and "has quit" in lobby.lines[-1].text
+    session.handle_line(":bob!u@h KICK #lobby ada :out")
+    assert not lobby.joined and lobby.members == {}
+    assert lobby.lines[-1].text == "You were kicked from #lobby by bob (out)"
+
+
+def test_ctcp_version_is_answered_and_formatting_stripped() -> None:
+    session, sent = registered()
+    session.handle_line(":bob!u@h PRIVMSG ada :\x01VERSION\x01")
+    assert sent[-1].startswith("NOTICE bob :\x01VERSION ircish-client")
+    session.handle_line(":bob!u@h PRIVMSG #lobby :\x02bold\x02 and \x0304red\x03")
+    lobby = session.buffers.get("#lobby")
+    assert lobby is not None and lobby.lines[-1].text == "bold and red"
+
+
+def test_erroneous_nick_before_registration_falls_back() -> None:
+    sent: list[str] = []
+    session = Session(Identity("b@d"), Buffers(), [])
+    session.connection_made(sent.append)
+    session.handle_line(":srv 432 * b@d :Erroneous nickname")
+    assert sent[-1].startswith("NICK guest")
+    session.handle_line(f":srv 001 {session.nick} :Welcome")
+    assert session.registered
+
+
+def test_long_messages_are_split_below_the_line_limit() -> None:
+    session, sent = registered()
+    session.say("#lobby", "word " * 300)
+    pieces = [line for line in sent if line.startswith("PRIVMSG #lobby")]
+    assert len(pieces) > 1
+    assert all(len(f":ada!ircish@{'h' * 63} {p}\r\n".encode()) <= 512 for p in pieces)

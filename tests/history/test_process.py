@@ -44,12 +44,13 @@ async def start(config: Path, port: int) -> subprocess.Popen[str]:
                 return proc
 
 
-async def talk(port: int, nick: str, lines: list[str]) -> dict[str, str]:
+async def talk(port: int, nick: str, lines: list[str], replay: int = 0) -> dict[str, str]:
     """Say lines in #lobby (auto-joined); return text -> server-time as echoed."""
     client = await RawClient.connect(port)
     await client.register(nick, ["echo-message", "server-time"])
     await client.expect("366")
-    await client.nothing_within(0.3)  # whatever replay there is
+    for _ in range(replay):  # the lines said before, replayed on join
+        await client.expect("PRIVMSG")
     for text in lines:
         await client.send(f"PRIVMSG #lobby :{text}")
     times = {}
@@ -60,11 +61,14 @@ async def talk(port: int, nick: str, lines: list[str]) -> dict[str, str]:
     return times
 
 
-async def replayed(port: int) -> dict[str, str]:
+async def replayed(port: int, count: int) -> dict[str, str]:
     client = await RawClient.connect(port)
     await client.register("reader", ["server-time"])
     await client.expect("366")
-    lines = await client.nothing_within(0.8)
+    start = len(client.seen)
+    for _ in range(count):
+        await client.expect("PRIVMSG")
+    lines = client.seen[start:] + await client.nothing_within(0.2)
     await client.aclose()
     return {m.params[-1]: m.tags["time"] for m in lines if m.command == "PRIVMSG"}
 
@@ -90,7 +94,7 @@ async def test_history_survives_sigkill_after_the_flush_interval(tmp_path: Path)
         stop(proc)
     proc = await start(config, port)
     try:
-        seen = await replayed(port)
+        seen = await replayed(port, 10)
         assert list(seen) == [f"line {i}" for i in range(10)]
         assert seen == said  # in order, with their original timestamps
     finally:
@@ -119,7 +123,7 @@ async def test_sigterm_flushes_and_backup_runs_against_the_live_server(tmp_path:
         assert copy.execute("SELECT count(*) FROM history WHERE kind='PRIVMSG'").fetchone()[0] == 2
         copy.close()
         # A line said right before SIGTERM is still written: shutdown flushes.
-        said.update(await talk(port, "bob", ["last words"]))
+        said.update(await talk(port, "bob", ["last words"], replay=2))
         proc.send_signal(signal.SIGTERM)
         assert await trio.to_thread.run_sync(lambda: proc.wait(timeout=10)) == 0
     finally:
@@ -133,6 +137,6 @@ async def test_sigterm_flushes_and_backup_runs_against_the_live_server(tmp_path:
     assert current.returncode == 0 and "(head)" in current.stdout
     proc = await start(config, port)
     try:
-        assert await replayed(port) == said
+        assert await replayed(port, 3) == said
     finally:
         stop(proc)

@@ -11,10 +11,21 @@ from tests.ircclient import RawClient
 from .conftest import ClientFactory, with_history
 
 
-async def join_and_collect(client: RawClient, channel: str, wait: float = 0.5) -> list[Message]:
+async def until_said(client: RawClient, count: int, quiet: float = 0.2) -> list[Message]:
+    """Lines up to the ``count``-th PRIVMSG (and any batch end), then a quiet spell."""
+    start = len(client.seen)
+    for _ in range(count):
+        await client.expect("PRIVMSG")
+    await client.nothing_within(quiet)
+    return client.seen[start:]
+
+
+async def join_and_collect(client: RawClient, channel: str, count: int) -> list[Message]:
     await client.send(f"JOIN {channel}")
+    start = len(client.seen)
     await client.expect("366")
-    return await client.nothing_within(wait)
+    await until_said(client, count)
+    return client.seen[start:]
 
 
 def said(lines: list[Message]) -> list[str]:
@@ -37,7 +48,7 @@ async def test_plain_client_sees_the_last_lines_as_ordinary_lines(
 ) -> None:
     await fill(hconnect)
     plain = await hconnect("plain")
-    lines = await join_and_collect(plain, "#r")
+    lines = await join_and_collect(plain, "#r", 5)
     # replay_on_join = 5 in the test config
     assert said(lines) == [f"said {i}" for i in range(3, 8)]
     assert all(not m.tags for m in lines)
@@ -49,11 +60,11 @@ async def test_replay_has_server_time_and_a_batch_when_negotiated(
 ) -> None:
     await fill(hconnect)
     timed = await hconnect("timed", ["server-time"])
-    lines = await join_and_collect(timed, "#r")
+    lines = await join_and_collect(timed, "#r", 5)
     assert said(lines) == [f"said {i}" for i in range(3, 8)]
     assert all("time" in m.tags for m in lines if m.command == "PRIVMSG")
     batched = await hconnect("batched", ["batch", "server-time"])
-    lines = await join_and_collect(batched, "#r")
+    lines = await join_and_collect(batched, "#r", 5)
     batch = [m for m in lines if m.command == "BATCH"]
     assert [b.params[0][0] for b in batch] == ["+", "-"]
     assert batch[0].params[1:] == ["chathistory", "#r"]
@@ -64,7 +75,7 @@ async def test_replay_has_server_time_and_a_batch_when_negotiated(
 async def test_chathistory_clients_get_no_automatic_replay(hconnect: ClientFactory) -> None:
     await fill(hconnect)
     modern = await hconnect("modern", ["batch", "server-time", "draft/chathistory"])
-    assert said(await join_and_collect(modern, "#r", 0.3)) == []
+    assert said(await join_and_collect(modern, "#r", 0)) == []
 
 
 async def test_replay_comes_after_the_join_burst(hconnect: ClientFactory) -> None:
@@ -81,7 +92,7 @@ async def test_an_emptied_channel_keeps_its_history(hconnect: ClientFactory) -> 
     await talker.send("PART #r")
     await talker.expect("PART")  # #r is gone now
     again = await hconnect("again")
-    assert said(await join_and_collect(again, "#r")) == ["said 0", "said 1", "said 2"]
+    assert said(await join_and_collect(again, "#r", 3)) == ["said 0", "said 1", "said 2"]
 
 
 async def _say(port: int, nick: str, channel: str, lines: list[str]) -> None:
@@ -107,7 +118,7 @@ async def test_history_and_persistent_channels_survive_a_restart(tmp_path: Path)
         # Original times, as the first server stamped them.
         first = await RawClient.connect(srv.port)
         await first.register("first", ["server-time"])  # auto-joins #lobby
-        await first.nothing_within(0.5)
+        await until_said(first, 2)
         original = {m.params[-1]: m.tags["time"] for m in first.seen if m.command == "PRIVMSG"}
         await first.aclose()
         await op.aclose()
@@ -118,7 +129,7 @@ async def test_history_and_persistent_channels_survive_a_restart(tmp_path: Path)
         assert [b[0] for b in lobby.bans] == ["*!*@banned.example"]
         late = await RawClient.connect(srv.port)
         lines = await late.register("late", ["server-time"])
-        lines += await late.nothing_within(0.5)
+        lines += await until_said(late, 2)
         replay = [m for m in lines if m.command == "PRIVMSG"]
         assert [m.params[-1] for m in replay] == ["before restart 1", "before restart 2"]
         assert {m.params[-1]: m.tags["time"] for m in replay} == original

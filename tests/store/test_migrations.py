@@ -105,3 +105,16 @@ def test_cli_errors_name_the_cause(tmp_path: Path) -> None:
     rc = db_main(["downgrade", "nosuchrev"], "sqlite:///x.db", tmp_path, out=out, err=err)
     assert rc == 1
     assert "nosuchrev" in err.getvalue()
+
+
+async def test_without_auto_migrate_an_old_schema_is_refused(tmp_path: Path) -> None:
+    from ircish.store import StorageError, Store, StoreSettings
+
+    store = Store.open(StoreSettings(url="sqlite:///h.db", auto_migrate=False), tmp_path)
+    with pytest.raises(StorageError, match="db upgrade"):
+        await store.prepare()
+    store.close()
+    store = Store.open(StoreSettings(url="sqlite:///h.db"), tmp_path)
+    await store.prepare()  # auto_migrate (the default) brings it to head
+    assert migrate.is_at_head(store.engine)
+    store.close()

@@ -255,3 +255,21 @@ def test_multi_prefix_in_whois_and_who(net: Net) -> None:
     assert first(mp.send("WHO #a"), "352").params[6] == "H@+"
     assert first(alice.send("WHO #a"), "352").params[6] in ("H@", "H")
     assert every(alice.send("WHO #a"), "352")[0].params[6] == "H@"
+
+
+def test_long_message_is_cut_to_fit_the_relayed_line(net: Net) -> None:
+    alice, bob = net.client("alice"), net.client("bob")
+    net.joined("#a", alice, bob)
+    long_text = "b" * 496
+    line = f"PRIVMSG #a {long_text}"
+    assert len(line) <= 510
+    alice.send(line)
+    raw = bob.raw()
+    assert len(raw) == 1 and len(raw[0].encode()) <= 510
+    assert raw[0].endswith("b" * 400)
+    # Multi-byte text is cut on a character boundary.
+    alice.send("PRIVMSG #a :" + "é" * 250)
+    got = only(bob.take())
+    assert set(got.params[1]) == {"é"} and len(got.encode().encode()) <= 510
+    alice.send("PRIVMSG #a :short")
+    assert only(bob.take()).params[1] == "short"

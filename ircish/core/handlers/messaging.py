@@ -37,6 +37,19 @@ def can_send(channel: Channel, user: User) -> bool:
     return not is_banned(channel, user)
 
 
+# A relayed line is ":source VERB target :text" and must fit 510 bytes (plus CRLF).
+_TEXT_BUDGET = 510 - len(":  PRIVMSG  :")
+
+
+def _fit(text: str, source: str, verb: str, target: str) -> str:
+    """Cut ``text`` so the relayed line stays within 512 bytes, never mid-character."""
+    room = 510 - len(f":{source} {verb} {target} :".encode())
+    data = text.encode("utf-8", "replace")
+    if len(data) <= room:
+        return text
+    return data[: max(room, 0)].decode("utf-8", "ignore")
+
+
 def _apply_filters(server: Server, user: User, verb: str, target: str, text: str) -> str | Reject:
     for message_filter in server.message_filters:
         try:
@@ -135,6 +148,8 @@ def _deliver_one(
                            f"{result.reason}")
             return
         text = result
+    if (len(text) + len(user.source) + len(display)) * 4 > _TEXT_BUDGET:
+        text = _fit(text, user.source, verb, display)
     params = [display] if verb == "TAGMSG" else [display, text]
     ts = server.clock()
     line = LineVariants(format_line(verb, params, user.source), server.new_msgid(), ts,

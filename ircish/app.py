@@ -16,7 +16,8 @@ def build_server(config: Config) -> IrcServer:
     if config.storage.url:
         from ircish.store.service import attach_store
 
-        attach_store(server)
+        # Kept on the server so other layers (plugins' api.history) can read history.
+        server.store = attach_store(server)  # type: ignore[attr-defined]
     if config.plugins.enabled:
         from ircish.hooks.service import attach_plugins
 

@@ -76,7 +76,7 @@ async def on_welcome(api: PluginAPI, nick: str, first_client: bool, time: dateti
         if last is not None:
             template = conf["welcome_back"]
             for channel in conf["channels"]:
-                count += await api.history.count_since(channel, last.time)
+                count += await api.history.count_since(channel, last.time, time)
     if template:
         api.bot(conf["nick"]).notice(nick, template.format(nick=nick, network=api.network,
                                                            channel="", count=count))
@@ -93,7 +93,7 @@ async def on_join(api: PluginAPI, nick: str, channel: str, time: datetime, from_
         last = await api.history.last_seen(nick, channel, before=time)
         if last is not None:
             template = conf["join_welcome_back"]
-            count = await api.history.count_since(channel, last.time)
+            count = await api.history.count_since(channel, last.time, time)
     if template:
         api.bot(conf["nick"]).say(channel, template.format(
             nick=nick, network=api.network, channel=channel, count=count))

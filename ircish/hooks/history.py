@@ -27,6 +27,8 @@ SEEN_PER_PLACE = 3
 # How far back a store query looks when it has to scan for one nick.
 STORE_SCAN = 500
 COUNT_CAP = 1000
+# How many channels a store-backed "seen anywhere" asks about.
+STORE_CHANNELS = 20
 
 _ANYWHERE = ""
 
@@ -146,12 +148,13 @@ class MemoryHistory:
                 return seen
         return None
 
-    def count_since(self, channel: str, since: datetime) -> int:
+    def count_since(self, channel: str, since: datetime, until: datetime | None) -> int:
         times = self._message_times.get(casefold(channel))
         if not times:
             return 0
         ordered = list(times)
-        return len(ordered) - bisect.bisect_right(ordered, since)
+        end = len(ordered) if until is None else bisect.bisect_left(ordered, until)
+        return max(0, end - bisect.bisect_right(ordered, since))
 
 
 class PluginHistory:
@@ -187,10 +190,23 @@ class PluginHistory:
 
         Pass an event's ``time`` as ``before`` to ask about the visit before this one.
         """
+        remembered = self._memory.last_seen(nick, channel, before)
         reader = self._reader()
-        if reader is None or channel is None:
-            # The store is keyed by target, so "anywhere" is answered from memory.
-            return self._memory.last_seen(nick, channel, before)
+        if reader is None or remembered is not None:
+            return remembered
+        # Not seen since this process started: ask the store, which is kept by
+        # target, so "anywhere" means the channels the server has right now.
+        if channel is not None:
+            places = [channel]
+        else:
+            places = [c.name for c in list(self._app.core.channels.values())]
+        found = [await self._store_last_seen(reader, nick, place, before)
+                 for place in places[:STORE_CHANNELS]]
+        return max((s for s in found if s is not None), key=lambda s: s.time, default=None)
+
+    async def _store_last_seen(
+        self, reader: Any, nick: str, channel: str, before: datetime | None
+    ) -> Seen | None:
         from ircish.store.records import TimeRef, to_micros
         from ircish.store.schema import ALL_KINDS
 
@@ -198,22 +214,33 @@ class PluginHistory:
         records = await reader.before(channel, _viewer(), ref, STORE_SCAN, kinds=ALL_KINDS)
         key = casefold(nick)
         for record in reversed(records):
-            if casefold(record.nick) == key:
+            kicked = record.kind == "KICK" and casefold(record.param or "") == key
+            if kicked or casefold(record.nick) == key:
                 line = _from_record(record)
-                return Seen(line.nick, line.time, line.kind, line.target, line.text)
-        return self._memory.last_seen(nick, channel, before)
+                return Seen(record.param if kicked else line.nick, line.time, line.kind,
+                            line.target, line.text)
+        return None
 
-    async def count_since(self, channel: str, since: datetime) -> int:
-        """Messages (PRIVMSG and NOTICE) said in ``channel`` after ``since``.
+    async def count_since(
+        self, channel: str, since: datetime, until: datetime | None = None
+    ) -> int:
+        """Messages (PRIVMSG and NOTICE) said in ``channel`` after ``since`` (and
+        before ``until`` if given: pass an event's ``time`` to leave out what was
+        said after it).
 
         From the store the count stops at 1000 (``COUNT_CAP``); from memory at 5000.
         """
         reader = self._reader()
         if reader is None:
-            return self._memory.count_since(channel, since)
+            return self._memory.count_since(channel, since, until)
         from ircish.store.records import TimeRef, to_micros
 
-        records = await reader.after(channel, _viewer(), TimeRef(to_micros(since)), COUNT_CAP)
+        start = TimeRef(to_micros(since))
+        if until is None:
+            records = await reader.after(channel, _viewer(), start, COUNT_CAP)
+        else:
+            end = TimeRef(to_micros(until))
+            records = await reader.between(channel, _viewer(), start, end, COUNT_CAP)
         return len(records)
 
 
@@ -226,5 +253,7 @@ def _viewer() -> Any:
 
 
 def _from_record(record: Any) -> HistoryLine:
+    # The store keeps a NICK's new nick in ``param``; memory keeps it as the text.
+    text = (record.param or "") if record.kind == "NICK" else record.text
     return HistoryLine(record.msgid, record.time, record.kind, record.nick, record.source,
-                       record.target, record.text)
+                       record.target, text)

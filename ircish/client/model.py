@@ -72,6 +72,7 @@ class Buffer:
     unread: int = 0
     mentioned: bool = False
     joined: bool = False
+    joined_at: datetime | None = None
     # Older history: one request in flight at a time, and none once the server
     # has said there is nothing older.
     history_pending: bool = False

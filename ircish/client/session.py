@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ircish.client.isupport import ISupport
 from ircish.client.model import Buffer, BufferKind, Buffers, Line, LineKind, Member, now
@@ -57,6 +57,9 @@ WHOIS_NUMERICS = {
     "671",
 }
 CLIENT_VERSION = "ircish-client 0.1"
+# A message stamped this long before our join is replayed history, not news;
+# the slack absorbs clock differences between client and server.
+REPLAY_SLACK = timedelta(seconds=10)
 
 
 def whois_text(msg: Message) -> str:
@@ -479,6 +482,11 @@ class Session:
             buffer, line = placed
             if buffer.has_msgid(line.msgid):
                 return  # already shown, e.g. replayed on join and fetched as history
+            if buffer.joined_at and line.time < buffer.joined_at - REPLAY_SLACK:
+                # Sent before we joined: the server is replaying history without
+                # CHATHISTORY. Put it in its place and do not call it unread.
+                self.buffers.add_history(buffer, [line])
+                return
             self.buffers.add(buffer, line)
 
     def _on_batch(self, msg: Message) -> None:
@@ -534,6 +542,7 @@ class Session:
         if self.is_me(nick):
             buffer = self.buffers.open(channel, BufferKind.CHANNEL)
             buffer.joined = True
+            buffer.joined_at = now()
             buffer.members.clear()
             buffer.history_pending = False
             buffer.history_exhausted = False

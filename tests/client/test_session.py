@@ -122,3 +122,20 @@ def test_long_messages_are_split_below_the_line_limit() -> None:
     pieces = [line for line in sent if line.startswith("PRIVMSG #lobby")]
     assert len(pieces) > 1
     assert all(len(f":ada!ircish@{'h' * 63} {p}\r\n".encode()) <= 512 for p in pieces)
+
+
+def test_replayed_messages_without_chathistory_are_history_not_unread() -> None:
+    session, _ = registered("server-time message-tags")
+    session.buffers.switch_to(session.buffers.server)
+    session.handle_line(
+        "@time=2020-01-01T10:00:00.000Z;msgid=r1 :bob!u@h PRIVMSG #lobby :from the past ada"
+    )
+    lobby = session.buffers.get("#lobby")
+    assert lobby is not None
+    assert lobby.lines[0].text == "from the past ada"  # placed by time, before the join
+    assert lobby.unread == 0 and not lobby.mentioned
+    session.handle_line(":bob!u@h PRIVMSG #lobby :live now")
+    assert lobby.lines[-1].text == "live now" and lobby.unread == 1
+    # the same message again (e.g. also fetched as history) is shown once
+    session.handle_line("@time=2020-01-01T10:00:00.000Z;msgid=r1 :bob!u@h PRIVMSG #lobby :x")
+    assert [line.msgid for line in lobby.lines].count("r1") == 1

@@ -109,6 +109,8 @@ def summary(result: dict[str, Any]) -> str:
         warning = contention_warning(result)
         if warning:
             lines.append("  WARNING    " + warning)
+    if result.get("alone") is False:
+        lines.append("  WARNING    ran alongside another benchmark run (lock wait timed out)")
     checks = check_targets(result)
     if checks:
         verdicts = [

@@ -20,6 +20,7 @@ from typing import Any
 from benchmarks.coordinator import BenchmarkError, TargetServer, run_scenario
 from benchmarks.procstat import find_listening_pid
 from benchmarks.report import check_targets, comparison, summary
+from benchmarks.runlock import exclusive_run
 from benchmarks.scenarios import SCENARIOS, Scenario
 from benchmarks.servers import KINDS, LaunchedServer
 
@@ -93,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     for name, kind, text in _OVERRIDES:
         p.add_argument("--" + name.replace("_", "-"), type=kind, help=text)
+    p.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=900.0,
+        help="seconds to wait for another benchmark run on this machine to finish",
+    )
     p.add_argument("--json", metavar="PATH", help="also write results as JSON ('-' = stdout)")
     p.add_argument(
         "--check", action="store_true", help="exit 1 when a scenario misses one of its targets"
@@ -161,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     for sc in scenarios:
         for kind in kinds:
             try:
-                result = _one(sc, kind, args)
+                with exclusive_run(args.lock_timeout, f"{sc.name} on {kind or args.host}") as alone:
+                    result = _one(sc, kind, args)
+                result["alone"] = alone
             except BenchmarkError as exc:
                 result = {"scenario": sc.name, "server": kind or args.host, "error": str(exc)}
                 print(f"== {sc.name} on {result['server']}: ERROR {exc}", file=sys.stderr)

@@ -32,14 +32,26 @@ def contention_warning(result: dict[str, Any]) -> str:
     cpus = result["params"]["loadgen_cpus"]
     if not machine or not cpus or not result.get("latency", {}).get("count"):
         return ""  # nothing timing-sensitive was measured
-    busy = sum(machine.get(c, machine.get(str(c), 0.0)) for c in cpus)
+    warnings = []
+
+    def busy(on: list[int]) -> float:
+        return sum(machine.get(c, machine.get(str(c), 0.0)) for c in on)
+
     ours = result["loadgen_cpu_pct"]
-    if busy - ours > 25:
-        return (
-            f"the load generator's CPUs {cpus} were {busy:g} % busy but it used only "
-            f"{ours:g} %: other processes competed, latencies are not trustworthy"
+    if busy(cpus) - ours > 25:
+        warnings.append(
+            f"the load generator's CPUs {cpus} were {busy(cpus):g} % busy, it used {ours:g} %"
         )
-    return ""
+    server_cpus = result["params"].get("server_cpus") or []
+    server = result.get("server_cpu_pct")
+    if server_cpus and server is not None and busy(server_cpus) - server > 25:
+        warnings.append(
+            f"the server's CPUs {server_cpus} were {busy(server_cpus):g} % busy, "
+            f"it used {server:g} %"
+        )
+    if not warnings:
+        return ""
+    return "; ".join(warnings) + ": other processes competed, timings are not trustworthy"
 
 
 def check_targets(result: dict[str, Any]) -> list[tuple[str, Any, bool | None]]:

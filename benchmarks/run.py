@@ -149,7 +149,11 @@ def _one(sc: Scenario, kind: str | None, args: argparse.Namespace) -> dict[str, 
         kind, cpus=args.server_cpus, ircish_storage=storage, nice=args.nice
     ) as target:
         cpus = _loadgen_cpus(args, True)
-        return run_scenario(sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime)
+        result = run_scenario(
+            sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime
+        )
+    result["params"]["server_cpus"] = list(_cpus(args.server_cpus))
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

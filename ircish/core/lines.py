@@ -15,6 +15,16 @@ def server_time(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{ms:03d}Z"
 
 
+def fit_trailing(head: str, text: str) -> str:
+    """Cut ``text`` so ``head + text`` (a line up to its trailing parameter) fits
+    the 510 bytes a line may have before CRLF; never cuts inside a character."""
+    room = 510 - len(head.encode("utf-8", "replace"))
+    data = text.encode("utf-8", "replace")
+    if len(data) <= room:
+        return text
+    return data[: max(room, 0)].decode("utf-8", "ignore")
+
+
 class LineVariants:
     """One relayed line, encoded at most once per distinct tag mask.
 

@@ -465,3 +465,16 @@ def test_auto_join(make_net: Callable[..., Net]) -> None:
     msgs = c.send("NICK a", "USER a 0 * :a")
     assert first(msgs, "JOIN").params == ["#lobby"]
     assert "#lobby" in net.server.channels
+
+
+def test_long_part_and_quit_reasons_fit_the_line(net: Net) -> None:
+    alice, bob = net.client("alice"), net.client("bob")
+    net.joined("#a", alice, bob)
+    bob.send("PART #a :" + "p" * 480)
+    raw = alice.raw()
+    assert len(raw) == 1 and len(raw[0].encode()) <= 510 and raw[0].endswith("p" * 300)
+    bob.send("JOIN #a")
+    alice.take()
+    bob.send("QUIT :" + "q" * 490)
+    raw = alice.raw()
+    assert len(raw) == 1 and len(raw[0].encode()) <= 510 and "q" * 300 in raw[0]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.commands import command
+from ircish.core.lines import fit_trailing
 from ircish.core.masks import mask_matches
 from ircish.protocol.casemap import casefold
 
@@ -170,8 +171,9 @@ def part(server: Server, user: User, msg: Message) -> None:
         if channel.key not in user.channels:
             server.numeric(user, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
             continue
-        params = [channel.name, reason] if reason else [channel.name]
-        leave(server, user, channel, "part", reason, user.source, "PART", params)
+        said = fit_trailing(f":{user.source} PART {channel.name} :", reason)
+        params = [channel.name, said] if said else [channel.name]
+        leave(server, user, channel, "part", said, user.source, "PART", params)
 
 
 @command("TOPIC", min_params=1)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.commands import command
+from ircish.core.lines import fit_trailing
 from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.casemap import casefold
 
@@ -179,6 +180,7 @@ def pong(server: Server, user: User, msg: Message) -> None:
 
 @command("QUIT", before_registration=True)
 def quit_(server: Server, user: User, msg: Message) -> None:
-    reason = msg.param(0)
+    reason = fit_trailing(f":{user.source} QUIT :Quit: ", msg.param(0))
     quit_reason = f"Quit: {reason}" if reason else "Client Quit"
-    server.kill(user, quit_reason, f"Closing Link: {user.host} ({quit_reason})")
+    error = fit_trailing("ERROR :", f"Closing Link: {user.host} ({quit_reason})")
+    server.kill(user, quit_reason, error)

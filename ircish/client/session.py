@@ -299,7 +299,12 @@ class Session:
             msg = parse(line)
         except ProtocolError:
             return
-        self.handle(msg)
+        try:
+            self.handle(msg)
+        except Exception as exc:
+            # One odd line from some server must not take the whole client down;
+            # say what happened so it can be reported.
+            self.info(f"Could not handle {line!r}: {exc!r}", kind="error")
 
     def handle(self, msg: Message) -> None:
         msg.command = msg.command.upper()
@@ -669,7 +674,7 @@ class Session:
     def _on_names(self, msg: Message) -> None:
         channel = msg.param(2)
         pending = self._names.setdefault(self.buffers.casefold(channel), {})
-        for item in msg.params[-1].split():
+        for item in msg.param(3).split():
             prefixes, nick = self.isupport.split_prefixes(item)
             nick = nick.split("!")[0]  # userhost-in-names, should a server send it anyway
             pending[self.buffers.casefold(nick)] = Member(
@@ -735,11 +740,11 @@ class Session:
 
     def _on_unaway(self, msg: Message) -> None:
         self.away = False
-        self.info(msg.params[-1], buffer=self.buffers.current)
+        self.info(msg.param(1, "You are no longer marked as away"), buffer=self.buffers.current)
 
     def _on_nowaway(self, msg: Message) -> None:
         self.away = True
-        self.info(msg.params[-1], buffer=self.buffers.current)
+        self.info(msg.param(1, "You are marked as away"), buffer=self.buffers.current)
 
     def _on_error(self, msg: Message) -> None:
         self.info(f"Server closed the link: {msg.param(0)}", kind="error")
@@ -754,7 +759,9 @@ class Session:
             for buffer in self.buffers.all:
                 buffer.history_pending = False
             self._history_before.clear()
-        text = f"{msg.command} {msg.param(0)} {msg.param(1)}: {msg.params[-1]}"
+        text = (
+            f"{msg.command} {msg.param(0)} {msg.param(1)}: {msg.params[-1] if msg.params else ''}"
+        )
         self.info(
             text, kind="error" if msg.command == "FAIL" else "info", buffer=self.buffers.current
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ircish.client.model import Buffers
 from ircish.client.session import Identity, Session
+from ircish.protocol import parse
 
 
 def registered(caps: str = "") -> tuple[Session, list[str]]:
@@ -139,3 +140,18 @@ def test_replayed_messages_without_chathistory_are_history_not_unread() -> None:
     # the same message again (e.g. also fetched as history) is shown once
     session.handle_line("@time=2020-01-01T10:00:00.000Z;msgid=r1 :bob!u@h PRIVMSG #lobby :x")
     assert [line.msgid for line in lobby.lines].count("r1") == 1
+
+
+def test_odd_lines_from_a_server_never_crash_the_client() -> None:
+    session, _ = registered("batch server-time message-tags draft/chathistory multi-prefix")
+    verbs = ["PRIVMSG", "NOTICE", "JOIN", "PART", "KICK", "QUIT", "NICK", "TOPIC", "MODE"]
+    verbs += ["AWAY", "BATCH", "FAIL", "CAP", "332", "333", "353", "366", "305", "306", "311"]
+    for verb in verbs:
+        for params in ["", "#lobby", "ada", ":", "* :", "@#lobby :\x01", "+ov", "#lobby -o+b"]:
+            for prefix in ["", ":srv ", ":bob!u@h ", "@batch=nope;time=bad :bob!u@h "]:
+                session.handle_line(f"{prefix}{verb} {params}")
+    session.handle(parse(":srv 005 ada CHATHISTORY=x PREFIX=(ov)@ :odd"))
+    errors = [
+        line.text for b in session.buffers.all for line in b.lines if "Could not" in line.text
+    ]
+    assert errors == []

@@ -136,8 +136,8 @@ def _message_rows(ev: MessageEvent, micros: int, batch: Batch) -> Iterator[Row]:
         tags=tags,
         sender_key=sender,
         recipient_key=recipient,
-        # Not known from the event yet; filled once accounts exist (issue: accounts).
-        recipient_account=None,
+        # MessageEvent has no recipient account yet; taken as soon as it has one.
+        recipient_account=getattr(ev, "recipient_account", None),
     )
     # A message to oneself is a conversation whose two parties are the same.
     (a, a_name), (b, b_name) = sorted(((sender, ev.nick), (recipient, ev.target)))

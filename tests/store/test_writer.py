@@ -210,3 +210,36 @@ async def test_flush_does_not_wait_for_lines_that_arrive_after_it(engine: Engine
         reader = HistoryReader(engine)
         assert await reader.by_msgid("#chan", Viewer("x"), "mine") is not None
         nursery.cancel_scope.cancel()
+
+
+async def test_a_full_database_is_retried_until_there_is_room(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy import event
+
+    writer = HistoryWriter(engine, retry_initial_s=0.02, retry_max_s=0.05)
+    writer.submit(msg("fits"))
+    await writer.flush()
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+    limit = [pages]  # no page may be added: the disk is "full"
+
+    @event.listens_for(engine, "checkout")
+    def _cap(dbapi_conn, _rec, _proxy) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.execute(f"PRAGMA max_page_count = {limit[0]}")
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for i in range(2000):
+            writer.submit(msg(f"does not fit {i} " + "x" * 200))
+        with trio.fail_after(5):
+            while writer.stats.failed_commits < 2:
+                await trio.sleep(0.01)
+        limit[0] = 1_000_000  # room again
+        with trio.fail_after(5):
+            while writer.backlog:
+                await trio.sleep(0.01)
+        nursery.cancel_scope.cancel()
+    assert count(engine) == 2001
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "full" in errors[0]

@@ -9,6 +9,7 @@ be driven headless with ``keypress`` and checked with ``render``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import urwid
 
@@ -63,10 +64,20 @@ def line_markup(line: Line) -> list[tuple[str, str] | str]:
     return markup
 
 
-def line_widget(line: Line) -> urwid.Widget:
-    """Time stamp in its own column, so wrapped text stays indented under the message."""
+def line_widget(line: Line, previous: Line | None = None) -> urwid.Widget:
+    """Time stamp in its own column, so wrapped text stays indented under the message.
+
+    The first line of a day carries the date above it: times alone would not
+    say that history from yesterday is not from today.
+    """
     stamp = urwid.Text(("time", clock(line, seconds=False)))
-    return urwid.Columns([(TIME_WIDTH, stamp), urwid.Text(line_markup(line))], dividechars=0)
+    row = urwid.Columns([(TIME_WIDTH, stamp), urwid.Text(line_markup(line))], dividechars=0)
+    day = line.time.astimezone().date()
+    if previous is None or previous.time.astimezone().date() != day:
+        if previous is not None or day != datetime.now().astimezone().date():
+            label = urwid.Text(("time", day.strftime("── %A %Y-%m-%d ──")), wrap="clip")
+            return urwid.Pile([label, row])
+    return row
 
 
 class ChatListBox(urwid.ListBox):
@@ -104,7 +115,9 @@ class BufferView:
         following = self.at_bottom()
         # The lines the walker shows, in its order: the buffer may have changed since.
         self.shown = list(self.buffer.lines)
-        self.walker[:] = [line_widget(line) for line in self.shown]
+        self.walker[:] = [
+            line_widget(line, self.shown[i - 1] if i else None) for i, line in enumerate(self.shown)
+        ]
         if not self.walker:
             return
         if keep is not None and keep in self.shown and not following:
@@ -121,8 +134,9 @@ class BufferView:
 
     def append(self, line: Line) -> None:
         following = self.at_bottom()
+        previous = self.shown[-1] if self.shown else None
         self.shown.append(line)
-        self.walker.append(line_widget(line))
+        self.walker.append(line_widget(line, previous))
         if following:
             self.walker.set_focus(len(self.walker) - 1)
 

@@ -250,6 +250,7 @@ def test_page_up_at_the_top_asks_for_older_history() -> None:
     assert not any(s.startswith("CHATHISTORY BEFORE") for s in ui.sent)
     ui.keys("page up", "page up", "page up", "page up")
     assert "line 0" in ui.screen()
+    assert "── Thursday 2026-01-01 ──" in ui.screen()  # history from another day says so
     assert ui.sent[-1] == "CHATHISTORY BEFORE #lobby msgid=id0 50"
     # the older lines arrive and are put above, keeping the place
     ui.server(":srv BATCH +o chathistory #lobby")

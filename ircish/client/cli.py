@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -82,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.plain:
         from ircish.client.plain import run_plain
 
+        if isinstance(sys.stdin, io.TextIOWrapper):
+            sys.stdin.reconfigure(errors="replace")  # a stray byte must not end the run
         return run(run_plain, config)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         print("ircish-client: not a terminal; use --plain for pipes and scripts", file=sys.stderr)

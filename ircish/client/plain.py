@@ -8,6 +8,7 @@ close, which is when everything read has certainly been sent.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -47,8 +48,12 @@ async def read_stdin() -> str | None:
 
 
 def write_stdout(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head``); keep sending what stdin says.
+        sys.stdout = open(os.devnull, "w")
 
 
 class _Ready:

@@ -136,3 +136,34 @@ async def test_history_and_persistent_channels_survive_a_restart(tmp_path: Path)
         topic = [m for m in lines if m.command == "332"]
         assert topic and topic[0].params[-1] == "kept topic"
         await late.aclose()
+
+
+async def test_operator_plus_p_keeps_a_channel_across_restarts(tmp_path: Path) -> None:
+    from ircish.passwords import hash_password
+
+    config = with_history()
+    config["opers"] = [{"name": "admin", "password_hash": hash_password("pw")}]
+    async with start_server(tmp_path, config) as srv:
+        op = await RawClient.connect(srv.port)
+        await op.register("op")
+        await op.send("OPER admin pw")
+        await op.expect("381")
+        await op.send("JOIN #kept", "MODE #kept +Pk sesame", "TOPIC #kept :stays")
+        await op.expect("TOPIC")
+        await op.send("MODE #kept +b *!*@nope.example", "MODE #gone +P", "PART #kept")
+        await op.expect("PART")
+        await op.aclose()
+    async with start_server(tmp_path, config) as srv:
+        kept = srv.core.find_channel("#kept")
+        assert kept is not None and not kept.members  # stays while empty
+        assert kept.topic == "stays" and kept.password == "sesame"
+        assert "P" in kept.modes and [b[0] for b in kept.bans] == ["*!*@nope.example"]
+        op = await RawClient.connect(srv.port)
+        await op.register("op")
+        await op.send("OPER admin pw")
+        await op.expect("381")
+        await op.send("JOIN #kept sesame", "MODE #kept -P", "PART #kept")
+        await op.expect("PART")
+        await op.aclose()
+    async with start_server(tmp_path, config) as srv:
+        assert srv.core.find_channel("#kept") is None  # -P forgot it

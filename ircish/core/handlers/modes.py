@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.commands import command
 from ircish.core.masks import normalize_ban_mask
@@ -214,5 +215,10 @@ def channel_mode(
     if state_changed:
         was_persistent = "P" in [c[1] for c in applied if c[0] == "-"]
         server.channel_state_changed(channel)
+        if was_persistent:
+            # channel_state_changed skips non-persistent channels; the store
+            # still has to hear that this one is no longer kept.
+            server.emit(events.ChannelStateEvent(channel.name, "", "", None, "", None, None, (),
+                                                 persistent=False))
         if was_persistent and not channel.members:
             server.channels.pop(channel.key, None)

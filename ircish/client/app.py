@@ -12,6 +12,8 @@ from ircish.client.session import Identity, Session
 
 @dataclass
 class Client:
+    """One client's parts, made from settings by :func:`make_client`."""
+
     config: ClientConfig
     buffers: Buffers
     session: Session

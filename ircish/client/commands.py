@@ -15,6 +15,8 @@ from ircish.client.session import Session
 
 @dataclass
 class Context:
+    """What a command may touch; the view supplies how quitting is done."""
+
     session: Session
     buffers: Buffers
     # Starts a clean exit; the view decides how (close the screen, stop reading stdin).
@@ -26,6 +28,8 @@ Handler = Callable[[Context, str], None]
 
 @dataclass(frozen=True)
 class Command:
+    """A command's handler with the usage and help text ``/help`` shows."""
+
     handler: Handler
     usage: str
     help: str

@@ -37,6 +37,8 @@ def nick_candidates(buffer: Buffer, own_nick: str, casefold: Callable[[str], str
 
 
 class Completer:
+    """Completes the word at the cursor; a repeated Tab moves to the next match."""
+
     def __init__(self, commands: Callable[[], list[str]]) -> None:
         self._commands = commands
         self._cycle: _Cycle | None = None

@@ -20,6 +20,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class ClientConfig:
+    """Every setting, with the defaults a fresh install needs (see docs/client.md)."""
+
     host: str = "127.0.0.1"
     port: int = 0  # 0: 6667, or 6697 with TLS
     tls: bool = False

@@ -32,6 +32,9 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Backoff:
+    """Reconnect delays: doubling from ``first`` up to ``maximum``, jittered so
+    many clients cut off together do not come back together."""
+
     first: float = 1.0
     maximum: float = 60.0
 
@@ -67,6 +70,8 @@ def decode(raw: bytes) -> str:
 
 
 class Connection:
+    """The network side for one session, across any number of reconnects."""
+
     def __init__(
         self,
         session: Session,

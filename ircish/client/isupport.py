@@ -20,6 +20,8 @@ def ascii_casefold(name: str) -> str:
 
 @dataclass
 class ISupport:
+    """The RPL_ISUPPORT tokens the client acts on; the rest is kept in ``raw``."""
+
     prefix_modes: str = "ov"
     prefix_chars: str = "@+"
     chantypes: str = "#&"

@@ -35,6 +35,8 @@ LineKind = Literal[
 
 @dataclass(slots=True)
 class Line:
+    """One displayed line; ``time`` is timezone-aware (server-time when known)."""
+
     time: datetime
     kind: LineKind
     text: str
@@ -64,6 +66,8 @@ class Member:
 
 @dataclass(eq=False)
 class Buffer:
+    """A window's content: the server, a channel or a private conversation."""
+
     name: str
     kind: BufferKind
     lines: list[Line] = field(default_factory=list)

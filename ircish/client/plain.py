@@ -28,6 +28,8 @@ JOIN_WAIT = 10.0  # a channel that never confirms the join must not hold input f
 
 
 class PrintListener:
+    """Every model change printed as ``HH:MM:SS target text``."""
+
     def __init__(self, write: Write) -> None:
         self.write = write
 

@@ -89,6 +89,8 @@ def whois_text(msg: Message) -> str:
 
 @dataclass(frozen=True)
 class Identity:
+    """Who we say we are at registration."""
+
     nick: str
     username: str = "ircish"
     realname: str = "ircish user"
@@ -107,6 +109,10 @@ EventHook = Callable[[str, str], None]
 
 
 class Session:
+    """Protocol state for one client: registration, capabilities, channels, history.
+
+    It survives reconnects; per-connection state is reset in :meth:`connection_made`."""
+
     def __init__(
         self,
         identity: Identity,

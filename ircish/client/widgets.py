@@ -142,6 +142,8 @@ class BufferView:
 
 
 class InputHistory:
+    """Lines typed before, for Up/Down; the line being written is kept as a draft."""
+
     def __init__(self) -> None:
         self.entries: list[str] = []
         self.position = 0
@@ -170,6 +172,8 @@ class InputHistory:
 
 
 class ChatWindow(urwid.WidgetWrap):
+    """The whole screen, kept in step with the model through the Listener calls."""
+
     def __init__(
         self,
         buffers: Buffers,

@@ -33,7 +33,8 @@ class Endpoint:
 @dataclass(frozen=True)
 class Backoff:
     """Reconnect delays: doubling from ``first`` up to ``maximum``, jittered so
-    many clients cut off together do not come back together."""
+    many clients cut off together do not come back together.
+    """
 
     first: float = 1.0
     maximum: float = 60.0

@@ -111,7 +111,8 @@ EventHook = Callable[[str, str], None]
 class Session:
     """Protocol state for one client: registration, capabilities, channels, history.
 
-    It survives reconnects; per-connection state is reset in :meth:`connection_made`."""
+    It survives reconnects; per-connection state is reset in :meth:`connection_made`.
+    """
 
     def __init__(
         self,

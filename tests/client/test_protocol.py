@@ -153,7 +153,10 @@ async def test_quit_sends_quit_and_stops(nursery: trio.Nursery) -> None:
     assert fake.lines("QUIT") == ["QUIT :bye now"]
 
 
+@pytest.fixture
 def self_signed(tmp_path: Path) -> ssl.SSLContext:
+    """A server TLS context with a throwaway certificate (a sync fixture, so a skip
+    shows its reason)."""
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("openssl is not installed, so no test certificate can be made")

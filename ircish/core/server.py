@@ -289,7 +289,7 @@ class Server:
             "STATUSMSG": "@+",
             "TARGMAX": (
                 f"PRIVMSG:{lim.targets_per_message},NOTICE:{lim.targets_per_message},"
-                "JOIN:,PART:,KICK:1,NAMES:1,WHOIS:1"
+                f"JOIN:,PART:,KICK:{lim.targets_per_message},NAMES:1,WHOIS:1"
             ),
             "TOPICLEN": str(lim.topic_length),
             "USERLEN": str(lim.user_length),

@@ -478,3 +478,32 @@ def test_long_part_and_quit_reasons_fit_the_line(net: Net) -> None:
     bob.send("QUIT :" + "q" * 490)
     raw = alice.raw()
     assert len(raw) == 1 and len(raw[0].encode()) <= 510 and "q" * 300 in raw[0]
+
+
+def test_kick_pairs_channels_with_users(net: Net) -> None:
+    alice, bob, carol, dave = (net.client(n) for n in ("alice", "bob", "carol", "dave"))
+    net.joined("#a", alice, bob, dave)
+    net.joined("#b", alice, carol)
+    assert commands(alice.send("KICK #a,#b bob,carol :out")) == ["KICK", "KICK"]
+    assert [k.params for k in every(dave.take(), "KICK")] == [["#a", "bob", "out"]]
+    assert bob.user.channels == {} and carol.user.channels == {}
+    assert only(alice.send("KICK #a,#b dave")).command == "461"
+    kicks = every(dave.take(), "KICK")
+    assert kicks == []
+    assert commands(alice.send("KICK #a,#a dave,dave"))[:2] == ["KICK", "441"]
+
+
+def test_kick_errors_reported_once_per_channel(net: Net) -> None:
+    alice, bob, carol = net.client("alice"), net.client("bob"), net.client("carol")
+    net.joined("#a", alice, bob, carol)
+    assert commands(bob.send("KICK #a alice,carol")) == ["482"]
+    assert commands(bob.send("KICK #zz alice,carol")) == ["403"]
+
+
+def test_kick_targets_beyond_targmax_are_dropped(make_net: Callable[..., Net]) -> None:
+    net = make_net({"limits": {"targets_per_message": 2}})
+    op, *others = (net.client(n) for n in ("op", "u1", "u2", "u3"))
+    net.joined("#a", op, *others)
+    kicks = every(op.send("KICK #a u1,u2,u3"), "KICK")
+    assert [k.params[1] for k in kicks] == ["u1", "u2"]
+    assert "#a" in others[2].user.channels

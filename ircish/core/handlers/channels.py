@@ -255,18 +255,38 @@ def list_(server: Server, user: User, msg: Message) -> None:
 
 @command("KICK", min_params=2)
 def kick(server: Server, user: User, msg: Message) -> None:
-    channel = server.find_channel(msg.params[0])
-    if channel is None:
-        server.numeric(user, N.ERR_NOSUCHCHANNEL, msg.params[0], "No such channel")
+    # "KICK #a u1,u2" kicks both from #a; "KICK #a,#b u1,u2" pairs them up (RFC 2812).
+    names = msg.params[0].split(",")
+    nicks = msg.params[1].split(",")
+    if len(names) == 1:
+        names = names * len(nicks)
+    elif len(names) != len(nicks):
+        server.numeric(user, N.ERR_NEEDMOREPARAMS, "KICK", "Not enough parameters")
         return
-    if channel.key not in user.channels:
-        server.numeric(user, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
-        return
-    if not channel.is_op(user) and not user.oper:
-        server.numeric(user, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
-        return
+    # Targets past TARGMAX are dropped silently, as Modern allows.
+    pairs = [(c, n) for c, n in zip(names, nicks, strict=True) if c and n]
+    pairs = pairs[: server.limits.targets_per_message]
     reason = (msg.param(2) or user.nick)[: server.limits.kick_length]
-    for nick in msg.params[1].split(","):
+    refused: set[str] = set()
+    for name, nick in pairs:
+        channel = server.find_channel(name)
+        if channel is None:
+            if name not in refused:
+                refused.add(name)
+                server.numeric(user, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+            continue
+        if channel.key not in user.channels:
+            if name not in refused:
+                refused.add(name)
+                server.numeric(user, N.ERR_NOTONCHANNEL, channel.name,
+                               "You're not on that channel")
+            continue
+        if not channel.is_op(user) and not user.oper:
+            if name not in refused:
+                refused.add(name)
+                server.numeric(user, N.ERR_CHANOPRIVSNEEDED, channel.name,
+                               "You're not channel operator")
+            continue
         target = server.find_user(nick)
         if target is None or target not in channel.members:
             server.numeric(user, N.ERR_USERNOTINCHANNEL, nick, channel.name,

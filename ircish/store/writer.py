@@ -9,11 +9,12 @@ memory (what an abrupt kill can lose).
 
 Failures are not allowed to touch chat:
 
-- locked, full, unreachable database (any error that is not about the data
-  itself): the batch stays pending and is retried with backoff; the error is
-  logged once when the episode starts and once when it ends;
-- a row the database rejects (integrity or data error): the batch is retried
-  one event at a time so only the bad event is dropped, and it is logged;
+- locked, full, unreachable database (an OperationalError, or a connection
+  that was lost): the batch stays pending and is retried with backoff; the
+  error is logged once when the episode starts and once when it ends;
+- anything else is about the batch itself (a value the database refuses, a
+  conversion bug): the batch is retried one event at a time so only the bad
+  event is dropped, and it is logged;
 - more than ``queue_limit`` events waiting: new ones are dropped and counted,
   logged when the overflow starts and, with the count, when it ends.
 
@@ -34,7 +35,7 @@ import trio
 from sqlalchemy import Connection, Engine, Executable, case, delete, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ircish.core.events import ChannelStateEvent, Event
 from ircish.store.database import BEGIN_OPTION
@@ -152,6 +153,18 @@ def write_batch(engine: Engine, batch: Batch) -> None:
                 _upsert_conversation(conn, conv)
             for key, ev in batch.channel_states.items():
                 _store_channel_state(conn, key, ev)
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Errors about the database, not the data: locked, full, unreachable, I/O.
+
+    Those are retried with the batch kept; anything else means the batch holds
+    something the database will never take, and retrying it would block the
+    queue forever.
+    """
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class HistoryWriter:
@@ -296,7 +309,8 @@ class HistoryWriter:
             events = self._pending
             try:
                 await trio.to_thread.run_sync(self._write, events, limiter=self.limiter)
-            except SQLAlchemyError as exc:
+            except Exception as exc:
+                # Never let the writer die: it would take the server with it.
                 self._note_failure(exc, len(events))
                 return False
             # No checkpoint between the commit and forgetting the events.
@@ -310,15 +324,13 @@ class HistoryWriter:
     def _write(self, events: Sequence[Event]) -> None:
         try:
             batch = to_batch(events)
-        except Exception:
-            # A conversion bug must not block the queue forever: go one by one.
-            log.exception("history: could not convert a batch; writing events one by one")
-            self._write_one_by_one(events)
-            return
-        try:
             write_batch(self._engine, batch)
-        except (IntegrityError, DataError):
-            log.warning("history: the database rejected a batch; writing events one by one")
+        except Exception as exc:
+            if _retryable(exc):
+                raise
+            # Something in the batch itself is wrong (a value the database
+            # refuses, a conversion bug): find it, so only that event is lost.
+            log.warning("history: a batch was refused (%s); writing events one by one", exc)
             self._write_one_by_one(events)
             return
         self.stats.rows += len(batch.history)
@@ -328,15 +340,17 @@ class HistoryWriter:
             try:
                 batch = to_batch([ev])
                 write_batch(self._engine, batch)
-            except (IntegrityError, DataError, TypeError, ValueError, AttributeError) as exc:
+            except Exception as exc:
+                if _retryable(exc):
+                    raise  # the whole batch is retried; rows already in are skipped
                 self.stats.dropped_rejected += 1
-                log.error("history: dropped an event the database rejects (%s): %r", exc, ev)
+                log.error("history: dropped an event the database refuses (%s): %r", exc, ev)
             else:
                 self.stats.rows += len(batch.history)
 
     # -- bookkeeping (Trio thread) ---------------------------------------------
 
-    def _note_failure(self, exc: SQLAlchemyError, waiting: int) -> None:
+    def _note_failure(self, exc: Exception, waiting: int) -> None:
         self.stats.failed_commits += 1
         if self._failing_since is None:
             self._failing_since = time.monotonic()

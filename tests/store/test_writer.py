@@ -243,3 +243,15 @@ async def test_a_full_database_is_retried_until_there_is_room(
     assert count(engine) == 2001
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "full" in errors[0]
+
+
+async def test_a_value_sqlite_cannot_bind_does_not_block_the_queue(engine: Engine) -> None:
+    writer = HistoryWriter(engine)
+    writer.submit(msg("good 1"))
+    writer.submit(replace(msg("bad"), text={"not": "text"}))  # type: ignore[arg-type]
+    writer.submit(replace(msg("bad time"), time="noon"))  # type: ignore[arg-type]
+    writer.submit(msg("good 2"))
+    with trio.fail_after(5):
+        assert await writer.flush()
+    assert count(engine) == 2
+    assert writer.stats.dropped_rejected == 2

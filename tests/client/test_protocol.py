@@ -172,9 +172,11 @@ def self_signed(tmp_path: Path) -> ssl.SSLContext:
     return context
 
 
-async def test_tls_connects_and_checks_certificates(tmp_path: Path, nursery: trio.Nursery) -> None:
+async def test_tls_connects_and_checks_certificates(
+    self_signed: ssl.SSLContext, nursery: trio.Nursery
+) -> None:
     fake = FakeIrcd()
-    port = await nursery.start(fake.serve, self_signed(tmp_path))
+    port = await nursery.start(fake.serve, self_signed)
 
     strict = client_for(port, tls=True)
     nursery.start_soon(strict.connection.run)

@@ -19,6 +19,7 @@ from ircish.client.model import Buffer, BufferKind, Buffers, Line, Member
 
 NICKLIST_WIDTH = 16
 HISTORY_SIZE = 200
+EDIT_KEYS = ("ctrl a", "ctrl e", "ctrl u", "ctrl k", "ctrl w")
 
 PALETTE: list[tuple[str, str, str]] = [
     ("topic", "white", "dark blue"),
@@ -340,6 +341,9 @@ class ChatWindow(urwid.WidgetWrap):
             number = int(key[5:]) or 10
             self.buffers.switch_number(number)
             return None
+        if key in EDIT_KEYS:
+            self.edit_key(key)
+            return None
         if key == "ctrl c":
             self.on_submit("/quit")
             return None
@@ -347,6 +351,24 @@ class ChatWindow(urwid.WidgetWrap):
             self.buffers.switch_relative(1 if key == "ctrl n" else -1)
             return None
         return super().keypress(size, key)
+
+    def edit_key(self, key: str) -> None:
+        """The shell's line-editing keys, which people type without thinking."""
+        text, pos = self.edit.edit_text, self.edit.edit_pos
+        if key == "ctrl a":
+            pos = 0
+        elif key == "ctrl e":
+            pos = len(text)
+        elif key == "ctrl u":
+            text, pos = text[pos:], 0
+        elif key == "ctrl k":
+            text = text[:pos]
+        elif key == "ctrl w":
+            start = len(text[:pos].rstrip())
+            start = text.rfind(" ", 0, start) + 1
+            text, pos = text[:start] + text[pos:], start
+        self.edit.set_edit_text(text)
+        self.edit.set_edit_pos(pos)
 
     def body_size(self) -> tuple[int, int]:
         cols, rows = self._size

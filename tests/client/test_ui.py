@@ -307,3 +307,16 @@ def test_scrollback_is_bounded_and_the_view_follows(monkeypatch: pytest.MonkeyPa
     assert len(ui.window.view(lobby).walker) == len(lobby.lines)
     assert "number 119" in ui.rows()[-3]
     assert "m0" not in lobby.msgids and "m119" in lobby.msgids
+
+
+def test_line_editing_keys() -> None:
+    ui = Harness()
+    ui.type("hello brave new world", enter=False)
+    ui.keys("ctrl w")
+    assert ui.window.edit.edit_text == "hello brave new "
+    ui.keys("ctrl a")
+    assert ui.window.edit.edit_pos == 0
+    ui.keys("ctrl e", "left", "left", "left", "left", "ctrl k")
+    assert ui.window.edit.edit_text == "hello brave "
+    ui.keys("left", "ctrl u")
+    assert ui.window.edit.edit_text == " "

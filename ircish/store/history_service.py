@@ -160,32 +160,34 @@ class HistoryService:
 
     async def _answer(self, user: User, request: ch.HistoryRequest, channels: list[str]) -> None:
         try:
-            viewer = Viewer(user.nick, user.account)
-            with trio.move_on_after(FLUSH_BEFORE_READ_S):
-                await self.store.flush()
-            try:
-                if request.sub == "TARGETS":
-                    start, end = (r[1] for r in request.refs if r is not None)
-                    found = await self.store.reader.targets(
-                        viewer, int(start), int(end), request.limit, channels=channels
-                    )
-                else:
-                    records = await self._query(request, viewer)
-            except SQLAlchemyError as exc:
-                log.error("history query %s %s failed: %s", request.sub, request.target, exc)
-                if user in self.core.connections:
-                    ch.message_error(self.core, user, request)
-                return
-            if user not in self.core.connections:
-                return
-            if request.sub == "TARGETS":
-                ch.send_targets(self.core, user, found)
-            else:
-                ch.send_history(self.core, user, request.target, records)
+            await self._answer_unguarded(user, request, channels)
+        except Exception:
+            # A query task must never take the server down with it.
+            log.exception("history query %s %s failed", request.sub, request.target)
+            if user in self.core.connections:
+                ch.message_error(self.core, user, request)
         finally:
             self._in_flight[id(user)] -= 1
             if not self._in_flight[id(user)]:
                 del self._in_flight[id(user)]
+
+    async def _answer_unguarded(
+        self, user: User, request: ch.HistoryRequest, channels: list[str]
+    ) -> None:
+        viewer = Viewer(user.nick, user.account)
+        with trio.move_on_after(FLUSH_BEFORE_READ_S):
+            await self.store.flush()
+        if request.sub == "TARGETS":
+            start, end = (r[1] for r in request.refs if r is not None)
+            found = await self.store.reader.targets(
+                viewer, int(start), int(end), request.limit, channels=channels
+            )
+            if user in self.core.connections:
+                ch.send_targets(self.core, user, found)
+            return
+        records = await self._query(request, viewer)
+        if user in self.core.connections:
+            ch.send_history(self.core, user, request.target, records)
 
     async def _query(self, request: ch.HistoryRequest, viewer: Viewer) -> list:  # type: ignore[type-arg]
         reader, target, limit, kinds = (
@@ -221,9 +223,9 @@ class HistoryService:
         self._nursery.start_soon(self._replay, user, channel.name, joined_at)
 
     async def _replay(self, user: User, channel_name: str, joined_at: int) -> None:
-        with trio.move_on_after(FLUSH_BEFORE_READ_S):
-            await self.store.flush()
         try:
+            with trio.move_on_after(FLUSH_BEFORE_READ_S):
+                await self.store.flush()
             # Only what was said before the join: later lines arrive live.
             records = await self.store.reader.before(
                 channel_name,
@@ -231,13 +233,11 @@ class HistoryService:
                 TimeRef(joined_at),
                 self.replay_lines,
             )
-        except SQLAlchemyError as exc:
-            log.error("history replay for %s in %s failed: %s", user.nick, channel_name, exc)
-            return
-        channel = self.core.find_channel(channel_name)
-        if not records or channel is None or channel.key not in user.channels:
-            return
-        ch.send_history(self.core, user, channel.name, records)
+            channel = self.core.find_channel(channel_name)
+            if records and channel is not None and channel.key in user.channels:
+                ch.send_history(self.core, user, channel.name, records)
+        except Exception:
+            log.exception("history replay for %s in %s failed", user.nick, channel_name)
 
 
 def attach(app: IrcServer) -> Store:

@@ -207,3 +207,24 @@ async def test_events_replayed_with_event_playback(hconnect: ClientFactory) -> N
     plain = await hconnect("plain", ALL_CAPS)
     _, lines = await history(plain, "CHATHISTORY LATEST #ev * 10")
     assert [m.command for m in lines] == ["PRIVMSG"]
+
+
+async def test_a_failing_query_is_a_message_error_and_the_server_goes_on(
+    hserver: RunningServer, hconnect: ClientFactory
+) -> None:
+    from ircish.store.history_service import HistoryService
+
+    service = next(
+        h.__self__ for h in hserver.app.shutdown_hooks if isinstance(h.__self__, HistoryService)
+    )
+
+    async def broken(*args: object, **kwargs: object) -> list[object]:
+        raise RuntimeError("disk on fire")
+
+    alice, _ = await setup_channel(hconnect, 1)
+    service.store.reader.latest = broken  # type: ignore[method-assign]
+    await alice.send("CHATHISTORY LATEST #hist * 10")
+    fail = await alice.expect("FAIL")
+    assert fail.params[:4] == ["CHATHISTORY", "MESSAGE_ERROR", "LATEST", "#hist"]
+    await alice.send("PING :still")
+    await alice.expect("PONG")

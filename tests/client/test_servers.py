@@ -97,12 +97,15 @@ async def test_ngircd_nick_taken_and_changed(ngircd: int, nursery: trio.Nursery)
     await other.aclose()
 
 
+HISTORY_CONFIG = {"storage": {"url": "sqlite:///history.db", "flush_interval_ms": 20}}
+
+
 @pytest.fixture
 def ircish_offers_history(tmp_path: Path) -> None:
     """Skip (with a reason pytest can show: this runs outside Trio) without chathistory."""
 
     async def offered() -> bool:
-        async with start_server(tmp_path / "probe") as srv:
+        async with start_server(tmp_path / "probe", config=HISTORY_CONFIG) as srv:
             return "draft/chathistory" in srv.core.capabilities
 
     (tmp_path / "probe").mkdir()
@@ -110,29 +113,40 @@ def ircish_offers_history(tmp_path: Path) -> None:
         pytest.skip("this ircish build does not offer draft/chathistory")
 
 
-async def test_ircish_history_on_join(
-    server: RunningServer,
-    connect: Callable[..., Awaitable[RawClient]],
-    nursery: trio.Nursery,
-    ircish_offers_history: None,
+async def test_ircish_history_on_join_and_scrolling_back(
+    tmp_path: Path, nursery: trio.Nursery, ircish_offers_history: None
 ) -> None:
-    other = await connect("bob")
+    server = await nursery.start(_serve_with_history, tmp_path / "run")
+    other = await RawClient.connect(server.port)
+    await other.register("bob")
     await other.send("JOIN #lobby")
     await other.expect("366")
     for i in range(5):
         await other.send(f"PRIVMSG #lobby :earlier message {i}")
-    await other.nothing_within(0.3)
+    await other.nothing_within(0.3)  # written to the database meanwhile
 
     client = client_for(server.port, history_lines=3)
     nursery.start_soon(client.connection.run)
     await wait_for(lambda: client.session.registered and client.buffers.get("#lobby"))
+    assert "draft/chathistory" in client.session.caps
     lobby = client.buffers.get("#lobby")
     assert lobby is not None
     said = lambda: [line.text for line in lobby.lines if line.kind == "message"]  # noqa: E731
     await wait_for(lambda: len(said()) >= 3)
     assert said() == [f"earlier message {i}" for i in (2, 3, 4)]
     assert all(line.msgid for line in lobby.lines if line.kind == "message")
+    assert lobby.unread == 0
 
     assert client.session.request_older(lobby)
     await wait_for(lambda: len(said()) == 5)
     assert said() == [f"earlier message {i}" for i in range(5)]
+    await other.aclose()
+
+
+async def _serve_with_history(
+    base: Path, task_status: trio.TaskStatus[RunningServer] = trio.TASK_STATUS_IGNORED
+) -> None:
+    base.mkdir()
+    async with start_server(base, config=HISTORY_CONFIG) as srv:
+        task_status.started(srv)
+        await trio.sleep_forever()

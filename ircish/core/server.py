@@ -62,6 +62,12 @@ def _middle(param: str) -> str:
     return param.split(" ", 1)[0].lstrip(":") or "*"
 
 
+def generic_fanout(sinks: Iterable[Sink], data: bytes, skip: Sink | None) -> None:
+    for sink in sinks:
+        if sink is not skip:
+            sink.send(data)
+
+
 class Server:
     def __init__(
         self,
@@ -87,6 +93,9 @@ class Server:
         self.max_users = 0  # the most registered users at once, for 265/266
         # Filters see every PRIVMSG/NOTICE before delivery; see ircish.core.messaging.
         self.message_filters: list[Callable[..., Any]] = []
+        # The shell swaps in a fan-out that knows its connections; this one works
+        # with any Sink (tests, bots).
+        self.fanout: Callable[[Iterable[Sink], bytes, Sink | None], None] = generic_fanout
         self._msgid_prefix = secrets.token_hex(4)
         self._msgid_counter = 0
         for name in config.channels.auto_join:
@@ -181,8 +190,11 @@ class Server:
         """The one place a numeric reply is formatted: ``:server CODE nick params``."""
         if len(params) > 1:
             params = (*map(_middle, params[:-1]), params[-1])
-        line = format_line(code, (user.nick, *params), self.name)
-        user.sink.send((line + "\r\n").encode("utf-8", "replace"))
+        data = format_line(code, (user.nick, *params), self.name).encode("utf-8", "replace")
+        if len(data) > 510:
+            # Echoed client text can push a reply past the limit: cut, never overflow.
+            data = data[:510].decode("utf-8", "ignore").encode()
+        user.sink.send(data + b"\r\n")
 
     def send_from_server(self, user: User, command: str, *params: str) -> None:
         user.sink.send((format_line(command, params, self.name) + "\r\n").encode())
@@ -210,6 +222,28 @@ class Server:
             member.sink.send(line.for_mask(member.tagmask))
         return line
 
+    def relay_channel(
+        self,
+        channel: Channel,
+        command: str,
+        params: list[str],
+        source: str,
+        client_tags: dict[str, str] | None = None,
+        ts: float | None = None,
+        skip: User | None = None,
+    ) -> LineVariants:
+        """Send one line to every member (but ``skip``), one encoding per tag group."""
+        line = LineVariants(
+            format_line(command, params, source),
+            self.new_msgid(),
+            self.clock() if ts is None else ts,
+            client_tags,
+        )
+        skip_sink = skip.sink if skip is not None else None
+        for mask, sinks in channel.sinks_by_mask.items():
+            self.fanout(sinks, line.for_mask(mask), skip_sink)
+        return line
+
     def fail(self, user: User, command: str, code: str, *context: str) -> None:
         """An IRCv3 standard reply: ``FAIL <command> <code> [context...] :<description>``."""
         self.send_from_server(user, "FAIL", command, code, *context)
@@ -232,7 +266,7 @@ class Server:
         return channel
 
     def _remove_member(self, channel: Channel, user: User) -> None:
-        channel.members.pop(user, None)
+        channel.remove_member(user)
         user.channels.pop(channel.key, None)
         if not channel.members and not channel.persistent:
             del self.channels[channel.key]

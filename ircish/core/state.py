@@ -109,6 +109,31 @@ class Channel:
     members: dict[User, str] = field(default_factory=dict)
     bans: list[tuple[str, str, float]] = field(default_factory=list)
     invited: set[str] = field(default_factory=set)
+    # Members' sinks grouped by tag mask: a broadcast encodes one line per group and
+    # hands each group to the shell's fan-out without looking at a single member.
+    sinks_by_mask: dict[int, dict[Sink, None]] = field(default_factory=dict)
+
+    def add_member(self, user: User, held: str = "") -> None:
+        self.members[user] = held
+        self.sinks_by_mask.setdefault(user.tagmask, {})[user.sink] = None
+
+    def remove_member(self, user: User) -> None:
+        if self.members.pop(user, None) is None:
+            return
+        self._ungroup(user, user.tagmask)
+
+    def regroup(self, user: User, old_mask: int) -> None:
+        """``user.tagmask`` changed (CAP REQ after joining): move its sink."""
+        if user in self.members:
+            self._ungroup(user, old_mask)
+            self.sinks_by_mask.setdefault(user.tagmask, {})[user.sink] = None
+
+    def _ungroup(self, user: User, mask: int) -> None:
+        group = self.sinks_by_mask.get(mask)
+        if group is not None:
+            group.pop(user.sink, None)
+            if not group:
+                del self.sinks_by_mask[mask]
 
     @property
     def persistent(self) -> bool:

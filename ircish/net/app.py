@@ -19,7 +19,7 @@ import trio
 from ircish.config import Config, ConfigError, parse_address
 from ircish.core import events
 from ircish.core.server import Server
-from ircish.net.connection import Connection
+from ircish.net.connection import Connection, fanout
 
 log = logging.getLogger("ircish.net")
 
@@ -42,6 +42,7 @@ class IrcServer:
         self.config = config
         self.listeners_for_events: list[Callable[[events.Event], None]] = []
         self.core = Server(config, emit=self._emit)
+        self.core.fanout = fanout
         self.connections: set[Connection] = set()
         self.per_ip: Counter[str] = Counter()
         self.services: list[Service] = list(services or [])

@@ -4,6 +4,7 @@ that drains the send queue. The core sees the connection only as a ``Sink``."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import trio
@@ -14,7 +15,7 @@ from ircish.protocol.framing import TOO_LONG, LineFramer, decode_line
 from ircish.protocol.message import ProtocolError, parse
 
 if TYPE_CHECKING:
-    from ircish.core.state import User
+    from ircish.core.state import Sink, User
     from ircish.net.app import IrcServer
 
 log = logging.getLogger("ircish.net")
@@ -65,19 +66,22 @@ class Connection:
             return
         self._queued += len(data)
         if self._queued > self.sendq_limit:
-            # Never block the sender on a slow reader: drop this client instead. The
-            # quit is announced from the connection's own task, not from inside the
-            # broadcast loop that is calling us.
-            self._buf.clear()
-            self._queued = 0
-            self.quit_reason = "SendQ exceeded"
-            self._closing = True
-            if self._scope is not None:
-                self._scope.cancel()
+            self._overflow()
             return
         self._buf.append(data)
         if self._parked:
             self._wake()
+
+    def _overflow(self) -> None:
+        # Never block the sender on a slow reader: drop this client instead. The
+        # quit is announced from the connection's own task, not from inside the
+        # broadcast loop that is calling us.
+        self._buf.clear()
+        self._queued = 0
+        self.quit_reason = "SendQ exceeded"
+        self._closing = True
+        if self._scope is not None:
+            self._scope.cancel()
 
     def close(self, error: str) -> None:
         if self._closing:
@@ -181,3 +185,30 @@ class Connection:
                 except ProtocolError:
                     continue  # tags or a source with no command: nothing to act on
                 core.handle(user, msg)
+
+
+def fanout(sinks: Iterable[Sink], data: bytes, skip: Sink | None) -> None:
+    """``Connection.send`` to many at once, inlined: this loop is the server's hot path.
+
+    One broadcast to a big channel runs this body once per member, so it avoids
+    a method call per member; other sinks (bots) get an ordinary ``send``.
+    """
+    size = len(data)
+    for sink in sinks:
+        if sink is skip:
+            continue
+        if sink.__class__ is not Connection:
+            sink.send(data)
+            continue
+        conn: Connection = sink  # type: ignore[assignment]
+        if conn._closing:
+            continue
+        queued = conn._queued + size
+        if queued > conn.sendq_limit:
+            conn._overflow()
+            continue
+        conn._queued = queued
+        conn._buf.append(data)
+        if conn._parked:
+            conn._wake()
+

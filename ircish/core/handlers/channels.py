@@ -86,7 +86,7 @@ def leave(
     verb: str, params: list[str], by: str | None = None,
 ) -> None:
     ts = server.clock()
-    line = server.relay(channel.members, verb, params, source, ts=ts)
+    line = server.relay_channel(channel, verb, params, source, ts=ts)
     server.remove_member(channel, user)
     server.emit(events.LeaveEvent(line.msgid, server.now_dt(ts), user.source, user.nick,
                                   channel.name, kind, reason, by))  # type: ignore[arg-type]
@@ -136,11 +136,11 @@ def join_one(server: Server, user: User, name: str, key: str = "") -> None:
         channel = server.get_or_create_channel(name)
     # The first one in gets ops, also in an empty persistent channel.
     empty = not channel.members
-    channel.members[user] = "o" if (created or empty) else ""
+    channel.add_member(user, "o" if (created or empty) else "")
     user.channels[folded] = channel
     channel.invited.discard(user.key)
     ts = server.clock()
-    line = server.relay(channel.members, "JOIN", [channel.name], user.source, ts=ts)
+    line = server.relay_channel(channel, "JOIN", [channel.name], user.source, ts=ts)
     if user.away is not None:
         # away-notify: members learn at once that the one joining is away.
         watchers = [m for m in channel.members if m is not user and "away-notify" in m.caps]
@@ -200,7 +200,7 @@ def topic(server: Server, user: User, msg: Message) -> None:
     channel.topic = text
     channel.topic_setter = user.source
     channel.topic_time = ts
-    line = server.relay(channel.members, "TOPIC", [channel.name, text], user.source, ts=ts)
+    line = server.relay_channel(channel, "TOPIC", [channel.name, text], user.source, ts=ts)
     server.emit(events.TopicEvent(line.msgid, server.now_dt(ts), user.source, user.nick,
                                   channel.name, text))
     server.channel_state_changed(channel)

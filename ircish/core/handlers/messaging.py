@@ -155,14 +155,21 @@ def _deliver_one(
     line = LineVariants(format_line(verb, params, user.source), server.new_msgid(), ts,
                         client_tags)
     tags_only = verb == "TAGMSG"
-    for member, held in recipients.items():
-        if member is user:
-            continue
-        if min_rank is not None and (not held or PREFIX_RANK[held[0]] > min_rank):
-            continue
-        if tags_only and not member.tagmask & TAG_MESSAGE_TAGS:
-            continue
-        member.sink.send(line.for_mask(member.tagmask))
+    if is_channel and min_rank is None:
+        # The hot path: whole tag groups at once, no per-member Python work here.
+        skip = user.sink
+        for mask, sinks in channel.sinks_by_mask.items():
+            if not tags_only or mask & TAG_MESSAGE_TAGS:
+                server.fanout(sinks, line.for_mask(mask), skip)
+    else:
+        for member, held in recipients.items():
+            if member is user:
+                continue
+            if min_rank is not None and (not held or PREFIX_RANK[held[0]] > min_rank):
+                continue
+            if tags_only and not member.tagmask & TAG_MESSAGE_TAGS:
+                continue
+            member.sink.send(line.for_mask(member.tagmask))
     if "echo-message" in user.caps and not (tags_only and not user.tagmask & TAG_MESSAGE_TAGS):
         user.sink.send(line.for_mask(user.tagmask))
     server.emit(events.MessageEvent(

@@ -210,7 +210,7 @@ def channel_mode(
             server.numeric(user, N.ERR_UNKNOWNMODE, ch, "is unknown mode char to me")
     if not applied:
         return
-    server.relay(channel.members, "MODE", [channel.name, _compress(applied), *applied_params],
+    server.relay_channel(channel, "MODE", [channel.name, _compress(applied), *applied_params],
                  user.source)
     if state_changed:
         was_persistent = "P" in [c[1] for c in applied if c[0] == "-"]

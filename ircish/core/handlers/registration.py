@@ -81,6 +81,7 @@ def cap(server: Server, user: User, msg: Message) -> None:
                 server.send_from_server(user, "CAP", nick, "NAK", msg.param(1))
                 return
             changes.append((name, enable))
+        old_mask = user.tagmask
         for name, enable in changes:
             if enable:
                 user.caps.add(name)
@@ -88,6 +89,9 @@ def cap(server: Server, user: User, msg: Message) -> None:
             else:
                 user.caps.discard(name)
                 user.tagmask &= ~_CAP_TAGMASK.get(name, 0)
+        if user.tagmask != old_mask:
+            for channel in user.channels.values():
+                channel.regroup(user, old_mask)
         server.send_from_server(user, "CAP", nick, "ACK", msg.param(1))
     elif sub == "END":
         if not user.registered and user.cap_negotiating:

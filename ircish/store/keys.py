@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from ircish.protocol import casefold
 
-DEFAULT_CHANTYPES = "#&"
+# The server advertises CHANTYPES=#; anything else is a nick.
+DEFAULT_CHANTYPES = "#"
 
 
 def channel_key(channel: str) -> str:

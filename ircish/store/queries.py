@@ -13,17 +13,16 @@ the same target; an unknown or invisible msgid gives an empty result.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, tuple_
 
 from ircish.store.keys import DEFAULT_CHANTYPES, channel_key, dm_key, is_channel_name, nick_key
 from ircish.store.records import (
     Ban,
     ChannelState,
     HistoryRecord,
-    MsgidRef,
     Ref,
     TargetSummary,
     TimeRef,
@@ -294,20 +293,5 @@ def load_channels(conn: Connection) -> list[ChannelState]:
             limit=row.user_limit,
             bans=tuple(bans.get(row.key, ())),
         )
-        for row in conn.execute(select(channels).where(true()).order_by(channels.c.key))
+        for row in conn.execute(select(channels).order_by(channels.c.key))
     ]
-
-
-__all__: Sequence[str] = [
-    "MsgidRef",
-    "Scope",
-    "after",
-    "around",
-    "before",
-    "between",
-    "by_msgid",
-    "latest",
-    "load_channels",
-    "targets",
-    "visible_to",
-]

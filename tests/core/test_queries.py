@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from ircish.protocol import parse
 from tests.core.helpers import Net, commands, every, first, only
 
 
@@ -212,3 +213,36 @@ def test_whois_on_another_server(net: Net) -> None:
     err = only(a.send("WHOIS elsewhere.example a"))
     assert err.command == "402" and err.params[1] == "elsewhere.example"
     assert "311" in commands(a.send("WHOIS a a"))  # "ask a's server": that is us
+
+
+def test_a_failing_handler_answers_400_and_the_server_goes_on(
+    net: Net, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ircish.core.commands import Command
+
+    def broken(server: object, user: object, msg: object) -> None:
+        raise RuntimeError("boom")
+
+    net.server.commands["BREAK"] = Command("BREAK", broken)
+    a = net.client("a")
+    err = only(a.send("BREAK now"))
+    assert err.command == "400" and err.params[:2] == ["a", "BREAK"]
+    assert "boom" in caplog.text
+    assert only(a.send("PING x")).command == "PONG"
+
+
+def test_oper_only_commands_refuse_before_parsing_further(net: Net) -> None:
+    a = net.client("a")
+    assert only(a.send("KILL a :x")).command == "481"
+    assert only(a.send("KILL")).command in ("461", "481")
+
+
+def test_numerics_never_exceed_512_bytes(net: Net) -> None:
+    a = net.client("a")
+    long_name = "x" * 500
+    for line in (f"INFO {long_name}", f"WHOIS {long_name}", f"JOIN #{long_name}",
+                 f"PRIVMSG {long_name} :hi", f"TOPIC #{long_name}"):
+        raw = a.raw()
+        a.server.handle(a.user, parse(line))
+        raw = a.raw()
+        assert raw and all(len(r.encode()) <= 510 for r in raw), line

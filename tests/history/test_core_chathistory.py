@@ -1,0 +1,83 @@
+"""The pure half of CHATHISTORY: references, and stored lines sent again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ircish.core import chathistory as ch
+from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME, User
+from ircish.protocol import parse
+
+
+@dataclass
+class Line:
+    kind: str
+    target: str = "#c"
+    text: str = ""
+    param: str | None = None
+    source: str = "nick!user@host"
+    msgid: str = "id1"
+    micros: int = 1_767_268_800_123_456  # 2026-01-01T12:00:00.123456Z
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class Sink:
+    def send(self, data: bytes) -> None: ...
+
+    def close(self, error: str) -> None: ...
+
+
+def user(mask: int = 0) -> User:
+    u = User(Sink(), "127.0.0.1", "host", 0.0)
+    u.tagmask = mask
+    return u
+
+
+def test_references() -> None:
+    assert ch.parse_ref("msgid=abc") == ("msgid", "abc")
+    assert ch.parse_ref("timestamp=2026-01-01T12:00:00.123Z") == (
+        "timestamp",
+        1_767_268_800_123_000,
+    )
+    assert ch.parse_ref("timestamp=2026-01-01T12:00:00") is None  # no zone
+    for bad in ("msgid=", "abc", "time=2026-01-01T12:00:00Z", "timestamp=soon"):
+        assert ch.parse_ref(bad) is None
+
+
+def test_time_tag_is_the_original_time_to_the_millisecond() -> None:
+    assert ch.format_time(1_767_268_800_123_456) == "2026-01-01T12:00:00.123Z"
+    assert ch.format_time(0) == "1970-01-01T00:00:00.000Z"
+
+
+def test_each_kind_is_sent_as_its_line() -> None:
+    cases = [
+        (Line("PRIVMSG", text="hi there"), "PRIVMSG #c :hi there"),
+        (Line("NOTICE", text="n"), "NOTICE #c n"),
+        (Line("JOIN"), "JOIN #c"),
+        (Line("PART", text="bye now"), "PART #c :bye now"),
+        (Line("PART"), "PART #c"),
+        (Line("KICK", param="victim", text="out"), "KICK #c victim out"),
+        (Line("QUIT", text="gone"), "QUIT gone"),
+        (Line("NICK", param="newnick"), "NICK newnick"),
+        (Line("TOPIC", text="a topic"), "TOPIC #c :a topic"),
+    ]
+    for line, expected in cases:
+        data = ch.encode_line(user(), line, None)
+        assert data == f":nick!user@host {expected}\r\n".encode()
+
+
+def test_tags_follow_what_the_recipient_negotiated() -> None:
+    line = Line("PRIVMSG", text="x", tags={"+draft/reply": "id0"})
+    full = ch.encode_line(user(TAG_MESSAGE_TAGS | TAG_SERVER_TIME), line, "b1")
+    assert full is not None
+    msg = parse(full.decode())
+    assert msg.tags == {
+        "batch": "b1",
+        "+draft/reply": "id0",
+        "msgid": "id1",
+        "time": "2026-01-01T12:00:00.123Z",
+    }
+    timed = parse(ch.encode_line(user(TAG_SERVER_TIME), line, None).decode())  # type: ignore[union-attr]
+    assert timed.tags == {"time": "2026-01-01T12:00:00.123Z"}
+    # A TAGMSG means nothing to a client without message-tags.
+    assert ch.encode_line(user(TAG_SERVER_TIME), Line("TAGMSG"), None) is None

@@ -446,3 +446,9 @@ def test_long_cap_ls_302_spans_lines(net: Net) -> None:
     caps = [cap for m in msgs for cap in m.params[-1].split()]
     assert len(caps) == len(net.server.capabilities)
     assert all(len(m.encode()) <= 510 for m in msgs)
+
+
+def test_username_fits_userlen_with_its_tilde(net: Net) -> None:
+    c = net.client("alice", username="u" * 40)
+    userlen = int(isupport(net.raw_client().send("NICK z", "USER z 0 * :z"))["USERLEN"])
+    assert c.user.username == "~" + "u" * (userlen - 1)

@@ -159,8 +159,9 @@ def user_(server: Server, user: User, msg: Message) -> None:
         server.numeric(user, N.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
         return
     username = "".join(ch for ch in msg.params[0] if ch.isalnum() or ch in "-_.")
-    username = username[: server.limits.user_length] or "user"
-    # The server does no ident lookup, so the name is marked as unverified.
+    # The server does no ident lookup, so the name is marked as unverified; the
+    # "~" counts towards USERLEN.
+    username = username[: max(server.limits.user_length - 1, 1)] or "user"
     user.username = "~" + username
     user.realname = msg.params[3]
     if user.nick != "*":

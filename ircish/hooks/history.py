@@ -11,7 +11,7 @@ and never offered to plugins: history here is channel history.
 from __future__ import annotations
 
 import bisect
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -61,100 +61,136 @@ class Seen:
     text: str
 
 
-class _Lru(OrderedDict[str, Any]):
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
+def _bounded_get(table: dict[str, Any], key: str, limit: int, factory: Any) -> Any:
+    """``table[key]``, created if missing; the oldest key goes when over ``limit``.
 
-    def touch(self, key: str, factory: Any) -> Any:
-        value = self.get(key)
-        if value is None:
-            value = self[key] = factory()
-            if len(self) > self.limit:
-                self.popitem(last=False)
-        else:
-            self.move_to_end(key)
-        return value
+    Insertion order rather than true LRU: a dict lookup is all a busy channel
+    costs, and only a server with more than ``limit`` names ever evicts.
+    """
+    value = table.get(key)
+    if value is None:
+        value = table[key] = factory()
+        if len(table) > limit:
+            del table[next(iter(table))]
+    return value
+
+
+class _ChannelMemory:
+    __slots__ = ("lines", "times")
+
+    def __init__(self) -> None:
+        # MessageEvents are kept as they are and turned into HistoryLines when
+        # read: recording is then one append, on the busiest path there is.
+        self.lines: deque[HistoryLine | events.MessageEvent] = deque(maxlen=LINES_PER_CHANNEL)
+        self.times: deque[datetime] = deque(maxlen=MESSAGE_TIMES_PER_CHANNEL)
+
+
+def _places() -> dict[str, deque[Seen | events.MessageEvent]]:
+    return {}
 
 
 class MemoryHistory:
     """Bounded, in-process: the last lines per channel and the last sightings per nick."""
 
     def __init__(self) -> None:
-        self._lines = _Lru(MAX_CHANNELS)
-        self._message_times = _Lru(MAX_CHANNELS)
-        self._seen = _Lru(MAX_NICKS)
+        self._channels: dict[str, _ChannelMemory] = {}
+        self._seen: dict[str, dict[str, deque[Seen | events.MessageEvent]]] = {}
 
     # ---- recording (called by the dispatcher, off the message path) --------------
 
     def record(self, event: events.Event) -> None:
-        if isinstance(event, events.MessageEvent):
+        if type(event) is events.MessageEvent:
             if event.command == "TAGMSG":
                 return
             if event.is_channel:
-                self._line(event.target, event.msgid, event.time, event.command, event.source,
-                           event.text)
-                times = self._message_times.touch(
-                    casefold(event.target), lambda: deque(maxlen=MESSAGE_TIMES_PER_CHANNEL))
-                times.append(event.time)
-                self._saw(event.nick, event.time, event.command, event.target, event.text)
+                key = casefold(event.target)
+                memory = self._channel(key)
+                memory.lines.append(event)
+                memory.times.append(event.time)
+                self._saw(event.nick, event, key)
             else:
-                self._saw(event.nick, event.time, event.command, None, "")
+                self._saw(event.nick, event, None)
         elif isinstance(event, events.JoinEvent):
             self._line(event.channel, event.msgid, event.time, "JOIN", event.source, "")
-            self._saw(event.nick, event.time, "JOIN", event.channel, "")
+            self._saw(event.nick, Seen(event.nick, event.time, "JOIN", event.channel, ""),
+                      casefold(event.channel))
         elif isinstance(event, events.LeaveEvent):
             kind = event.kind.upper()
             self._line(event.channel, event.msgid, event.time, kind, event.source, event.reason)
-            self._saw(event.nick, event.time, kind, event.channel, event.reason)
+            self._saw(event.nick, Seen(event.nick, event.time, kind, event.channel,
+                                       event.reason), casefold(event.channel))
         elif isinstance(event, events.NickEvent):
             for channel in event.channels:
                 self._line(channel, event.msgid, event.time, "NICK", event.source, event.new)
-            self._saw(event.old, event.time, "NICK", None, event.new)
-            self._saw(event.new, event.time, "NICK", None, event.new)
+            for nick in (event.old, event.new):
+                self._saw(nick, Seen(nick, event.time, "NICK", None, event.new), None)
         elif isinstance(event, events.TopicEvent):
             self._line(event.channel, event.msgid, event.time, "TOPIC", event.source, event.topic)
         elif isinstance(event, events.WelcomeEvent):
-            self._saw(event.nick, event.time, "CONNECT", None, "")
+            self._saw(event.nick, Seen(event.nick, event.time, "CONNECT", None, ""), None)
         elif isinstance(event, events.DisconnectEvent):
-            self._saw(event.nick, event.time, "QUIT", None, event.reason)
+            self._saw(event.nick, Seen(event.nick, event.time, "QUIT", None, event.reason), None)
+
+    def _channel(self, key: str) -> _ChannelMemory:
+        return _bounded_get(self._channels, key, MAX_CHANNELS, _ChannelMemory)
 
     def _line(self, channel: str, msgid: str, when: datetime, kind: str, source: str,
               text: str) -> None:
-        lines = self._lines.touch(casefold(channel), lambda: deque(maxlen=LINES_PER_CHANNEL))
-        lines.append(HistoryLine(msgid, when, kind, source.split("!", 1)[0], source, channel,
-                                 text))
+        self._channel(casefold(channel)).lines.append(
+            HistoryLine(msgid, when, kind, source.split("!", 1)[0], source, channel, text))
 
-    def _saw(self, nick: str, when: datetime, kind: str, channel: str | None, text: str) -> None:
-        places = self._seen.touch(casefold(nick), dict)
-        seen = Seen(nick, when, kind, channel, text)
-        for place in (_ANYWHERE, casefold(channel)) if channel else (_ANYWHERE,):
-            places.setdefault(place, deque(maxlen=SEEN_PER_PLACE)).append(seen)
+    def _saw(self, nick: str, seen: Seen | events.MessageEvent, channel_key: str | None
+             ) -> None:
+        places = _bounded_get(self._seen, casefold(nick), MAX_NICKS, _places)
+        anywhere = places.get(_ANYWHERE)
+        if anywhere is None:
+            anywhere = places[_ANYWHERE] = deque(maxlen=SEEN_PER_PLACE)
+        anywhere.append(seen)
+        if channel_key is not None:
+            here = places.get(channel_key)
+            if here is None:
+                here = places[channel_key] = deque(maxlen=SEEN_PER_PLACE)
+            here.append(seen)
 
     # ---- queries --------------------------------------------------------------------
 
     def latest(self, channel: str, limit: int) -> list[HistoryLine]:
-        lines = self._lines.get(casefold(channel))
-        if not lines or limit <= 0:
+        memory = self._channels.get(casefold(channel))
+        if memory is None or limit <= 0:
             return []
-        return list(lines)[-limit:]
+        return [_as_line(item) for item in list(memory.lines)[-limit:]]
 
     def last_seen(self, nick: str, channel: str | None, before: datetime | None) -> Seen | None:
         places = self._seen.get(casefold(nick))
         if not places:
             return None
-        for seen in reversed(places.get(casefold(channel) if channel else _ANYWHERE, ())):
-            if before is None or seen.time < before:
-                return seen
+        for item in reversed(places.get(casefold(channel) if channel else _ANYWHERE, ())):
+            if before is None or item.time < before:
+                return _as_seen(item)
         return None
 
     def count_since(self, channel: str, since: datetime, until: datetime | None) -> int:
-        times = self._message_times.get(casefold(channel))
-        if not times:
+        memory = self._channels.get(casefold(channel))
+        if memory is None:
             return 0
-        ordered = list(times)
+        ordered = list(memory.times)
         end = len(ordered) if until is None else bisect.bisect_left(ordered, until)
         return max(0, end - bisect.bisect_right(ordered, since))
+
+
+def _as_line(item: HistoryLine | events.MessageEvent) -> HistoryLine:
+    if isinstance(item, HistoryLine):
+        return item
+    return HistoryLine(item.msgid, item.time, item.command, item.nick, item.source,
+                       item.target, item.text)
+
+
+def _as_seen(item: Seen | events.MessageEvent) -> Seen:
+    if isinstance(item, Seen):
+        return item
+    # A private message's text is never shown to plugins.
+    return Seen(item.nick, item.time, item.command, item.target if item.is_channel else None,
+                item.text if item.is_channel else "")
 
 
 class PluginHistory:

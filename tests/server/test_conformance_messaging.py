@@ -105,3 +105,27 @@ async def test_away_and_away_notify(irc: Connect) -> None:
     assert codes(await ask(bob, "AWAY")) == ["PRIVMSG", "305"]
     back = await ask(watcher)
     assert codes(back) == ["AWAY"] and back[0].params == []
+
+
+async def test_cap_notify_new_and_del(irc: Connect) -> None:
+    modern = await irc("modern", caps=["multi-prefix"])  # CAP LS 302: cap-notify implied
+    old = await irc("old")
+    core = irc.server.core  # type: ignore[attr-defined]
+    core.capabilities["draft/example"] = "1"
+    core.broadcast_cap("draft/example", added=True)
+    new = await ask(modern)
+    assert [(m.command, m.params[1:]) for m in new] == [("CAP", ["NEW", "draft/example=1"])]
+    assert await ask(old) == []
+    del core.capabilities["draft/example"]
+    core.broadcast_cap("draft/example", added=False)
+    assert [m.params[1:] for m in await ask(modern)] == [["DEL", "draft/example"]]
+
+
+async def test_multi_prefix_and_userhost_in_names(irc: Connect) -> None:
+    op = await irc("op")
+    both = await irc("both", caps=["multi-prefix", "userhost-in-names"])
+    await ask(op, "JOIN #p", "MODE #p +v op")
+    names = await ask(both, "NAMES #p")
+    assert names[0].params[-1] == "@+op!~op@127.0.0.1"
+    who = await ask(both, "WHO #p")
+    assert who[0].params[6] == "H@+"

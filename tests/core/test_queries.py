@@ -246,3 +246,11 @@ def test_numerics_never_exceed_512_bytes(net: Net) -> None:
         a.server.handle(a.user, parse(line))
         raw = a.raw()
         assert raw and all(len(r.encode()) <= 510 for r in raw), line
+
+
+def test_whowas_with_wildcards(net: Net) -> None:
+    net.client("nick2").send("QUIT")
+    net.client("other").send("QUIT")
+    asker = net.client("asker")
+    assert [m.params[1] for m in every(asker.send("WHOWAS *ck2"), "314")] == ["nick2"]
+    assert len(every(asker.send("WHOWAS *"), "314")) == 2

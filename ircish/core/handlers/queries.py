@@ -117,9 +117,13 @@ def whowas(server: Server, user: User, msg: Message) -> None:
     nick = msg.params[0]
     count = int(msg.param(1)) if msg.param(1).isdigit() else 0
     key = casefold(nick)
+    wildcard = "*" in nick or "?" in nick
     found = 0
     for old_nick, username, host, realname, when in reversed(server.whowas):
-        if casefold(old_nick) != key:
+        if wildcard:
+            if not mask_matches(nick, old_nick):
+                continue
+        elif casefold(old_nick) != key:
             continue
         server.numeric(user, N.RPL_WHOWASUSER, old_nick, username, host, "*", realname)
         server.numeric(user, N.RPL_WHOISSERVER, old_nick, server.name,

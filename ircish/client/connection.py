@@ -44,6 +44,37 @@ class Backoff:
         return base * random.uniform(0.8, 1.2)
 
 
+class Pace:
+    """A token bucket for outgoing lines: a burst, then a steady rate.
+
+    Servers throttle each client ("fakelag") and disconnect one whose backlog
+    grows too long; pasting a file into a channel must not get us thrown out.
+    The defaults match what ircish allows; most servers allow the same or more.
+    """
+
+    def __init__(self, burst: int = 20, rate: float = 4.0) -> None:
+        self.burst = burst
+        self.rate = rate
+        self._tokens = float(burst)
+        self._stamp: float | None = None
+
+    def _refill(self) -> None:
+        now = trio.current_time()
+        if self._stamp is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    async def take(self, wanted: int) -> int:
+        """Wait until at least one line may go; returns how many may go now."""
+        self._refill()
+        if self._tokens < 1:
+            await trio.sleep((1 - self._tokens) / self.rate)
+            self._refill()
+        allowed = max(1, min(wanted, int(self._tokens)))
+        self._tokens -= allowed
+        return allowed
+
+
 async def open_stream(endpoint: Endpoint) -> trio.abc.Stream:
     if not endpoint.tls:
         return await trio.open_tcp_stream(endpoint.host, endpoint.port)
@@ -80,6 +111,7 @@ class Connection:
         backoff: Backoff | None = None,
         idle_ping: float = IDLE_PING,
         give_up_after: int | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self.session = session
         self.endpoint = endpoint
@@ -90,6 +122,8 @@ class Connection:
         self.give_up_after = give_up_after
         self.gave_up = False
         self.closed = trio.Event()
+        self.pace = pace or Pace()
+        self.unsent = 0  # lines queued but held back by the pace
         self._stream_scope: trio.CancelScope | None = None
 
     async def run(self) -> None:
@@ -131,10 +165,15 @@ class Connection:
             and failures >= self.give_up_after
         )
 
-    async def quit(self, reason: str = "Leaving", grace: float = 3.0) -> None:
-        """Say goodbye and wait briefly for the server to close, then stop."""
+    async def quit(self, reason: str = "Leaving", grace: float = 5.0) -> None:
+        """Say goodbye and wait for the server to close, then stop.
+
+        The server answers QUIT only after the lines before it, so the wait is
+        what makes sure they were all handled; it is bounded by the time the
+        pace needs for what is still queued, plus ``grace``.
+        """
         if self.session.quit(reason):
-            with trio.move_on_after(grace):
+            with trio.move_on_after(grace + (self.unsent + 1) / self.pace.rate):
                 await self.closed.wait()
         self.session.quitting = True
         if self._stream_scope is not None:
@@ -174,19 +213,24 @@ class Connection:
     async def _writer(
         self, stream: trio.abc.Stream, channel: trio.MemoryReceiveChannel[str]
     ) -> None:
+        pending: list[str] = []
         async with channel:
             while True:
-                try:
-                    line = await channel.receive()
-                except trio.EndOfChannel:
-                    return
-                batch = [line]
-                # Everything already queued goes out in one send_all.
+                if not pending:
+                    try:
+                        pending.append(await channel.receive())
+                    except trio.EndOfChannel:
+                        return
                 while True:
                     try:
-                        batch.append(channel.receive_nowait())
+                        pending.append(channel.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
+                self.unsent = len(pending)
+                # Everything the pace allows goes out in one send_all.
+                allowed = await self.pace.take(len(pending))
+                batch, pending = pending[:allowed], pending[allowed:]
+                self.unsent = len(pending)
                 data = "".join(item + "\r\n" for item in batch).encode("utf-8", "replace")
                 try:
                     await stream.send_all(data)

@@ -225,14 +225,18 @@ class Buffers:
         look back at it.
         """
         added: list[Line] = []
-        for line in lines:
+        # Servers stamp to the millisecond, so history and shown lines can share a
+        # time: going backwards and inserting before equal times keeps both the
+        # batch's order and history ahead of what was already there.
+        for line in reversed(list(lines)):
             if buffer.has_msgid(line.msgid):
                 continue
-            index = bisect.bisect_right(buffer.lines, line.time, key=lambda old: old.time)
+            index = bisect.bisect_left(buffer.lines, line.time, key=lambda old: old.time)
             buffer.lines.insert(index, line)
             if line.msgid:
                 buffer.msgids.add(line.msgid)
             added.append(line)
+        added.reverse()
         if added:
             self.listener.history_added(buffer, added)
         self.listener.changed()

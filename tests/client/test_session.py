@@ -155,3 +155,16 @@ def test_odd_lines_from_a_server_never_crash_the_client() -> None:
         line.text for b in session.buffers.all for line in b.lines if "Could not" in line.text
     ]
     assert errors == []
+
+
+def test_history_with_equal_timestamps_keeps_its_order() -> None:
+    session, _ = registered("batch server-time message-tags draft/chathistory")
+    stamp = "@time=2026-01-01T10:00:00.000Z"
+    for ref, numbers in (("a", (3, 4)), ("b", (1, 2))):
+        session.handle_line(f":srv BATCH +{ref} chathistory #lobby")
+        for n in numbers:
+            session.handle_line(f"{stamp};batch={ref};msgid=m{n} :bob!u@h PRIVMSG #lobby :{n}")
+        session.handle_line(f":srv BATCH -{ref}")
+    lobby = session.buffers.get("#lobby")
+    assert lobby is not None
+    assert [line.text for line in lobby.lines if line.kind == "message"] == ["1", "2", "3", "4"]

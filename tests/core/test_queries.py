@@ -254,3 +254,14 @@ def test_whowas_with_wildcards(net: Net) -> None:
     asker = net.client("asker")
     assert [m.params[1] for m in every(asker.send("WHOWAS *ck2"), "314")] == ["nick2"]
     assert len(every(asker.send("WHOWAS *"), "314")) == 2
+
+
+def test_links_lists_this_server(make_net: Callable[..., Net]) -> None:
+    net = make_net({"server": {"description": "test server"}})
+    a = net.client("a")
+    msgs = a.send("LINKS")
+    assert commands(msgs) == ["364", "365"]
+    assert msgs[0].params == ["a", "irc.test", "irc.test", "0 test server"]
+    assert msgs[1].params[:2] == ["a", "*"]
+    assert commands(a.send("LINKS *.test")) == ["364", "365"]
+    assert commands(a.send("LINKS other.example")) == ["365"]

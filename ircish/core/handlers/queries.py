@@ -1,5 +1,5 @@
 """Questions about users and the server: WHO, WHOIS, WHOWAS, ISON, USERHOST, AWAY,
-MOTD, VERSION, TIME, LUSERS, INFO, ADMIN."""
+MOTD, VERSION, TIME, LUSERS, INFO, LINKS, ADMIN."""
 
 from __future__ import annotations
 
@@ -210,6 +210,16 @@ def info(server: Server, user: User, msg: Message) -> None:
     ):
         server.numeric(user, N.RPL_INFO, line)
     server.numeric(user, N.RPL_ENDOFINFO, "End of INFO list")
+
+
+@command("LINKS")
+def links(server: Server, user: User, msg: Message) -> None:
+    # One server, no links: it lists itself, hop count 0 and its description.
+    mask = msg.params[-1] if msg.params else "*"
+    if mask_matches(mask, server.name):
+        server.numeric(user, N.RPL_LINKS, server.name, server.name,
+                       f"0 {server.config.server.description}")
+    server.numeric(user, N.RPL_ENDOFLINKS, mask, "End of /LINKS list")
 
 
 @command("ADMIN")

@@ -97,3 +97,16 @@ def test_oper_may_set_persistent_mode(onet: Net) -> None:
     assert only(op.send("MODE #keep +P")).params == ["#keep", "+P"]
     op.send("PART #keep")
     assert onet.server.find_channel("#keep") is not None
+
+
+def test_wallops(onet: Net) -> None:
+    op, plain, wants = onet.client("op"), onet.client("plain"), onet.client("wants")
+    wants.send("MODE wants +w")
+    assert only(plain.send("WALLOPS :hi")).command == "481"
+    op.send("OPER operuser operpassword")
+    echo = only(op.send("WALLOPS :hi everyone"))
+    assert echo.command == "WALLOPS" and echo.params == ["hi everyone"]
+    assert echo.source.startswith("op!")
+    assert only(wants.take()).params == ["hi everyone"]
+    assert plain.take() == []
+    assert only(op.send("WALLOPS")).command == "461"

@@ -1,4 +1,4 @@
-"""Operator commands: OPER and KILL."""
+"""Operator commands: OPER, KILL and WALLOPS."""
 
 from __future__ import annotations
 
@@ -47,3 +47,10 @@ def kill(server: Server, user: User, msg: Message) -> None:
     reason = f"Killed ({user.nick} ({comment}))"
     server.send_line(target, f":{user.source} KILL {target.nick} :{comment}")
     server.kill(target, reason, f"Closing Link: {server.name} ({reason})")
+
+
+@command("WALLOPS", min_params=1, oper_only=True)
+def wallops(server: Server, user: User, msg: Message) -> None:
+    # To every user with +w, and echoed to the sender (Modern allows both).
+    recipients = [u for u in server.users.values() if "w" in u.modes or u is user]
+    server.relay(recipients, "WALLOPS", [msg.params[0]], user.source)

@@ -123,7 +123,7 @@ class Connection:
         self.gave_up = False
         self.closed = trio.Event()
         self.pace = pace or Pace()
-        self.unsent = 0  # lines queued but held back by the pace
+        self.unsent = 0  # lines handed to the writer and not yet written
         self._stream_scope: trio.CancelScope | None = None
 
     async def run(self) -> None:
@@ -184,6 +184,7 @@ class Connection:
         send_channel, receive_channel = trio.open_memory_channel[str](math.inf)
         reason = "connection closed"
         registered = False
+        self.unsent = 0
         with trio.CancelScope() as scope:
             self._stream_scope = scope
             async with stream, trio.open_nursery() as nursery:
@@ -193,6 +194,7 @@ class Connection:
                     # session shows the loss instead.
                     try:
                         send_channel.send_nowait(line)
+                        self.unsent += 1
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
                         pass
 
@@ -226,11 +228,10 @@ class Connection:
                         pending.append(channel.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                self.unsent = len(pending)
                 # Everything the pace allows goes out in one send_all.
                 allowed = await self.pace.take(len(pending))
                 batch, pending = pending[:allowed], pending[allowed:]
-                self.unsent = len(pending)
+                self.unsent -= len(batch)
                 data = "".join(item + "\r\n" for item in batch).encode("utf-8", "replace")
                 try:
                     await stream.send_all(data)

@@ -183,3 +183,13 @@ def test_oper_only_persistent_mode(net: Net) -> None:
     alice.send("JOIN #a")
     err = only(alice.send("MODE #a +P"))
     assert err.command == "481"
+
+
+def test_empty_ban_masks_are_ignored_and_removal_is_casemapped(net: Net) -> None:
+    alice = net.client("alice")
+    alice.send("JOIN #a")
+    assert alice.send("MODE #a +b :") == []
+    assert net.server.find_channel("#a").bans == []
+    alice.send("MODE #a +b nick[1]!*@*")
+    assert only(alice.send("MODE #a -b NICK{1}!*@*")).params[1] == "-b"
+    assert net.server.find_channel("#a").bans == []

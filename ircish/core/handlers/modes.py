@@ -9,6 +9,7 @@ from ircish.core import numerics as N
 from ircish.core.commands import command
 from ircish.core.masks import normalize_ban_mask
 from ircish.core.state import PREFIXES
+from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -115,10 +116,14 @@ def channel_mode(
                                    "End of channel ban list")
                 continue
             param_modes += 1
-            mask = normalize_ban_mask(args.pop(0))
+            raw_mask = args.pop(0).lstrip(":")
+            if not raw_mask or " " in raw_mask:
+                continue  # nothing a ban could match
+            mask = normalize_ban_mask(raw_mask)
             if param_modes > MAX_PARAM_MODES or need_op():
                 continue
-            existing = [b for b in channel.bans if b[0].lower() == mask.lower()]
+            folded = casefold(mask)
+            existing = [b for b in channel.bans if casefold(b[0]) == folded]
             if adding and not existing:
                 channel.bans.append((mask, user.source, server.clock()))
             elif not adding and existing:

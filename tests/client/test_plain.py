@@ -6,9 +6,13 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import pytest
 import trio
 
+from ircish.client.app import make_client
+from ircish.client.connection import Pace
 from ircish.client.plain import run_plain
 from ircish.testing import RunningServer
 from tests.client.helpers import config
@@ -109,3 +113,34 @@ async def test_console_script_in_a_pipe(
     assert result.returncode == 0, result.stderr
     assert got.params == ["#lobby", "hello"]
     assert b" #lobby <bot> hello\n" in result.stdout
+
+
+async def test_plain_delivers_a_paste_longer_than_the_flood_burst(
+    make_server: Callable[..., Any], connect: Callable[..., Awaitable[RawClient]]
+) -> None:
+    """The server throttles; every line still arrives before the client quits."""
+    limits = {"limits": {"flood_burst": 10, "flood_rate": 40.0}}
+    async with make_server(limits) as srv:
+        other = await RawClient.connect(srv.port)
+        await other.register("bob")
+        await other.send("JOIN #lobby")
+        await other.expect("366")
+        client = make_client(config(srv.port, nick="bot"), give_up_after=1)
+        client.connection.pace = Pace(burst=5, rate=60.0)
+        lines = [f"pasted {i}" for i in range(40)]
+        with trio.fail_after(10):
+            status = await run_plain(client.config, feeder(lines), lambda _: None, client=client)
+            got = [m.params[1] for m in await other.nothing_within(0.5) if m.command == "PRIVMSG"]
+        assert status == 0
+        assert got == lines
+        await other.aclose()
+
+
+async def test_pace_allows_a_burst_then_a_steady_rate(autojump_clock: object) -> None:
+    pace = Pace(burst=3, rate=2.0)
+    start = trio.current_time()
+    assert await pace.take(10) == 3
+    assert await pace.take(10) == 1
+    assert trio.current_time() - start == pytest.approx(0.5)
+    await trio.sleep(10)
+    assert await pace.take(10) == 3  # refills to the burst, never beyond

@@ -539,7 +539,9 @@ class Session:
             self._history_before.discard(key)
             if not added:
                 buffer.history_exhausted = True
-                self.info("No older history.", buffer=buffer)
+                # At the top, where the user is looking, not at the bottom.
+                top = buffer.lines[0].time if buffer.lines else now()
+                self.buffers.add_history(buffer, [Line(top, "info", "No older history.")])
 
     # -- channel membership ----------------------------------------------------------
 

@@ -138,6 +138,7 @@ async def test_scrolling_back_fetches_older_history_until_exhausted(
     await wait_for(lambda: len(lobby_lines()) == 80)
     client.session.request_older(lobby)
     await wait_for(lambda: lobby.history_exhausted)
+    assert lobby.lines[0].text == "No older history."
     assert not client.session.request_older(lobby)
 
 

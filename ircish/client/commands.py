@@ -77,6 +77,10 @@ def error(ctx: Context, text: str) -> None:
     ctx.session.info(text, kind="error", buffer=ctx.buffers.current)
 
 
+def usage(ctx: Context, name: str) -> None:
+    error(ctx, "Usage: " + COMMANDS[name].usage)
+
+
 def need_connection(ctx: Context, sent: bool) -> None:
     if not sent:
         error(ctx, "Not connected.")
@@ -90,7 +94,7 @@ def current_channel(ctx: Context) -> str | None:
 @command("/join #channel[,#other] [key]", "Join channels and switch to the first one.")
 def cmd_join(ctx: Context, args: str) -> None:
     if not args:
-        error(ctx, "Usage: " + COMMANDS["join"].usage)
+        usage(ctx, "join")
         return
     channels, _, keys = args.partition(" ")
     need_connection(ctx, ctx.session.join(channels.split(","), keys.split(",") if keys else None))
@@ -112,18 +116,22 @@ def cmd_part(ctx: Context, args: str) -> None:
 
 @command("/msg target text", "Send a message to a nick or channel without switching.")
 def cmd_msg(ctx: Context, args: str) -> None:
+    _message(ctx, args, "msg", notice=False)
+
+
+def _message(ctx: Context, args: str, name: str, *, notice: bool) -> None:
     target, _, text = args.partition(" ")
     if not target or not text:
-        error(ctx, "Usage: " + COMMANDS["msg"].usage)
+        usage(ctx, name)
         return
-    ctx.session.say(target, text)
+    ctx.session.say(target, text, notice=notice)
 
 
 @command("/query nick [text]", "Open a private conversation with nick.")
 def cmd_query(ctx: Context, args: str) -> None:
     nick, _, text = args.partition(" ")
     if not nick:
-        error(ctx, "Usage: " + COMMANDS["query"].usage)
+        usage(ctx, "query")
         return
     ctx.buffers.open(nick, BufferKind.QUERY, focus=True)
     if text:
@@ -141,11 +149,7 @@ def cmd_me(ctx: Context, args: str) -> None:
 
 @command("/notice target text", "Send a notice.")
 def cmd_notice(ctx: Context, args: str) -> None:
-    target, _, text = args.partition(" ")
-    if not target or not text:
-        error(ctx, "Usage: " + COMMANDS["notice"].usage)
-        return
-    ctx.session.say(target, text, notice=True)
+    _message(ctx, args, "notice", notice=True)
 
 
 @command("/nick newnick", "Change your nickname.")
@@ -173,7 +177,7 @@ def cmd_topic(ctx: Context, args: str) -> None:
 def cmd_names(ctx: Context, args: str) -> None:
     channel = args.split()[0] if args else current_channel(ctx)
     if channel is None:
-        error(ctx, "Usage: " + COMMANDS["names"].usage)
+        usage(ctx, "names")
         return
     need_connection(ctx, ctx.session.request_names(channel))
 
@@ -181,7 +185,7 @@ def cmd_names(ctx: Context, args: str) -> None:
 @command("/whois nick", "Ask the server who someone is.")
 def cmd_whois(ctx: Context, args: str) -> None:
     if not args:
-        error(ctx, "Usage: " + COMMANDS["whois"].usage)
+        usage(ctx, "whois")
         return
     need_connection(ctx, ctx.session.send("WHOIS", args.split()[0]))
 
@@ -199,7 +203,7 @@ def cmd_quit(ctx: Context, args: str) -> None:
 @command("/raw LINE", "Send a line to the server exactly as typed.")
 def cmd_raw(ctx: Context, args: str) -> None:
     if not args:
-        error(ctx, "Usage: " + COMMANDS["raw"].usage)
+        usage(ctx, "raw")
         return
     need_connection(ctx, ctx.session.send_raw(args))
 

@@ -273,3 +273,12 @@ def test_long_message_is_cut_to_fit_the_relayed_line(net: Net) -> None:
     assert set(got.params[1]) == {"é"} and len(got.encode().encode()) <= 510
     alice.send("PRIVMSG #a :short")
     assert only(bob.take()).params[1] == "short"
+
+
+def test_message_to_oneself_arrives_once(net: Net) -> None:
+    plain = net.client("plain")
+    got = only(plain.send("PRIVMSG Plain :note to self"))
+    assert got.command == "PRIVMSG" and got.params == ["plain", "note to self"]
+    assert got.source.startswith("plain!")
+    echo = net.client("echo", caps=["echo-message"])
+    assert only(echo.send("PRIVMSG echo :me")).params == ["echo", "me"]

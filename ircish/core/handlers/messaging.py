@@ -163,7 +163,8 @@ def _deliver_one(
                 server.fanout(sinks, line.for_mask(mask), skip)
     else:
         for member, held in recipients.items():
-            if member is user:
+            # A message to oneself arrives once: as the echo if echo-message is on.
+            if member is user and (is_channel or "echo-message" in user.caps):
                 continue
             if min_rank is not None and (not held or PREFIX_RANK[held[0]] > min_rank):
                 continue

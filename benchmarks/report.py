@@ -16,6 +16,9 @@ KEY_METRICS: dict[str, tuple[str, ...]] = {
 }
 
 
+_MARK = {True: "pass", False: "FAIL", None: "n/a"}
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
@@ -155,4 +158,34 @@ def comparison(results: list[dict[str, Any]]) -> str:
                     ratio = f"{values[0] / v:.2f}x"
                 line += f"{ratio:>18}"
             out.append(line)
+    return "\n".join(out)
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    """Markdown tables for RESULTS.md: one per scenario, servers as columns."""
+    out: list[str] = []
+    by_scenario: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        if "error" not in r:
+            by_scenario.setdefault(r["scenario"], []).append(r)
+    for name, rows in by_scenario.items():
+        sc = SCENARIOS[name]
+        out.append(f"### {name} — {sc.summary}")
+        out.append("")
+        out.append("| metric | " + " | ".join(r["server"] for r in rows) + " |")
+        out.append("| --- |" + " ---: |" * len(rows))
+        metrics = ("registrations_per_s", *KEY_METRICS.get(name, ()), "loadgen_cpu_pct")
+        for metric in dict.fromkeys(metrics):
+            out.append(f"| {metric} | " + " | ".join(_fmt(r.get(metric)) for r in rows) + " |")
+        verdicts = []
+        for r in rows:
+            checks = check_targets(r)
+            marks = [f"{_MARK[ok]} {label}" for label, _, ok in checks]
+            verdicts.append(", ".join(marks))
+        out.append("| targets | " + " | ".join(verdicts) + " |")
+        noisy = [r["server"] for r in rows if contention_warning(r)]
+        out.append("")
+        if noisy:
+            out.append(f"Contention warning (other processes on the cores): {', '.join(noisy)}.")
+            out.append("")
     return "\n".join(out)

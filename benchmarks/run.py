@@ -19,7 +19,7 @@ from typing import Any
 
 from benchmarks.coordinator import BenchmarkError, TargetServer, run_scenario
 from benchmarks.procstat import find_listening_pid
-from benchmarks.report import check_targets, comparison, summary
+from benchmarks.report import check_targets, comparison, markdown, summary
 from benchmarks.runlock import exclusive_run
 from benchmarks.scenarios import SCENARIOS, Scenario
 from benchmarks.servers import KINDS, LaunchedServer
@@ -100,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         default=900.0,
         help="seconds to wait for another benchmark run on this machine to finish",
     )
+    p.add_argument("--markdown", metavar="PATH", help="also write markdown tables (RESULTS.md)")
     p.add_argument("--json", metavar="PATH", help="also write results as JSON ('-' = stdout)")
     p.add_argument(
         "--check", action="store_true", help="exit 1 when a scenario misses one of its targets"
@@ -192,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             with open(args.json, "w") as f:
                 f.write(text + "\n")
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(results) + "\n")
     missed = any(v is False for r in ok for _, _, v in check_targets(r))
     if len(ok) < len(results):
         return 2

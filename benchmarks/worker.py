@@ -20,6 +20,7 @@ disappears exits.
 from __future__ import annotations
 
 import array
+import collections
 import errno
 import heapq
 import os
@@ -39,6 +40,8 @@ _PRIVMSG = b" PRIVMSG "
 _STAMP = re.compile(rb" PRIVMSG \S+ :(\d+) (\d+) (\d+)")
 _PROBE = b"lgprobe"
 _RECV_SIZE = 262144
+# Lazy clients read per loop turn during a sweep.
+_SWEEP_SLICE = 32
 _EPOLLIN = select.EPOLLIN
 _EPOLLOUT = select.EPOLLOUT
 _EPOLLONESHOT = select.EPOLLONESHOT
@@ -391,7 +394,8 @@ class Worker:
             lazy.add(c)
             c.mask = _EPOLLIN | _EPOLLONESHOT
             epoll.modify(c.fd, c.mask | (_EPOLLOUT if c.outbuf else 0))
-        lazy_ready: list[_Client] = []
+        lazy_ready: collections.deque[_Client] = collections.deque()
+        sweeping = False
         sweep_ns = int(plan.sweep_interval_s * 1e9)
         next_sweep = tl.start
         sent_by_channel: dict[bytes, int] = {}
@@ -465,13 +469,13 @@ class Worker:
                     if line.startswith(b"PING "):
                         self._send(c, b"PONG " + line[5:].rstrip(b"\r") + b"\r\n")
 
-        def sweep() -> None:
-            for c in lazy_ready:
+        def sweep(limit: int) -> None:
+            for _ in range(min(limit, len(lazy_ready))):
+                c = lazy_ready.popleft()
                 if c.sock is not None:
                     consume(c, False)
                 if c.sock is not None:
                     epoll.modify(c.fd, c.mask | (_EPOLLOUT if c.outbuf else 0))
-            lazy_ready.clear()
 
         while True:
             now = mono()
@@ -481,9 +485,15 @@ class Worker:
                 cpu0 = time.process_time()
             if cpu1 < 0 and now >= me:
                 cpu1 = time.process_time()
-            if now >= next_sweep:
-                next_sweep = now + sweep_ns
-                sweep()
+            if now >= next_sweep and lazy_ready:
+                sweeping = True
+            if sweeping:
+                # A slice per loop turn: a whole sweep at once would stall the eager
+                # clients' reads, and their latency samples, for milliseconds.
+                sweep(_SWEEP_SLICE)
+                if not lazy_ready:
+                    sweeping = False
+                    next_sweep = now + sweep_ns
             sending = tl.start <= now < tl.send_end
             if sending and refill:
                 for c in refill:
@@ -527,13 +537,13 @@ class Worker:
                     heapq.heappush(heap, (due + interval, i))
             # Sleep until the next scheduled send or sweep, never long: deadlines are
             # checked above.
-            wake = min(tl.drain_end, next_sweep)
+            wake = min(tl.drain_end, next_sweep) if lazy_ready else tl.drain_end
             if heap:
                 wake = min(wake, heap[0][0])
             elif now < tl.start:
                 wake = min(wake, tl.start)
             timeout = max(0.0, min(0.05, (wake - mono()) / 1e9))
-            if refill and sending:
+            if (refill and sending) or sweeping:
                 timeout = 0.0
             for fd, ev in epoll.poll(timeout):
                 c = by_fd.get(fd)
@@ -546,8 +556,9 @@ class Worker:
                 elif ev & (_EPOLLIN | _EPOLLERRS):
                     consume(c, True)
         # Whatever the lazy clients still hold arrived before the end: count it.
-        lazy_ready[:] = [c for c in lazy if c.sock is not None]
-        sweep()
+        lazy_ready.clear()
+        lazy_ready.extend(c for c in lazy if c.sock is not None)
+        sweep(len(lazy_ready))
         if cpu0 >= 0:
             report.cpu_s = (cpu1 if cpu1 >= 0 else time.process_time()) - cpu0
         report.sent_total = sent_total

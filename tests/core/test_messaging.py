@@ -282,3 +282,18 @@ def test_message_to_oneself_arrives_once(net: Net) -> None:
     assert got.source.startswith("plain!")
     echo = net.client("echo", caps=["echo-message"])
     assert only(echo.send("PRIVMSG echo :me")).params == ["echo", "me"]
+
+
+def test_caps_changed_after_joining_apply_to_channel_messages(net: Net) -> None:
+    alice, bob = net.client("alice"), net.client("bob")
+    net.joined("#a", alice, bob)
+    alice.send("PRIVMSG #a :before")
+    assert only(bob.take()).tags == {}
+    bob.send("CAP REQ :server-time message-tags")
+    alice.send("PRIVMSG #a :after")
+    assert set(only(bob.take()).tags) == {"time", "msgid"}
+    alice.send("TAGMSG #a")
+    assert only(bob.take()).command == "TAGMSG"
+    bob.send("CAP REQ :-server-time -message-tags")
+    alice.send("PRIVMSG #a :plain again", "TAGMSG #a")
+    assert [(m.command, m.tags) for m in bob.take()] == [("PRIVMSG", {})]

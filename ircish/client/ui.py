@@ -38,6 +38,7 @@ def build_window(client: Client, ctx: Context) -> ChatWindow:
         commands=lambda: sorted(COMMANDS),
         chantypes=lambda: session.isupport.chantypes,
         away=lambda: session.away,
+        online=lambda: session.registered,
     )
     client.buffers.listener = window
     return window

@@ -184,6 +184,7 @@ class ChatWindow(urwid.WidgetWrap):
         commands: Callable[[], list[str]],
         chantypes: Callable[[], str] = lambda: "#&",
         away: Callable[[], bool] = lambda: False,
+        online: Callable[[], bool] = lambda: True,
     ) -> None:
         self.buffers = buffers
         self.own_nick = own_nick
@@ -191,6 +192,7 @@ class ChatWindow(urwid.WidgetWrap):
         self.on_scroll_top = on_scroll_top
         self.chantypes = chantypes
         self.away = away
+        self.online = online
         self.views: dict[int, BufferView] = {}
         self.history = InputHistory()
         self.completer = Completer(commands)
@@ -283,6 +285,8 @@ class ChatWindow(urwid.WidgetWrap):
         number = self.buffers.number(current)
         nick = self.own_nick() + (" (away)" if self.away() else "")
         markup: list[tuple[str, str] | str] = [f" [{nick}] [{number}:{current.name}]"]
+        if not self.online():
+            markup.append(("status_mention", " [not connected]"))
         active = [
             (self.buffers.number(b), b)
             for b in self.buffers.all

@@ -31,6 +31,7 @@ class Harness:
             on_submit=lambda text: run_input(ctx, text),
             on_scroll_top=self.session.request_older,
             commands=lambda: sorted(COMMANDS),
+            online=lambda: self.session.registered,
         )
         self.buffers.listener = self.window
         self.session.connection_made(self.sent.append)
@@ -268,7 +269,9 @@ def test_page_up_at_the_top_asks_for_older_history() -> None:
 def test_connection_loss_is_shown_in_every_buffer() -> None:
     ui = Harness()
     ui.server(":bob!u@h PRIVMSG ada :hi")
+    assert "not connected" not in ui.status()
     ui.session.connection_lost("connection reset")
+    assert "[not connected]" in ui.status()
     for number in range(1, len(ui.buffers.all) + 1):
         ui.keys(f"meta {number}")
         assert "Disconnected: connection reset" in ui.screen()

@@ -41,6 +41,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ircish.core.events import ChannelStateEvent, Event
 from ircish.store.database import BEGIN_OPTION
+from ircish.store.filewatch import DatabaseFile, DatabaseGone
 from ircish.store.records import to_micros
 from ircish.store.rows import Batch, Conversation, to_batch, wanted
 from ircish.store.schema import channel_bans, channels, conversations, history
@@ -183,7 +184,7 @@ def _retryable(exc: BaseException) -> bool:
     something the database will never take, and retrying it would block the
     queue forever.
     """
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, OperationalError | DatabaseGone):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
@@ -203,6 +204,7 @@ class HistoryWriter:
         retry_max_s: float = 5.0,
     ) -> None:
         self._engine = engine
+        self._file = DatabaseFile(engine)
         self._interval = flush_interval_ms / 1000
         self._queue_limit = queue_limit
         self._store_events = frozenset(store_events)
@@ -343,6 +345,7 @@ class HistoryWriter:
     # -- in the worker thread --------------------------------------------------
 
     def _write(self, events: Sequence[Event]) -> None:
+        self._file.check()
         try:
             batch = to_batch(events)
             write_batch(self._engine, batch)

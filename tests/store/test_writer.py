@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import trio
@@ -255,3 +256,34 @@ async def test_a_value_sqlite_cannot_bind_does_not_block_the_queue(engine: Engin
         assert await writer.flush()
     assert count(engine) == 2
     assert writer.stats.dropped_rejected == 2
+
+
+async def test_a_deleted_database_is_noticed_and_a_restored_one_is_used(
+    engine: Engine, db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ircish.store.backup import backup
+
+    writer = HistoryWriter(engine, retry_initial_s=0.02, retry_max_s=0.05)
+    writer.submit(msg("before"))
+    await writer.flush()
+    saved = backup(engine, tmp_path / "saved.db")
+    db = Path(db_url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        writer.submit(msg("while gone"))
+        with trio.fail_after(5):
+            while writer.stats.failed_commits < 3:
+                await trio.sleep(0.01)
+        assert writer.backlog == 1  # kept, not written into a deleted file
+        saved.rename(db)  # the operator restores the backup
+        with trio.fail_after(5):
+            while writer.backlog:
+                await trio.sleep(0.01)
+        nursery.cancel_scope.cancel()
+    with engine.connect() as conn:
+        texts = conn.exec_driver_sql("SELECT text FROM history ORDER BY id").scalars().all()
+    assert texts == ["before", "while gone"]
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "is gone" in errors[0]

@@ -140,3 +140,25 @@ async def test_sigterm_flushes_and_backup_runs_against_the_live_server(tmp_path:
         assert await replayed(port, 3) == said
     finally:
         stop(proc)
+
+
+def test_an_unusable_database_stops_the_start_naming_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"[server]\nlisten = ['127.0.0.1:{_free_port()}']\n"
+        "[storage]\nurl = 'sqlite:///no/such/dir/h.db'\n"
+    )
+    result = subprocess.run(
+        [*SERVER, "--config", str(path)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "storage" in result.stderr and "does not exist" in result.stderr
+    (tmp_path / "bad.db").write_text("this is not a database")
+    path.write_text(
+        f"[server]\nlisten = ['127.0.0.1:{_free_port()}']\n[storage]\nurl = 'sqlite:///bad.db'\n"
+    )
+    result = subprocess.run(
+        [*SERVER, "--config", str(path)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "storage.url" in result.stderr and "not a database" in result.stderr

@@ -394,8 +394,10 @@ class Worker:
             lazy.add(c)
             c.mask = _EPOLLIN | _EPOLLONESHOT
             epoll.modify(c.fd, c.mask | (_EPOLLOUT if c.outbuf else 0))
-        lazy_ready: collections.deque[_Client] = collections.deque()
-        sweeping = False
+        # Lazy clients with data, and the ones the current sweep is reading (a snapshot:
+        # clients that get data again during a sweep wait for the next one).
+        lazy_ready: list[_Client] = []
+        batch: collections.deque[_Client] = collections.deque()
         sweep_ns = int(plan.sweep_interval_s * 1e9)
         next_sweep = tl.start
         sent_by_channel: dict[bytes, int] = {}
@@ -470,8 +472,8 @@ class Worker:
                         self._send(c, b"PONG " + line[5:].rstrip(b"\r") + b"\r\n")
 
         def sweep(limit: int) -> None:
-            for _ in range(min(limit, len(lazy_ready))):
-                c = lazy_ready.popleft()
+            for _ in range(min(limit, len(batch))):
+                c = batch.popleft()
                 if c.sock is not None:
                     consume(c, False)
                 if c.sock is not None:
@@ -485,15 +487,14 @@ class Worker:
                 cpu0 = time.process_time()
             if cpu1 < 0 and now >= me:
                 cpu1 = time.process_time()
-            if now >= next_sweep and lazy_ready:
-                sweeping = True
-            if sweeping:
+            if not batch and lazy_ready and now >= next_sweep:
+                batch.extend(lazy_ready)
+                lazy_ready.clear()
+                next_sweep = now + sweep_ns
+            if batch:
                 # A slice per loop turn: a whole sweep at once would stall the eager
                 # clients' reads, and their latency samples, for milliseconds.
                 sweep(_SWEEP_SLICE)
-                if not lazy_ready:
-                    sweeping = False
-                    next_sweep = now + sweep_ns
             sending = tl.start <= now < tl.send_end
             if sending and refill:
                 for c in refill:
@@ -543,7 +544,7 @@ class Worker:
             elif now < tl.start:
                 wake = min(wake, tl.start)
             timeout = max(0.0, min(0.05, (wake - mono()) / 1e9))
-            if (refill and sending) or sweeping:
+            if (refill and sending) or batch:
                 timeout = 0.0
             for fd, ev in epoll.poll(timeout):
                 c = by_fd.get(fd)
@@ -556,9 +557,9 @@ class Worker:
                 elif ev & (_EPOLLIN | _EPOLLERRS):
                     consume(c, True)
         # Whatever the lazy clients still hold arrived before the end: count it.
-        lazy_ready.clear()
-        lazy_ready.extend(c for c in lazy if c.sock is not None)
-        sweep(len(lazy_ready))
+        batch.clear()
+        batch.extend(c for c in lazy if c.sock is not None)
+        sweep(len(batch))
         if cpu0 >= 0:
             report.cpu_s = (cpu1 if cpu1 >= 0 else time.process_time()) - cpu0
         report.sent_total = sent_total
@@ -617,8 +618,20 @@ def worker_main(plan: WorkerPlan, pipe: Connection) -> None:
         if soft < hard:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         worker = Worker(plan, pipe)
+        profile_dir = os.environ.get("BENCHMARKS_PROFILE_DIR")
         try:
-            worker.serve()
+            if profile_dir:
+                # To see where the generator's own time goes: pstats on the dumped file.
+                import cProfile
+
+                cProfile.runctx(
+                    "worker.serve()",
+                    globals(),
+                    {"worker": worker},
+                    os.path.join(profile_dir, f"worker-{plan.index}.prof"),
+                )
+            else:
+                worker.serve()
         finally:
             worker.close()
     except (EOFError, BrokenPipeError, KeyboardInterrupt):

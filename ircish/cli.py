@@ -89,6 +89,8 @@ def _setup_logging(config: Config) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Alembic announces each of its internal plugins at INFO; only migrations matter.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 async def _serve(config: Config) -> int:

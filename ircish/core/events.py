@@ -32,6 +32,9 @@ class MessageEvent:
     is_channel: bool
     text: str
     tags: dict[str, str] = field(default_factory=dict)
+    # The recipient's account for a private message, so its history follows the
+    # account rather than a nick someone else may take later.
+    recipient_account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,7 +137,7 @@ def _message_rows(ev: MessageEvent, micros: int, batch: Batch) -> Iterator[Row]:
         sender_key=sender,
         recipient_key=recipient,
         # MessageEvent has no recipient account yet; taken as soon as it has one.
-        recipient_account=getattr(ev, "recipient_account", None),
+        recipient_account=ev.recipient_account,
     )
     # A message to oneself is a conversation whose two parties are the same.
     (a, a_name), (b, b_name) = sorted(((sender, ev.nick), (recipient, ev.target)))

@@ -176,4 +176,5 @@ def _deliver_one(
     server.emit(events.MessageEvent(
         line.msgid, server.now_dt(ts), verb, user.source, user.nick,  # type: ignore[arg-type]
         user.account, canonical, is_channel, text, client_tags or {},
+        None if is_channel else recipient.account,
     ))

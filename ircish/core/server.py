@@ -281,8 +281,9 @@ class Server:
             result.update(channel.members)
         return result
 
-    def channel_state_changed(self, channel: Channel) -> None:
-        if not channel.persistent and "P" not in channel.modes:
+    def channel_state_changed(self, channel: Channel, force: bool = False) -> None:
+        """Tell the store a persistent channel's state; ``force`` also for a kept one's end."""
+        if not channel.persistent and not force:
             return
         flags, _ = channel.mode_string(show_password=True)
         self.emit(

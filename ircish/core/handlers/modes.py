@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.commands import command
 from ircish.core.masks import normalize_ban_mask
@@ -216,14 +215,10 @@ def channel_mode(
     if not applied:
         return
     server.relay_channel(channel, "MODE", [channel.name, _compress(applied), *applied_params],
-                 user.source)
+                         user.source)
     if state_changed:
-        was_persistent = "P" in [c[1] for c in applied if c[0] == "-"]
-        server.channel_state_changed(channel)
-        if was_persistent:
-            # channel_state_changed skips non-persistent channels; the store
-            # still has to hear that this one is no longer kept.
-            server.emit(events.ChannelStateEvent(channel.name, "", "", None, "", None, None, (),
-                                                 persistent=False))
-        if was_persistent and not channel.members:
+        no_longer_kept = "-P" in applied
+        # After -P the store must still hear of it, to forget the channel.
+        server.channel_state_changed(channel, force=no_longer_kept)
+        if no_longer_kept and not channel.members:
             server.channels.pop(channel.key, None)

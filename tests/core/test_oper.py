@@ -110,3 +110,18 @@ def test_wallops(onet: Net) -> None:
     assert only(wants.take()).params == ["hi everyone"]
     assert plain.take() == []
     assert only(op.send("WALLOPS")).command == "461"
+
+
+def test_opers_obey_channel_join_restrictions_but_may_manage_channels(onet: Net) -> None:
+    # As in Ergo: being an operator is no key to a locked channel; overriding
+    # membership rules would need an explicit command. Topic, kick and modes are
+    # allowed so an operator can look after (and +P) any channel.
+    owner, op = onet.client("owner"), onet.client("op")
+    owner.send("JOIN #locked", "MODE #locked +i")
+    op.send("OPER operuser operpassword")
+    assert first(op.send("JOIN #locked")).command == "473"
+    owner.send("MODE #locked -i+k secret")
+    assert first(op.send("JOIN #locked")).command == "475"
+    op.send("JOIN #locked secret")
+    assert "#locked" in [c.name for c in op.user.channels.values()]
+    assert op.send("TOPIC #locked :set by an oper")[0].command == "TOPIC"

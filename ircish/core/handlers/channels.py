@@ -118,7 +118,7 @@ def join_one(server: Server, user: User, name: str, key: str = "") -> None:
         return
     channel = server.channels.get(folded)
     created = channel is None or (not channel.members and not channel.persistent)
-    if channel is not None and not user.oper:
+    if channel is not None:
         invited = user.key in channel.invited
         error = None
         if channel.limit is not None and len(channel.members) >= channel.limit and not invited:

@@ -67,3 +67,9 @@ def call_with_supported_arguments(
     if accepted is None:
         return fn(**available)
     return fn(**{k: v for k, v in available.items() if k in accepted})
+
+
+def close_awaitable(awaitable: Any) -> None:
+    """Close a coroutine that will never be awaited (it would warn when collected)."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()

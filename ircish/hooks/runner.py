@@ -28,20 +28,13 @@ import pluggy
 import trio
 
 from ircish.core import bots, events
-from ircish.core import numerics as N
-from ircish.core.commands import Command
 from ircish.core.filters import Reject
 from ircish.core.server import Server
 from ircish.core.state import User
 from ircish.hooks.api import Bot, PluginAPI, UserView
-from ircish.hooks.commands import (
-    BotCommand,
-    ServerCommand,
-    call_with_supported_arguments,
-    supported_arguments,
-)
+from ircish.hooks.commands import close_awaitable
 from ircish.hooks.history import MemoryHistory
-from ircish.protocol import Message
+from ircish.hooks.routing import CommandRouter
 from ircish.protocol.casemap import casefold
 
 log = logging.getLogger("ircish.hooks")
@@ -96,9 +89,8 @@ class HookRunner:
         self.max_failures = settings.max_failures
         self.memory = MemoryHistory()
         self.plugins: dict[str, LoadedPlugin] = {}
-        self.bot_commands: dict[tuple[str, str], tuple[LoadedPlugin, BotCommand, Any]] = {}
-        self._bot_prefixes: frozenset[str] = frozenset()
-        self._bots: dict[str, User] = {}
+        self.commands = CommandRouter(self)
+        self.bot_users: dict[str, User] = {}
         self._impls: dict[str, list[_Impl]] = {}
         self._queue: deque[events.Event] = deque()
         self._wakeup = trio.Event()
@@ -175,7 +167,7 @@ class HookRunner:
                 hook = _HOOK_FOR_EVENT.get(type(event))
                 # Most events interest no plugin: skip the coroutine for those.
                 if hook is not None and (self.impls(hook) or (
-                        self.bot_commands and type(event) is events.MessageEvent)):
+                        self.commands.bot_commands and type(event) is events.MessageEvent)):
                     await self._fire(event, hook)
                 # Recorded after the hooks ran, so a hook asking for someone's
                 # last sighting gets the one before this event.
@@ -191,15 +183,15 @@ class HookRunner:
             kwargs = self._arguments(event)
             for impl in impls:
                 await self._run(impl, hook, dict(kwargs))
-        if type(event) is events.MessageEvent and self.bot_commands:
-            await self._bot_command(event)
+        if type(event) is events.MessageEvent and self.commands.bot_commands:
+            await self.commands.on_message(event)
 
     def _arguments(self, event: Any) -> dict[str, Any]:
         kwargs = {name: getattr(event, name) for name in event.__slots__}
         if isinstance(event, events.NickEvent):
             return kwargs
         if isinstance(event, events.MessageEvent | events.JoinEvent | events.LeaveEvent):
-            kwargs["from_bot"] = casefold(event.nick) in self._bots
+            kwargs["from_bot"] = casefold(event.nick) in self.bot_users
         return kwargs
 
     async def _run(self, impl: _Impl, hook: str, kwargs: dict[str, Any]) -> None:
@@ -213,7 +205,7 @@ class HookRunner:
             self.failed(plugin, hook, "raised an exception", exc_info=True)
             return
         if inspect.isawaitable(result):
-            await self._spawn(plugin, hook, result, self.timeout)
+            await self.spawn(plugin, hook, result, self.timeout)
             return
         spent = time.perf_counter() - started
         if spent > self.timeout:
@@ -221,20 +213,36 @@ class HookRunner:
             self.failed(plugin, hook, f"blocked the server for {spent:.1f}s (limit "
                         f"{self.timeout}s); use async def for slow work")
 
-    async def _spawn(
+    async def spawn(
         self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any], timeout: float | None
     ) -> None:
+        """From the dispatcher: wait for a free slot (back-pressure), then run in a task."""
         await self._slots.acquire()
         try:
-            self.nursery.start_soon(self._guard, plugin, what, awaitable, timeout)
+            self.nursery.start_soon(self.guard, plugin, what, awaitable, timeout, True)
         except BaseException:
             self._slots.release()
-            _close(awaitable)
+            close_awaitable(awaitable)
             raise
 
-    async def _guard(
-        self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any], timeout: float | None
+    def start_awaitable(self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any]
+                        ) -> None:
+        """From synchronous code (a server command): run it in a task, under the timeout."""
+        if self._nursery is None:
+            close_awaitable(awaitable)
+            return
+        self._nursery.start_soon(self._acquire_then_guard, plugin, what, awaitable)
+
+    async def _acquire_then_guard(self, plugin: LoadedPlugin, what: str,
+                                  awaitable: Awaitable[Any]) -> None:
+        await self._slots.acquire()
+        await self.guard(plugin, what, awaitable, self.timeout, True)
+
+    async def guard(
+        self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any], timeout: float | None,
+        holds_slot: bool = False,
     ) -> None:
+        """Await on behalf of ``plugin``: failures and timeouts are charged to it."""
         scope = trio.CancelScope(deadline=trio.current_time() + timeout if timeout else
                                  float("inf"))
         plugin.scopes.add(scope)
@@ -248,8 +256,9 @@ class HookRunner:
                 self.failed(plugin, what, f"timed out after {timeout}s")
         finally:
             plugin.scopes.discard(scope)
-            _close(awaitable)
-            self._slots.release()
+            close_awaitable(awaitable)
+            if holds_slot:
+                self._slots.release()
 
     @property
     def nursery(self) -> trio.Nursery:
@@ -267,15 +276,10 @@ class HookRunner:
         if self._nursery is None:
             raise RuntimeError("api.start_soon works once the server runs "
                                "(from on_server_start on)")
-        self._nursery.start_soon(self._guard_fn, plugin, fn, tuple(args), timeout)
-
-    async def _guard_fn(
-        self, plugin: LoadedPlugin, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
-        timeout: float | None,
-    ) -> None:
         label = f"task {getattr(fn, '__qualname__', fn)!s}"
-        await self._slots.acquire()
-        await self._guard(plugin, label, _call_async(fn, args), timeout)
+        # Background work holds no hook slot: it may run for the server's lifetime.
+        self._nursery.start_soon(self.guard, plugin, label, _call_async(fn, tuple(args)),
+                                 timeout)
 
     # ---- start and stop ----------------------------------------------------------
 
@@ -347,18 +351,14 @@ class HookRunner:
         self._impls.clear()
         if self.pm.is_registered(plugin.plugin):
             self.pm.unregister(plugin.plugin)
-        for verb in plugin.verbs:
-            self.core.commands.pop(verb, None)
-        for key in [k for k, (owner, _, _) in self.bot_commands.items() if owner is plugin]:
-            del self.bot_commands[key]
-        self._bot_prefixes = frozenset(prefix for prefix, _ in self.bot_commands)
+        self.commands.remove(plugin)
         for scope in list(plugin.scopes):
             scope.cancel()
         for key in plugin.bots:
             still_used = any(p.enabled and key in p.bots for p in self.plugins.values())
-            bot = self._bots.get(key)
+            bot = self.bot_users.get(key)
             if bot is not None and not still_used:
-                del self._bots[key]
+                del self.bot_users[key]
                 bots.bot_quit(self.core, bot, "Plugin disabled")
         log.error("plugin %s disabled: %s", plugin.name, why)
 
@@ -366,10 +366,10 @@ class HookRunner:
 
     def bot_for(self, plugin_name: str, nick: str, realname: str) -> Bot:
         key = casefold(nick)
-        user = self._bots.get(key)
+        user = self.bot_users.get(key)
         if user is None or self.core.users.get(key) is not user:
             user = bots.create_bot(self.core, nick, realname=realname)
-            self._bots[key] = user
+            self.bot_users[key] = user
         self.plugins[plugin_name].bots.add(key)
         return Bot(self, user)
 
@@ -394,134 +394,12 @@ class HookRunner:
                 return result
             if isinstance(result, str):
                 return result or Reject("message removed")
-            _close(result)
+            close_awaitable(result)
             self.failed(impl.plugin, "filter_message",
                         f"returned {type(result).__name__}; a filter returns None, a str or "
                         "Reject and cannot be async")
         return None
 
-    # ---- commands -----------------------------------------------------------------
-
-    def add_commands(self, plugin: LoadedPlugin, commands: Iterable[Any]) -> list[str]:
-        """Install what ``register_commands`` returned; problems come back as messages."""
-        problems: list[str] = []
-        for cmd in commands or ():
-            if isinstance(cmd, ServerCommand):
-                verb = cmd.verb.upper()
-                if not verb.isalpha():
-                    problems.append(f"server command {cmd.verb!r} is not a word")
-                elif verb in self.core.commands:
-                    problems.append(f"server command {verb} already exists")
-                else:
-                    self.core.commands[verb] = Command(
-                        verb, self._server_command_handler(plugin, cmd), cmd.min_params,
-                        oper_only=cmd.oper_only)
-                    plugin.verbs.append(verb)
-            elif isinstance(cmd, BotCommand):
-                key = (cmd.prefix, cmd.name.lower())
-                if not cmd.prefix or not cmd.name or " " in cmd.name:
-                    problems.append(f"bot command {cmd.prefix}{cmd.name} is malformed")
-                elif key in self.bot_commands:
-                    problems.append(f"bot command {cmd.prefix}{cmd.name} already exists")
-                else:
-                    self.bot_commands[key] = (plugin, cmd, supported_arguments(cmd.handler))
-                    self.bot_for(plugin.name, cmd.bot, "")
-            else:
-                problems.append(f"register_commands returned {cmd!r}, not a ServerCommand "
-                                "or BotCommand")
-        self._bot_prefixes = frozenset(prefix for prefix, _ in self.bot_commands)
-        return problems
-
-    def _server_command_handler(
-        self, plugin: LoadedPlugin, cmd: ServerCommand
-    ) -> Callable[[Server, User, Message], None]:
-        accepted = supported_arguments(cmd.handler)
-        what = f"command {cmd.verb.upper()}"
-
-        def handle(server: Server, user: User, msg: Message) -> None:
-            def reply(text: str) -> None:
-                for line in bots.split_text(text):
-                    server.send_from_server(user, "NOTICE", user.nick, line)
-
-            available = {"api": plugin.api, "nick": user.nick, "user": UserView(user),
-                         "params": list(msg.params), "reply": reply}
-            try:
-                result = call_with_supported_arguments(cmd.handler, accepted, available)
-            except Exception:
-                self.failed(plugin, what, "raised an exception", exc_info=True)
-                server.numeric(user, N.ERR_UNKNOWNERROR, msg.command.upper(),
-                               f"Internal error in plugin {plugin.name}")
-                return
-            if inspect.isawaitable(result):
-                if self._nursery is None:
-                    _close(result)
-                    return
-                self._nursery.start_soon(self._guard_command, plugin, what, result)
-
-        return handle
-
-    async def _guard_command(self, plugin: LoadedPlugin, what: str, aw: Awaitable[Any]) -> None:
-        await self._slots.acquire()
-        await self._guard(plugin, what, aw, self.timeout)
-
-    async def _bot_command(self, event: events.MessageEvent) -> None:
-        if event.command != "PRIVMSG" or casefold(event.nick) in self._bots:
-            return
-        text = event.text
-        to_bot = None if event.is_channel else self._bots.get(casefold(event.target))
-        if not event.is_channel and to_bot is None:
-            return
-        for prefix in self._bot_prefixes:
-            if text.startswith(prefix):
-                word, _, rest = text[len(prefix):].partition(" ")
-                found = self.bot_commands.get((prefix, word.lower()))
-                if found is not None:
-                    break
-        else:
-            if to_bot is None:
-                return
-            # In a private message to the bot the prefix is optional.
-            word, _, rest = text.partition(" ")
-            found = next((v for (_, name), v in self.bot_commands.items()
-                          if name == word.lower()), None)
-            if found is None:
-                return
-        plugin, cmd, accepted = found
-        bot = self._bots.get(casefold(cmd.bot))
-        if bot is None or not plugin.enabled:
-            return
-        if event.is_channel:
-            channel = self.core.find_channel(event.target)
-            if channel is None or bot not in channel.members:
-                return  # a bot answers only where it is
-            reply_to = event.target
-        elif to_bot is not bot:
-            return
-        else:
-            reply_to = event.nick
-        handle = Bot(self, bot)
-        rest = rest.strip()
-        available = {
-            "api": plugin.api, "nick": event.nick, "channel": event.target if event.is_channel
-            else None, "target": reply_to, "args": rest.split(), "text": rest,
-            "reply": lambda text: handle.say(reply_to, text),
-        }
-        what = f"bot command {cmd.prefix}{cmd.name}"
-        try:
-            result = call_with_supported_arguments(cmd.handler, accepted, available)
-        except Exception:
-            self.failed(plugin, what, "raised an exception", exc_info=True)
-            return
-        if inspect.isawaitable(result):
-            await self._spawn(plugin, what, result, self.timeout)
-
 
 async def _call_async(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> Any:
     return await fn(*args)
-
-
-def _close(awaitable: Any) -> None:
-    # A coroutine that was never awaited warns at garbage collection; close it.
-    close = getattr(awaitable, "close", None)
-    if inspect.iscoroutine(awaitable) and close is not None:
-        close()

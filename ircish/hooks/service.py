@@ -39,7 +39,7 @@ def attach_plugins(server: IrcServer) -> HookRunner:
                 raise manager.PluginError(
                     config, name, f"register_commands failed: {type(exc).__name__}: {exc}"
                 ) from exc
-            problems = runner.add_commands(loaded, commands)
+            problems = runner.commands.add(loaded, commands)
             if problems:
                 raise manager.PluginError(config, name, "; ".join(problems))
         log.info("plugin %s %s loaded from %s %s (hooks: %s)", name, loaded.version,

@@ -1,0 +1,158 @@
+"""Plugin commands at run time: server verbs in the core's table, and ``!word``
+bot commands picked out of channel and private messages.
+
+A server command's handler is called synchronously from the core (like any
+command), an async one continues in its own task; a bot command is found by the
+dispatcher, off the message path. Both charge failures to their plugin.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ircish.core import bots, events
+from ircish.core import numerics as N
+from ircish.core.commands import Command
+from ircish.core.server import Server
+from ircish.core.state import User
+from ircish.hooks.api import Bot, UserView
+from ircish.hooks.commands import (
+    BotCommand,
+    ServerCommand,
+    call_with_supported_arguments,
+    supported_arguments,
+)
+from ircish.protocol import Message
+from ircish.protocol.casemap import casefold
+
+if TYPE_CHECKING:
+    from ircish.hooks.runner import HookRunner, LoadedPlugin
+
+_Entry = tuple["LoadedPlugin", BotCommand, "frozenset[str] | None"]
+
+
+class CommandRouter:
+    def __init__(self, runner: HookRunner) -> None:
+        self.runner = runner
+        self.bot_commands: dict[tuple[str, str], _Entry] = {}
+        self._prefixes: frozenset[str] = frozenset()
+
+    def add(self, plugin: LoadedPlugin, commands: Iterable[Any]) -> list[str]:
+        """Install what ``register_commands`` returned; problems come back as messages."""
+        core = self.runner.core
+        problems: list[str] = []
+        for cmd in commands or ():
+            if isinstance(cmd, ServerCommand):
+                verb = cmd.verb.upper()
+                if not verb.isalpha():
+                    problems.append(f"server command {cmd.verb!r} is not a word")
+                elif verb in core.commands:
+                    problems.append(f"server command {verb} already exists")
+                else:
+                    core.commands[verb] = Command(verb, self._server_handler(plugin, cmd),
+                                                  cmd.min_params, oper_only=cmd.oper_only)
+                    plugin.verbs.append(verb)
+            elif isinstance(cmd, BotCommand):
+                key = (cmd.prefix, cmd.name.lower())
+                if not cmd.prefix or not cmd.name or " " in cmd.name:
+                    problems.append(f"bot command {cmd.prefix}{cmd.name} is malformed")
+                elif key in self.bot_commands:
+                    problems.append(f"bot command {cmd.prefix}{cmd.name} already exists")
+                else:
+                    self.bot_commands[key] = (plugin, cmd, supported_arguments(cmd.handler))
+                    self.runner.bot_for(plugin.name, cmd.bot, "")
+            else:
+                problems.append(f"register_commands returned {cmd!r}, not a ServerCommand "
+                                "or BotCommand")
+        self._prefixes = frozenset(prefix for prefix, _ in self.bot_commands)
+        return problems
+
+    def remove(self, plugin: LoadedPlugin) -> None:
+        for verb in plugin.verbs:
+            self.runner.core.commands.pop(verb, None)
+        for key in [k for k, (owner, _, _) in self.bot_commands.items() if owner is plugin]:
+            del self.bot_commands[key]
+        self._prefixes = frozenset(prefix for prefix, _ in self.bot_commands)
+
+    def _server_handler(
+        self, plugin: LoadedPlugin, cmd: ServerCommand
+    ) -> Callable[[Server, User, Message], None]:
+        accepted = supported_arguments(cmd.handler)
+        what = f"command {cmd.verb.upper()}"
+        runner = self.runner
+
+        def handle(server: Server, user: User, msg: Message) -> None:
+            def reply(text: str) -> None:
+                for line in bots.split_text(text):
+                    server.send_from_server(user, "NOTICE", user.nick, line)
+
+            available = {"api": plugin.api, "nick": user.nick, "user": UserView(user),
+                         "params": list(msg.params), "reply": reply}
+            try:
+                result = call_with_supported_arguments(cmd.handler, accepted, available)
+            except Exception:
+                runner.failed(plugin, what, "raised an exception", exc_info=True)
+                server.numeric(user, N.ERR_UNKNOWNERROR, msg.command.upper(),
+                               f"Internal error in plugin {plugin.name}")
+                return
+            if inspect.isawaitable(result):
+                runner.start_awaitable(plugin, what, result)
+
+        return handle
+
+    async def on_message(self, event: events.MessageEvent) -> None:
+        """Called by the dispatcher for every message while bot commands exist."""
+        bot_users = self.runner.bot_users
+        if event.command != "PRIVMSG" or casefold(event.nick) in bot_users:
+            return  # bots never trigger commands: no loops between bots
+        found = self._lookup(event)
+        if found is None:
+            return
+        (plugin, cmd, accepted), rest = found
+        bot = bot_users.get(casefold(cmd.bot))
+        if bot is None or not plugin.enabled:
+            return
+        if event.is_channel:
+            channel = self.runner.core.find_channel(event.target)
+            if channel is None or bot not in channel.members:
+                return  # a bot answers only where it is
+            reply_to = event.target
+        elif bot_users.get(casefold(event.target)) is not bot:
+            return
+        else:
+            reply_to = event.nick
+        handle = Bot(self.runner, bot)
+        available = {
+            "api": plugin.api, "nick": event.nick,
+            "channel": event.target if event.is_channel else None, "target": reply_to,
+            "args": rest.split(), "text": rest,
+            "reply": lambda text: handle.say(reply_to, text),
+        }
+        what = f"bot command {cmd.prefix}{cmd.name}"
+        try:
+            result = call_with_supported_arguments(cmd.handler, accepted, available)
+        except Exception:
+            self.runner.failed(plugin, what, "raised an exception", exc_info=True)
+            return
+        if inspect.isawaitable(result):
+            await self.runner.spawn(plugin, what, result, self.runner.timeout)
+
+    def _lookup(self, event: events.MessageEvent) -> tuple[_Entry, str] | None:
+        text = event.text
+        for prefix in self._prefixes:
+            if text.startswith(prefix):
+                word, _, rest = text[len(prefix):].partition(" ")
+                found = self.bot_commands.get((prefix, word.lower()))
+                if found is not None:
+                    return found, rest.strip()
+        if event.is_channel or casefold(event.target) not in self.runner.bot_users:
+            return None
+        # In a private message to a bot the prefix may be left out.
+        word, _, rest = text.partition(" ")
+        for (_, name), entry in self.bot_commands.items():
+            if name == word.lower():
+                return entry, rest.strip()
+        return None
+

@@ -1,10 +1,11 @@
 """Greets people: a notice when they connect, a line when they join a greeted channel.
 
-The first client to connect after the server started gets a special greeting,
-and someone seen before gets "welcome back" with how many messages were said
-since their last visit (from the history store when there is one, else from
-what the server saw since it started). Every text is a template in
-``[plugins.welcome_bot]``; an empty template turns that greeting off.
+The first client to connect after the server started gets a special greeting
+(unless seen before), and someone seen before gets "welcome back" with how many
+messages were said in the greeted channels since their last visit (from the
+history store when there is one, else from what the server saw since it
+started). Every text is a template in ``[plugins.welcome_bot]``; an empty
+template turns that greeting off.
 
     [plugins.welcome_bot]
     nick = "WelcomeBot"
@@ -68,15 +69,16 @@ def on_server_start(api: PluginAPI) -> None:
 async def on_welcome(api: PluginAPI, nick: str, first_client: bool, time: datetime) -> None:
     conf = settings(api)
     template, count = conf["greeting"], 0
-    if first_client and conf["first_greeting"]:
+    # ``before=time``: the visit before this one, not this very connection.
+    last = await api.history.last_seen(nick, before=time) if conf["welcome_back"] else None
+    if last is not None:
+        # Checked first: after a restart with history kept, the first client
+        # may well be a regular, and the server is not "fresh" for them.
+        template = conf["welcome_back"]
+        for channel in conf["channels"]:
+            count += await api.history.count_since(channel, last.time, time)
+    elif first_client and conf["first_greeting"]:
         template = conf["first_greeting"]
-    elif conf["welcome_back"]:
-        # ``before=time``: the visit before this one, not this very connection.
-        last = await api.history.last_seen(nick, before=time)
-        if last is not None:
-            template = conf["welcome_back"]
-            for channel in conf["channels"]:
-                count += await api.history.count_since(channel, last.time, time)
     if template:
         api.bot(conf["nick"]).notice(nick, template.format(nick=nick, network=api.network,
                                                            channel="", count=count))

@@ -38,6 +38,12 @@ async def test_welcome_back_and_seen_after_a_restart(tmp_path: Path) -> None:
         await bob.aclose()
 
     async with start_server(tmp_path, config(tmp_path)) as srv:
+        # The first client after the restart, but a regular: welcomed back.
+        bob = await RawClient.connect(srv.port)
+        await bob.register("bob")
+        back = await bob.expect(from_bot("WelcomeBot"))
+        assert back.params == ["bob", "Welcome back to ircish, bob! 0 messages were said "
+                                      "since your last visit."]
         carol = await RawClient.connect(srv.port)
         await carol.register("carol")
         await carol.send("PRIVMSG SeenBot :seen alice")
@@ -49,5 +55,5 @@ async def test_welcome_back_and_seen_after_a_restart(tmp_path: Path) -> None:
         back = await alice.expect(from_bot("WelcomeBot"))
         assert back.params == ["alice", "Welcome back to ircish, alice! 2 messages were said "
                                         "since your last visit."]
-        await carol.aclose()
-        await alice.aclose()
+        for client in (bob, carol, alice):
+            await client.aclose()

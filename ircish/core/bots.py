@@ -9,12 +9,16 @@ and hooks apply to bots too.
 
 from __future__ import annotations
 
+import logging
+
 from ircish.core.handlers.channels import join_one, leave
 from ircish.core.handlers.messaging import deliver
 from ircish.core.handlers.registration import valid_nick
 from ircish.core.server import Server
 from ircish.core.state import User
 from ircish.protocol import Message
+
+log = logging.getLogger("ircish.bots")
 
 BOT_MODE = "B"
 # Bots' messages are cut to this many bytes per line so a relayed line, with its
@@ -26,9 +30,34 @@ class BotError(Exception):
     """A bot could not be created (bad or taken nick)."""
 
 
-class NullSink:
-    """What a bot is sent: nothing needs to read it."""
+class BotSink:
+    """What a bot is sent: nothing reads it, except the server's refusals.
 
+    A plugin author whose bot speaks into a +n channel it has not joined would
+    otherwise see nothing happen; error numerics (4xx, 5xx) are logged instead.
+    Everything else (the channel traffic) costs one ``startswith``.
+    """
+
+    __slots__ = ("_prefix", "user")
+
+    def __init__(self, server_name: str) -> None:
+        self._prefix = f":{server_name} ".encode()
+        self.user: User | None = None
+
+    def send(self, data: bytes) -> None:
+        if data.startswith(self._prefix):
+            code = data[len(self._prefix):len(self._prefix) + 4]
+            if code[:1] in (b"4", b"5") and code[1:3].isdigit() and code[3:4] == b" ":
+                nick = self.user.nick if self.user is not None else "?"
+                line = data.decode("utf-8", "replace").rstrip("\r\n")
+                log.warning("bot %s was refused: %s", nick, line)
+
+    def close(self, error: str) -> None:
+        pass
+
+
+# Kept for anything that wants a sink that discards everything.
+class NullSink:
     __slots__ = ()
 
     def send(self, data: bytes) -> None:
@@ -45,8 +74,10 @@ def create_bot(server: Server, nick: str, username: str = "bot", realname: str =
     holder = server.find_user(nick)
     if holder is not None:
         raise BotError(f"nick {nick!r} is already in use")
+    sink = BotSink(server.name)
     # An address that cannot belong to a client: bots are local to this server.
-    user = server.connect(NullSink(), "0.0.0.0", server.name)
+    user = server.connect(sink, "0.0.0.0", server.name)
+    sink.user = user
     user.password_ok = True
     user.bot = True
     user.modes.add(BOT_MODE)

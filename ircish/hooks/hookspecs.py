@@ -10,10 +10,16 @@ a test keeps the two in step.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:
+    from ircish.core.filters import Reject
+    from ircish.hooks.api import PluginAPI, UserView
+    from ircish.hooks.commands import BotCommand, ServerCommand
 
 PROJECT = "ircish"
 
@@ -22,25 +28,25 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def on_server_start(api: Any) -> None:
+def on_server_start(api: PluginAPI) -> None:
     """The server is starting, before it accepts clients: create bots, join channels."""
 
 
 @hookspec
-def on_server_stop(api: Any) -> None:
+def on_server_stop(api: PluginAPI) -> None:
     """The server is shutting down, after clients were told goodbye."""
 
 
 @hookspec
 def on_welcome(
-    api: Any, nick: str, source: str, account: str | None, first_client: bool, time: datetime
+    api: PluginAPI, nick: str, source: str, account: str | None, first_client: bool, time: datetime
 ) -> None:
     """A client finished registration; ``first_client`` for the first since the start."""
 
 
 @hookspec
 def on_join(
-    api: Any, nick: str, source: str, account: str | None, channel: str, msgid: str,
+    api: PluginAPI, nick: str, source: str, account: str | None, channel: str, msgid: str,
     time: datetime, from_bot: bool,
 ) -> None:
     """Someone (a client or a bot, see ``from_bot``) joined a channel."""
@@ -48,7 +54,7 @@ def on_join(
 
 @hookspec
 def on_leave(
-    api: Any, nick: str, source: str, channel: str, kind: str, reason: str, by: str | None,
+    api: PluginAPI, nick: str, source: str, channel: str, kind: str, reason: str, by: str | None,
     msgid: str, time: datetime, from_bot: bool,
 ) -> None:
     """Someone left a channel; ``kind`` is "part", "kick" (``by`` kicked them) or "quit"."""
@@ -56,7 +62,7 @@ def on_leave(
 
 @hookspec
 def on_message(
-    api: Any, nick: str, source: str, account: str | None, command: str, target: str,
+    api: PluginAPI, nick: str, source: str, account: str | None, command: str, target: str,
     is_channel: bool, text: str, msgid: str, tags: dict[str, str], time: datetime,
     from_bot: bool,
 ) -> None:
@@ -65,7 +71,7 @@ def on_message(
 
 @hookspec
 def on_nick(
-    api: Any, old: str, new: str, source: str, channels: tuple[str, ...], msgid: str,
+    api: PluginAPI, old: str, new: str, source: str, channels: tuple[str, ...], msgid: str,
     time: datetime,
 ) -> None:
     """Someone changed nick from ``old`` to ``new``; ``channels`` are the ones they are in."""
@@ -73,18 +79,18 @@ def on_nick(
 
 @hookspec
 def on_topic(
-    api: Any, nick: str, source: str, channel: str, topic: str, msgid: str, time: datetime
+    api: PluginAPI, nick: str, source: str, channel: str, topic: str, msgid: str, time: datetime
 ) -> None:
     """A channel's topic was set (``topic`` is "" when it was cleared)."""
 
 
 @hookspec(firstresult=True)
 def filter_message(
-    api: Any, sender: Any, command: str, target: str, is_channel: bool, text: str
-) -> Any:
+    api: PluginAPI, sender: UserView, command: str, target: str, is_channel: bool, text: str
+) -> str | Reject | None:
     """Before delivery: return None to pass, a new text to rewrite, or ``Reject(reason)``."""
 
 
 @hookspec
-def register_commands(api: Any) -> Any:
+def register_commands(api: PluginAPI) -> Iterable[ServerCommand | BotCommand]:
     """At load: return ``ServerCommand`` and ``BotCommand`` objects this plugin adds."""

@@ -163,3 +163,16 @@ async def test_bot_command_from_disabled_plugin_is_gone(plugin_server: Any) -> N
         await alice.send("WHOIS Dice")
         assert (await alice.expect(lambda m: m.command in ("401", "311"))).command == "401"
         await wait_until(lambda: "Dice" not in str(list(h.srv.core.users)))
+
+
+async def test_a_bot_refused_is_logged(
+    plugin_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with plugin_server({"cmds": COMMANDS}) as h:
+        alice = await h.client("alice")
+        await alice.send("JOIN #closed")
+        await alice.expect("366")
+        h.runner.plugins["cmds"].api.bot("Dice").say("#closed", "not a member, +n")
+        assert await alice.nothing_within(0.1) == []
+    assert "bot Dice was refused: :irc.test 404 Dice #closed :Cannot send to channel" in \
+        caplog.text

@@ -19,7 +19,8 @@ import trio
 from ircish.config import Config, ConfigError, parse_address
 from ircish.core import events
 from ircish.core.server import Server
-from ircish.net.connection import Connection, fanout
+from ircish.net.connection import Connection
+from ircish.net.outbox import Outbox
 
 log = logging.getLogger("ircish.net")
 
@@ -42,7 +43,8 @@ class IrcServer:
         self.config = config
         self.listeners_for_events: list[Callable[[events.Event], None]] = []
         self.core = Server(config, emit=self._emit)
-        self.core.fanout = fanout
+        self.outbox = Outbox(Connection)
+        self.core.fanout = self.outbox.fanout
         self.connections: set[Connection] = set()
         self.per_ip: Counter[str] = Counter()
         self.services: list[Service] = list(services or [])
@@ -86,6 +88,7 @@ class IrcServer:
                 finally:
                     connections_nursery_done.set()
 
+            nursery.start_soon(self.outbox.run)
             nursery.start_soon(serve)
             nursery.start_soon(self._housekeeping)
             for bound in self.addresses:

@@ -1,21 +1,23 @@
-"""One client connection: a reader that frames and dispatches lines, and a writer
-that drains the send queue. The core sees the connection only as a ``Sink``."""
+"""One client connection: a reader that frames and dispatches lines, and a send
+queue flushed by the shared outbox (or, when the socket is full, by a writer task
+of its own). The core sees the connection only as a ``Sink``."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import socket
 from typing import TYPE_CHECKING
 
 import trio
 
 from ircish.core import numerics as N
 from ircish.net.flood import FloodGate
+from ircish.net.outbox import DIRTY, IDLE, WRITING
 from ircish.protocol.framing import TOO_LONG, LineFramer, decode_line
 from ircish.protocol.message import ProtocolError, parse
 
 if TYPE_CHECKING:
-    from ircish.core.state import Sink, User
+    from ircish.core.state import User
     from ircish.net.app import IrcServer
 
 log = logging.getLogger("ircish.net")
@@ -27,18 +29,19 @@ class Connection:
     """Implements ``ircish.core.state.Sink`` for one socket."""
 
     __slots__ = (
-        "_buf",
-        "_closing",
-        "_lot",
-        "_parked",
-        "_queued",
+        "_nursery",
         "_scope",
         "app",
+        "buf",
+        "closing",
         "created",
         "last_data",
         "ping_sent",
+        "queued",
         "quit_reason",
         "sendq_limit",
+        "sock",
+        "state",
         "stream",
         "user",
     )
@@ -46,12 +49,17 @@ class Connection:
     def __init__(self, app: IrcServer, stream: trio.abc.Stream, ip: str, secure: bool) -> None:
         self.app = app
         self.stream = stream
-        self._buf: list[bytes] = []
-        self._queued = 0
-        self._lot = trio.lowlevel.ParkingLot()
-        self._parked = False
-        self._closing = False
+        # The plain socket under a TCP stream, for the outbox's non-blocking sends;
+        # None for TLS, where every write goes through the stream.
+        trio_sock = getattr(stream, "socket", None)
+        raw = getattr(trio_sock, "_sock", None)
+        self.sock: socket.socket | None = raw if isinstance(raw, socket.socket) else None
+        self.buf: list[bytes] = []
+        self.queued = 0
+        self.state = IDLE
+        self.closing = False
         self._scope: trio.CancelScope | None = None
+        self._nursery: trio.Nursery | None = None
         self.sendq_limit = app.config.limits.sendq_bytes
         self.quit_reason = "Connection closed"
         self.created = self.last_data = trio.current_time()
@@ -62,34 +70,72 @@ class Connection:
     # ---- Sink -----------------------------------------------------------------------
 
     def send(self, data: bytes) -> None:
-        if self._closing:
+        if self.closing:
             return
-        self._queued += len(data)
-        if self._queued > self.sendq_limit:
-            self._overflow()
+        self.queued += len(data)
+        if self.queued > self.sendq_limit:
+            self.overflow()
             return
-        self._buf.append(data)
-        if self._parked:
-            self._wake()
+        self.buf.append(data)
+        if self.state == IDLE:
+            self.app.outbox.mark(self)
 
-    def _overflow(self) -> None:
+    def close(self, error: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.buf.append(f"ERROR :{error}\r\n".encode("utf-8", "replace"))
+        self._start_writer()
+        self._limit_closing_time()
+
+    # ---- queue management (called by the outbox) ------------------------------------
+
+    def overflow(self) -> None:
         # Never block the sender on a slow reader: drop this client instead. The
         # quit is announced from the connection's own task, not from inside the
         # broadcast loop that is calling us.
-        self._buf.clear()
-        self._queued = 0
-        self.quit_reason = "SendQ exceeded"
-        self._closing = True
+        self.buf.clear()
+        self.queued = 0
+        self.abort("SendQ exceeded")
+
+    def abort(self, reason: str) -> None:
+        self.quit_reason = reason
+        self.closing = True
         if self._scope is not None:
             self._scope.cancel()
 
-    def close(self, error: str) -> None:
-        if self._closing:
+    def flush_now(self) -> None:
+        """Write what is queued without waiting; hand any rest to a writer task."""
+        if self.state != DIRTY:
             return
-        self._closing = True
-        self._buf.append(f"ERROR :{error}\r\n".encode("utf-8", "replace"))
-        self._wake()
-        self._limit_closing_time()
+        self.state = IDLE
+        buf = self.buf
+        if not buf:
+            return
+        if self.sock is None:
+            self._start_writer()
+            return
+        data = b"".join(buf) if len(buf) > 1 else buf[0]
+        buf.clear()
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self.abort("Connection reset")
+            return
+        if sent < len(data):
+            buf.append(data[sent:])
+            self.queued = len(data) - sent
+            self._start_writer()
+        else:
+            self.queued = 0
+
+    def _start_writer(self) -> None:
+        if self.state == WRITING or self._nursery is None:
+            return
+        self.state = WRITING
+        self._nursery.start_soon(self._writer)
 
     def _limit_closing_time(self) -> None:
         # The writer ends the connection once the ERROR line is out; a client that
@@ -97,23 +143,24 @@ class Connection:
         if self._scope is not None:
             self._scope.deadline = min(self._scope.deadline, trio.current_time() + 2)
 
-    def _wake(self) -> None:
-        self._parked = False
-        self._lot.unpark()
-
     # ---- tasks ----------------------------------------------------------------------
 
     async def run(self) -> None:
         try:
             async with trio.open_nursery() as nursery:
                 self._scope = nursery.cancel_scope
-                if self._closing:
+                self._nursery = nursery
+                if self.closing:
+                    self.state = IDLE
+                    self._start_writer()
                     self._limit_closing_time()
-                nursery.start_soon(self._writer)
+                elif self.buf and self.state == IDLE:
+                    self.app.outbox.mark(self)
                 await self._reader()
                 # The reader stopped (EOF or a close was asked): let the writer finish.
                 self.close(f"Closing Link: {self.user.host} ({self.quit_reason})")
         finally:
+            self._nursery = None
             with trio.CancelScope(shield=True):
                 self.app.core.disconnect(self.user, self.quit_reason)
                 if self.quit_reason == "SendQ exceeded":
@@ -126,25 +173,20 @@ class Connection:
                 await trio.aclose_forcefully(self.stream)
 
     async def _writer(self) -> None:
-        buf = self._buf
+        """Owns the socket while the queue is not empty; ends the link after ERROR."""
+        buf = self.buf
         try:
-            while True:
-                if not buf:
-                    if self._closing:
-                        break
-                    self._parked = True
-                    await self._lot.park()
-                    continue
+            while buf:
                 data = b"".join(buf) if len(buf) > 1 else buf[0]
                 buf.clear()
-                self._queued = 0
+                self.queued = 0
                 await self.stream.send_all(data)
         except _BROKEN:
-            self.quit_reason = "Connection reset"
-        finally:
-            self._closing = True
-            if self._scope is not None:
-                self._scope.cancel()
+            self.abort("Connection reset")
+            return
+        self.state = IDLE
+        if self.closing and self._scope is not None:
+            self._scope.cancel()
 
     async def _reader(self) -> None:
         limits = self.app.config.limits
@@ -152,7 +194,7 @@ class Connection:
         gate = FloodGate(limits.flood_burst, limits.flood_rate, trio.current_time())
         core = self.app.core
         user = self.user
-        while not self._closing:
+        while not self.closing:
             try:
                 data = await self.stream.receive_some(65536)
             except _BROKEN:
@@ -166,7 +208,7 @@ class Connection:
             self.ping_sent = None
             lines = framer.feed(data)
             for index, raw in enumerate(lines):
-                if self._closing:
+                if self.closing:
                     return
                 if raw is TOO_LONG:
                     core.numeric(user, N.ERR_INPUTTOOLONG, "Input line was too long")
@@ -185,30 +227,3 @@ class Connection:
                 except ProtocolError:
                     continue  # tags or a source with no command: nothing to act on
                 core.handle(user, msg)
-
-
-def fanout(sinks: Iterable[Sink], data: bytes, skip: Sink | None) -> None:
-    """``Connection.send`` to many at once, inlined: this loop is the server's hot path.
-
-    One broadcast to a big channel runs this body once per member, so it avoids
-    a method call per member; other sinks (bots) get an ordinary ``send``.
-    """
-    size = len(data)
-    for sink in sinks:
-        if sink is skip:
-            continue
-        if sink.__class__ is not Connection:
-            sink.send(data)
-            continue
-        conn: Connection = sink  # type: ignore[assignment]
-        if conn._closing:
-            continue
-        queued = conn._queued + size
-        if queued > conn.sendq_limit:
-            conn._overflow()
-            continue
-        conn._queued = queued
-        conn._buf.append(data)
-        if conn._parked:
-            conn._wake()
-

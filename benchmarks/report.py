@@ -48,8 +48,7 @@ def contention_warning(result: dict[str, Any]) -> str:
     if others is None or others <= 20 or not result.get("latency", {}).get("count"):
         return ""
     return (
-        f"other processes used {others:g} % of a core during the window: "
-        "timings may be disturbed"
+        f"other processes used {others:g} % of a core during the window: timings may be disturbed"
     )
 
 
@@ -68,7 +67,8 @@ def summary(result: dict[str, Any]) -> str:
         f"  params     clients={p['clients']} channels={p['channels']} senders={p['senders']} "
         f"mode={p['mode']} rate={p['rate']:g}/s window={p['window']} duration={p['duration']:g}s "
         f"warmup={p['warmup']:g}s procs={p['procs']} loadgen_cpus={p['loadgen_cpus']} "
-        f"nice={p.get('nice', 0)} realtime={'yes' if p.get('loadgen_realtime') else 'no'}"
+        f"nice={p.get('nice', 0)} realtime={'yes' if p.get('loadgen_realtime') else 'no'} "
+        f"ircish_tree={p.get('ircish_tree', '?')}"
     )
     reg = result["registration_latency"]
     lines.append(

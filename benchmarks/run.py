@@ -14,7 +14,9 @@ import argparse
 import dataclasses
 import json
 import os
+import subprocess
 import sys
+import time
 from typing import Any
 
 from benchmarks.coordinator import BenchmarkError, TargetServer, run_scenario
@@ -137,6 +139,28 @@ def _loadgen_cpus(args: argparse.Namespace, launched: bool) -> tuple[int, ...]:
     return rest or tuple(sorted(os.sched_getaffinity(0)))
 
 
+def _tree_version() -> str:
+    """HEAD of the repository and whether the tree differs from it: the tree is shared
+    and changes under a long run, so every result says which code it measured."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "ircish"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return f"{head}{'+dirty' if dirty else ''}" if head else "unknown"
+
+
 def _one(sc: Scenario, kind: str | None, args: argparse.Namespace) -> dict[str, Any]:
     if kind is None:
         if args.host not in ("127.0.0.1", "localhost", "::1") and not args.host.startswith("127."):
@@ -150,9 +174,7 @@ def _one(sc: Scenario, kind: str | None, args: argparse.Namespace) -> dict[str, 
         kind, cpus=args.server_cpus, ircish_storage=storage, nice=args.nice
     ) as target:
         cpus = _loadgen_cpus(args, True)
-        result = run_scenario(
-            sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime
-        )
+        result = run_scenario(sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime)
     result["params"]["server_cpus"] = list(_cpus(args.server_cpus))
     return result
 
@@ -174,8 +196,12 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds:
             try:
                 with exclusive_run(args.lock_timeout, f"{sc.name} on {kind or args.host}") as alone:
+                    tree = _tree_version()
+                    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                     result = _one(sc, kind, args)
                 result["alone"] = alone
+                result["params"]["ircish_tree"] = tree
+                result["params"]["started_at"] = started
             except BenchmarkError as exc:
                 result = {"scenario": sc.name, "server": kind or args.host, "error": str(exc)}
                 print(f"== {sc.name} on {result['server']}: ERROR {exc}", file=sys.stderr)

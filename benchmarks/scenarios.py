@@ -148,10 +148,7 @@ def layout(
         chan = chans[i % len(chans)] if chans else ""
         sender = i < sc.senders and sc.mode != "none" and bool(chan)
         watcher = (
-            sc.mode == "closed"
-            and not sender
-            and chan in send_chans
-            and (w, chan) not in watched
+            sc.mode == "closed" and not sender and chan in send_chans and (w, chan) not in watched
         )
         if watcher:
             watched.add((w, chan))

@@ -80,7 +80,7 @@ def create_bot(server: Server, nick: str, username: str = "bot", realname: str =
     sink.user = user
     user.password_ok = True
     user.bot = True
-    user.modes.add(BOT_MODE)
+    server.set_user_mode(user, BOT_MODE, True)
     user.username = username
     user.realname = realname or f"{nick} (bot)"
     user.set_nick(nick)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +82,7 @@ class Server:
         self.emit: Callable[[events.Event], None] = emit or (lambda event: None)
         self.started = clock()
         self.users: dict[str, User] = {}  # registered users and reserved nicks, by casefold
+        self.user_mode_counts: Counter[str] = Counter()
         self.connections: set[User] = set()
         self.channels: dict[str, Channel] = {}
         self.whowas: deque[WhowasEntry] = deque(maxlen=config.limits.whowas_entries)
@@ -125,6 +126,8 @@ class Server:
         if user not in self.connections:
             return
         self.connections.discard(user)
+        for mode in user.modes:
+            self.user_mode_counts[mode] -= 1
         if user.registered:
             self._announce_quit(user, reason)
             if self.users.get(user.key) is user:
@@ -354,12 +357,25 @@ class Server:
             self.numeric(user, N.RPL_MOTD, f"- {line}")
         self.numeric(user, N.RPL_ENDOFMOTD, "End of /MOTD command.")
 
+    def set_user_mode(self, user: User, mode: str, on: bool) -> bool:
+        """Change one user mode; True if it changed. Keeps the LUSERS counts current."""
+        if on == (mode in user.modes):
+            return False
+        if on:
+            user.modes.add(mode)
+            self.user_mode_counts[mode] += 1
+        else:
+            user.modes.discard(mode)
+            self.user_mode_counts[mode] -= 1
+        return True
+
     def send_lusers(self, user: User) -> None:
-        registered = [u for u in self.users.values() if u.registered]
-        invisible = sum(1 for u in registered if "i" in u.modes)
-        opers = sum(1 for u in registered if u.oper)
-        unknown = len(self.connections) - sum(1 for u in self.connections if u.registered)
-        total = len(registered)
+        # Counted as they change, not by a scan: LUSERS is part of every
+        # registration, and a scan made a connection storm quadratic.
+        invisible = self.user_mode_counts["i"]
+        opers = self.user_mode_counts["o"]
+        total = len(self.users)
+        unknown = len(self.connections) - total
         peak = max(self.max_users, total)
         self.numeric(
             user, N.RPL_LUSERCLIENT,

@@ -54,8 +54,7 @@ def user_mode(server: Server, user: User, modestring: str) -> None:
             adding = ch == "+"
             continue
         if ch in _SETTABLE_USER_MODES or (ch == "o" and not adding):
-            if adding != (ch in user.modes):
-                (user.modes.add if adding else user.modes.discard)(ch)
+            if server.set_user_mode(user, ch, adding):
                 applied.append(("+" if adding else "-") + ch)
         elif ch not in "oB":
             unknown = True

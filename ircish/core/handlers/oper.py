@@ -25,8 +25,7 @@ def oper(server: Server, user: User, msg: Message) -> None:
             server.numeric(user, N.ERR_NOOPERHOST, "No O-lines for your host")
             return
         if verify_password(password, entry.password_hash):
-            if "o" not in user.modes:
-                user.modes.add("o")
+            if server.set_user_mode(user, "o", True):
                 server.send_line(user, f":{user.source} MODE {user.nick} :+o")
             server.numeric(user, N.RPL_YOUREOPER, "You are now an IRC operator")
             return

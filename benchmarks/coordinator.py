@@ -126,7 +126,7 @@ def run_scenario(
             "loadgen_realtime": realtime,
         },
     }
-    rss_before = procstat.rss_bytes(pid) if pid else None
+    rss_before = _settled_rss(pid) if pid else None
     with _Workers(plans) as workers:
         workers.gather("hello", 30)
         connect_at = time.monotonic_ns() + 200_000_000
@@ -136,7 +136,7 @@ def run_scenario(
         result.update(_setup_summary(setups, sc))
         if not sc.run_phase:
             if pid:
-                result["server_rss_mb"] = _mb(procstat.rss_bytes(pid))
+                result["server_rss_mb"] = _mb(procstat.tree_rss_bytes(procstat.process_tree(pid)))
             return result
         echo = False
         first_sender = next(
@@ -167,32 +167,58 @@ def run_scenario(
     return result
 
 
+def _settled_rss(pid: int) -> int | None:
+    """The server's memory before any client, once it stops growing (helper processes
+    may still be importing when the listener is up); at most 3 s of waiting."""
+    last = procstat.tree_rss_bytes(procstat.process_tree(pid))
+    for _ in range(12):
+        time.sleep(0.25)
+        now = procstat.tree_rss_bytes(procstat.process_tree(pid))
+        if last is not None and now is not None and abs(now - last) <= last * 0.01:
+            return now
+        last = now
+    return last
+
+
 def _mb(n: int | None) -> float | None:
     return round(n / 1048576, 1) if n is not None else None
 
 
 def _sample_server(pid: int | None, tl: Timeline) -> dict[str, Any]:
-    """CPU over the measured window and peak RSS, sampled while the workers run."""
+    """CPU over the measured window and peak RSS, sampled while the workers run.
+
+    Totals cover the server's whole process tree (helpers such as a store writer
+    process are part of its cost); the main process alone is reported beside them.
+    """
     _sleep_until(tl.measure_start)
     machine0 = procstat.cpu_busy_ticks()
     if not pid:
         _sleep_until(tl.measure_end)
         return {"machine_cpu_pct": procstat.busy_pct(machine0, procstat.cpu_busy_ticks())}
-    cpu0 = procstat.cpu_seconds(pid)
+    pids = procstat.process_tree(pid)
+    cpu0 = procstat.tree_cpu_seconds(pids)
+    main0 = procstat.cpu_seconds(pid)
     t0 = time.monotonic_ns()
-    peak = procstat.rss_bytes(pid) or 0
+    peak = procstat.tree_rss_bytes(pids) or 0
+    main_peak = procstat.rss_bytes(pid) or 0
     while time.monotonic_ns() < tl.measure_end:
         time.sleep(min(0.2, max(0.0, (tl.measure_end - time.monotonic_ns()) / 1e9)))
-        peak = max(peak, procstat.rss_bytes(pid) or 0)
-    cpu1 = procstat.cpu_seconds(pid)
-    t1 = time.monotonic_ns()
+        peak = max(peak, procstat.tree_rss_bytes(pids) or 0)
+        main_peak = max(main_peak, procstat.rss_bytes(pid) or 0)
+    cpu1 = procstat.tree_cpu_seconds(pids)
+    main1 = procstat.cpu_seconds(pid)
+    seconds = (time.monotonic_ns() - t0) / 1e9
     out: dict[str, Any] = {
         "server_rss_mb": _mb(peak) if peak else None,
+        "server_main_rss_mb": _mb(main_peak) if main_peak else None,
         "server_pid": pid,
+        "server_procs": len(pids),
         "machine_cpu_pct": procstat.busy_pct(machine0, procstat.cpu_busy_ticks()),
     }
     if cpu0 is not None and cpu1 is not None:
-        out["server_cpu_pct"] = round((cpu1 - cpu0) / ((t1 - t0) / 1e9) * 100, 1)
+        out["server_cpu_pct"] = round((cpu1 - cpu0) / seconds * 100, 1)
+    if main0 is not None and main1 is not None:
+        out["server_main_cpu_pct"] = round((main1 - main0) / seconds * 100, 1)
     return out
 
 

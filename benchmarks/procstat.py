@@ -92,3 +92,36 @@ def busy_pct(
         if total1 > total0:
             pct[cpu] = round((busy1 - busy0) / (total1 - total0) * 100, 1)
     return pct
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants: a server may run helpers (ircish's store writer
+    is a child process), and what they use is part of what the server costs."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rpartition(")")[2].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, ()))
+    return tree
+
+
+def tree_cpu_seconds(pids: list[int]) -> float | None:
+    values = [cpu_seconds(p) for p in pids]
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def tree_rss_bytes(pids: list[int]) -> int | None:
+    values = [rss_bytes(p) for p in pids]
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None

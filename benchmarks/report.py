@@ -109,6 +109,12 @@ def summary(result: dict[str, Any]) -> str:
     if result.get("server_rss_before_mb") is not None:
         server.append(f"(before clients {_fmt(result['server_rss_before_mb'])} MB")
         server.append(f"{_fmt(result.get('server_kb_per_client'))} KB/client)")
+    if (result.get("server_procs") or 1) > 1:
+        server.append(
+            f"[{result['server_procs']} processes; main process alone: cpu "
+            f"{_fmt(result.get('server_main_cpu_pct'))} % rss "
+            f"{_fmt(result.get('server_main_rss_mb'))} MB]"
+        )
     if server:
         lines.append("  server     " + " ".join(server))
     machine = result.get("machine_cpu_pct")

@@ -8,11 +8,15 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from ircish import __version__
 from ircish.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from ircish.net.app import IrcServer
 
 log = logging.getLogger("ircish")
 
@@ -98,22 +102,27 @@ async def _serve(config: Config) -> int:
 
     server = build_server(config)
     async with trio.open_nursery() as nursery:
+        # Signals are caught before anything starts, so a Ctrl-C or SIGTERM during
+        # start-up still means a graceful stop rather than a traceback.
+        await nursery.start(_watch_signals, server)
         await nursery.start(server.run)
-        nursery.start_soon(_watch_signals, server)
         await server.stopped.wait()
         nursery.cancel_scope.cancel()
     return 0
 
 
-async def _watch_signals(server: object) -> None:
+async def _watch_signals(
+    server: IrcServer, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
         count = 0
         async for signum in signals:
             count += 1
             if count == 1:
                 log.info("%s received, shutting down (again to exit at once)",
                          signal.Signals(signum).name)
-                server.shutdown()  # type: ignore[attr-defined]
+                server.shutdown()
             else:
                 os._exit(1)
 

@@ -100,3 +100,41 @@ async def test_signal_stops_cleanly_and_clients_get_error(tmp_path: Path, signum
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_second_signal_exits_at_once(tmp_path: Path) -> None:
+    # A plugin that is slow to stop holds a graceful shutdown for its grace period;
+    # a second Ctrl-C must not wait for it.
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "slow_stop.py").write_text(
+        "import trio\n"
+        "from ircish.hooks import hookimpl\n\n"
+        "@hookimpl\n"
+        "async def on_server_stop():\n"
+        "    await trio.sleep(30)\n"
+    )
+    port = _free_port()
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"[server]\nlisten = ['127.0.0.1:{port}']\n"
+        "[plugins]\nenabled = ['slow_stop']\nhook_timeout = 30\n"
+    )
+    proc = subprocess.Popen([*SERVER, "--config", str(path)], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stderr is not None
+        while "listening on" not in (line := await trio.to_thread.run_sync(proc.stderr.readline)):
+            assert line, "server exited before listening"
+        proc.send_signal(signal.SIGINT)
+        while "shutting down" not in (line := await trio.to_thread.run_sync(proc.stderr.readline)):
+            assert line, "server exited without shutting down"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        code = await trio.to_thread.run_sync(lambda: proc.wait(timeout=10))
+        assert code == 1
+        # The slow plugin would have held the first shutdown for its full grace period.
+        assert time.monotonic() - started < 1.5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -152,7 +152,7 @@ class Server:
                 if member not in seen:
                     seen.add(member)
                     member.sink.send(line.for_mask(member.tagmask))
-            self._remove_member(channel, user)
+            self.remove_member(channel, user)
             self.emit(events.LeaveEvent(msgid, dt, user.source, user.nick, channel.name, "quit",
                                         reason))
 
@@ -268,14 +268,12 @@ class Server:
             self.channels[key] = channel
         return channel
 
-    def _remove_member(self, channel: Channel, user: User) -> None:
+    def remove_member(self, channel: Channel, user: User) -> None:
+        """Take ``user`` out of ``channel``; an emptied channel goes unless persistent."""
         channel.remove_member(user)
         user.channels.pop(channel.key, None)
         if not channel.members and not channel.persistent:
             del self.channels[channel.key]
-
-    def remove_member(self, channel: Channel, user: User) -> None:
-        self._remove_member(channel, user)
 
     def peers(self, user: User) -> set[User]:
         """Everyone who shares a channel with ``user``, including ``user``."""

@@ -1,4 +1,4 @@
-"""The load generator against the trivial relay: a few clients for about a second.
+"""The load generator against the trivial relay: a few clients for under a second.
 
 Checks the whole path (worker processes, registration, closed loop, bulk counting,
 lost-message accounting) end to end, so a broken generator is caught before anyone
@@ -43,7 +43,7 @@ def relay() -> Iterator[TargetServer]:
 
 def test_fanout_closed_loop_delivers_everything(relay: TargetServer) -> None:
     sc = dataclasses.replace(
-        SCENARIOS["fanout"], clients=5, senders=2, duration=1.0, warmup=0.2, drain=0.5
+        SCENARIOS["fanout"], clients=5, senders=2, duration=0.6, warmup=0.1, drain=0.4
     )
     result = run_scenario(sc, relay, procs=1, cpus=())
     assert result["registered"] == 5
@@ -61,9 +61,9 @@ def test_open_loop_over_two_processes(relay: TargetServer) -> None:
         channels=2,
         senders=6,
         rate=60.0,
-        duration=1.0,
-        warmup=0.2,
-        drain=0.5,
+        duration=0.6,
+        warmup=0.1,
+        drain=0.4,
     )
     result = run_scenario(sc, relay, procs=2, cpus=())
     assert result["joined"] == 6

@@ -62,7 +62,13 @@ def check_targets(result: dict[str, Any]) -> list[tuple[str, Any, bool | None]]:
 def summary(result: dict[str, Any]) -> str:
     sc = SCENARIOS[result["scenario"]]
     p = result["params"]
-    lines = [f"== {sc.name} on {result['server']}: {sc.summary}"]
+    changed = [
+        f"{k}={p[k]:g}" if isinstance(p[k], float) else f"{k}={p[k]}"
+        for k in ("clients", "channels", "senders", "mode", "rate", "window")
+        if p[k] != getattr(sc, k)
+    ]
+    note = f" [changed: {', '.join(changed)}]" if changed else ""
+    lines = [f"== {sc.name} on {result['server']}: {sc.summary}{note}"]
     lines.append(
         f"  params     clients={p['clients']} channels={p['channels']} senders={p['senders']} "
         f"mode={p['mode']} rate={p['rate']:g}/s window={p['window']} duration={p['duration']:g}s "

@@ -214,7 +214,7 @@ class PluginHistory:
         reader = self._reader()
         if reader is None:
             return self._memory.latest(channel, limit)
-        from ircish.store.schema import ALL_KINDS
+        from ircish.store.kinds import ALL_KINDS
 
         records = await reader.latest(channel, _viewer(), limit, kinds=ALL_KINDS)
         return [_from_record(r) for r in records]
@@ -243,8 +243,8 @@ class PluginHistory:
     async def _store_last_seen(
         self, reader: Any, nick: str, channel: str, before: datetime | None
     ) -> Seen | None:
+        from ircish.store.kinds import ALL_KINDS
         from ircish.store.records import TimeRef, to_micros
-        from ircish.store.schema import ALL_KINDS
 
         ref = TimeRef(to_micros(before or datetime.now(UTC)))
         records = await reader.before(channel, _viewer(), ref, STORE_SCAN, kinds=ALL_KINDS)

@@ -7,11 +7,14 @@
 - capabilities ``draft/chathistory`` and ``draft/event-playback``, ISUPPORT
   ``CHATHISTORY=<max>`` and ``MSGREFTYPES=msgid,timestamp``;
 - the CHATHISTORY command: parsed and access-checked synchronously by
-  ``ircish.core.chathistory``, answered from a task once the worker thread has
-  the rows;
+  ``ircish.core.chathistory``, answered from a task once the history worker
+  process has sent the rows;
 - replay on join for clients without ``draft/chathistory``;
-- a service in the server's nursery: migrate, restore persistent channels,
-  run the writer and the retention job; and a shutdown hook that flushes.
+- a service in the server's nursery: start the history worker (it migrates,
+  then runs the writer and the retention job), restore persistent channels;
+  and a shutdown hook that flushes.
+
+The store is a ``client.StoreClient``: nothing here imports SQLAlchemy.
 
 Queries first flush the writer (bounded), so a client always finds the lines
 it has just seen, even those still waiting for their batch.
@@ -24,14 +27,14 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 import trio
-from sqlalchemy.exc import SQLAlchemyError
 
 from ircish.config import Config, ConfigError
 from ircish.core import chathistory as ch
 from ircish.core.commands import Command
 from ircish.core.handlers import channels as channel_handlers
+from ircish.store.client import StoreClient
+from ircish.store.errors import StorageError, StoreQueryError, StoreUnavailable
 from ircish.store.records import MsgidRef, Ref, TimeRef, Viewer, to_micros
-from ircish.store.service import StorageError, Store
 from ircish.store.settings import DEFAULT_EVENTS, StoreSettings
 
 if TYPE_CHECKING:
@@ -76,7 +79,7 @@ def _ref(ref: ch.Ref | None) -> Ref | None:
 
 
 class HistoryService:
-    def __init__(self, app: IrcServer, store: Store) -> None:
+    def __init__(self, app: IrcServer, store: StoreClient) -> None:
         self.app = app
         self.core: Server = app.core
         self.store = store
@@ -108,28 +111,27 @@ class HistoryService:
 
     async def serve(self, app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
         try:
-            try:
-                await self.store.prepare()
-                await self.restore_channels()
-            except (StorageError, SQLAlchemyError) as exc:
-                raise ConfigError(app.config.path, "storage.url", str(exc)) from exc
             async with trio.open_nursery() as nursery:
-                await nursery.start(self.store.run)
+                try:
+                    # Starts the worker: it migrates and loads persistent channels.
+                    await nursery.start(self.store.run)
+                except StorageError as exc:
+                    raise ConfigError(app.config.path, "storage.url", str(exc)) from exc
+                self.restore_channels()
                 self._nursery = nursery
                 task_status.started()
                 await trio.sleep_forever()
         finally:
             self._nursery = None
             self.detach()
-            self.store.close()
 
     async def flush(self) -> None:
         await self.store.flush()
 
     # -- persistent channels ---------------------------------------------------
 
-    async def restore_channels(self) -> None:
-        states = await self.store.reader.load_channels()
+    def restore_channels(self) -> None:
+        states = self.store.restored
         for state in states:
             channel = self.core.get_or_create_channel(state.name)
             channel.modes = (set(state.modes.lstrip("+")) - {"k", "l"}) | {"P"}
@@ -161,9 +163,12 @@ class HistoryService:
     async def _answer(self, user: User, request: ch.HistoryRequest, channels: list[str]) -> None:
         try:
             await self._answer_unguarded(user, request, channels)
-        except Exception:
+        except Exception as exc:
             # A query task must never take the server down with it.
-            log.exception("history query %s %s failed", request.sub, request.target)
+            if isinstance(exc, StoreUnavailable | StoreQueryError):
+                log.warning("history query %s %s failed: %s", request.sub, request.target, exc)
+            else:
+                log.exception("history query %s %s failed", request.sub, request.target)
             if user in self.core.connections:
                 ch.message_error(self.core, user, request)
         finally:
@@ -236,14 +241,16 @@ class HistoryService:
             channel = self.core.find_channel(channel_name)
             if records and channel is not None and channel.key in user.channels:
                 ch.send_history(self.core, user, channel.name, records)
+        except StoreUnavailable as exc:
+            log.debug("no history replay for %s in %s: %s", user.nick, channel_name, exc)
         except Exception:
             log.exception("history replay for %s in %s failed", user.nick, channel_name)
 
 
-def attach(app: IrcServer) -> Store:
+def attach(app: IrcServer) -> StoreClient:
     config = app.config
     try:
-        store = Store.open(settings_from_config(config), config.base_dir)
+        store = StoreClient(settings_from_config(config), config.base_dir)
     except ValueError as exc:
         raise ConfigError(config.path, "storage", str(exc)) from exc
     HistoryService(app, store).attach()

@@ -1,12 +1,15 @@
-"""The store as the server sees it: open, migrate, run, flush, close.
+"""The engine-backed store: open, migrate, run, flush, close, all in one process.
 
-The server does, in its main nursery::
+This is what the history worker process runs (``worker``); tests use it
+in-process. The server process never does: it talks to the worker through
+``client.StoreClient``, which has the same ``submit``/``reader``/``flush``.
+
+Used like this, in a Trio nursery::
 
     store = Store.open(settings, config_dir)
-    await store.prepare()                 # migrate (or check) before listening
+    await store.prepare()                 # migrate (or check) before serving
     await nursery.start(store.run)        # the writer and the retention job
-    ... store.submit(event) on the message path, store.reader for queries ...
-    # shutdown, after the last client is gone:
+    ... store.submit(event), store.reader for queries ...
     with trio.CancelScope(shield=True), trio.move_on_after(10):
         await store.flush()
     store.close()
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import trio
 from sqlalchemy import Engine
@@ -24,19 +26,16 @@ from sqlalchemy import Engine
 from ircish.core.events import Event
 from ircish.store import migrate
 from ircish.store.database import open_engine, resolve_url
+from ircish.store.errors import StorageError
 from ircish.store.reader import HistoryReader
 from ircish.store.retention import run_retention
 from ircish.store.settings import StoreSettings
 from ircish.store.writer import HistoryWriter
 
-if TYPE_CHECKING:
-    from ircish.net.app import IrcServer
-
 log = logging.getLogger("ircish.store")
 
 
-class StorageError(RuntimeError):
-    """The database cannot be used as configured (names the cause)."""
+__all__ = ["StorageError", "Store"]
 
 
 class Store:
@@ -97,9 +96,3 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-
-def attach_store(app: IrcServer) -> Store:
-    """Wire persistent history into a server (see ``history_service``)."""
-    from ircish.store.history_service import attach
-
-    return attach(app)

@@ -36,6 +36,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+# Re-exported: the kinds live apart so the server process can use them without SQLAlchemy.
+from ircish.store.kinds import ALL_KINDS, EVENT_KINDS, MESSAGE_KINDS  # noqa: F401
+
 # Named constraints let SQLite's batch migrations (copy-and-move) find and alter
 # them later; unnamed ones cannot be dropped or changed by name.
 NAMING_CONVENTION = {
@@ -125,9 +128,3 @@ channel_bans = Table(
     # Keeps the ban list in the order it was built, for RPL_BANLIST.
     Column("position", Integer, nullable=False, default=0),
 )
-
-# The line kinds that count as "messages" (the rest are channel events, only
-# replayed to clients that negotiated draft/event-playback).
-MESSAGE_KINDS = frozenset({"PRIVMSG", "NOTICE"})
-EVENT_KINDS = frozenset({"TAGMSG", "JOIN", "PART", "KICK", "QUIT", "NICK", "TOPIC"})
-ALL_KINDS = MESSAGE_KINDS | EVENT_KINDS

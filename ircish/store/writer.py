@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -226,6 +226,9 @@ class HistoryWriter:
         self._accepted = 0
         self._committed = 0
         self.stats = WriterStats()
+        # Told the count of events committed so far after each commit (the
+        # worker process reports it to the server, which then forgets them).
+        self.on_commit: Callable[[int], None] | None = None
 
     # -- the message path ------------------------------------------------------
 
@@ -327,7 +330,7 @@ class HistoryWriter:
             # Dropped (overflow) events are never queued, so this counts exactly.
             upto = self._accepted
             if not self._pending:
-                self._committed = upto
+                self._set_committed(upto)
                 return True
             events = self._pending
             try:
@@ -338,9 +341,15 @@ class HistoryWriter:
                 return False
             # No checkpoint between the commit and forgetting the events.
             self._pending = []
-            self._committed = upto
+            self._set_committed(upto)
             self._note_success(len(events))
             return True
+
+    def _set_committed(self, upto: int) -> None:
+        changed = upto != self._committed
+        self._committed = upto
+        if changed and self.on_commit is not None:
+            self.on_commit(upto)
 
     # -- in the worker thread --------------------------------------------------
 

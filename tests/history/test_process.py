@@ -73,6 +73,26 @@ async def replayed(port: int, count: int) -> dict[str, str]:
     return {m.params[-1]: m.tags["time"] for m in lines if m.command == "PRIVMSG"}
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; its new parent may be slow to reap it
+
+
 def stop(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.kill()
@@ -88,8 +108,14 @@ async def test_history_survives_sigkill_after_the_flush_interval(tmp_path: Path)
     try:
         said = await talk(port, "alice", [f"line {i}" for i in range(10)])
         await trio.sleep(0.3)  # > flush_interval_ms (50 ms)
+        workers = children(proc.pid)
+        assert workers, "the history worker process is missing"
         proc.send_signal(signal.SIGKILL)
         await trio.to_thread.run_sync(proc.wait)
+        # The worker sees the socket close, commits what it has and exits.
+        with trio.fail_after(10):
+            while any(alive(pid) for pid in workers):
+                await trio.sleep(0.05)
     finally:
         stop(proc)
     proc = await start(config, port)

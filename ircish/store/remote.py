@@ -1,0 +1,99 @@
+"""``HistoryReader``'s API in the server process, answered by the history worker.
+
+Same methods, arguments and results as ``reader.HistoryReader`` (the records
+are pickled back), so ``core.chathistory``, the history service and plugins'
+``api.history`` do not know where the database is. A query raises
+``StoreUnavailable`` while the worker is being restarted and
+``StoreQueryError`` when it failed there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from typing import Any
+
+from ircish.store.kinds import MESSAGE_KINDS
+from ircish.store.records import ChannelState, HistoryRecord, Ref, TargetSummary, Viewer
+
+Call = Callable[..., Awaitable[Any]]
+
+
+class RemoteReader:
+    def __init__(self, call: Call) -> None:
+        self._call = call
+
+    async def latest(
+        self,
+        target: str,
+        viewer: Viewer,
+        limit: int,
+        *,
+        after: Ref | None = None,
+        kinds: Collection[str] | None = MESSAGE_KINDS,
+    ) -> list[HistoryRecord]:
+        return await self._call("latest", target, viewer, limit, after=after, kinds=kinds)
+
+    async def before(
+        self,
+        target: str,
+        viewer: Viewer,
+        ref: Ref,
+        limit: int,
+        *,
+        kinds: Collection[str] | None = MESSAGE_KINDS,
+    ) -> list[HistoryRecord]:
+        return await self._call("before", target, viewer, ref, limit, kinds=kinds)
+
+    async def after(
+        self,
+        target: str,
+        viewer: Viewer,
+        ref: Ref,
+        limit: int,
+        *,
+        kinds: Collection[str] | None = MESSAGE_KINDS,
+    ) -> list[HistoryRecord]:
+        return await self._call("after", target, viewer, ref, limit, kinds=kinds)
+
+    async def around(
+        self,
+        target: str,
+        viewer: Viewer,
+        ref: Ref,
+        limit: int,
+        *,
+        kinds: Collection[str] | None = MESSAGE_KINDS,
+    ) -> list[HistoryRecord]:
+        return await self._call("around", target, viewer, ref, limit, kinds=kinds)
+
+    async def between(
+        self,
+        target: str,
+        viewer: Viewer,
+        start: Ref,
+        end: Ref,
+        limit: int,
+        *,
+        kinds: Collection[str] | None = MESSAGE_KINDS,
+    ) -> list[HistoryRecord]:
+        return await self._call("between", target, viewer, start, end, limit, kinds=kinds)
+
+    async def by_msgid(self, target: str, viewer: Viewer, msgid: str) -> HistoryRecord | None:
+        return await self._call("by_msgid", target, viewer, msgid)
+
+    async def targets(
+        self,
+        viewer: Viewer,
+        start: int,
+        end: int,
+        limit: int,
+        *,
+        channels: Iterable[str] = (),
+        kinds: Collection[str] = MESSAGE_KINDS,
+    ) -> list[TargetSummary]:
+        return await self._call(
+            "targets", viewer, start, end, limit, channels=list(channels), kinds=frozenset(kinds)
+        )
+
+    async def load_channels(self) -> list[ChannelState]:
+        return await self._call("load_channels")

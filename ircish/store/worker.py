@@ -1,0 +1,171 @@
+"""The history worker process: the one writer, and every read, off the server.
+
+Started by ``client.StoreClient`` as ``python -m ircish.store.worker FD`` with
+one end of a socketpair as file descriptor FD (protocol in ``rpc``). It runs
+its own Trio loop around ``local.Store``: migrate, optionally load the
+persistent channels, then commit what arrives and answer queries until the
+stream ends.
+
+The end of the stream is how the server says "that was all", and also what the
+kernel says when the server was killed: either way the worker commits what it
+has received and exits, so a SIGKILL of the server loses only what had not yet
+been shipped. It ignores SIGINT and SIGTERM, which a terminal or a service
+manager sends to the whole process group: the server decides when it ends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import signal
+import socket
+import sys
+from typing import Any
+
+import trio
+
+from ircish.store import codec
+from ircish.store.local import Store
+from ircish.store.rpc import FrameStream, LinkClosed
+from ircish.store.settings import StoreSettings
+
+log = logging.getLogger("ircish.store.worker")
+
+# Reads the server may ask for: the HistoryReader's methods, nothing else.
+READ_METHODS = frozenset(
+    {"latest", "before", "after", "around", "between", "by_msgid", "targets", "load_channels"}
+)
+# After the stream ends, how long the worker keeps retrying to commit what it
+# has (a database that stays locked must not keep an orphan alive forever).
+FINAL_FLUSH_S = 60.0
+# The server enforces [storage] queue_limit on its side (on what is queued plus
+# what the worker has not confirmed), so the worker's own queue never drops.
+_NO_LIMIT = 2**62
+
+
+def worker_settings(settings: StoreSettings) -> StoreSettings:
+    """The server batches by the flush interval; the worker commits on arrival."""
+    return dataclasses.replace(settings, flush_interval_ms=0, queue_limit=_NO_LIMIT)
+
+
+def describe(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause)
+    return text if text.startswith("[storage]") else f"[storage] {text}"
+
+
+class Worker:
+    def __init__(self, link: FrameStream) -> None:
+        self.link = link
+        self.store: Store | None = None
+        self._out_send, self._out_receive = trio.open_memory_channel[Any](math.inf)
+        self._sent_all = trio.Event()
+
+    async def run(self) -> int:
+        hello = await self.link.receive()
+        _, settings, config_dir, log_level, restore = hello
+        logging.getLogger().setLevel(log_level)
+        try:
+            store = Store.open(worker_settings(settings), config_dir)
+        except Exception as exc:
+            await self.link.send(("fatal", describe(exc)))
+            return 2
+        try:
+            await store.prepare()
+            channels = await store.reader.load_channels() if restore else []
+        except Exception as exc:
+            await self.link.send(("fatal", describe(exc)))
+            store.close()
+            return 2
+        self.store = store
+        store.writer.on_commit = lambda count: self._out_send.send_nowait(("acked", count))
+        await self.link.send(("ready", channels))
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(store.run)
+                nursery.start_soon(self._send_loop)
+                async with trio.open_nursery() as calls:
+                    await self._receive_loop(calls)
+                # The server is gone or done: commit everything received.
+                with trio.move_on_after(FINAL_FLUSH_S):
+                    await store.flush()
+                # Let the last acks and answers go out if anyone still listens.
+                self._out_send.close()
+                with trio.move_on_after(1.0):
+                    await self._sent_all.wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            store.close()
+        return 0
+
+    async def _receive_loop(self, calls: trio.Nursery) -> None:
+        store = self.store
+        assert store is not None
+        submit = store.submit
+        while True:
+            try:
+                frame = await self.link.receive()
+            except LinkClosed:
+                return
+            kind = frame[0]
+            if kind == "events":
+                for event in codec.decode(frame[1]):
+                    submit(event)
+            elif kind == "call":
+                calls.start_soon(self._answer, *frame[1:])
+            else:
+                log.error("history worker: unknown frame %r ignored", kind)
+
+    async def _answer(
+        self, call_id: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        assert self.store is not None
+        try:
+            if method not in READ_METHODS:
+                raise ValueError(f"unknown method {method!r}")
+            value = await getattr(self.store.reader, method)(*args, **kwargs)
+        except Exception as exc:
+            log.warning("history query %s failed: %s", method, exc)
+            reply: tuple[Any, ...] = ("error", call_id, f"{type(exc).__name__}: {exc}")
+        else:
+            reply = ("result", call_id, value)
+        try:
+            self._out_send.send_nowait(reply)
+        except trio.ClosedResourceError:
+            pass
+
+    async def _send_loop(self) -> None:
+        try:
+            async for frame in self._out_receive:
+                await self.link.send(frame)
+        except LinkClosed:
+            pass  # nobody listens any more; the work goes on
+        finally:
+            self._sent_all.set()
+
+
+async def _main(fd: int) -> int:
+    sock = socket.socket(fileno=fd)
+    link = FrameStream(trio.SocketStream(trio.socket.from_stdlib_socket(sock)))
+    try:
+        return await Worker(link).run()
+    except LinkClosed:
+        return 0  # the server went away before it said anything
+    finally:
+        await link.aclose()
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # Alembic announces each of its internal plugins at INFO; only migrations matter.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    return trio.run(_main, int(argv[0]))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

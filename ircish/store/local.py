@@ -24,9 +24,9 @@ import trio
 from sqlalchemy import Engine
 
 from ircish.core.events import Event
-from ircish.store import migrate
 from ircish.store.database import open_engine, resolve_url
 from ircish.store.errors import StorageError
+from ircish.store.prepare import prepare_schema
 from ircish.store.reader import HistoryReader
 from ircish.store.retention import run_retention
 from ircish.store.settings import StoreSettings
@@ -60,20 +60,7 @@ class Store:
 
     async def prepare(self) -> None:
         """Bring the schema to head (auto_migrate) or check that it is there."""
-        url = self.engine.url.render_as_string()
-        try:
-            if self.settings.auto_migrate:
-                await trio.to_thread.run_sync(migrate.upgrade, self.engine)
-                return
-            at_head = await trio.to_thread.run_sync(migrate.is_at_head, self.engine)
-        except Exception as exc:
-            cause = getattr(exc, "orig", None) or exc
-            raise StorageError(f"[storage] url = {url!r}: cannot migrate: {cause}") from exc
-        if not at_head:
-            raise StorageError(
-                f"[storage] url = {url!r}: the database schema is not at the newest "
-                "revision and auto_migrate is off; run `ircish-server db upgrade`"
-            )
+        await trio.to_thread.run_sync(prepare_schema, self.engine, self.settings.auto_migrate)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:

@@ -2,9 +2,9 @@
 
 Started by ``client.StoreClient`` as ``python -m ircish.store.worker FD`` with
 one end of a socketpair as file descriptor FD (protocol in ``rpc``). It runs
-its own Trio loop around ``local.Store``: migrate, optionally load the
-persistent channels, then commit what arrives and answer queries until the
-stream ends.
+its own Trio loop around ``local.Store``: migrate (in a short-lived process,
+see ``prepare``), optionally load the persistent channels, then commit what
+arrives and answer queries until the stream ends.
 
 The end of the stream is how the server says "that was all", and also what the
 kernel says when the server was killed: either way the worker commits what it
@@ -27,6 +27,7 @@ import trio
 
 from ircish.store import codec
 from ircish.store.local import Store
+from ircish.store.prepare import prepare_in_subprocess
 from ircish.store.rpc import FrameStream, LinkClosed
 from ircish.store.settings import StoreSettings
 
@@ -72,7 +73,14 @@ class Worker:
             await self.link.send(("fatal", describe(exc)))
             return 2
         try:
-            await store.prepare()
+            url = store.engine.url
+            if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+                await store.prepare()  # another process would see another database
+            else:
+                # In a process of its own, so Alembic never stays in this one.
+                await prepare_in_subprocess(
+                    url.render_as_string(hide_password=False), settings.auto_migrate, log_level
+                )
             channels = await store.reader.load_channels() if restore else []
         except Exception as exc:
             await self.link.send(("fatal", describe(exc)))
@@ -162,8 +170,6 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    # Alembic announces each of its internal plugins at INFO; only migrations matter.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return trio.run(_main, int(argv[0]))
 
 

@@ -142,11 +142,10 @@ class Server:
         user.sink.close(error)
 
     def _announce_quit(self, user: User, reason: str) -> None:
-        ts = self.clock()
-        msgid = self.new_msgid()
-        line = LineVariants(format_line("QUIT", [reason], user.source), msgid, ts)
+        line = self.new_line("QUIT", [reason], user.source)
+        msgid = line.msgid
         seen: set[User] = {user}
-        dt = self.now_dt(ts)
+        dt = self.now_dt(line.ts)
         for channel in list(user.channels.values()):
             for member in channel.members:
                 if member not in seen:
@@ -205,6 +204,22 @@ class Server:
     def send_line(self, user: User, line: str) -> None:
         user.sink.send((line + "\r\n").encode("utf-8", "replace"))
 
+    def new_line(
+        self,
+        command: str,
+        params: list[str],
+        source: str,
+        client_tags: dict[str, str] | None = None,
+        ts: float | None = None,
+    ) -> LineVariants:
+        """A relayed line with a fresh msgid, stamped now unless ``ts`` is given."""
+        return LineVariants(
+            format_line(command, params, source),
+            self.new_msgid(),
+            self.clock() if ts is None else ts,
+            client_tags,
+        )
+
     def relay(
         self,
         recipients: Iterable[User],
@@ -212,15 +227,9 @@ class Server:
         params: list[str],
         source: str,
         client_tags: dict[str, str] | None = None,
-        msgid: str | None = None,
         ts: float | None = None,
     ) -> LineVariants:
-        line = LineVariants(
-            format_line(command, params, source),
-            msgid or self.new_msgid(),
-            self.clock() if ts is None else ts,
-            client_tags,
-        )
+        line = self.new_line(command, params, source, client_tags, ts)
         for member in recipients:
             member.sink.send(line.for_mask(member.tagmask))
         return line
@@ -236,12 +245,7 @@ class Server:
         skip: User | None = None,
     ) -> LineVariants:
         """Send one line to every member (but ``skip``), one encoding per tag group."""
-        line = LineVariants(
-            format_line(command, params, source),
-            self.new_msgid(),
-            self.clock() if ts is None else ts,
-            client_tags,
-        )
+        line = self.new_line(command, params, source, client_tags, ts)
         skip_sink = skip.sink if skip is not None else None
         for mask, sinks in channel.sinks_by_mask.items():
             self.fanout(sinks, line.for_mask(mask), skip_sink)

@@ -158,18 +158,26 @@ def join_one(server: Server, user: User, name: str, key: str = "") -> None:
             log.exception("join listener failed for %s in %s", user.nick, channel.name)
 
 
+def joined_channel(server: Server, user: User, name: str) -> Channel | None:
+    """The channel ``name`` if ``user`` is on it; otherwise answer 403 or 442."""
+    channel = server.find_channel(name)
+    if channel is None:
+        server.numeric(user, N.ERR_NOSUCHCHANNEL, name, "No such channel")
+    elif channel.key not in user.channels:
+        server.numeric(user, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+    else:
+        return channel
+    return None
+
+
 @command("PART", min_params=1)
 def part(server: Server, user: User, msg: Message) -> None:
     reason = msg.param(1)
     for name in msg.params[0].split(","):
         if not name:
             continue
-        channel = server.find_channel(name)
+        channel = joined_channel(server, user, name)
         if channel is None:
-            server.numeric(user, N.ERR_NOSUCHCHANNEL, name, "No such channel")
-            continue
-        if channel.key not in user.channels:
-            server.numeric(user, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
             continue
         said = fit_trailing(f":{user.source} PART {channel.name} :", reason)
         params = [channel.name, said] if said else [channel.name]
@@ -303,12 +311,8 @@ def invite(server: Server, user: User, msg: Message) -> None:
     if target is None:
         server.numeric(user, N.ERR_NOSUCHNICK, nick, "No such nick/channel")
         return
-    channel = server.find_channel(name)
+    channel = joined_channel(server, user, name)
     if channel is None:
-        server.numeric(user, N.ERR_NOSUCHCHANNEL, name, "No such channel")
-        return
-    if channel.key not in user.channels:
-        server.numeric(user, N.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         return
     if "i" in channel.modes and not channel.is_op(user):
         server.numeric(user, N.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")

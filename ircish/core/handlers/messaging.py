@@ -10,9 +10,7 @@ from ircish.core import numerics as N
 from ircish.core.commands import command
 from ircish.core.filters import Reject
 from ircish.core.handlers.channels import is_banned
-from ircish.core.lines import LineVariants
 from ircish.core.state import PREFIX_RANK, PREFIXES, TAG_MESSAGE_TAGS
-from ircish.protocol.message import format_line
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -151,9 +149,8 @@ def _deliver_one(
     if (len(text) + len(user.source) + len(display)) * 4 > _TEXT_BUDGET:
         text = _fit(text, user.source, verb, display)
     params = [display] if verb == "TAGMSG" else [display, text]
-    ts = server.clock()
-    line = LineVariants(format_line(verb, params, user.source), server.new_msgid(), ts,
-                        client_tags)
+    line = server.new_line(verb, params, user.source, client_tags)
+    ts = line.ts
     tags_only = verb == "TAGMSG"
     if is_channel and min_rank is None:
         # The hot path: whole tag groups at once, no per-member Python work here.

@@ -280,7 +280,8 @@ class StoreClient:
             if reply[0] == "fatal":
                 gone = True
                 raise StorageError(reply[1])
-            self.restored = reply[1]
+            if restore:
+                self.restored = reply[1]
             # What the last worker never confirmed goes first, to this one.
             self._queue.extendleft(reversed(self._unacked))
             self._unacked.clear()

@@ -36,15 +36,20 @@ def test_the_server_process_never_imports_sqlalchemy(tmp_path: Path) -> None:
         import trio
         import ircish.app
         from ircish.testing import start_server
+        from tests.hooks.conftest import REPO_PLUGINS, plugin_config
         from tests.ircclient import RawClient
 
         async def main():
-            config = {{"storage": {{"url": "sqlite:///h.db", "flush_interval_ms": 10}}}}
+            # Plugins too: their api.history asks the store.
+            config = plugin_config(REPO_PLUGINS, ["seen_bot"])
+            config["storage"] = {{"url": "sqlite:///h.db", "flush_interval_ms": 10}}
             async with start_server(Path({str(tmp_path)!r}), config) as srv:
                 client = await RawClient.connect(srv.port)
                 await client.register("alice", ["draft/chathistory", "batch"])
                 await client.send("JOIN #c", "PRIVMSG #c :hello", "CHATHISTORY LATEST #c * 5")
                 await client.expect("BATCH")
+                await client.send("PRIVMSG SeenBot :seen nobody")
+                await client.expect(lambda m: m.source and m.source.startswith("SeenBot"))
                 await client.aclose()
                 assert srv.app.store.pid is not None
             leaked = sorted(m for m in sys.modules

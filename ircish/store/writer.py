@@ -35,8 +35,6 @@ from typing import Any
 
 import trio
 from sqlalchemy import Connection, Engine, Executable, case, delete, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ircish.core.events import ChannelStateEvent, Event
@@ -70,10 +68,16 @@ def _insert_history(conn: Connection) -> Executable:
     ON CONFLICT on that one constraint, not SQLite's INSERT OR IGNORE, which
     would also silently skip rows breaking NOT NULL.
     """
+    # Each dialect's module is imported only where it is used (the PostgreSQL
+    # one costs a SQLite server's worker 2 MB).
     dialect = conn.dialect.name
     if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
         return sqlite_insert(history).on_conflict_do_nothing(index_elements=_UNIQUE)
     if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
         return pg_insert(history).on_conflict_do_nothing(index_elements=_UNIQUE)
     return insert(history)
 

@@ -43,6 +43,7 @@ import trio
 import ircish
 from ircish.core.events import Event
 from ircish.store import codec
+from ircish.store.admission import Admission
 from ircish.store.errors import StorageError, StoreQueryError, StoreUnavailable
 from ircish.store.records import ChannelState
 from ircish.store.remote import RemoteReader
@@ -123,15 +124,13 @@ class StoreClient:
         self._restart_max = restart_max_s
         self._queue: deque[Event] = deque()  # accepted, not sent to the current worker
         self._unacked: deque[Event] = deque()  # sent, commit not confirmed yet
-        # Sequence numbers: events accepted, and confirmed committed.
-        self._accepted = 0
+        # Events confirmed committed (the count accepted is self._admission's).
         self._acked = 0
         self._session_base = 0  # self._acked when the current worker started
         self._wake = trio.Event()  # something was queued
         self._kick = trio.Event()  # someone flushes: ship now
         self._ack_event = trio.Event()
         self._urgent = 0
-        self._overflowed = 0
         self._link: FrameStream | None = None
         self._calls: dict[int, _Pending] = {}
         self._ids = itertools.count(1)
@@ -140,6 +139,7 @@ class StoreClient:
         # The persistent channels, as the first worker found them at start.
         self.restored: list[ChannelState] = []
         self.stats = ClientStats()
+        self._admission = Admission(self._queue_limit, self.stats, log)
         self.reader = RemoteReader(self.call)
 
     # -- the message path ------------------------------------------------------
@@ -148,22 +148,9 @@ class StoreClient:
         """Queue an event for storage. Call from the Trio thread; never blocks."""
         if not wanted(event, self._store_events):
             return
-        backlog = len(self._queue) + len(self._unacked)
-        if backlog >= self._queue_limit:
-            if self._overflowed == 0:
-                log.error(
-                    "history queue is full (%d events waiting, [storage] queue_limit); "
-                    "new events are dropped until the writer catches up",
-                    backlog,
-                )
-            self._overflowed += 1
-            self.stats.dropped_overflow += 1
+        if not self._admission.admit(self.backlog):
             return
         self._queue.append(event)
-        self._accepted += 1
-        self.stats.submitted += 1
-        if backlog >= self.stats.max_backlog:
-            self.stats.max_backlog = backlog + 1
         if not self._wake.is_set():
             self._wake.set()
 
@@ -179,7 +166,7 @@ class StoreClient:
         worker restart, so bound it with a deadline (``trio.move_on_after``);
         it works inside a shielded cancel scope.
         """
-        target = self._accepted
+        target = self._admission.accepted
         if self._acked >= target:
             return True
         self._urgent += 1
@@ -404,9 +391,7 @@ class StoreClient:
         self.stats.acked += count
         self._ack_event.set()
         self._ack_event = trio.Event()
-        if self._overflowed and self.backlog < self._queue_limit:
-            log.warning("history: queue overflow ended; %d events were dropped", self._overflowed)
-            self._overflowed = 0
+        self._admission.settle(self.backlog)
 
     def close(self) -> None:
         """Nothing to release here: ``run`` ends the worker when it is cancelled."""

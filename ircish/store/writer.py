@@ -38,6 +38,7 @@ from sqlalchemy import Connection, Engine, Executable, case, delete, insert, upd
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ircish.core.events import ChannelStateEvent, Event
+from ircish.store.admission import Admission
 from ircish.store.database import BEGIN_OPTION
 from ircish.store.filewatch import DatabaseFile, DatabaseGone
 from ircish.store.records import to_micros
@@ -224,12 +225,11 @@ class HistoryWriter:
         self._commit_lock = trio.Lock()
         self._urgent = 0
         self._failing_since: float | None = None
-        self._overflowed = 0
-        # Sequence numbers of accepted and of committed events, so flush() can
-        # wait for "everything before me" even while new lines keep arriving.
-        self._accepted = 0
+        # Events committed; with self._admission.accepted it lets flush() wait for
+        # "everything before me" even while new lines keep arriving.
         self._committed = 0
         self.stats = WriterStats()
+        self._admission = Admission(self._queue_limit, self.stats, log)
         # Told the count of events committed so far after each commit (the
         # worker process reports it to the server, which then forgets them).
         self.on_commit: Callable[[int], None] | None = None
@@ -240,22 +240,9 @@ class HistoryWriter:
         """Queue an event for storage. Call from the Trio thread; never blocks."""
         if not wanted(event, self._store_events):
             return
-        backlog = len(self._queue) + len(self._pending)
-        if backlog >= self._queue_limit:
-            if self._overflowed == 0:
-                log.error(
-                    "history queue is full (%d events waiting, [storage] queue_limit); "
-                    "new events are dropped until the writer catches up",
-                    backlog,
-                )
-            self._overflowed += 1
-            self.stats.dropped_overflow += 1
+        if not self._admission.admit(self.backlog):
             return
         self._queue.append(event)
-        self._accepted += 1
-        self.stats.submitted += 1
-        if backlog >= self.stats.max_backlog:
-            self.stats.max_backlog = backlog + 1
         if not self._wake.is_set():
             self._wake.set()
 
@@ -307,7 +294,7 @@ class HistoryWriter:
         (``trio.move_on_after``) at shutdown; it works inside a shielded cancel
         scope. Whatever could not be written is logged with its count.
         """
-        target = self._accepted
+        target = self._admission.accepted
         self._urgent += 1
         failures = 0
         try:
@@ -332,7 +319,7 @@ class HistoryWriter:
                 self._pending.extend(self._queue)
                 self._queue.clear()
             # Dropped (overflow) events are never queued, so this counts exactly.
-            upto = self._accepted
+            upto = self._admission.accepted
             if not self._pending:
                 self._set_committed(upto)
                 return True
@@ -410,6 +397,4 @@ class HistoryWriter:
                 time.monotonic() - self._failing_since,
             )
             self._failing_since = None
-        if self._overflowed and self.backlog < self._queue_limit:
-            log.warning("history: queue overflow ended; %d events were dropped", self._overflowed)
-            self._overflowed = 0
+        self._admission.settle(self.backlog)

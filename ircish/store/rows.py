@@ -108,36 +108,27 @@ def wanted(event: Event, store_events: frozenset[str]) -> bool:
 
 
 def _message_rows(ev: MessageEvent, micros: int, batch: Batch) -> Iterator[Row]:
-    tags = _tags_json(ev.tags)
+    common = {
+        "msgid": ev.msgid,
+        "micros": micros,
+        "kind": ev.command,
+        "source": ev.source,
+        "account": ev.account,
+        "target": ev.target,
+        "text": ev.text,
+        "tags": _tags_json(ev.tags),
+    }
     if ev.is_channel:
-        yield _row(
-            target_key=channel_key(ev.target),
-            msgid=ev.msgid,
-            micros=micros,
-            kind=ev.command,
-            source=ev.source,
-            account=ev.account,
-            target=ev.target,
-            text=ev.text,
-            tags=tags,
-        )
+        yield _row(target_key=channel_key(ev.target), **common)
         return
     sender, recipient = nick_key(ev.nick), nick_key(ev.target)
     key = dm_key(ev.nick, ev.target)
     yield _row(
         target_key=key,
-        msgid=ev.msgid,
-        micros=micros,
-        kind=ev.command,
-        source=ev.source,
-        account=ev.account,
-        target=ev.target,
-        text=ev.text,
-        tags=tags,
         sender_key=sender,
         recipient_key=recipient,
-        # MessageEvent has no recipient account yet; taken as soon as it has one.
         recipient_account=ev.recipient_account,
+        **common,
     )
     # A message to oneself is a conversation whose two parties are the same.
     (a, a_name), (b, b_name) = sorted(((sender, ev.nick), (recipient, ev.target)))

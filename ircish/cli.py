@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import trio
@@ -125,7 +124,3 @@ async def _watch_signals(
                 server.shutdown()
             else:
                 os._exit(1)
-
-
-def config_dir(config: Config) -> Path:
-    return config.base_dir

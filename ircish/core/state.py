@@ -149,9 +149,6 @@ class Channel:
     def is_op(self, user: User) -> bool:
         return "o" in self.members.get(user, "")
 
-    def is_voiced_or_op(self, user: User) -> bool:
-        return bool(self.members.get(user, ""))
-
     def mode_string(self, show_password: bool) -> tuple[str, list[str]]:
         flags = "".join(sorted(self.modes))
         params: list[str] = []

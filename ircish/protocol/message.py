@@ -31,9 +31,6 @@ class Message:
         """
         return format_line(self.command, self.params, self.source, self.tags)
 
-    def to_bytes(self) -> bytes:
-        return (self.encode() + "\r\n").encode("utf-8", "replace")
-
     def param(self, index: int, default: str = "") -> str:
         return self.params[index] if index < len(self.params) else default
 

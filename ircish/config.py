@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ircish.protocol.numbers import parse_decimal
+
 
 class ConfigError(Exception):
     """A configuration problem, already phrased for the operator."""
@@ -254,9 +256,10 @@ def parse_address(text: str) -> tuple[str, int]:
         host, sep, port = text.rpartition(":")
         if not sep or not host:
             raise ValueError(f"expected host:port, got {text!r}")
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
+    number = parse_decimal(port, maximum=65535)
+    if number is None:
         raise ValueError(f"bad port in {text!r}")
-    return host, int(port)
+    return host, number
 
 
 def _check(config: Config, path: str | Path) -> None:

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import secrets
 
+from ircish.protocol.numbers import is_decimal
+
 _N, _R, _P = 2**14, 8, 1
 
 
@@ -22,7 +24,7 @@ def hash_password(password: str) -> str:
 
 def is_password_hash(text: str) -> bool:
     parts = text.split("$")
-    return len(parts) == 6 and parts[0] == "scrypt" and all(p.isdigit() for p in parts[1:4])
+    return len(parts) == 6 and parts[0] == "scrypt" and all(is_decimal(p) for p in parts[1:4])
 
 
 def verify_password(password: str, stored: str) -> bool:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from ircish.core.handlers.channels import is_banned
 from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.message import format_line
+from ircish.protocol.numbers import parse_decimal
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -109,7 +110,8 @@ def parse_request(
         server.fail(user, "CHATHISTORY", "NEED_MORE_PARAMS", sub, "Missing parameters")
         return None
     raw_limit = params[needed - 1]
-    if not raw_limit.isdigit() or int(raw_limit) < 1:
+    requested = parse_decimal(raw_limit, minimum=1)
+    if requested is None:
         server.fail(
             user,
             "CHATHISTORY",
@@ -119,7 +121,7 @@ def parse_request(
             "The limit must be a positive number",
         )
         return None
-    limit = min(int(raw_limit), max_limit) if max_limit else int(raw_limit)
+    limit = min(requested, max_limit) if max_limit else requested
     kinds = PLAYBACK_KINDS if EVENT_PLAYBACK_CAP in user.caps else MESSAGE_KINDS
     if sub == "TARGETS":
         refs = tuple(parse_ref(p) for p in params[1:3])

@@ -26,6 +26,7 @@ from ircish.core.state import Channel, Sink, User
 from ircish.protocol import Message
 from ircish.protocol.casemap import CASEMAPPING, casefold
 from ircish.protocol.message import format_line
+from ircish.protocol.numbers import is_decimal
 
 log = logging.getLogger("ircish.core")
 
@@ -163,7 +164,7 @@ class Server:
         if cmd is None:
             if user.registered:
                 self.numeric(user, N.ERR_UNKNOWNCOMMAND, verb, "Unknown command")
-            elif verb.isdigit():
+            elif is_decimal(verb):
                 pass  # a client echoing a numeric before registration: ignore
             else:
                 self.numeric(user, N.ERR_NOTREGISTERED, "You have not registered")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ircish.core import chathistory as ch
 from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME, User
-from ircish.protocol import parse
+from ircish.protocol import Message, parse
+from tests.core.helpers import Client, make_server
 
 
 @dataclass
@@ -81,3 +83,17 @@ def test_tags_follow_what_the_recipient_negotiated() -> None:
     assert timed.tags == {"time": "2026-01-01T12:00:00.123Z"}
     # A TAGMSG means nothing to a client without message-tags.
     assert ch.encode_line(user(TAG_SERVER_TIME), Line("TAGMSG"), None) is None
+
+
+
+def test_a_limit_in_unicode_digits_is_invalid_params(tmp_path: Path) -> None:
+    server = make_server(tmp_path)
+    client = Client(server)
+    client.send("NICK a", "USER a 0 * :a")
+    client.take()
+    for raw in ("²", "999999²9999", "0"):
+        request = Message("CHATHISTORY", ["LATEST", "#c", "*", raw])
+        assert ch.parse_request(server, client.user, request, 50) is None
+        fail = client.take()[-1]
+        assert fail.command == "FAIL"
+        assert fail.params[:4] == ["CHATHISTORY", "INVALID_PARAMS", "LATEST", raw]

@@ -12,6 +12,7 @@ from ircish.core.commands import command
 from ircish.core.lines import fit_trailing
 from ircish.core.masks import mask_matches
 from ircish.protocol.casemap import casefold
+from ircish.protocol.numbers import parse_decimal
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -235,8 +236,8 @@ def list_(server: Server, user: User, msg: Message) -> None:
     not_masks: list[str] = []
     more_than, fewer_than = -1, None
     for term in msg.param(0).split(","):
-        if term[:1] in ("<", ">") and term[1:].isdigit():
-            n = int(term[1:])
+        n = parse_decimal(term[1:]) if term[:1] in ("<", ">") else None
+        if n is not None:
             if term[0] == ">":
                 more_than = max(more_than, n)
             else:

@@ -9,6 +9,7 @@ from ircish.core.commands import command
 from ircish.core.masks import normalize_ban_mask
 from ircish.core.state import PREFIXES
 from ircish.protocol.casemap import casefold
+from ircish.protocol.numbers import parse_decimal
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from ircish.protocol import Message
 
 MAX_PARAM_MODES = 4
+# Far above any real channel; keeps +l within what every client can store.
+MAX_CHANNEL_LIMIT = 2**31 - 1
 _PREFIX_ORDER = "".join(mode for mode, _ in PREFIXES)
 _SETTABLE_USER_MODES = "iw"
 
@@ -185,11 +188,12 @@ def channel_mode(
                 param_modes += 1
                 if param_modes > MAX_PARAM_MODES or need_op():
                     continue
-                if not raw.isdigit() or int(raw) <= 0:
+                limit = parse_decimal(raw, minimum=1, maximum=MAX_CHANNEL_LIMIT)
+                if limit is None:
                     server.numeric(user, N.ERR_INVALIDMODEPARAM, channel.name, "l", raw,
                                    "Invalid limit")
                     continue
-                channel.limit = int(raw)
+                channel.limit = limit
                 applied_params.append(raw)
             else:
                 if need_op() or channel.limit is None:

@@ -11,6 +11,7 @@ from ircish.core import numerics as N
 from ircish.core.commands import command
 from ircish.core.masks import mask_matches
 from ircish.protocol.casemap import casefold
+from ircish.protocol.numbers import parse_decimal
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -115,7 +116,8 @@ def whois(server: Server, user: User, msg: Message) -> None:
 @command("WHOWAS", min_params=1)
 def whowas(server: Server, user: User, msg: Message) -> None:
     nick = msg.params[0]
-    count = int(msg.param(1)) if msg.param(1).isdigit() else 0
+    # Zero, negative or no count: every entry (Modern IRC).
+    count = parse_decimal(msg.param(1), signed=True) or 0
     key = casefold(nick)
     wildcard = "*" in nick or "?" in nick
     found = 0
@@ -129,7 +131,7 @@ def whowas(server: Server, user: User, msg: Message) -> None:
         server.numeric(user, N.RPL_WHOISSERVER, old_nick, server.name,
                        time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(when)))
         found += 1
-        if count and found >= count:
+        if count > 0 and found >= count:
             break
     if not found:
         server.numeric(user, N.ERR_WASNOSUCHNICK, nick, "There was no such nickname")

@@ -12,6 +12,7 @@ from ircish.core.commands import command
 from ircish.core.lines import fit_trailing
 from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.casemap import casefold
+from ircish.protocol.numbers import parse_decimal
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -49,7 +50,7 @@ def cap(server: Server, user: User, msg: Message) -> None:
         if not user.registered:
             user.cap_negotiating = True
         version = msg.param(1)
-        user.cap_version = max(user.cap_version, int(version) if version.isdigit() else 0)
+        user.cap_version = max(user.cap_version, parse_decimal(version) or 0)
         if user.cap_version >= 302:
             user.caps.add("cap-notify")  # implied by 302, per the spec
         tokens = [

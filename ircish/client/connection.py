@@ -120,7 +120,6 @@ class Connection:
         # Scripts want an exit status, not an endless retry, when the server is
         # not there at all; once registered, losses are always retried.
         self.give_up_after = give_up_after
-        self.gave_up = False
         self.closed = trio.Event()
         self.pace = pace or Pace()
         self.unsent = 0  # lines handed to the writer and not yet written
@@ -138,7 +137,6 @@ class Connection:
                     reason = str(exc) or type(exc).__name__
                     if self._should_give_up(failures):
                         self.session.connect_failed(reason, None)
-                        self.gave_up = True
                         return
                     delay = self.backoff.delay(failures)
                     self.session.connect_failed(reason, delay)
@@ -149,7 +147,6 @@ class Connection:
                     break
                 failures = 1 if registered else failures + 1
                 if self._should_give_up(failures):
-                    self.gave_up = True
                     return
                 delay = self.backoff.delay(failures)
                 self.session.info(f"Reconnecting in {delay:.0f}s")

@@ -56,17 +56,6 @@ class BotSink:
         pass
 
 
-# Kept for anything that wants a sink that discards everything.
-class NullSink:
-    __slots__ = ()
-
-    def send(self, data: bytes) -> None:
-        pass
-
-    def close(self, error: str) -> None:
-        pass
-
-
 def create_bot(server: Server, nick: str, username: str = "bot", realname: str = "") -> User:
     """Register a bot user under ``nick``; BotError if the nick is invalid or taken."""
     if not valid_nick(nick, server.limits.nick_length):

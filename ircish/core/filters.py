@@ -8,12 +8,7 @@ Filters run in order and the first non-None result wins.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ircish.core.state import User
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,4 +17,3 @@ class Reject:
 
 
 FilterResult = str | Reject | None
-MessageFilter = Callable[["User", str, str, str], FilterResult]

@@ -435,6 +435,37 @@ def test_banned_member_cannot_speak_nor_change_nick_silently(net: Net) -> None:
     assert alice.take() == []
 
 
+def test_banned_member_cannot_change_nick_out_of_the_ban(net: Net) -> None:
+    alice, bob, carol = net.client("alice"), net.client("bob"), net.client("carol")
+    net.joined("#a", alice, bob)
+    net.joined("#b", bob, carol)
+    alice.send("MODE #a +b bob!*@*")
+    for c in (alice, bob, carol):
+        c.take()
+    err = only(bob.send("NICK bobby"))
+    assert (err.command, err.params) == (
+        "435", ["bob", "bobby", "#a", "Cannot change nickname while banned on channel"]
+    )
+    assert bob.nick == "bob" and net.server.find_user("bobby") is None
+    assert alice.take() == [] and carol.take() == []
+    # Still the banned nick, so still silenced.
+    assert only(bob.send("PRIVMSG #a :hi")).command == "404"
+    assert alice.take() == []
+
+
+def test_voiced_or_unbanned_member_may_change_nick(net: Net) -> None:
+    alice, bob = net.client("alice"), net.client("bob")
+    net.joined("#a", alice, bob)
+    alice.send("MODE #a +b bob!*@*", "MODE #a +v bob")
+    bob.take()
+    # A voiced member may speak while banned, so a new nick evades nothing.
+    assert only(bob.send("NICK bobby")).command == "NICK"
+    alice.send("MODE #a -v bobby")
+    bob.take()
+    # The ban no longer matches the new nick: speaking and renaming work.
+    assert only(bob.send("NICK bob2")).command == "NICK"
+
+
 def test_channel_names_are_case_insensitive(net: Net) -> None:
     alice, bob = net.client("alice"), net.client("bob")
     alice.send("JOIN #Foo[1]")

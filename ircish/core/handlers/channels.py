@@ -42,6 +42,18 @@ def is_banned(channel: Channel, user: User) -> bool:
     return any(mask_matches(mask, user.source) for mask, _, _ in channel.bans)
 
 
+def banned_channel(user: User) -> Channel | None:
+    """A channel where ``user`` is banned and not voiced or opped, if there is one.
+
+    Such a user may not speak there (``can_send``), so a nick change that moved
+    them out of the ban's mask would let them speak again: NICK is refused.
+    """
+    for channel in user.channels.values():
+        if channel.bans and not channel.members.get(user) and is_banned(channel, user):
+            return channel
+    return None
+
+
 def send_names(server: Server, user: User, channel: Channel) -> None:
     multi = "multi-prefix" in user.caps
     full = "userhost-in-names" in user.caps

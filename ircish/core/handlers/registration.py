@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.commands import command
+from ircish.core.handlers.channels import banned_channel
 from ircish.core.lines import fit_trailing
 from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.casemap import casefold
@@ -132,6 +133,11 @@ def nick(server: Server, user: User, msg: Message) -> None:
         try_finish_registration(server, user)
         return
     if new == user.nick:
+        return
+    banned_in = banned_channel(user)
+    if banned_in is not None:
+        server.numeric(user, N.ERR_BANNICKCHANGE, new, banned_in.name,
+                       "Cannot change nickname while banned on channel")
         return
     old_source, old_nick = user.source, user.nick
     ts = server.clock()

@@ -295,3 +295,57 @@ def load_channels(conn: Connection) -> list[ChannelState]:
         )
         for row in conn.execute(select(channels).order_by(channels.c.key))
     ]
+
+
+# ---- for plugins' api.history: answered in the database, a few rows back ----
+
+
+def count(conn: Connection, scope: Scope, start: Ref, end: Ref | None, cap: int) -> int:
+    """How many lines lie after ``start`` (and before ``end``), at most ``cap``.
+
+    Counted by the database over the (target_key, time, id) index; the cap keeps
+    a count over years of history from reading them all.
+    """
+    from sqlalchemy import func
+
+    pos = _position(conn, scope, start)
+    if pos is None:
+        return 0
+    where = and_(scope.where, _cond(pos, ">"))
+    if end is not None:
+        until = _position(conn, scope, end)
+        if until is None:
+            return 0
+        where = and_(where, _cond(until, "<"))
+    capped = select(history.c.id).where(where).limit(cap).subquery()
+    return int(conn.execute(select(func.count()).select_from(capped)).scalar_one())
+
+
+def by_nick(
+    conn: Connection, scope: Scope, ref: Ref, window: int, pattern: str, limit: int
+) -> list[HistoryRecord]:
+    """Among the ``window`` lines before ``ref``, the newest ``limit`` whose nick
+    (or, for a KICK, the nick kicked) matches ``pattern``, a case-insensitive LIKE
+    pattern with ``\\`` as escape; oldest first.
+
+    The caller makes the pattern loose enough for the casemapping and checks
+    the few candidates itself; only they leave the database.
+    """
+    pos = _position(conn, scope, ref)
+    if pos is None:
+        return []
+    recent = (
+        select(*_COLUMNS)
+        .where(scope.where, _cond(pos, "<"))
+        .order_by(history.c.time.desc(), history.c.id.desc())
+        .limit(window)
+        .subquery()
+    )
+    match = or_(
+        recent.c.source.ilike(pattern + "!%", escape="\\"),
+        and_(recent.c.kind == "KICK", recent.c.param.ilike(pattern, escape="\\")),
+    )
+    rows = conn.execute(
+        select(recent).where(match).order_by(recent.c.time.desc(), recent.c.id.desc()).limit(limit)
+    ).all()
+    return [_record(r) for r in reversed(rows)]

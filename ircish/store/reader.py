@@ -136,3 +136,33 @@ class HistoryReader:
 
     async def load_channels(self) -> list[ChannelState]:
         return await self._run(queries.load_channels)
+
+    async def count(
+        self,
+        target: str,
+        viewer: Viewer,
+        start: Ref,
+        end: Ref | None,
+        cap: int,
+        *,
+        kinds: Collection[str] | None = MESSAGE_KINDS,
+    ) -> int:
+        scope = self._scope(target, viewer, kinds)
+        return await self._run(lambda c: queries.count(c, scope, start, end, cap))
+
+    async def by_nick(
+        self,
+        targets: Iterable[str],
+        viewer: Viewer,
+        ref: Ref,
+        window: int,
+        pattern: str,
+        limit: int,
+        *,
+        kinds: Collection[str] | None = None,
+    ) -> list[list[HistoryRecord]]:
+        """``queries.by_nick`` for each target, in one transaction."""
+        scopes = [self._scope(target, viewer, kinds) for target in targets]
+        return await self._run(
+            lambda c: [queries.by_nick(c, s, ref, window, pattern, limit) for s in scopes]
+        )

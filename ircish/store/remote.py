@@ -97,3 +97,30 @@ class RemoteReader:
 
     async def load_channels(self) -> list[ChannelState]:
         return await self._call("load_channels")
+
+    async def count(
+        self,
+        target: str,
+        viewer: Viewer,
+        start: Ref,
+        end: Ref | None,
+        cap: int,
+        *,
+        kinds: Collection[str] | None = MESSAGE_KINDS,
+    ) -> int:
+        return await self._call("count", target, viewer, start, end, cap, kinds=kinds)
+
+    async def by_nick(
+        self,
+        targets: Iterable[str],
+        viewer: Viewer,
+        ref: Ref,
+        window: int,
+        pattern: str,
+        limit: int,
+        *,
+        kinds: Collection[str] | None = None,
+    ) -> list[list[HistoryRecord]]:
+        return await self._call(
+            "by_nick", list(targets), viewer, ref, window, pattern, limit, kinds=kinds
+        )

@@ -35,7 +35,8 @@ log = logging.getLogger("ircish.store.worker")
 
 # Reads the server may ask for: the HistoryReader's methods, nothing else.
 READ_METHODS = frozenset(
-    {"latest", "before", "after", "around", "between", "by_msgid", "targets", "load_channels"}
+    {"latest", "before", "after", "around", "between", "by_msgid", "targets", "load_channels",
+     "count", "by_nick"}
 )
 # After the stream ends, how long the worker keeps retrying to commit what it
 # has (a database that stays locked must not keep an orphan alive forever).

@@ -16,7 +16,7 @@ import secrets
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from ircish.core.handlers.channels import is_banned
@@ -26,7 +26,7 @@ from ircish.protocol.numbers import parse_decimal
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
-    from ircish.core.state import User
+    from ircish.core.state import Channel, User
     from ircish.protocol import Message
 
 CAP = "draft/chathistory"
@@ -35,6 +35,8 @@ SUBCOMMANDS = frozenset({"LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARG
 MESSAGE_KINDS = frozenset({"PRIVMSG", "NOTICE"})
 # With draft/event-playback, channel events come back too.
 PLAYBACK_KINDS = MESSAGE_KINDS | {"TAGMSG", "JOIN", "PART", "KICK", "QUIT", "NICK", "TOPIC"}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # ("msgid", "abc") or ("timestamp", micros); None stands for LATEST's "*".
 Ref = tuple[Literal["msgid"], str] | tuple[Literal["timestamp"], int]
@@ -65,6 +67,9 @@ class HistoryRequest:
     refs: tuple[Ref | None, ...]
     limit: int
     kinds: frozenset[str]
+    # The first microsecond of the target's history a client may see (see
+    # ``history_epoch``); None: all of it. Every subcommand applies it alike.
+    since: int | None = None
 
 
 # ---- parsing -----------------------------------------------------------------------
@@ -154,10 +159,28 @@ def parse_request(
             )
             return None
         refs_list.append(ref)
-    return HistoryRequest(sub, target, tuple(refs_list), limit, kinds)
+    channel = server.find_channel(target) if target.startswith("#") else None
+    since = None if channel is None else history_epoch(server, channel)
+    return HistoryRequest(sub, target, tuple(refs_list), limit, kinds, since)
 
 
 # ---- access ------------------------------------------------------------------------
+
+
+def history_epoch(server: Server, channel: Channel) -> int | None:
+    """Where ``channel``'s history starts for clients and plugins (µs), None: no start.
+
+    History is stored by name, but a channel that is not persistent (auto_join,
+    ``+P``) is a new channel each time it is created: its new members, and its new
+    operator above all, must not read what its earlier members said (a ``+s``
+    channel's lines least of all). The time uses the same conversion as the
+    stored lines (``now_dt`` to whole microseconds), so the creator's JOIN, stamped
+    after ``created``, is never before it.
+    """
+    if channel.persistent:
+        return None
+    delta = server.now_dt(channel.created) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def may_read(server: Server, user: User, target: str) -> bool:

@@ -35,6 +35,10 @@ class MessageEvent:
     # The recipient's account for a private message, so its history follows the
     # account rather than a nick someone else may take later.
     recipient_account: str | None = None
+    # Private messages: the sender's and the recipient's ``User.session``, so a
+    # party without an account is known by this connection, not by the nick.
+    session: str | None = None
+    recipient_session: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -50,6 +51,7 @@ class User:
         "realname",
         "registered",
         "secure",
+        "session",
         "sink",
         "source",
         "tagmask",
@@ -80,6 +82,10 @@ class User:
         self.invited: set[str] = set()
         self.connected_at = now
         self.last_active = now
+        # Unique to this connection and never sent anywhere: private history of
+        # a user without an account belongs to the connection that took part,
+        # because whoever registers the same nick later is somebody else.
+        self.session = secrets.token_hex(8)
 
     def set_nick(self, nick: str) -> None:
         self.nick = nick

@@ -156,11 +156,13 @@ class HistoryService:
         if self._nursery is None or self._in_flight[id(user)] >= MAX_IN_FLIGHT:
             ch.message_error(server, user, request)
             return
-        channels = [c.name for c in user.channels.values()]
+        channels = list(user.channels.values())
         self._in_flight[id(user)] += 1
         self._nursery.start_soon(self._answer, user, request, channels)
 
-    async def _answer(self, user: User, request: ch.HistoryRequest, channels: list[str]) -> None:
+    async def _answer(
+        self, user: User, request: ch.HistoryRequest, channels: list[Channel]
+    ) -> None:
         try:
             await self._answer_unguarded(user, request, channels)
         except Exception as exc:
@@ -177,15 +179,21 @@ class HistoryService:
                 del self._in_flight[id(user)]
 
     async def _answer_unguarded(
-        self, user: User, request: ch.HistoryRequest, channels: list[str]
+        self, user: User, request: ch.HistoryRequest, channels: list[Channel]
     ) -> None:
-        viewer = Viewer(user.nick, user.account)
+        viewer = Viewer(user.nick, user.account, user.session)
         with trio.move_on_after(FLUSH_BEFORE_READ_S):
             await self.store.flush()
         if request.sub == "TARGETS":
             start, end = (r[1] for r in request.refs if r is not None)
+            epochs = {c.name: ch.history_epoch(self.core, c) for c in channels}
             found = await self.store.reader.targets(
-                viewer, int(start), int(end), request.limit, channels=channels
+                viewer,
+                int(start),
+                int(end),
+                request.limit,
+                channels=list(epochs),
+                since={name: at for name, at in epochs.items() if at is not None},
             )
             if user in self.core.connections:
                 ch.send_targets(self.core, user, found)
@@ -195,27 +203,23 @@ class HistoryService:
             ch.send_history(self.core, user, request.target, records)
 
     async def _query(self, request: ch.HistoryRequest, viewer: Viewer) -> list:  # type: ignore[type-arg]
-        reader, target, limit, kinds = (
-            self.store.reader,
-            request.target,
-            request.limit,
-            request.kinds,
-        )
+        reader, target, limit = self.store.reader, request.target, request.limit
+        scope = {"kinds": request.kinds, "since": request.since}
         refs = [_ref(r) for r in request.refs]
         sub = request.sub
         if sub == "LATEST":
-            return await reader.latest(target, viewer, limit, after=refs[0], kinds=kinds)
+            return await reader.latest(target, viewer, limit, after=refs[0], **scope)
         first = refs[0]
         assert first is not None
         if sub == "BEFORE":
-            return await reader.before(target, viewer, first, limit, kinds=kinds)
+            return await reader.before(target, viewer, first, limit, **scope)
         if sub == "AFTER":
-            return await reader.after(target, viewer, first, limit, kinds=kinds)
+            return await reader.after(target, viewer, first, limit, **scope)
         if sub == "AROUND":
-            return await reader.around(target, viewer, first, limit, kinds=kinds)
+            return await reader.around(target, viewer, first, limit, **scope)
         second = refs[1]
         assert second is not None
-        return await reader.between(target, viewer, first, second, limit, kinds=kinds)
+        return await reader.between(target, viewer, first, second, limit, **scope)
 
     # -- replay on join ----------------------------------------------------------
 
@@ -225,18 +229,22 @@ class HistoryService:
         if ch.CAP in user.caps:
             return  # it will ask with CHATHISTORY, as it sees fit
         joined_at = to_micros(server.now_dt(server.clock()))
-        self._nursery.start_soon(self._replay, user, channel.name, joined_at)
+        since = ch.history_epoch(server, channel)
+        self._nursery.start_soon(self._replay, user, channel.name, joined_at, since)
 
-    async def _replay(self, user: User, channel_name: str, joined_at: int) -> None:
+    async def _replay(
+        self, user: User, channel_name: str, joined_at: int, since: int | None
+    ) -> None:
         try:
             with trio.move_on_after(FLUSH_BEFORE_READ_S):
                 await self.store.flush()
             # Only what was said before the join: later lines arrive live.
             records = await self.store.reader.before(
                 channel_name,
-                Viewer(user.nick, user.account),
+                Viewer(user.nick, user.account, user.session),
                 TimeRef(joined_at),
                 self.replay_lines,
+                since=since,
             )
             channel = self.core.find_channel(channel_name)
             if records and channel is not None and channel.key in user.channels:

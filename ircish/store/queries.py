@@ -13,10 +13,10 @@ the same target; an unknown or invisible msgid gives an empty result.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Row, and_, false, func, or_, select, tuple_
 
 from ircish.store.keys import DEFAULT_CHANTYPES, channel_key, dm_key, is_channel_name, nick_key
 from ircish.store.records import (
@@ -61,26 +61,45 @@ def _record(row: Row) -> HistoryRecord:  # type: ignore[type-arg]
     )
 
 
-def _party(
-    key_col: ColumnElement[str | None], acct_col: ColumnElement[str | None], viewer: Viewer
-) -> ColumnElement[bool]:
-    # A party who had an account is recognised by it alone, so taking an
-    # offline user's nick does not reveal their private messages.
-    by_nick = and_(acct_col.is_(None), key_col == nick_key(viewer.nick))
-    if viewer.account:
-        return or_(by_nick, acct_col == viewer.account)
-    return by_nick
+def _by_account(viewer: Viewer) -> ColumnElement[bool]:
+    # A party is recognised by the account it had when the line was sent.
+    return or_(history.c.account == viewer.account, history.c.recipient_account == viewer.account)
 
 
-def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+def _by_session(viewer: Viewer, other: str | None = None) -> ColumnElement[bool]:
+    # Or by the very connection that sent or received the line (the nick alone
+    # proves nothing: the next one to register it is somebody else).
+    mine_sent = history.c.sender_session == viewer.session
+    mine_received = history.c.recipient_session == viewer.session
+    if other is None:
+        return or_(mine_sent, mine_received)
     return or_(
-        _party(history.c.sender_key, history.c.account, viewer),
-        _party(history.c.recipient_key, history.c.recipient_account, viewer),
+        and_(mine_sent, history.c.recipient_key == other),
+        and_(mine_received, history.c.sender_key == other),
     )
 
 
+def private_rows(viewer: Viewer, target: str) -> ColumnElement[bool]:
+    """The rows of ``viewer``'s conversation with ``target`` that ``viewer`` may see."""
+    conds: list[ColumnElement[bool]] = []
+    if viewer.account:
+        conds.append(
+            and_(history.c.target_key == dm_key(viewer.nick, target), _by_account(viewer))
+        )
+    if viewer.session:
+        # Keyed by the other party only: this connection's own nick changes do
+        # not hide what it said before them.
+        conds.append(_by_session(viewer, nick_key(target)))
+    return or_(*conds) if conds else false()
+
+
 class Scope:
-    """Which rows one query may see: one target, some kinds, one viewer."""
+    """Which rows one query may see: one target, some kinds, one viewer.
+
+    ``since`` (µs) hides a channel's lines older than its current creation: the
+    history of a channel that is not persistent starts anew when it is created
+    again, so whoever re-creates a secret channel does not read the old one's.
+    """
 
     def __init__(
         self,
@@ -88,14 +107,16 @@ class Scope:
         viewer: Viewer,
         kinds: Collection[str] | None,
         chantypes: str = DEFAULT_CHANTYPES,
+        since: int | None = None,
     ) -> None:
         self.is_channel = is_channel_name(target, chantypes)
         conds: list[ColumnElement[bool]] = []
         if self.is_channel:
             conds.append(history.c.target_key == channel_key(target))
         else:
-            conds.append(history.c.target_key == dm_key(viewer.nick, target))
-            conds.append(visible_to(viewer))
+            conds.append(private_rows(viewer, target))
+        if since is not None:
+            conds.append(history.c.time >= since)
         # Positions (msgids) resolve against every kind; results are filtered.
         self.where_any_kind = and_(*conds)
         if kinds is not None:
@@ -232,6 +253,30 @@ def _latest_in_window(conn: Connection, where: ColumnElement[bool], lo: int, hi:
     ).scalar()
 
 
+def _session_conversations(
+    conn: Connection, viewer: Viewer, kind_cond: ColumnElement[bool], lo: int, hi: int
+) -> list[TargetSummary]:
+    """The other parties this connection wrote to or heard from, with the latest time."""
+    found: list[TargetSummary] = []
+    sides = (
+        (history.c.sender_session, history.c.recipient_key, history.c.target),
+        (history.c.recipient_session, history.c.sender_key, history.c.source),
+    )
+    for mine, other, name_col in sides:
+        window = and_(mine == viewer.session, kind_cond, history.c.time > lo, history.c.time < hi)
+        latest = conn.execute(
+            select(other, func.max(history.c.time)).where(window).group_by(other)
+        ).all()
+        for other_key, micros in latest:
+            # The other party's nick as written on its latest line.
+            name = conn.execute(
+                select(name_col).where(window, other == other_key, history.c.time == micros)
+                .limit(1)
+            ).scalar_one()
+            found.append(TargetSummary(name.split("!", 1)[0], micros))
+    return found
+
+
 def targets(
     conn: Connection,
     viewer: Viewer,
@@ -240,35 +285,52 @@ def targets(
     limit: int,
     channel_names: Iterable[str] = (),
     kinds: Collection[str] = MESSAGE_KINDS,
+    since: Mapping[str, int] | None = None,
 ) -> list[TargetSummary]:
     """Buffers with lines strictly between two times, oldest latest-line first.
 
-    Private conversations of ``viewer`` come from the conversations table; the
-    channels are the ones the caller says the viewer may see (those joined).
+    Private conversations are those ``viewer`` may see (by account through the
+    conversations table, by session through the session indexes); the channels
+    are the ones the caller says the viewer may see (those joined), each from
+    its ``since`` epoch when given.
     """
     lo, hi = sorted((start, end))
     kind_cond = history.c.kind.in_(sorted(kinds))
-    found: list[TargetSummary] = []
-    me = nick_key(viewer.nick)
-    convs = conn.execute(
-        select(conversations).where(
-            or_(conversations.c.a_key == me, conversations.c.b_key == me),
-            conversations.c.last_time > lo,
-        )
-    ).all()
-    for conv in convs:
-        where = and_(history.c.target_key == conv.key, kind_cond, visible_to(viewer))
-        micros = _latest_in_window(conn, where, lo, hi)
-        if micros is not None:
-            other = conv.b_name if conv.a_key == me else conv.a_name
-            found.append(TargetSummary(other, micros))
+    private: list[TargetSummary] = []
+    if viewer.account:
+        me = nick_key(viewer.nick)
+        convs = conn.execute(
+            select(conversations).where(
+                or_(conversations.c.a_key == me, conversations.c.b_key == me),
+                conversations.c.last_time > lo,
+            )
+        ).all()
+        for conv in convs:
+            where = and_(history.c.target_key == conv.key, kind_cond, _by_account(viewer))
+            micros = _latest_in_window(conn, where, lo, hi)
+            if micros is not None:
+                other = conv.b_name if conv.a_key == me else conv.a_name
+                private.append(TargetSummary(other, micros))
+    if viewer.session:
+        private.extend(_session_conversations(conn, viewer, kind_cond, lo, hi))
+    # One line per other party, however it was found.
+    newest: dict[str, TargetSummary] = {}
+    for summary in private:
+        key = nick_key(summary.name)
+        if key not in newest or summary.micros > newest[key].micros:
+            newest[key] = summary
+    found = list(newest.values())
+    epochs = since or {}
     seen: set[str] = set()
     for name in channel_names:
         key = channel_key(name)
         if key in seen:
             continue
         seen.add(key)
-        micros = _latest_in_window(conn, and_(history.c.target_key == key, kind_cond), lo, hi)
+        channel_lo = max(lo, epochs[name] - 1) if name in epochs else lo
+        micros = _latest_in_window(
+            conn, and_(history.c.target_key == key, kind_cond), channel_lo, hi
+        )
         if micros is not None:
             found.append(TargetSummary(name, micros))
     found.sort(key=lambda t: (t.micros, t.name))

@@ -7,7 +7,7 @@ and the Trio thread never waits for the disk.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import partial
 from typing import TypeVar
 
@@ -34,8 +34,14 @@ class HistoryReader:
         self._limiter = trio.CapacityLimiter(max_threads)
         self._chantypes = chantypes
 
-    def _scope(self, target: str, viewer: Viewer, kinds: Collection[str] | None) -> queries.Scope:
-        return queries.Scope(target, viewer, kinds, self._chantypes)
+    def _scope(
+        self,
+        target: str,
+        viewer: Viewer,
+        kinds: Collection[str] | None,
+        since: int | None = None,
+    ) -> queries.Scope:
+        return queries.Scope(target, viewer, kinds, self._chantypes, since)
 
     def _in_transaction(self, fn: Callable[[Connection], T]) -> T:
         # One read transaction per query: a msgid lookup and the page it
@@ -54,8 +60,9 @@ class HistoryReader:
         *,
         after: Ref | None = None,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> list[HistoryRecord]:
-        scope = self._scope(target, viewer, kinds)
+        scope = self._scope(target, viewer, kinds, since)
         return await self._run(lambda c: queries.latest(c, scope, limit, after))
 
     async def before(
@@ -66,8 +73,9 @@ class HistoryReader:
         limit: int,
         *,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> list[HistoryRecord]:
-        scope = self._scope(target, viewer, kinds)
+        scope = self._scope(target, viewer, kinds, since)
         return await self._run(lambda c: queries.before(c, scope, ref, limit))
 
     async def after(
@@ -78,8 +86,9 @@ class HistoryReader:
         limit: int,
         *,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> list[HistoryRecord]:
-        scope = self._scope(target, viewer, kinds)
+        scope = self._scope(target, viewer, kinds, since)
         return await self._run(lambda c: queries.after(c, scope, ref, limit))
 
     async def around(
@@ -90,8 +99,9 @@ class HistoryReader:
         limit: int,
         *,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> list[HistoryRecord]:
-        scope = self._scope(target, viewer, kinds)
+        scope = self._scope(target, viewer, kinds, since)
         return await self._run(lambda c: queries.around(c, scope, ref, limit))
 
     async def between(
@@ -103,12 +113,15 @@ class HistoryReader:
         limit: int,
         *,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> list[HistoryRecord]:
-        scope = self._scope(target, viewer, kinds)
+        scope = self._scope(target, viewer, kinds, since)
         return await self._run(lambda c: queries.between(c, scope, start, end, limit))
 
-    async def by_msgid(self, target: str, viewer: Viewer, msgid: str) -> HistoryRecord | None:
-        scope = self._scope(target, viewer, None)
+    async def by_msgid(
+        self, target: str, viewer: Viewer, msgid: str, *, since: int | None = None
+    ) -> HistoryRecord | None:
+        scope = self._scope(target, viewer, None, since)
         return await self._run(lambda c: queries.by_msgid(c, scope, msgid))
 
     async def targets(
@@ -120,6 +133,7 @@ class HistoryReader:
         *,
         channels: Iterable[str] = (),
         kinds: Collection[str] = MESSAGE_KINDS,
+        since: Mapping[str, int] | None = None,
     ) -> list[TargetSummary]:
         names = list(channels)
         return await self._run(
@@ -131,6 +145,7 @@ class HistoryReader:
                 limit=limit,
                 channel_names=names,
                 kinds=kinds,
+                since=dict(since) if since else None,
             )
         )
 

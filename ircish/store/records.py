@@ -30,12 +30,15 @@ def from_micros(micros: int) -> datetime:
 class Viewer:
     """Who is asking: private history is shown only to its parties.
 
-    A party who had an account when the message was sent is recognised by that
-    account only; one who had none, by their nick.
+    A private line is shown to a viewer whose account is a party's account at
+    send time, or whose ``session`` (one connection's ``User.session``) is the
+    sender's or the recipient's. A nick alone never shows anything: whoever
+    registers a departed user's nick is somebody else.
     """
 
     nick: str
     account: str | None = None
+    session: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ are pickled back), so ``core.chathistory``, the history service and plugins'
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from ircish.store.kinds import MESSAGE_KINDS
@@ -30,8 +30,11 @@ class RemoteReader:
         *,
         after: Ref | None = None,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> list[HistoryRecord]:
-        return await self._call("latest", target, viewer, limit, after=after, kinds=kinds)
+        return await self._call(
+            "latest", target, viewer, limit, after=after, kinds=kinds, since=since
+        )
 
     async def before(
         self,
@@ -41,8 +44,9 @@ class RemoteReader:
         limit: int,
         *,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> list[HistoryRecord]:
-        return await self._call("before", target, viewer, ref, limit, kinds=kinds)
+        return await self._call("before", target, viewer, ref, limit, kinds=kinds, since=since)
 
     async def after(
         self,
@@ -52,8 +56,9 @@ class RemoteReader:
         limit: int,
         *,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> list[HistoryRecord]:
-        return await self._call("after", target, viewer, ref, limit, kinds=kinds)
+        return await self._call("after", target, viewer, ref, limit, kinds=kinds, since=since)
 
     async def around(
         self,
@@ -63,8 +68,9 @@ class RemoteReader:
         limit: int,
         *,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> list[HistoryRecord]:
-        return await self._call("around", target, viewer, ref, limit, kinds=kinds)
+        return await self._call("around", target, viewer, ref, limit, kinds=kinds, since=since)
 
     async def between(
         self,
@@ -75,11 +81,16 @@ class RemoteReader:
         limit: int,
         *,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> list[HistoryRecord]:
-        return await self._call("between", target, viewer, start, end, limit, kinds=kinds)
+        return await self._call(
+            "between", target, viewer, start, end, limit, kinds=kinds, since=since
+        )
 
-    async def by_msgid(self, target: str, viewer: Viewer, msgid: str) -> HistoryRecord | None:
-        return await self._call("by_msgid", target, viewer, msgid)
+    async def by_msgid(
+        self, target: str, viewer: Viewer, msgid: str, *, since: int | None = None
+    ) -> HistoryRecord | None:
+        return await self._call("by_msgid", target, viewer, msgid, since=since)
 
     async def targets(
         self,
@@ -90,9 +101,17 @@ class RemoteReader:
         *,
         channels: Iterable[str] = (),
         kinds: Collection[str] = MESSAGE_KINDS,
+        since: Mapping[str, int] | None = None,
     ) -> list[TargetSummary]:
         return await self._call(
-            "targets", viewer, start, end, limit, channels=list(channels), kinds=frozenset(kinds)
+            "targets",
+            viewer,
+            start,
+            end,
+            limit,
+            channels=list(channels),
+            kinds=frozenset(kinds),
+            since=dict(since) if since else None,
         )
 
     async def load_channels(self) -> list[ChannelState]:

@@ -69,6 +69,8 @@ def _row(
     sender_key: str | None = None,
     recipient_key: str | None = None,
     recipient_account: str | None = None,
+    sender_session: str | None = None,
+    recipient_session: str | None = None,
 ) -> Row:
     # Every row carries every column: executemany needs uniform parameter sets.
     return {
@@ -85,6 +87,8 @@ def _row(
         "sender_key": sender_key,
         "recipient_key": recipient_key,
         "recipient_account": recipient_account,
+        "sender_session": sender_session,
+        "recipient_session": recipient_session,
     }
 
 
@@ -128,6 +132,8 @@ def _message_rows(ev: MessageEvent, micros: int, batch: Batch) -> Iterator[Row]:
         sender_key=sender,
         recipient_key=recipient,
         recipient_account=ev.recipient_account,
+        sender_session=ev.session,
+        recipient_session=ev.recipient_session,
         **common,
     )
     # A message to oneself is a conversation whose two parties are the same.

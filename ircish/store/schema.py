@@ -17,8 +17,8 @@ Design choices, and why:
 - ``msgid`` is unique per target rather than globally: a NICK or QUIT is one line
   with one msgid but belongs to each channel's history. The unique constraint
   also makes a retried batch idempotent (inserts ignore rows already there).
-- Private rows keep each party's folded nick and account, so visibility can be
-  checked row by row (see ``reader``).
+- Private rows keep each party's folded nick, account and connection session,
+  so visibility can be checked row by row (see ``queries``).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 # backends need them for VARCHAR.
 NAME_LEN = 200
 SOURCE_LEN = 512
+SESSION_LEN = 32
 
 history = Table(
     "history",
@@ -78,8 +79,17 @@ history = Table(
     Column("sender_key", String(NAME_LEN), nullable=True),
     Column("recipient_key", String(NAME_LEN), nullable=True),
     Column("recipient_account", String(NAME_LEN), nullable=True),
+    # Private messages only: each party's connection (``User.session``), so a
+    # party without an account is recognised by the very connection that sent
+    # or received the line, never by a nick someone may take later. NULL in rows
+    # written before revision 0002: those are shown to account holders only.
+    Column("sender_session", String(SESSION_LEN), nullable=True),
+    Column("recipient_session", String(SESSION_LEN), nullable=True),
     UniqueConstraint("target_key", "msgid"),
     Index("ix_history_target_time", "target_key", "time", "id"),
+    # "This connection's conversations" (CHATHISTORY for a viewer without an account).
+    Index("ix_history_sender_session", "sender_session", "time", "id"),
+    Index("ix_history_recipient_session", "recipient_session", "time", "id"),
 )
 
 # One row per private conversation, so CHATHISTORY TARGETS can list a user's

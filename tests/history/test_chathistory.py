@@ -198,12 +198,16 @@ async def test_equal_timestamps_page_without_gaps(
 
 async def test_events_replayed_with_event_playback(hconnect: ClientFactory) -> None:
     alice = await hconnect("alice", [*ALL_CAPS, "draft/event-playback"])
-    await alice.send("JOIN #ev", "TOPIC #ev :a topic", "PRIVMSG #ev :hi", "PART #ev :bye")
-    await alice.expect("PART")
-    await alice.send("JOIN #ev")
+    await alice.send("JOIN #ev", "TOPIC #ev :a topic", "PRIVMSG #ev :hi", "PING :done")
+    await alice.expect("PONG")
+    # Someone stays, so #ev is the same channel when alice comes back.
+    keeper = await hconnect("keeper")
+    await keeper.send("JOIN #ev")
+    await keeper.expect("366")
+    await alice.send("PART #ev :bye", "JOIN #ev")
     await alice.expect("366")
     _, lines = await history(alice, "CHATHISTORY LATEST #ev * 10")
-    assert [m.command for m in lines] == ["JOIN", "TOPIC", "PRIVMSG", "PART", "JOIN"]
+    assert [m.command for m in lines] == ["JOIN", "TOPIC", "PRIVMSG", "JOIN", "PART", "JOIN"]
     plain = await hconnect("plain", ALL_CAPS)
     _, lines = await history(plain, "CHATHISTORY LATEST #ev * 10")
     assert [m.command for m in lines] == ["PRIVMSG"]

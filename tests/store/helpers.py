@@ -25,6 +25,9 @@ def msg(
     account: str | None = None,
     command: str = "PRIVMSG",
     tags: dict[str, str] | None = None,
+    session: str | None = None,
+    recipient_session: str | None = None,
+    recipient_account: str | None = None,
 ) -> MessageEvent:
     return MessageEvent(
         msgid=msgid or f"m{next(_ids)}",
@@ -37,6 +40,9 @@ def msg(
         is_channel=target.startswith("#"),
         text=text,
         tags=tags or {},
+        recipient_account=recipient_account,
+        session=session,
+        recipient_session=recipient_session,
     )
 
 

@@ -118,3 +118,70 @@ async def test_without_auto_migrate_an_old_schema_is_refused(tmp_path: Path) -> 
     await store.prepare()  # auto_migrate (the default) brings it to head
     assert migrate.is_at_head(store.engine)
     store.close()
+
+
+_OLD_ROWS = [
+    # (target_key, msgid, time, kind, source, account, target, text, sender_key, recipient_key)
+    ("#chan", "c1", 10, "PRIVMSG", "alice!a@h", None, "#chan", "in the channel", None, None),
+    ("alice bob", "p1", 20, "PRIVMSG", "alice!a@h", "acct-a", "bob", "private", "alice", "bob"),
+]
+
+
+def _history(engine: Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.exec_driver_sql(
+                "SELECT target_key, msgid, time, kind, source, account, target, text,"
+                " sender_key, recipient_key FROM history ORDER BY id"
+            )
+        ]
+
+
+def _columns(engine: Engine) -> set[str]:
+    return {c["name"] for c in inspect(engine).get_columns("history")}
+
+
+def _indexes(engine: Engine) -> set[str]:
+    return {i["name"] or "" for i in inspect(engine).get_indexes("history")}
+
+
+async def test_sessions_migration_keeps_the_history_both_ways(db_url: str) -> None:
+    from ircish.store import HistoryReader, Viewer
+
+    engine = open_engine(db_url)
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        for row in _OLD_ROWS:
+            conn.exec_driver_sql(
+                "INSERT INTO history (target_key, msgid, time, kind, source, account, target,"
+                " text, sender_key, recipient_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+    migrate.upgrade(engine, "0002")
+    assert _history(engine) == _OLD_ROWS
+    assert {"sender_session", "recipient_session"} <= _columns(engine)
+    assert {"ix_history_sender_session", "ix_history_recipient_session"} <= _indexes(engine)
+    with engine.connect() as conn:
+        sessions = conn.exec_driver_sql(
+            "SELECT sender_session, recipient_session FROM history"
+        ).all()
+    assert [tuple(s) for s in sessions] == [(None, None), (None, None)]
+    reader = HistoryReader(engine)
+    # An old private row has no session: its account still finds it, a session does not.
+    assert [r.text for r in await reader.latest("bob", Viewer("alice", "acct-a"), 10)] == [
+        "private"
+    ]
+    assert await reader.latest("bob", Viewer("alice", None, "any-session"), 10) == []
+    assert [r.text for r in await reader.latest("#chan", Viewer("x"), 10)] == ["in the channel"]
+
+    migrate.downgrade(engine, "0001")
+    assert migrate.current_revision(engine) == "0001"
+    assert _history(engine) == _OLD_ROWS
+    assert not {"sender_session", "recipient_session"} & _columns(engine)
+    assert not {"ix_history_sender_session", "ix_history_recipient_session"} & _indexes(engine)
+    assert "ix_history_target_time" in _indexes(engine)
+    migrate.upgrade(engine)
+    assert migrate.is_at_head(engine)
+    assert _history(engine) == _OLD_ROWS
+    engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
+from ircish.core.events import MessageEvent
 from ircish.store import HistoryReader, HistoryWriter, MsgidRef, TimeRef, Viewer, to_micros
 from ircish.store.schema import ALL_KINDS
 
@@ -110,45 +111,81 @@ async def test_original_time_and_tags_come_back(engine: Engine) -> None:
     assert record.source == "alice!alice@host"
 
 
+def dm(text: str, sender: str, recipient: str, msgid: str, us: int, **extra: str) -> MessageEvent:
+    """A private line between two connections whose sessions are ``s-<nick>``."""
+    return msg(text, nick=sender, target=recipient, msgid=msgid, when=at(us),
+               session=f"s-{sender.lower()}", recipient_session=f"s-{recipient.lower()}",
+               **extra)
+
+
+def conn(nick: str, account: str | None = None) -> Viewer:
+    return Viewer(nick, account, f"s-{nick.lower()}")
+
+
 async def test_private_history_is_only_for_its_two_parties(engine: Engine) -> None:
     writer = HistoryWriter(engine)
-    writer.submit(msg("to bob", nick="alice", target="bob", msgid="p1", when=at(1)))
-    writer.submit(msg("to alice", nick="Bob", target="Alice", msgid="p2", when=at(2)))
-    writer.submit(msg("carol to bob", nick="carol", target="bob", msgid="p3", when=at(3)))
+    writer.submit(dm("to bob", "alice", "bob", "p1", 1))
+    writer.submit(dm("to alice", "Bob", "Alice", "p2", 2))
+    writer.submit(dm("carol to bob", "carol", "bob", "p3", 3))
     await writer.flush()
     reader = HistoryReader(engine)
-    assert texts(await reader.latest("bob", Viewer("alice"), 10)) == ["to bob", "to alice"]
-    assert texts(await reader.latest("alice", Viewer("bob"), 10)) == ["to bob", "to alice"]
+    assert texts(await reader.latest("bob", conn("alice"), 10)) == ["to bob", "to alice"]
+    assert texts(await reader.latest("alice", conn("bob"), 10)) == ["to bob", "to alice"]
     # Carol asking for "bob" sees only her own conversation with bob.
-    assert texts(await reader.latest("bob", Viewer("carol"), 10)) == ["carol to bob"]
-    assert await reader.latest("alice", Viewer("carol"), 10) == []
-    assert await reader.by_msgid("bob", Viewer("carol"), "p1") is None
-    assert await reader.before("bob", Viewer("carol"), MsgidRef("p2"), 10) == []
+    assert texts(await reader.latest("bob", conn("carol"), 10)) == ["carol to bob"]
+    assert await reader.latest("alice", conn("carol"), 10) == []
+    assert await reader.by_msgid("bob", conn("carol"), "p1") is None
+    assert await reader.before("bob", conn("carol"), MsgidRef("p2"), 10) == []
+
+
+async def test_a_nick_alone_shows_no_private_line(engine: Engine) -> None:
+    writer = HistoryWriter(engine)
+    writer.submit(dm("secret", "alice", "bob", "p1", 1))
+    await writer.flush()
+    reader = HistoryReader(engine)
+    # A later connection that registered "ALICE" is somebody else.
+    for viewer in (Viewer("ALICE"), Viewer("ALICE", None, "s-other")):
+        assert await reader.latest("bob", viewer, 10) == []
+        assert await reader.by_msgid("bob", viewer, "p1") is None
+        assert await reader.targets(viewer, 0, to_micros(at(1000)), 10) == []
+    # The connection that sent it still sees it, under a new nick too.
+    assert texts(await reader.latest("bob", Viewer("alice2", None, "s-alice"), 10)) == ["secret"]
+
+
+async def test_lines_without_sessions_are_for_accounts_only(engine: Engine) -> None:
+    writer = HistoryWriter(engine)
+    # As written before revision 0002: no session on either side.
+    writer.submit(msg("old", nick="alice", target="bob", account="acct-a", msgid="o1"))
+    await writer.flush()
+    reader = HistoryReader(engine)
+    assert await reader.latest("bob", Viewer("alice", None, "s-alice"), 10) == []
+    assert await reader.latest("alice", Viewer("bob", None, "s-bob"), 10) == []
+    assert texts(await reader.latest("bob", Viewer("alice", "acct-a"), 10)) == ["old"]
 
 
 async def test_a_party_with_an_account_is_known_by_it(engine: Engine) -> None:
     writer = HistoryWriter(engine)
-    writer.submit(msg("secret", nick="alice", account="alice-acct", target="bob", msgid="s1"))
+    writer.submit(dm("secret", "alice", "bob", "s1", 1, account="alice-acct"))
     await writer.flush()
     reader = HistoryReader(engine)
     # Someone else now using the nick "alice" without the account sees nothing...
-    assert await reader.latest("bob", Viewer("alice"), 10) == []
-    # ...alice logged in does, and bob (who had no account) does by nick.
+    assert await reader.latest("bob", Viewer("alice", None, "s-new"), 10) == []
+    # ...alice logged in does (on another connection too), and bob by his session.
     assert texts(await reader.latest("bob", Viewer("alice", "alice-acct"), 10)) == ["secret"]
-    assert texts(await reader.latest("alice", Viewer("bob"), 10)) == ["secret"]
+    assert texts(await reader.latest("alice", conn("bob"), 10)) == ["secret"]
 
 
 async def test_targets_lists_conversations_and_joined_channels(engine: Engine) -> None:
     writer = HistoryWriter(engine)
     writer.submit(msg("old", target="#chan", when=at(10)))
-    writer.submit(msg("hey", nick="Bob", target="alice", when=at(20)))
-    writer.submit(msg("hello", nick="alice", target="carol", when=at(30)))
-    writer.submit(msg("x", nick="dave", target="erin", when=at(40)))  # not alice's
+    writer.submit(dm("hey", "Bob", "alice", "t1", 20))
+    writer.submit(dm("hello", "alice", "carol", "t2", 30))
+    writer.submit(dm("x", "dave", "erin", "t3", 40))  # not alice's
     writer.submit(msg("new", target="#chan", when=at(50)))
     writer.submit(msg("other", target="#other", when=at(60)))
     await writer.flush()
     reader = HistoryReader(engine)
-    me = Viewer("alice")
+    me = conn("alice")
     lo, hi = to_micros(at(0)), to_micros(at(1000))
     found = await reader.targets(me, lo, hi, 10, channels=["#chan"])
     assert [(t.name, t.micros - to_micros(at(0))) for t in found] == [

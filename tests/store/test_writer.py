@@ -183,11 +183,14 @@ async def test_persistent_channel_state_round_trips(engine: Engine) -> None:
 
 async def test_private_messages_are_readable_by_both_parties(engine: Engine) -> None:
     writer = HistoryWriter(engine)
-    writer.submit(msg("hi bob", nick="Alice", target="Bob"))
-    writer.submit(msg("hi alice", nick="bob", target="alice"))
+    a, b = {"session": "s-a", "recipient_session": "s-b"}, {"session": "s-b",
+                                                            "recipient_session": "s-a"}
+    writer.submit(msg("hi bob", nick="Alice", target="Bob", **a))
+    writer.submit(msg("hi alice", nick="bob", target="alice", **b))
     await writer.flush()
     reader = HistoryReader(engine)
-    for viewer, target in ((Viewer("alice"), "bob"), (Viewer("BOB"), "ALICE")):
+    alice, bob = Viewer("alice", None, "s-a"), Viewer("BOB", None, "s-b")
+    for viewer, target in ((alice, "bob"), (bob, "ALICE")):
         lines = await reader.latest(target, viewer, 10)
         assert [r.text for r in lines] == ["hi bob", "hi alice"]
 

@@ -174,4 +174,6 @@ def _deliver_one(
         line.msgid, server.now_dt(ts), verb, user.source, user.nick,  # type: ignore[arg-type]
         user.account, canonical, is_channel, text, client_tags or {},
         None if is_channel else recipient.account,
+        None if is_channel else user.session,
+        None if is_channel else recipient.session,
     ))

@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("hash-password", help="read a password on stdin, print its hash for [[opers]]")
     sub.add_parser("check-config", help="load the config and report problems")
     db = sub.add_parser("db", help="database maintenance: upgrade, downgrade, current, history, "
-                        "backup")
+                        "backup, check")
     db.add_argument("db_args", nargs=argparse.REMAINDER)
     plugins = sub.add_parser("plugins", help="plugin tools: list")
     plugins.add_argument("plugin_args", nargs=argparse.REMAINDER)

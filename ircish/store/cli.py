@@ -1,4 +1,4 @@
-"""``ircish-server db ...``: migrations and backups from the command line.
+"""``ircish-server db ...``: migrations, backups and checks from the command line.
 
 The server's CLI parses ``--config`` and calls ``main`` with the configured
 storage URL and the config file's directory (relative SQLite paths are relative
@@ -14,12 +14,20 @@ from typing import TextIO
 
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from ircish.config import Config
-from ircish.store import migrate
+from ircish.store import integrity, migrate
 from ircish.store.backup import BackupError, backup
-from ircish.store.database import StorageConfigError, open_engine, resolve_url
+from ircish.store.database import (
+    StorageConfigError,
+    describe_database,
+    open_engine,
+    resolve_url,
+    sqlite_file,
+)
+from ircish.store.errors import StorageError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +43,35 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("history", help="list the migrations, newest first")
     bk = sub.add_parser("backup", help="copy the live database to PATH consistently")
     bk.add_argument("path", type=Path)
+    sub.add_parser("check", help="read the whole database and report damage (integrity_check)")
     return parser
+
+
+def _check(url: URL, out: TextIO, err: TextIO) -> int:
+    """0 when sound, 1 with the problems when damaged or missing, 2 when it cannot be checked."""
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        err.write(f"ircish-server db check: there is no database file {path}\n")
+        return 1
+    try:
+        problems = integrity.check(url, full=True)
+    except StorageError as exc:
+        err.write(f"ircish-server db check: {exc}\n")
+        return 2
+    if problems is None:
+        err.write(
+            f"ircish-server db check: no check for {url.get_backend_name()} databases; "
+            "use its own tools\n"
+        )
+        return 2
+    name = describe_database(url)
+    if not problems:
+        out.write(f"{name}: ok\n")
+        return 0
+    for problem in problems:
+        out.write(f"{problem}\n")
+    out.write(f"{name}: damaged ({len(problems)} problem(s)); {integrity.RESTORE_HINT}\n")
+    return 1
 
 
 def _history(current: str | None, out: TextIO) -> None:
@@ -97,6 +133,8 @@ def main(
             out.write(f"{rev or 'base'} {state}\n")
         elif args.action == "history":
             _history(migrate.current_revision(engine), out)
+        elif args.action == "check":
+            return _check(url, out, err)
         elif args.action == "backup":
             dest = backup(engine, args.path)
             out.write(f"backup written to {dest}\n")

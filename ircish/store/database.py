@@ -35,6 +35,38 @@ def is_sqlite(url: URL | str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_file(url: URL | str) -> Path | None:
+    """The file of a file-based SQLite URL; None for memory, ``file:`` URIs and other backends."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if not is_sqlite(parsed) or database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def describe_database(url: URL | str) -> str:
+    """How log lines and notices name the database: its file, or the URL without password."""
+    path = sqlite_file(url)
+    return str(path) if path is not None else make_url(url).render_as_string(hide_password=True)
+
+
+# SQLite result codes (the low byte of an extended code) that are about the
+# database itself, not the data of one statement: busy, locked, out of memory,
+# read-only, I/O error, damaged file, full disk, cannot open, not a database.
+_SQLITE_FAULTS = frozenset({3, 5, 6, 7, 8, 10, 11, 13, 14, 15, 26})
+
+
+def is_database_fault(exc: BaseException) -> bool:
+    """Whether the driver error behind ``exc`` says the database, not the data, failed.
+
+    SQLite reports a damaged file ("database disk image is malformed") as a
+    plain DatabaseError, not an OperationalError; its result code tells.
+    """
+    cause = getattr(exc, "orig", None) or exc
+    code = getattr(cause, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in _SQLITE_FAULTS
+
+
 def resolve_url(url: str, config_dir: Path | None) -> URL:
     """Parse the URL; a relative SQLite path is taken relative to ``config_dir``.
 

@@ -6,7 +6,8 @@ RSS). So the worker runs ``python -m ircish.store.prepare``, which reads
 ``{"url": ..., "auto_migrate": ..., "log_level": ...}`` as JSON on stdin (not
 argv: the URL may hold a password), migrates, and exits 0, or 2 with the
 message (naming ``[storage]``) on stdout. Its log lines (Alembic's "Running
-upgrade ...") go to stderr, the server's log.
+upgrade ...") go to stderr, the server's log. A damaged database file is
+refused before anything writes to it (``integrity``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ from ircish.store.errors import StorageError
 
 
 def prepare_schema(engine: Any, auto_migrate: bool) -> None:
-    """Migrate to head, or with ``auto_migrate`` off check the schema is there.
+    """Check the file is sound, then migrate to head, or with ``auto_migrate``
+    off check the schema is there.
 
     Raises StorageError naming the cause. Synchronous: run it in a thread or
     in the process below.
     """
     from ircish.store import migrate  # Alembic: only where a migration runs
+    from ircish.store.integrity import refuse_if_damaged
+
+    # Before anything connects through the engine: its connect settings write.
+    refuse_if_damaged(engine.url)
 
     url = engine.url.render_as_string()
     try:

@@ -109,6 +109,8 @@ class PluginsSection:
     enabled: tuple[str, ...] = ()
     hook_timeout: float = 5.0
     max_failures: int = 5
+    # A filter_message call longer than this counts as a failure of its plugin.
+    filter_budget_ms: float = 50.0
     # [plugins.<name>] tables, free-form: each plugin checks its own section.
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -296,6 +298,9 @@ def _check(config: Config, path: str | Path) -> None:
                 f"opers[{i}].password_hash",
                 "not a hash made by `ircish-server hash-password`",
             )
+    for name in ("hook_timeout", "filter_budget_ms"):
+        if getattr(config.plugins, name) <= 0:
+            raise ConfigError(path, f"plugins.{name}", "must be greater than zero")
     level = config.logging.level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(path, "logging.level", f"unknown level {config.logging.level!r}")

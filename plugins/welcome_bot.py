@@ -5,7 +5,9 @@ The first client to connect after the server started gets a special greeting
 messages were said in the greeted channels since their last visit (from the
 history store when there is one, else from what the server saw since it
 started). Every text is a template in ``[plugins.welcome_bot]``; an empty
-template turns that greeting off.
+template turns that greeting off. Its look-ups are one store read for an
+unknown nick and one count per greeted channel; when the store does not answer
+in time, people get the plain greeting.
 
     [plugins.welcome_bot]
     nick = "WelcomeBot"
@@ -18,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ircish.hooks import PluginAPI, hookimpl
+from ircish.hooks import HistoryUnavailable, PluginAPI, hookimpl
 
 __version__ = "1.0"
 
@@ -69,15 +71,18 @@ def on_server_start(api: PluginAPI) -> None:
 async def on_welcome(api: PluginAPI, nick: str, first_client: bool, time: datetime) -> None:
     conf = settings(api)
     template, count = conf["greeting"], 0
-    # ``before=time``: the visit before this one, not this very connection.
-    last = await api.history.last_seen(nick, before=time) if conf["welcome_back"] else None
-    if last is not None:
-        # Checked first: after a restart with history kept, the first client
-        # may well be a regular, and the server is not "fresh" for them.
-        template = conf["welcome_back"]
-        for channel in conf["channels"]:
-            count += await api.history.count_since(channel, last.time, time)
-    elif first_client and conf["first_greeting"]:
+    try:
+        # ``before=time``: the visit before this one, not this very connection.
+        last = await api.history.last_seen(nick, before=time) if conf["welcome_back"] else None
+        if last is not None:
+            # Checked first: after a restart with history kept, the first client
+            # may well be a regular, and the server is not "fresh" for them.
+            for channel in conf["channels"]:
+                count += await api.history.count_since(channel, last.time, time)
+            template = conf["welcome_back"]
+    except HistoryUnavailable:
+        last = None  # the store is slow or down: the plain greeting will do
+    if last is None and first_client and conf["first_greeting"]:
         template = conf["first_greeting"]
     if template:
         api.bot(conf["nick"]).notice(nick, template.format(nick=nick, network=api.network,
@@ -92,10 +97,13 @@ async def on_join(api: PluginAPI, nick: str, channel: str, time: datetime, from_
         return
     template, count = conf["join_greeting"], 0
     if conf["join_welcome_back"]:
-        last = await api.history.last_seen(nick, channel, before=time)
-        if last is not None:
-            template = conf["join_welcome_back"]
-            count = await api.history.count_since(channel, last.time, time)
+        try:
+            last = await api.history.last_seen(nick, channel, before=time)
+            if last is not None:
+                count = await api.history.count_since(channel, last.time, time)
+                template = conf["join_welcome_back"]
+        except HistoryUnavailable:
+            pass  # the store is slow or down: the plain greeting will do
     if template:
         api.bot(conf["nick"]).say(channel, template.format(
             nick=nick, network=api.network, channel=channel, count=count))

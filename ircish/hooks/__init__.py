@@ -13,7 +13,7 @@ from ircish.core.bots import BotError
 from ircish.core.filters import Reject
 from ircish.hooks.api import Bot, ChannelView, PluginAPI, UserView
 from ircish.hooks.commands import BotCommand, ServerCommand
-from ircish.hooks.history import HistoryLine, Seen
+from ircish.hooks.history import HistoryLine, HistoryUnavailable, Seen
 from ircish.hooks.hookspecs import hookimpl
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "BotError",
     "ChannelView",
     "HistoryLine",
+    "HistoryUnavailable",
     "PluginAPI",
     "Reject",
     "Seen",

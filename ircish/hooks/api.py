@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ircish.core import bots
 from ircish.core.state import Channel, User
 from ircish.hooks.history import PluginHistory
+from ircish.hooks.threads import loop_property, on_loop
 
 if TYPE_CHECKING:
     from ircish.hooks.runner import HookRunner
@@ -30,22 +31,22 @@ class UserView:
     def __init__(self, user: User) -> None:
         self._user = user
 
-    nick = property(lambda self: self._user.nick, doc="Current nick.")
-    username = property(lambda self: self._user.username)
-    host = property(lambda self: self._user.host)
-    realname = property(lambda self: self._user.realname)
-    source = property(lambda self: self._user.source, doc="nick!user@host")
-    account = property(lambda self: self._user.account)
-    away = property(lambda self: self._user.away, doc="The away message, or None.")
-    is_bot = property(lambda self: self._user.bot)
-    is_oper = property(lambda self: self._user.oper)
-    connected_at = property(lambda self: self._user.connected_at, doc="Unix time.")
+    nick = loop_property(lambda self: self._user.nick, "Current nick.")
+    username = loop_property(lambda self: self._user.username)
+    host = loop_property(lambda self: self._user.host)
+    realname = loop_property(lambda self: self._user.realname)
+    source = loop_property(lambda self: self._user.source, "nick!user@host")
+    account = loop_property(lambda self: self._user.account)
+    away = loop_property(lambda self: self._user.away, "The away message, or None.")
+    is_bot = loop_property(lambda self: self._user.bot)
+    is_oper = loop_property(lambda self: self._user.oper)
+    connected_at = loop_property(lambda self: self._user.connected_at, "Unix time.")
 
-    @property
+    @loop_property
     def modes(self) -> frozenset[str]:
         return frozenset(self._user.modes)
 
-    @property
+    @loop_property
     def channels(self) -> tuple[str, ...]:
         return tuple(c.name for c in self._user.channels.values())
 
@@ -67,23 +68,24 @@ class ChannelView:
     def __init__(self, channel: Channel) -> None:
         self._channel = channel
 
-    name = property(lambda self: self._channel.name)
-    topic = property(lambda self: self._channel.topic)
-    topic_setter = property(lambda self: self._channel.topic_setter)
-    created = property(lambda self: self._channel.created, doc="Unix time.")
+    name = loop_property(lambda self: self._channel.name)
+    topic = loop_property(lambda self: self._channel.topic)
+    topic_setter = loop_property(lambda self: self._channel.topic_setter)
+    created = loop_property(lambda self: self._channel.created, "Unix time.")
 
-    @property
+    @loop_property
     def modes(self) -> str:
         return self._channel.mode_string(show_password=False)[0]
 
-    @property
+    @loop_property
     def members(self) -> tuple[str, ...]:
         return tuple(u.nick for u in self._channel.members)
 
-    @property
+    @loop_property
     def ops(self) -> tuple[str, ...]:
         return tuple(u.nick for u, held in self._channel.members.items() if "o" in held)
 
+    @on_loop
     def has(self, nick: str) -> bool:
         from ircish.protocol.casemap import casefold
 
@@ -103,22 +105,24 @@ class Bot:
         self._runner = runner
         self._user = user
 
-    @property
+    @loop_property
     def nick(self) -> str:
         return self._user.nick
 
-    @property
+    @loop_property
     def channels(self) -> tuple[str, ...]:
         return tuple(c.name for c in self._user.channels.values())
 
-    @property
+    @loop_property
     def online(self) -> bool:
         return self._runner.core.users.get(self._user.key) is self._user
 
+    @on_loop
     def say(self, target: str, text: str) -> None:
         """PRIVMSG to a channel or a nick; long or multi-line text is split."""
         self._send("PRIVMSG", target, text)
 
+    @on_loop
     def notice(self, target: str, text: str) -> None:
         self._send("NOTICE", target, text)
 
@@ -126,10 +130,12 @@ class Bot:
         if self.online:
             bots.bot_send(self._runner.core, self._user, verb, target, text)
 
+    @on_loop
     def join(self, channel: str, key: str = "") -> bool:
         """Join ``channel`` (created if needed); True if the bot is on it afterwards."""
         return self.online and bots.bot_join(self._runner.core, self._user, channel, key)
 
+    @on_loop
     def part(self, channel: str, reason: str = "") -> bool:
         return self.online and bots.bot_part(self._runner.core, self._user, channel, reason)
 
@@ -146,7 +152,8 @@ class PluginAPI:
         self.config: Mapping[str, Any] = MappingProxyType(dict(settings))
         """This plugin's ``[plugins.<name>]`` table (empty if there is none)."""
         self.log = logging.getLogger(f"ircish.plugins.{name}")
-        self.history = PluginHistory(runner.memory, runner.app)
+        self.history = PluginHistory(runner.memory, runner.app, name, runner.store_health,
+                                     runner.history_timeout)
         """Recent channel history: ``await api.history.latest(channel)`` and friends."""
 
     @property
@@ -159,28 +166,35 @@ class PluginAPI:
 
     # ---- bots -----------------------------------------------------------------------
 
+    @on_loop
     def bot(self, nick: str, realname: str = "") -> Bot:
         """The bot ``nick``, created on first use; BotError if a client holds the nick."""
         return self._runner.bot_for(self.name, nick, realname)
 
     # ---- lookups --------------------------------------------------------------------
 
+    @on_loop
     def user(self, nick: str) -> UserView | None:
         user = self._runner.core.find_user(nick)
         return UserView(user) if user is not None and user.registered else None
 
+    @on_loop
     def channel(self, name: str) -> ChannelView | None:
         channel = self._runner.core.find_channel(name)
         return ChannelView(channel) if channel is not None else None
 
+    @on_loop
     def users(self) -> Iterator[UserView]:
-        return (UserView(u) for u in list(self._runner.core.users.values()) if u.registered)
+        # Built here, on the loop: iterating later (maybe in a thread) reads nothing live.
+        return iter([UserView(u) for u in self._runner.core.users.values() if u.registered])
 
+    @on_loop
     def channels(self) -> Iterator[ChannelView]:
-        return (ChannelView(c) for c in list(self._runner.core.channels.values()))
+        return iter([ChannelView(c) for c in self._runner.core.channels.values()])
 
     # ---- background work --------------------------------------------------------------
 
+    @on_loop
     def start_soon(
         self, fn: Callable[..., Awaitable[Any]], *args: Any, timeout: float | None = None
     ) -> None:

@@ -11,10 +11,14 @@ and never offered to plugins: history here is channel history.
 from __future__ import annotations
 
 import bisect
+import logging
 from collections import deque
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import trio
 
 from ircish.core import events
 from ircish.protocol.casemap import casefold
@@ -26,11 +30,15 @@ MAX_NICKS = 10000
 SEEN_PER_PLACE = 3
 # How far back a store query looks when it has to scan for one nick.
 STORE_SCAN = 500
+# How many of a nick's lines per channel come back to be checked.
+STORE_CANDIDATES = 4
 COUNT_CAP = 1000
 # How many channels a store-backed "seen anywhere" asks about.
 STORE_CHANNELS = 20
 
 _ANYWHERE = ""
+
+log = logging.getLogger("ircish.hooks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,12 +201,66 @@ def _as_seen(item: Seen | events.MessageEvent) -> Seen:
                 item.text if item.is_channel else "")
 
 
-class PluginHistory:
-    """``api.history``: the same questions, answered by the store when attached."""
+class HistoryUnavailable(RuntimeError):
+    """The history store did not answer in time (or at all): not the plugin's fault.
 
-    def __init__(self, memory: MemoryHistory, app: Any) -> None:
+    A hook may catch it and do without; one that lets it escape is not counted
+    as failing.
+    """
+
+
+class StoreHealth:
+    """Whether the store answers plugins' reads: one warning per bad episode.
+
+    Shared by every plugin's ``api.history``: under load the store is slow for
+    all of them at once, and one line saying so is enough.
+    """
+
+    def __init__(self) -> None:
+        self.unanswered = 0
+
+    def trouble(self, plugin: str, problem: str) -> HistoryUnavailable:
+        if self.unanswered == 0:
+            log.warning("plugin %s: history store unavailable: %s; plugins go without "
+                        "(not counted as their failures; logged again when it recovers)",
+                        plugin, problem)
+        self.unanswered += 1
+        return HistoryUnavailable(f"history store unavailable: {problem}")
+
+    def answered(self) -> None:
+        if self.unanswered:
+            log.warning("history store answers plugins again (%d reads went unanswered)",
+                        self.unanswered)
+            self.unanswered = 0
+
+
+class ReadMark:
+    """Set by the runner around a hook; a store read cancelled by the hook's own
+    deadline marks it, so the timeout is charged to the store, not the plugin."""
+
+    __slots__ = ("interrupted",)
+
+    def __init__(self) -> None:
+        self.interrupted = False
+
+
+read_mark: ContextVar[ReadMark | None] = ContextVar("ircish_history_read", default=None)
+
+
+class PluginHistory:
+    """``api.history``: the same questions, answered by the store when attached.
+
+    A store read gets ``timeout`` seconds (half the hook's); past that, or with
+    the store down, it raises ``HistoryUnavailable``.
+    """
+
+    def __init__(self, memory: MemoryHistory, app: Any, plugin: str = "",
+                 health: StoreHealth | None = None, timeout: float = 2.5) -> None:
         self._memory = memory
         self._app = app
+        self._plugin = plugin
+        self._health = health or StoreHealth()
+        self._timeout = timeout
 
     @property
     def persistent(self) -> bool:
@@ -209,6 +271,24 @@ class PluginHistory:
         store = getattr(self._app, "store", None)
         return getattr(store, "reader", None)
 
+    async def _ask(self, reader: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        from ircish.store.errors import StoreQueryError, StoreUnavailable
+
+        try:
+            with trio.move_on_after(self._timeout) as scope:
+                answer = await getattr(reader, method)(*args, **kwargs)
+        except trio.Cancelled:
+            mark = read_mark.get()
+            if mark is not None:
+                mark.interrupted = True
+            raise
+        except (StoreUnavailable, StoreQueryError) as exc:
+            raise self._health.trouble(self._plugin, f"{method}: {exc}") from exc
+        if scope.cancelled_caught:
+            raise self._health.trouble(self._plugin, f"{method} took over {self._timeout:g}s")
+        self._health.answered()
+        return answer
+
     async def latest(self, channel: str, limit: int = 20) -> list[HistoryLine]:
         """The last ``limit`` lines of a channel, oldest first."""
         reader = self._reader()
@@ -216,7 +296,7 @@ class PluginHistory:
             return self._memory.latest(channel, limit)
         from ircish.store.kinds import ALL_KINDS
 
-        records = await reader.latest(channel, _viewer(), limit, kinds=ALL_KINDS)
+        records = await self._ask(reader, "latest", channel, _viewer(), limit, kinds=ALL_KINDS)
         return [_from_record(r) for r in records]
 
     async def last_seen(
@@ -232,30 +312,31 @@ class PluginHistory:
             return remembered
         # Not seen since this process started: ask the store, which is kept by
         # target, so "anywhere" means the channels the server has right now.
+        # One read for all of them, and only a nick's own lines come back.
         if channel is not None:
             places = [channel]
         else:
-            places = [c.name for c in list(self._app.core.channels.values())]
-        found = [await self._store_last_seen(reader, nick, place, before)
-                 for place in places[:STORE_CHANNELS]]
-        return max((s for s in found if s is not None), key=lambda s: s.time, default=None)
-
-    async def _store_last_seen(
-        self, reader: Any, nick: str, channel: str, before: datetime | None
-    ) -> Seen | None:
+            places = [c.name for c in list(self._app.core.channels.values())][:STORE_CHANNELS]
+        if not places:
+            return None
         from ircish.store.kinds import ALL_KINDS
         from ircish.store.records import TimeRef, to_micros
 
         ref = TimeRef(to_micros(before or datetime.now(UTC)))
-        records = await reader.before(channel, _viewer(), ref, STORE_SCAN, kinds=ALL_KINDS)
+        found = await self._ask(reader, "by_nick", places, _viewer(), ref, STORE_SCAN,
+                                _like_nick(nick), STORE_CANDIDATES, kinds=ALL_KINDS)
         key = casefold(nick)
-        for record in reversed(records):
-            kicked = record.kind == "KICK" and casefold(record.param or "") == key
-            if kicked or casefold(record.nick) == key:
-                line = _from_record(record)
-                return Seen(record.param if kicked else line.nick, line.time, line.kind,
-                            line.target, line.text)
-        return None
+        best: Seen | None = None
+        for records in found:
+            for record in reversed(records):
+                kicked = record.kind == "KICK" and casefold(record.param or "") == key
+                if kicked or casefold(record.nick) == key:
+                    line = _from_record(record)
+                    if best is None or line.time > best.time:
+                        best = Seen(record.param if kicked else line.nick, line.time,
+                                    line.kind, line.target, line.text)
+                    break
+        return best
 
     async def count_since(
         self, channel: str, since: datetime, until: datetime | None = None
@@ -271,13 +352,27 @@ class PluginHistory:
             return self._memory.count_since(channel, since, until)
         from ircish.store.records import TimeRef, to_micros
 
-        start = TimeRef(to_micros(since))
-        if until is None:
-            records = await reader.after(channel, _viewer(), start, COUNT_CAP)
+        end = TimeRef(to_micros(until)) if until is not None else None
+        count: int = await self._ask(reader, "count", channel, _viewer(),
+                                     TimeRef(to_micros(since)), end, COUNT_CAP)
+        return count
+
+
+def _like_nick(nick: str) -> str:
+    """A case-insensitive LIKE pattern matching ``nick`` under any casemapping.
+
+    SQL folds ASCII letters only; rfc1459 also pairs []\\~ with {}|^, so those
+    become one-character wildcards and the caller checks the candidates.
+    """
+    out = []
+    for char in nick:
+        if char in "[]{}\\|^~":
+            out.append("_")
+        elif char in "%_":
+            out.append("\\" + char)
         else:
-            end = TimeRef(to_micros(until))
-            records = await reader.between(channel, _viewer(), start, end, COUNT_CAP)
-        return len(records)
+            out.append(char)
+    return "".join(out)
 
 
 def _viewer() -> Any:

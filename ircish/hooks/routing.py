@@ -131,6 +131,12 @@ class CommandRouter:
             "reply": lambda text: handle.say(reply_to, text),
         }
         what = f"bot command {cmd.prefix}{cmd.name}"
+        if not inspect.iscoroutinefunction(cmd.handler):
+            # A plain def may block: it runs in one of the plugin's threads.
+            chosen = available if accepted is None else {
+                k: v for k, v in available.items() if k in accepted}
+            await self.runner.spawn_sync(plugin, what, cmd.handler, chosen)
+            return
         try:
             result = call_with_supported_arguments(cmd.handler, accepted, available)
         except Exception:

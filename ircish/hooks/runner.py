@@ -9,9 +9,16 @@ Hook implementations are called one by one rather than through pluggy's
 ``pm.hook.x()`` so that an exception or a timeout is charged to the plugin that
 caused it and the other plugins still run.
 
+A plain ``def`` hook runs in a worker thread (``threads``): it may block, the
+loop does not wait for it; each plugin has ``THREADS_PER_PLUGIN`` of them and at
+most ``THREAD_BACKLOG`` calls waiting, beyond which its events are dropped (for
+it alone). The message filter cannot leave the message path; it has a time
+budget instead (``[plugins] filter_budget_ms``), and going over it counts.
+
 A plugin that fails ``max_failures`` times within ``FAILURE_WINDOW`` seconds is
 disabled: unregistered, its commands and filters removed, its tasks cancelled,
-its bots quit.
+its bots quit. A history store that does not answer (``HistoryUnavailable``) is
+not the plugin's failure.
 """
 
 from __future__ import annotations
@@ -33,8 +40,15 @@ from ircish.core.server import Server
 from ircish.core.state import User
 from ircish.hooks.api import Bot, PluginAPI, UserView
 from ircish.hooks.commands import close_awaitable
-from ircish.hooks.history import MemoryHistory
+from ircish.hooks.history import (
+    HistoryUnavailable,
+    MemoryHistory,
+    ReadMark,
+    StoreHealth,
+    read_mark,
+)
 from ircish.hooks.routing import CommandRouter
+from ircish.hooks.threads import HookTimedOut, run_in_thread
 from ircish.protocol.casemap import casefold
 
 log = logging.getLogger("ircish.hooks")
@@ -44,6 +58,10 @@ MAX_PENDING_TASKS = 1000
 FAILURE_WINDOW = 600.0
 DRAIN_AT_SHUTDOWN = 1.0
 COALESCE = 0.005
+THREADS_PER_PLUGIN = 4
+THREAD_BACKLOG = 100
+# A store read may take this share of hook_timeout before it is given up.
+HISTORY_SHARE = 0.5
 
 # The events plugins hear about, and the hook each one fires.
 _HOOK_FOR_EVENT: dict[type, str] = {
@@ -70,6 +88,10 @@ class LoadedPlugin:
     verbs: list[str] = field(default_factory=list)
     bots: set[str] = field(default_factory=set)  # casefolded nicks
     scopes: set[trio.CancelScope] = field(default_factory=set)
+    limiter: trio.CapacityLimiter = field(
+        default_factory=lambda: trio.CapacityLimiter(THREADS_PER_PLUGIN))
+    backlog: int = 0  # calls waiting for or running in its threads
+    dropped: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,6 +99,7 @@ class _Impl:
     plugin: LoadedPlugin
     function: Callable[..., Any]
     argnames: tuple[str, ...]
+    threaded: bool  # a plain def: runs in a worker thread
 
 
 class HookRunner:
@@ -87,6 +110,9 @@ class HookRunner:
         settings = app.config.plugins
         self.timeout = settings.hook_timeout
         self.max_failures = settings.max_failures
+        self.filter_budget = settings.filter_budget_ms / 1000
+        self.store_health = StoreHealth()
+        self.history_timeout = self.timeout * HISTORY_SHARE
         self.memory = MemoryHistory()
         self.plugins: dict[str, LoadedPlugin] = {}
         self.commands = CommandRouter(self)
@@ -124,15 +150,20 @@ class HookRunner:
                 key=lambda impl: (0 if impl.tryfirst else 2 if impl.trylast else 1,
                                   order[impl.plugin_name]),
             )
-            found = [_Impl(by_name[impl.plugin_name], impl.function, tuple(impl.argnames))
+            found = [_Impl(by_name[impl.plugin_name], impl.function, tuple(impl.argnames),
+                           not inspect.iscoroutinefunction(impl.function))
                      for impl in impls]
             self._impls[hook] = found
         return found
 
     def call_impl(self, impl: _Impl, hook: str, kwargs: dict[str, Any]) -> Any:
-        """Call one implementation; exceptions propagate to the caller."""
+        """Call one implementation here and now; exceptions propagate to the caller."""
+        return impl.function(**self._chosen(impl, kwargs))
+
+    @staticmethod
+    def _chosen(impl: _Impl, kwargs: dict[str, Any]) -> dict[str, Any]:
         kwargs["api"] = impl.plugin.api
-        return impl.function(**{name: kwargs[name] for name in impl.argnames})
+        return {name: kwargs[name] for name in impl.argnames}
 
     # ---- the event path -------------------------------------------------------------
 
@@ -198,7 +229,9 @@ class HookRunner:
         plugin = impl.plugin
         if not plugin.enabled:
             return
-        started = time.perf_counter()
+        if impl.threaded:
+            await self.spawn_sync(plugin, hook, impl.function, self._chosen(impl, kwargs))
+            return
         try:
             result = self.call_impl(impl, hook, kwargs)
         except Exception:
@@ -206,18 +239,54 @@ class HookRunner:
             return
         if inspect.isawaitable(result):
             await self.spawn(plugin, hook, result, self.timeout)
+
+    async def spawn_sync(self, plugin: LoadedPlugin, what: str, fn: Callable[..., Any],
+                         kwargs: dict[str, Any]) -> None:
+        """From the dispatcher: ``fn(**kwargs)`` in one of the plugin's threads.
+
+        The dispatcher does not wait for it; a plugin whose threads are all
+        busy and whose backlog is full loses this event (it alone).
+        """
+        if plugin.backlog >= THREAD_BACKLOG:
+            plugin.dropped += 1
+            if plugin.dropped == 1 or plugin.dropped % 1000 == 0:
+                log.warning("plugin %s falls behind: its %d threads are busy and %d calls "
+                            "wait; %d events dropped for it so far", plugin.name,
+                            THREADS_PER_PLUGIN, plugin.backlog, plugin.dropped)
             return
-        spent = time.perf_counter() - started
-        if spent > self.timeout:
-            # A synchronous hook cannot be interrupted, only reported.
-            self.failed(plugin, hook, f"blocked the server for {spent:.1f}s (limit "
-                        f"{self.timeout}s); use async def for slow work")
+        plugin.backlog += 1
+        try:
+            await self.spawn(plugin, what, self.in_thread(plugin, what, fn, kwargs), None)
+        except BaseException:
+            plugin.backlog -= 1
+            raise
+
+    async def in_thread(self, plugin: LoadedPlugin, what: str, fn: Callable[..., Any],
+                        kwargs: dict[str, Any], counted: bool = True) -> Any:
+        """Run ``fn(**kwargs)`` in a thread under ``hook_timeout``; an awaitable it
+        returns is awaited here, under the same limit. HookTimedOut past it."""
+        try:
+            result = await run_in_thread(plugin.name, what, fn, kwargs, plugin.limiter,
+                                         self.timeout)
+        finally:
+            if counted:
+                plugin.backlog -= 1
+        if inspect.isawaitable(result):
+            with trio.move_on_after(self.timeout) as scope:
+                await result
+            if scope.cancelled_caught:
+                raise HookTimedOut(f"timed out after {self.timeout}s")
+        return result
 
     async def spawn(
         self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any], timeout: float | None
     ) -> None:
         """From the dispatcher: wait for a free slot (back-pressure), then run in a task."""
-        await self._slots.acquire()
+        try:
+            await self._slots.acquire()
+        except BaseException:
+            close_awaitable(awaitable)
+            raise
         try:
             self.nursery.start_soon(self.guard, plugin, what, awaitable, timeout, True)
         except BaseException:
@@ -246,14 +315,29 @@ class HookRunner:
         scope = trio.CancelScope(deadline=trio.current_time() + timeout if timeout else
                                  float("inf"))
         plugin.scopes.add(scope)
+        mark = ReadMark()
+        read_mark.set(mark)  # this task's own context: seen by api.history in it
         try:
             with scope:
                 await awaitable
-        except Exception:
-            self.failed(plugin, what, "raised an exception", exc_info=True)
+        except HistoryUnavailable as exc:
+            log.debug("plugin %s: %s gave up: %s", plugin.name, what, exc)
+        except Exception as exc:
+            if not plugin.enabled:
+                # Already running (in a thread) when its plugin was disabled.
+                log.debug("plugin %s (disabled): %s ended with %r", plugin.name, what, exc)
+            elif isinstance(exc, HookTimedOut):
+                self.failed(plugin, what, str(exc))
+            else:
+                self.failed(plugin, what, "raised an exception", exc_info=True)
         else:
             if scope.cancelled_caught and plugin.enabled and timeout is not None:
-                self.failed(plugin, what, f"timed out after {timeout}s")
+                if mark.interrupted:
+                    # The deadline passed while the store was being asked.
+                    self.store_health.trouble(plugin.name, f"{what} timed out waiting "
+                                              "for it")
+                else:
+                    self.failed(plugin, what, f"timed out after {timeout}s")
         finally:
             plugin.scopes.discard(scope)
             close_awaitable(awaitable)
@@ -292,13 +376,19 @@ class HookRunner:
         for impl in self.impls(hook):
             problem = None
             try:
-                result = self.call_impl(impl, hook, dict(kwargs))
-                if inspect.isawaitable(result):
-                    with trio.move_on_after(self.timeout) as scope:
-                        await result
-                    if scope.cancelled_caught:
-                        problem = f"timed out after {self.timeout}s"
-                        self.failed(impl.plugin, hook, problem)
+                if impl.threaded:
+                    await self.in_thread(impl.plugin, hook, impl.function,
+                                         self._chosen(impl, dict(kwargs)), counted=False)
+                else:
+                    result = self.call_impl(impl, hook, dict(kwargs))
+                    if inspect.isawaitable(result):
+                        with trio.move_on_after(self.timeout) as scope:
+                            await result
+                        if scope.cancelled_caught:
+                            raise HookTimedOut(f"timed out after {self.timeout}s")
+            except HookTimedOut as exc:
+                problem = str(exc)
+                self.failed(impl.plugin, hook, problem)
             except Exception as exc:
                 problem = f"{type(exc).__name__}: {exc}"
                 self.failed(impl.plugin, hook, "raised an exception", exc_info=True)
@@ -332,16 +422,16 @@ class HookRunner:
 
     # ---- failures -------------------------------------------------------------------
 
-    def failed(self, plugin: LoadedPlugin, what: str, problem: str, exc_info: bool = False
-               ) -> None:
+    def failed(self, plugin: LoadedPlugin, what: str, problem: str, exc_info: bool = False,
+               level: int = logging.ERROR) -> None:
         now = time.monotonic()
         plugin.failures.append(now)
         while plugin.failures and plugin.failures[0] < now - FAILURE_WINDOW:
             plugin.failures.popleft()
         count = len(plugin.failures)
-        log.error("plugin %s: %s %s (failure %d of %d allowed within %ds)",
-                  plugin.name, what, problem, count, self.max_failures, FAILURE_WINDOW,
-                  exc_info=exc_info)
+        log.log(level, "plugin %s: %s %s (failure %d of %d allowed within %ds)",
+                plugin.name, what, problem, count, self.max_failures, FAILURE_WINDOW,
+                exc_info=exc_info)
         if count >= self.max_failures and plugin.enabled:
             self.disable(plugin, f"{count} failures within {FAILURE_WINDOW:.0f}s, "
                                  f"the last in {what}")
@@ -382,12 +472,22 @@ class HookRunner:
             return None
         kwargs = {"sender": UserView(user), "command": command, "target": target,
                   "is_channel": target[:1] == "#", "text": text}
+        budget = self.filter_budget
         for impl in impls:
+            started = time.perf_counter()
             try:
                 result = self.call_impl(impl, "filter_message", kwargs)
             except Exception:
                 self.failed(impl.plugin, "filter_message", "raised an exception", exc_info=True)
                 continue
+            finally:
+                spent = time.perf_counter() - started
+                if spent > budget:
+                    # It cannot be interrupted (it is the message path): only charged.
+                    self.failed(impl.plugin, "filter_message",
+                                f"took {spent * 1000:.1f} ms, over [plugins] filter_budget_ms "
+                                f"= {budget * 1000:g} (every message waits for a filter)",
+                                level=logging.WARNING)
             if result is None:
                 continue
             if isinstance(result, Reject):

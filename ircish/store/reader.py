@@ -161,8 +161,9 @@ class HistoryReader:
         cap: int,
         *,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> int:
-        scope = self._scope(target, viewer, kinds)
+        scope = self._scope(target, viewer, kinds, since)
         return await self._run(lambda c: queries.count(c, scope, start, end, cap))
 
     async def by_nick(
@@ -175,9 +176,11 @@ class HistoryReader:
         limit: int,
         *,
         kinds: Collection[str] | None = None,
+        since: Mapping[str, int] | None = None,
     ) -> list[list[HistoryRecord]]:
-        """``queries.by_nick`` for each target, in one transaction."""
-        scopes = [self._scope(target, viewer, kinds) for target in targets]
+        """``queries.by_nick`` for each target (from its ``since`` epoch), in one transaction."""
+        epochs = since or {}
+        scopes = [self._scope(target, viewer, kinds, epochs.get(target)) for target in targets]
         return await self._run(
             lambda c: [queries.by_nick(c, s, ref, window, pattern, limit) for s in scopes]
         )

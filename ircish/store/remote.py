@@ -126,8 +126,11 @@ class RemoteReader:
         cap: int,
         *,
         kinds: Collection[str] | None = MESSAGE_KINDS,
+        since: int | None = None,
     ) -> int:
-        return await self._call("count", target, viewer, start, end, cap, kinds=kinds)
+        return await self._call(
+            "count", target, viewer, start, end, cap, kinds=kinds, since=since
+        )
 
     async def by_nick(
         self,
@@ -139,7 +142,16 @@ class RemoteReader:
         limit: int,
         *,
         kinds: Collection[str] | None = None,
+        since: Mapping[str, int] | None = None,
     ) -> list[list[HistoryRecord]]:
         return await self._call(
-            "by_nick", list(targets), viewer, ref, window, pattern, limit, kinds=kinds
+            "by_nick",
+            list(targets),
+            viewer,
+            ref,
+            window,
+            pattern,
+            limit,
+            kinds=kinds,
+            since=dict(since) if since else None,
         )

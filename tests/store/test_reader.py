@@ -198,3 +198,29 @@ async def test_targets_lists_conversations_and_joined_channels(engine: Engine) -
     assert [t.name for t in found] == ["#chan", "Bob", "carol"]
     assert found[0].micros == to_micros(at(10))
     assert len(await reader.targets(me, lo, hi, 2, channels=["#chan"])) == 2
+
+
+async def test_since_hides_lines_before_a_channels_epoch(reader: HistoryReader) -> None:
+    epoch = to_micros(at(40))  # m4 and m4b are at 40: they are kept
+    new = {"since": epoch}
+    assert texts(await reader.latest("#chan", ANY, 100, **new))[:2] == ["4", "4b"]
+    assert texts(await reader.before("#chan", ANY, MsgidRef("m6"), 100, **new)) == [
+        "4", "4b", "5"
+    ]
+    assert await reader.after("#chan", ANY, TimeRef(0), 100, **new) == await reader.latest(
+        "#chan", ANY, 100, **new
+    )
+    # An older line is invisible as a position too.
+    assert await reader.around("#chan", ANY, MsgidRef("m1"), 10, **new) == []
+    assert await reader.between("#chan", ANY, MsgidRef("m1"), MsgidRef("m6"), 10, **new) == []
+    assert texts(await reader.between("#chan", ANY, TimeRef(0), MsgidRef("m6"), 10, **new)) == [
+        "4", "4b", "5"
+    ]
+    assert await reader.by_msgid("#chan", ANY, "m3", since=epoch) is None
+    assert await reader.count("#chan", ANY, TimeRef(0), None, 100, since=epoch) == 7
+    found = await reader.by_nick(["#chan", "#other"], ANY, TimeRef(to_micros(at(1000))), 100,
+                                 "alice", 100, since={"#chan": to_micros(at(85))})
+    assert [texts(per) for per in found] == [["9"], ["elsewhere"]]
+    listed = await reader.targets(ANY, 0, to_micros(at(1000)), 10, channels=["#chan"],
+                                  since={"#chan": to_micros(at(91))})
+    assert listed == []

@@ -6,6 +6,11 @@ without, it answers from ``MemoryHistory``, a bounded record that the plugin
 layer keeps from events for as long as the process runs. Both give the same
 records, so a plugin works either way. Private messages are never kept in memory
 and never offered to plugins: history here is channel history.
+
+A channel's history starts where it does for clients (``core.chathistory.
+history_epoch``): a channel that is not persistent shows plugins only what was
+said since it was last created, and a channel that is not there now shows
+nothing, so a plugin cannot repeat a re-created secret channel's old lines.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from __future__ import annotations
 import bisect
 import logging
 from collections import deque
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import trio
@@ -37,6 +43,15 @@ COUNT_CAP = 1000
 STORE_CHANNELS = 20
 
 _ANYWHERE = ""
+# Where the history of a channel that does not exist now starts: never.
+_GONE = 1 << 62
+
+# A channel name -> the first time its history may show, None: from the start.
+Start = Callable[[str], datetime | None]
+
+
+def _from_the_start(channel: str) -> datetime | None:
+    return None
 
 log = logging.getLogger("ircish.hooks")
 
@@ -162,25 +177,40 @@ class MemoryHistory:
 
     # ---- queries --------------------------------------------------------------------
 
-    def latest(self, channel: str, limit: int) -> list[HistoryLine]:
+    def latest(self, channel: str, limit: int, start: Start = _from_the_start
+               ) -> list[HistoryLine]:
         memory = self._channels.get(casefold(channel))
         if memory is None or limit <= 0:
             return []
-        return [_as_line(item) for item in list(memory.lines)[-limit:]]
+        items = list(memory.lines)
+        first = start(channel)
+        if first is not None:
+            items = [item for item in items if item.time >= first]
+        return [_as_line(item) for item in items[-limit:]]
 
-    def last_seen(self, nick: str, channel: str | None, before: datetime | None) -> Seen | None:
+    def last_seen(self, nick: str, channel: str | None, before: datetime | None,
+                  start: Start = _from_the_start) -> Seen | None:
         places = self._seen.get(casefold(nick))
         if not places:
             return None
         for item in reversed(places.get(casefold(channel) if channel else _ANYWHERE, ())):
-            if before is None or item.time < before:
-                return _as_seen(item)
+            if before is not None and item.time >= before:
+                continue
+            seen = _as_seen(item)
+            first = start(seen.channel) if seen.channel is not None else None
+            if first is None or seen.time >= first:
+                return seen
         return None
 
-    def count_since(self, channel: str, since: datetime, until: datetime | None) -> int:
+    def count_since(self, channel: str, since: datetime, until: datetime | None,
+                    start: Start = _from_the_start) -> int:
         memory = self._channels.get(casefold(channel))
         if memory is None:
             return 0
+        first = start(channel)
+        if first is not None and first > since:
+            # Counted from the channel's start, which is not after a line of its own.
+            since = first - timedelta(microseconds=1)
         ordered = list(memory.times)
         end = len(ordered) if until is None else bisect.bisect_left(ordered, until)
         return max(0, end - bisect.bisect_right(ordered, since))
@@ -271,6 +301,24 @@ class PluginHistory:
         store = getattr(self._app, "store", None)
         return getattr(store, "reader", None)
 
+    def _epoch(self, channel: str) -> int | None:
+        """Where ``channel``'s history starts (µs), as for clients; None: no start."""
+        from ircish.core.chathistory import history_epoch
+
+        core = self._app.core
+        found = core.find_channel(channel)
+        if found is None:
+            return _GONE if channel.startswith("#") else None
+        return history_epoch(core, found)
+
+    def _start(self, channel: str) -> datetime | None:
+        micros = self._epoch(channel)
+        if micros is None:
+            return None
+        if micros >= _GONE:
+            return datetime.max.replace(tzinfo=UTC)
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
     async def _ask(self, reader: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         from ircish.store.errors import StoreQueryError, StoreUnavailable
 
@@ -293,10 +341,11 @@ class PluginHistory:
         """The last ``limit`` lines of a channel, oldest first."""
         reader = self._reader()
         if reader is None:
-            return self._memory.latest(channel, limit)
+            return self._memory.latest(channel, limit, self._start)
         from ircish.store.kinds import ALL_KINDS
 
-        records = await self._ask(reader, "latest", channel, _viewer(), limit, kinds=ALL_KINDS)
+        records = await self._ask(reader, "latest", channel, _viewer(), limit, kinds=ALL_KINDS,
+                                  since=self._epoch(channel))
         return [_from_record(r) for r in records]
 
     async def last_seen(
@@ -306,7 +355,7 @@ class PluginHistory:
 
         Pass an event's ``time`` as ``before`` to ask about the visit before this one.
         """
-        remembered = self._memory.last_seen(nick, channel, before)
+        remembered = self._memory.last_seen(nick, channel, before, self._start)
         reader = self._reader()
         if reader is None or remembered is not None:
             return remembered
@@ -323,8 +372,10 @@ class PluginHistory:
         from ircish.store.records import TimeRef, to_micros
 
         ref = TimeRef(to_micros(before or datetime.now(UTC)))
+        epochs = {place: self._epoch(place) for place in places}
         found = await self._ask(reader, "by_nick", places, _viewer(), ref, STORE_SCAN,
-                                _like_nick(nick), STORE_CANDIDATES, kinds=ALL_KINDS)
+                                _like_nick(nick), STORE_CANDIDATES, kinds=ALL_KINDS,
+                                since={p: at for p, at in epochs.items() if at is not None})
         key = casefold(nick)
         best: Seen | None = None
         for records in found:
@@ -349,12 +400,13 @@ class PluginHistory:
         """
         reader = self._reader()
         if reader is None:
-            return self._memory.count_since(channel, since, until)
+            return self._memory.count_since(channel, since, until, self._start)
         from ircish.store.records import TimeRef, to_micros
 
         end = TimeRef(to_micros(until)) if until is not None else None
         count: int = await self._ask(reader, "count", channel, _viewer(),
-                                     TimeRef(to_micros(since)), end, COUNT_CAP)
+                                     TimeRef(to_micros(since)), end, COUNT_CAP,
+                                     since=self._epoch(channel))
         return count
 
 
@@ -378,8 +430,9 @@ def _like_nick(nick: str) -> str:
 def _viewer() -> Any:
     from ircish.store.records import Viewer
 
-    # Channel history does not depend on who asks; this nick can never be a party
-    # to a private conversation.
+    # Channel history does not depend on who asks (its start is the channel's
+    # epoch, passed to each read); with no account and no session this viewer is
+    # a party to no private conversation, so plugins read none.
     return Viewer("*")
 
 

@@ -22,7 +22,9 @@ from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.commands import DEFAULT_COMMANDS, Command
 from ircish.core.lines import LineVariants
+from ircish.core.offload import Inline, Offload
 from ircish.core.state import Channel, Sink, User
+from ircish.core.throttle import AttemptThrottle
 from ircish.protocol import Message
 from ircish.protocol.casemap import CASEMAPPING, casefold
 from ircish.protocol.message import format_line
@@ -98,6 +100,10 @@ class Server:
         # The shell swaps in a fan-out that knows its connections; this one works
         # with any Sink (tests, bots).
         self.fanout: Callable[[Iterable[Sink], bytes, Sink | None], None] = generic_fanout
+        # Password checks and delayed answers; the shell runs them off the event loop.
+        self.offload: Offload = Inline()
+        # Failed-attempt counters by feature ("OPER", ...); see ircish.core.throttle.
+        self.throttles: dict[str, AttemptThrottle] = {}
         self._msgid_prefix = secrets.token_hex(4)
         self._msgid_counter = 0
         for name in config.channels.auto_join:

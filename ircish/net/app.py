@@ -20,6 +20,7 @@ from ircish.config import Config, ConfigError, parse_address
 from ircish.core import events
 from ircish.core.server import Server
 from ircish.net.connection import Connection
+from ircish.net.offload import TrioOffload
 from ircish.net.outbox import Outbox
 
 log = logging.getLogger("ircish.net")
@@ -45,6 +46,8 @@ class IrcServer:
         self.core = Server(config, emit=self._emit)
         self.outbox = Outbox(Connection)
         self.core.fanout = self.outbox.fanout
+        self.offload = TrioOffload(self.core)
+        self.core.offload = self.offload
         self.connections: set[Connection] = set()
         self.per_ip: Counter[str] = Counter()
         self.services: list[Service] = list(services or [])
@@ -70,6 +73,7 @@ class IrcServer:
         listeners = await self._open_listeners()
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
+            self.offload.nursery = nursery
             for service in self.services:
                 await nursery.start(service, self)
             accept_scope = trio.CancelScope()
@@ -111,6 +115,7 @@ class IrcServer:
                             await hook()
                     except Exception:
                         log.exception("shutdown hook %r failed", hook)
+            self.offload.nursery = None
             nursery.cancel_scope.cancel()
         log.info("stopped")
         self.stopped.set()

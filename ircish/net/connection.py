@@ -208,6 +208,10 @@ class Connection:
             self.ping_sent = None
             lines = framer.feed(data)
             for index, raw in enumerate(lines):
+                if index:
+                    # One client's burst must not hold the loop: others get a turn
+                    # between its lines, as they would between its packets.
+                    await trio.lowlevel.checkpoint()
                 if self.closing:
                     return
                 if raw is TOO_LONG:

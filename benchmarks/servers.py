@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.coordinator import BenchmarkError, TargetServer
 
-KINDS = ("ircish", "ngircd", "inspircd", "relay")
+KINDS = ("ircish", "ngircd", "inspircd", "ergo", "relay")
 _REPO = Path(__file__).resolve().parent.parent
 
 
@@ -138,6 +138,48 @@ def _inspircd_command(work: Path, port: int) -> list[str]:
     return [exe, "--nofork", "--nopid", "--runasroot", "--config", str(config)]
 
 
+def _ergo_command(work: Path, port: int) -> list[str]:
+    """Ergo, from a binary and its own ``default.yaml`` (both from an Ergo build).
+
+    Ergo's configuration has hundreds of keys, so the run starts from the template
+    that ships with the Ergo source and changes only what a load test needs.
+    """
+    exe = os.environ.get("IRCISH_BENCH_ERGO") or shutil.which("ergo")
+    template = os.environ.get("IRCISH_BENCH_ERGO_YAML")
+    if not exe or not Path(exe).exists():
+        raise BenchmarkError("ergo not found: set IRCISH_BENCH_ERGO to the binary (README)")
+    if not template or not Path(template).exists():
+        raise BenchmarkError("set IRCISH_BENCH_ERGO_YAML to Ergo's default.yaml (README)")
+    import yaml  # the test extra has it; only this kind needs it
+
+    conf = yaml.safe_load(Path(template).read_text())
+    server = conf["server"]
+    server["name"] = "bench.ergo.test"
+    server["listeners"] = {f"127.0.0.1:{port}": None}
+    server["sts"]["enabled"] = False
+    server["websockets"] = {"allowed-origins": []}
+    server["lookup-hostnames"] = False
+    server["check-ident"] = False
+    server["motd"] = ""
+    server["max-sendq"] = "16M"
+    server["ip-limits"].update({"count": False, "throttle": False})
+    conf["fakelag"]["enabled"] = False
+    conf["datastore"]["path"] = str(work / "ergo.db")
+    conf["lock-file"] = str(work / "ergo.lock")
+    conf["languages"]["enabled"] = False  # translations live beside the template
+    conf["limits"]["registration-messages"] = 100000
+    conf["logging"] = [{"method": "stderr", "type": "* -userinput -useroutput",
+                        "level": "warn"}]
+    # In-memory history, as Ergo ships: its equivalent of ircish keeping history.
+    conf["history"]["enabled"] = True
+    (work / "ircd.yaml").write_text(yaml.safe_dump(conf))
+    init = subprocess.run([exe, "initdb", "--conf", str(work / "ircd.yaml"), "--quiet"],
+                          cwd=work, capture_output=True, text=True)
+    if init.returncode:
+        raise BenchmarkError(f"ergo initdb failed: {(init.stdout + init.stderr).strip()}")
+    return [exe, "run", "--conf", str(work / "ircd.yaml"), "--quiet"]
+
+
 def _relay_command(work: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "benchmarks.trivial_relay", "--port", str(port)]
 
@@ -146,6 +188,7 @@ _COMMANDS = {
     "ircish": _ircish_command,
     "ngircd": _ngircd_command,
     "inspircd": _inspircd_command,
+    "ergo": _ergo_command,
     "relay": _relay_command,
 }
 

@@ -19,6 +19,17 @@ them again, and inserts skip lines already stored. ``[storage] queue_limit``
 bounds what waits here (queued plus unconfirmed); beyond it new events are
 dropped and counted, as the in-process writer did.
 
+A database the worker cannot write (locked, full, gone, damaged...) is an
+outage: the worker says so once (an ``outage`` frame), the events stay here
+and there and are retried, and this side logs one ERROR naming the database
+and the cause, then one line when the next commit is confirmed, with how many
+events waited and how many the full queue lost. ``on_outage`` listeners get
+both lines (the server tells its operators).
+
+A ``flush`` that its caller's deadline cuts short (a query that reads rather
+than wait longer) loses nothing: it is counted, and a slow writer is reported
+at most every ``SLOW_REPORT_S`` as a WARNING, never as an error.
+
 The worker's first start is part of the server's start: a database that cannot
 be opened or migrated raises ``StorageError`` (naming ``[storage]``) from
 ``run`` before ``task_status.started()``.
@@ -34,6 +45,7 @@ import socket
 import subprocess
 import sys
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +54,7 @@ import trio
 
 import ircish
 from ircish.core.events import Event
-from ircish.store import codec
+from ircish.store import codec, outage
 from ircish.store.admission import Admission
 from ircish.store.errors import StorageError, StoreQueryError, StoreUnavailable
 from ircish.store.records import ChannelState
@@ -62,6 +74,8 @@ STABLE_S = 60.0
 CLOSE_TIMEOUT_S = 10.0
 # The largest batch in one frame (a backlog after a restart goes in several).
 MAX_FRAME_EVENTS = 5_000
+# At most one "the writer is slow" warning per this many seconds.
+SLOW_REPORT_S = 60.0
 
 
 @dataclass(slots=True)
@@ -73,6 +87,16 @@ class ClientStats:
     dropped_overflow: int = 0
     max_backlog: int = 0
     restarts: int = 0
+    slow_flushes: int = 0  # flushes their caller's deadline ended first (nothing lost)
+    outages: int = 0
+
+
+@dataclass(slots=True)
+class _Outage:
+    database: str
+    since: float
+    acked: int  # ClientStats.acked when it started
+    dropped: int  # ClientStats.dropped_overflow when it started
 
 
 class _Pending:
@@ -141,6 +165,11 @@ class StoreClient:
         self.stats = ClientStats()
         self._admission = Admission(self._queue_limit, self.stats, log)
         self.reader = RemoteReader(self.call)
+        self._outage: _Outage | None = None
+        # Told the line that starts and the line that ends each write outage.
+        self.on_outage: list[Callable[[str], None]] = []
+        self._slow_reported_at: float | None = None
+        self._slow_unreported = 0
 
     # -- the message path ------------------------------------------------------
 
@@ -164,7 +193,8 @@ class StoreClient:
 
         Lines submitted meanwhile do not keep it waiting. It waits through a
         worker restart, so bound it with a deadline (``trio.move_on_after``);
-        it works inside a shielded cancel scope.
+        it works inside a shielded cancel scope. A deadline reached first loses
+        nothing (see ``_note_slow``).
         """
         target = self._admission.accepted
         if self._acked >= target:
@@ -179,7 +209,27 @@ class StoreClient:
         finally:
             self._urgent -= 1
             if self._acked < target:
-                log.error("history: %d events could not be written in time", target - self._acked)
+                self._note_slow(target - self._acked)
+
+    def _note_slow(self, waiting: int) -> None:
+        # The events are still kept and will be written; what is really lost is
+        # logged where it is lost (a full queue, a worker stopped with a backlog).
+        self.stats.slow_flushes += 1
+        self._slow_unreported += 1
+        log.debug("history: a flush gave up with %d events not yet written", waiting)
+        if self._outage is not None:
+            return  # the outage's ERROR already says why
+        now = trio.current_time()
+        if self._slow_reported_at is not None and now - self._slow_reported_at < SLOW_REPORT_S:
+            return
+        log.warning(
+            "history: the writer is slow: %d waits for it ended before the newest lines "
+            "were written (%d events waiting; they are kept and written)",
+            self._slow_unreported,
+            self.backlog,
+        )
+        self._slow_reported_at = now
+        self._slow_unreported = 0
 
     # -- queries -----------------------------------------------------------------
 
@@ -378,6 +428,8 @@ class StoreClient:
             else:
                 pending.error = StoreQueryError(frame[2])
             pending.done.set()
+        elif kind == "outage":
+            self._outage_started(frame[1], frame[2])
         elif kind != "ready":  # a "ready" can arrive after a start was cancelled
             log.error("history worker sent an unknown frame %r", kind)
 
@@ -392,6 +444,44 @@ class StoreClient:
         self._ack_event.set()
         self._ack_event = trio.Event()
         self._admission.settle(self.backlog)
+        if self._outage is not None:
+            self._outage_ended()
+
+    # -- write outages -------------------------------------------------------------
+
+    def _outage_started(self, database: str, cause: str) -> None:
+        if self._outage is not None:
+            # A restarted worker failing again, or a new cause: the same outage.
+            log.debug("history: still cannot write to %s (%s)", database, cause)
+            return
+        self.stats.outages += 1
+        self._outage = _Outage(
+            database, trio.current_time(), self.stats.acked, self.stats.dropped_overflow
+        )
+        self._tell(logging.ERROR, outage.started(database, cause, self._queue_limit))
+
+    def _outage_ended(self) -> None:
+        # Only a commit is acknowledged, so the first ack after the start ends it.
+        o = self._outage
+        assert o is not None
+        self._outage = None
+        self._tell(
+            logging.WARNING,
+            outage.ended(
+                o.database,
+                trio.current_time() - o.since,
+                self.stats.acked - o.acked,
+                self.stats.dropped_overflow - o.dropped,
+            ),
+        )
+
+    def _tell(self, level: int, text: str) -> None:
+        log.log(level, text)
+        for listener in self.on_outage:
+            try:
+                listener(text)
+            except Exception:
+                log.exception("history outage listener %r failed", listener)
 
     def close(self) -> None:
         """Nothing to release here: ``run`` ends the worker when it is cancelled."""

@@ -54,6 +54,13 @@ def describe_database(url: URL | str) -> str:
 # database itself, not the data of one statement: busy, locked, out of memory,
 # read-only, I/O error, damaged file, full disk, cannot open, not a database.
 _SQLITE_FAULTS = frozenset({3, 5, 6, 7, 8, 10, 11, 13, 14, 15, 26})
+# Of those, the ones that mean the file itself is damaged (CORRUPT, NOTADB).
+SQLITE_DAMAGED = frozenset({11, 26})
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    code = getattr(getattr(exc, "orig", None) or exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
 
 
 def is_database_fault(exc: BaseException) -> bool:
@@ -62,9 +69,18 @@ def is_database_fault(exc: BaseException) -> bool:
     SQLite reports a damaged file ("database disk image is malformed") as a
     plain DatabaseError, not an OperationalError; its result code tells.
     """
-    cause = getattr(exc, "orig", None) or exc
-    code = getattr(cause, "sqlite_errorcode", None)
-    return isinstance(code, int) and (code & 0xFF) in _SQLITE_FAULTS
+    return _sqlite_code(exc) in _SQLITE_FAULTS
+
+
+def describe_fault(exc: BaseException) -> str:
+    """The driver's message, and for a damaged file what the operator should do."""
+    text = str(getattr(exc, "orig", None) or exc)
+    if _sqlite_code(exc) in SQLITE_DAMAGED:
+        text += (
+            "; the file is damaged: check it with `ircish-server db check` and restore "
+            "a backup made with `ircish-server db backup`"
+        )
+    return text
 
 
 def resolve_url(url: str, config_dir: Path | None) -> URL:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from ircish.store.database import sqlite_file
+from ircish.store.database import SQLITE_DAMAGED, sqlite_file
 from ircish.store.errors import StorageError
 
 # How many of the check's problems the start-up refusal quotes (db check prints all).
@@ -33,8 +33,6 @@ RESTORE_HINT = (
     "restore a backup made with `ircish-server db backup` (and remove the -wal and -shm "
     "files beside it); the file was left untouched"
 )
-
-_DAMAGED = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
 
 
 def _check_sqlite(url: URL, full: bool) -> list[str]:
@@ -46,7 +44,7 @@ def _check_sqlite(url: URL, full: bool) -> list[str]:
     try:
         rows = conn.execute(f"PRAGMA {pragma}").fetchall()
     except sqlite3.DatabaseError as exc:
-        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _DAMAGED:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in SQLITE_DAMAGED:
             # Not a database at all, or damage too deep for the check to walk.
             return [str(exc)]
         raise StorageError(f"[storage] cannot check the database file {path}: {exc}") from exc

@@ -89,6 +89,10 @@ class Worker:
             return 2
         self.store = store
         store.writer.on_commit = lambda count: self._out_send.send_nowait(("acked", count))
+        # The server logs the outage and tells its operators; its end is the next ack.
+        store.writer.on_outage = lambda database, cause: self._out_send.send_nowait(
+            ("outage", database, cause)
+        )
         await self.link.send(("ready", channels))
         try:
             async with trio.open_nursery() as nursery:
@@ -99,6 +103,11 @@ class Worker:
                 # The server is gone or done: commit everything received.
                 with trio.move_on_after(FINAL_FLUSH_S):
                     await store.flush()
+                if store.writer.backlog:
+                    log.error(
+                        "history worker: %d events could not be written before it stopped",
+                        store.writer.backlog,
+                    )
                 # Let the last acks and answers go out if anyone still listens.
                 self._out_send.close()
                 with trio.move_on_after(1.0):

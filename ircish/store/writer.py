@@ -9,9 +9,11 @@ memory (what an abrupt kill can lose).
 
 Failures are not allowed to touch chat:
 
-- locked, full, unreachable database (an OperationalError, or a connection
-  that was lost): the batch stays pending and is retried with backoff; the
-  error is logged once when the episode starts and once when it ends;
+- the database fails, not the data (locked, full, gone, read-only, a damaged
+  page, an I/O error, a lost connection): an outage. The batch stays pending
+  and is retried with backoff; the outage is told once when it starts and once
+  when it ends (``outage``), logged here or, in the worker process, handed to
+  ``on_outage`` for the server to log and tell its operators;
 - anything else is about the batch itself (a value the database refuses, a
   conversion bug): the batch is retried one event at a time so only the bad
   event is dropped, and it is logged;
@@ -38,8 +40,14 @@ from sqlalchemy import Connection, Engine, Executable, case, delete, insert, upd
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ircish.core.events import ChannelStateEvent, Event
+from ircish.store import outage
 from ircish.store.admission import Admission
-from ircish.store.database import BEGIN_OPTION
+from ircish.store.database import (
+    BEGIN_OPTION,
+    describe_database,
+    describe_fault,
+    is_database_fault,
+)
 from ircish.store.filewatch import DatabaseFile, DatabaseGone
 from ircish.store.records import to_micros
 from ircish.store.rows import Batch, Conversation, to_batch, wanted
@@ -183,13 +191,13 @@ def write_batch(engine: Engine, batch: Batch) -> None:
 
 
 def _retryable(exc: BaseException) -> bool:
-    """Errors about the database, not the data: locked, full, unreachable, I/O.
+    """Errors about the database, not the data: locked, full, unreachable, I/O, damaged.
 
     Those are retried with the batch kept; anything else means the batch holds
     something the database will never take, and retrying it would block the
     queue forever.
     """
-    if isinstance(exc, OperationalError | DatabaseGone):
+    if isinstance(exc, OperationalError | DatabaseGone) or is_database_fault(exc):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
@@ -225,6 +233,8 @@ class HistoryWriter:
         self._commit_lock = trio.Lock()
         self._urgent = 0
         self._failing_since: float | None = None
+        self._database = describe_database(engine.url)
+        self._lost_before = 0  # stats.dropped_overflow when the outage started
         # Events committed; with self._admission.accepted it lets flush() wait for
         # "everything before me" even while new lines keep arriving.
         self._committed = 0
@@ -233,6 +243,9 @@ class HistoryWriter:
         # Told the count of events committed so far after each commit (the
         # worker process reports it to the server, which then forgets them).
         self.on_commit: Callable[[int], None] | None = None
+        # Told (database, cause) when an outage starts; when set, the writer
+        # leaves the outage's log lines to it (the worker hands it to the server).
+        self.on_outage: Callable[[str, str], None] | None = None
 
     # -- the message path ------------------------------------------------------
 
@@ -284,6 +297,11 @@ class HistoryWriter:
             if flush_on_cancel_s is not None and self.backlog:
                 with trio.CancelScope(shield=True), trio.move_on_after(flush_on_cancel_s):
                     await self.flush()
+                if self.backlog:
+                    log.error(
+                        "history: %d events could not be written before the writer stopped",
+                        self.backlog,
+                    )
             raise
 
     async def flush(self) -> bool:
@@ -292,7 +310,9 @@ class HistoryWriter:
         Lines submitted meanwhile do not keep it waiting. It retries while the
         database is unavailable, so bound it with a deadline
         (``trio.move_on_after``) at shutdown; it works inside a shielded cancel
-        scope. Whatever could not be written is logged with its count.
+        scope. A deadline that ends it early loses nothing (the events stay
+        queued), so it is not logged as an error; whoever gives up on them for
+        good says so.
         """
         target = self._admission.accepted
         self._urgent += 1
@@ -308,9 +328,7 @@ class HistoryWriter:
         finally:
             self._urgent -= 1
             if self._committed < target:
-                log.error(
-                    "history: %d events could not be written in time", target - self._committed
-                )
+                log.debug("history: flush gave up with %d events waiting", target - self._committed)
 
     async def _commit_backlog(self) -> bool:
         """Commit the pending batch plus everything queued. False on a retryable error."""
@@ -376,25 +394,26 @@ class HistoryWriter:
 
     def _note_failure(self, exc: Exception, waiting: int) -> None:
         self.stats.failed_commits += 1
-        if self._failing_since is None:
-            self._failing_since = time.monotonic()
-            cause = getattr(exc, "orig", None) or exc
-            log.error(
-                "history: cannot write to the database (%s); chat goes on, "
-                "%d events are kept and retried",
-                cause,
-                waiting,
-            )
-        else:
+        if self._failing_since is not None:
             log.debug("history: still cannot write (%s)", exc)
+            return
+        self._failing_since = time.monotonic()
+        self._lost_before = self.stats.dropped_overflow
+        cause = describe_fault(exc)
+        if self.on_outage is not None:
+            log.debug("history: cannot write (%s); %d events kept", cause, waiting)
+            self.on_outage(self._database, cause)
+        else:
+            log.error(outage.started(self._database, cause, self._queue_limit))
 
     def _note_success(self, count: int) -> None:
         self.stats.written += count
         self.stats.batches += 1
         if self._failing_since is not None:
-            log.warning(
-                "history: the database is writable again after %.1f s; backlog written",
-                time.monotonic() - self._failing_since,
-            )
+            seconds = time.monotonic() - self._failing_since
+            lost = self.stats.dropped_overflow - self._lost_before
+            # In the worker the server's client tells the end, from its own counts.
+            level = logging.DEBUG if self.on_outage is not None else logging.WARNING
+            log.log(level, outage.ended(self._database, seconds, count, lost))
             self._failing_since = None
         self._admission.settle(self.backlog)

@@ -1,0 +1,103 @@
+"""Run irctest against ircish: ``./dev conformance [IRCTEST_DIR] [pytest args...]``.
+
+The irctest checkout may be read-only (CI's ``../shared``), and pytest writes
+bytecode and caches beside what it runs, so the checkout is copied to a
+temporary folder first. The last line printed is ``N passed, N failed, N skipped``;
+the exit status is 0 only if pytest succeeded and nothing failed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# The generic selection: what any server should pass, without services.
+MARKERS = "not implementation-specific and not deprecated and not strict and not services"
+# Without libfaketime these sleep for real minutes; ircish has no ELIST C/T either.
+DESELECT = "not FaketimeListTestCase"
+
+
+@dataclass
+class Counts:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def line(self) -> str:
+        return f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped"
+
+
+def count_junit(path: Path) -> Counts:
+    """Outcomes from pytest's JUnit XML; an error (setup or teardown) counts as failed."""
+    counts = Counts()
+    for case in ET.parse(path).getroot().iter("testcase"):
+        kinds = {child.tag for child in case}
+        if kinds & {"failure", "error"}:
+            counts.failed += 1
+        elif "skipped" in kinds:
+            counts.skipped += 1
+        else:
+            counts.passed += 1
+    return counts
+
+
+def make_writable(root: Path) -> None:
+    # copytree keeps the source's modes: a read-only copy could get no bytecode
+    # and, for a user other than root, could not be removed afterwards.
+    for folder, _dirs, files in os.walk(root):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+
+
+def pytest_command(junit: Path, extra: list[str]) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest",
+        "-p", "no:cacheprovider",
+        "--controller", "ircish_controller",
+        "-m", MARKERS,
+        "-k", DESELECT,
+        "-q", "-rfE",
+        f"--junitxml={junit}",
+        *extra,
+    ]
+
+
+def main(argv: list[str]) -> int:
+    source = Path(argv[0]) if argv and not argv[0].startswith("-") else None
+    extra = argv[1:] if source else argv
+    source = source or HERE.parents[1].parent / "shared" / "irctest"
+    if not (source / "irctest" / "basecontrollers.py").is_file():
+        print(f"conformance: no irctest checkout at {source}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="ircish-conformance-") as tmp:
+        checkout = Path(tmp) / "irctest"
+        shutil.copytree(source, checkout, ignore=shutil.ignore_patterns(".git", "__pycache__"))
+        make_writable(checkout)
+        junit = Path(tmp) / "junit.xml"
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(HERE), env.get("PYTHONPATH", "")) if p
+        )
+        # Server tests only: irctest/self_tests test irctest itself, not ircish.
+        command = pytest_command(junit, [*extra, "irctest/server_tests"])
+        status = subprocess.call(command, cwd=checkout, env=env)
+        if not junit.is_file():
+            print(f"conformance: pytest exited {status} without a report", file=sys.stderr)
+            return status or 1
+        counts = count_junit(junit)
+    print(counts.line())
+    # pytest's own status also catches what the report cannot show (5: nothing collected).
+    return 0 if status == 0 and not counts.failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

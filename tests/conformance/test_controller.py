@@ -1,0 +1,100 @@
+"""The irctest controller builds configs ircish accepts and starts a real server.
+
+Cheap checks, no irctest run: a broken controller shows up in ``./dev test``
+rather than only in ``./dev conformance``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ircish.config import load_config, parse_address
+from ircish.core.server import BASE_CAPABILITIES
+from ircish.passwords import verify_password
+from tests.conformance import ircish_config
+from tests.conformance.ircish_config import OPER_NAME, OPER_PASSWORD, ServerSettings
+from tests.conformance.run import count_junit
+
+HERE = Path(__file__).resolve().parent
+IRCTEST = HERE.parents[2] / "shared" / "irctest"
+
+
+def test_plain_config_loads(tmp_path: Path) -> None:
+    config = load_config(ircish_config.write_config(ServerSettings(tmp_path, "127.0.0.1", 6999)))
+    assert [parse_address(a) for a in config.server.listen] == [("127.0.0.1", 6999)]
+    assert config.tls.listen == ()
+    assert config.server.password == ""
+    assert config.storage.url == ""
+    assert config.channels.auto_join == ()
+    assert config.plugins.enabled == ()
+    (oper,) = config.opers
+    assert oper.name == OPER_NAME
+    assert verify_password(OPER_PASSWORD, oper.password_hash)
+
+
+def test_password_history_and_tls_config_loads(tmp_path: Path) -> None:
+    cert, key = tmp_path / "ssl.pem", tmp_path / "ssl.key"
+    cert.write_text("placeholder")
+    key.write_text("placeholder")
+    settings = ServerSettings(tmp_path, "127.0.0.1", 7001, password='pa"ss word',
+                              tls_cert=cert, tls_key=key, history=True)
+    config = load_config(ircish_config.write_config(settings))
+    assert config.server.password == 'pa"ss word'
+    assert config.server.listen == ()
+    assert [parse_address(a) for a in config.tls.listen] == [("127.0.0.1", 7001)]
+    assert config.resolve(config.tls.cert) == cert
+    assert config.storage.url == f"sqlite:///{tmp_path / 'history.db'}"
+    assert config.history.replay_on_join == 0
+
+
+def test_count_junit(tmp_path: Path) -> None:
+    report = tmp_path / "junit.xml"
+    report.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase name="a"/><testcase name="b"><skipped message="no"/></testcase>'
+        '<testcase name="c"><failure message="bad"/></testcase>'
+        '<testcase name="d"><error message="setup"/></testcase>'
+        '<testcase name="e"/></testsuite></testsuites>'
+    )
+    assert count_junit(report).line() == "2 passed, 2 failed, 1 skipped"
+
+
+# Run in a child process: importing irctest registers pytest hooks and
+# assertion rewriting that must not leak into this suite.
+CHILD = """
+import json, sys
+from ircish_controller import get_irctest_controller_class
+from irctest.basecontrollers import BaseServerController, TestCaseControllerConfig
+cls = get_irctest_controller_class()
+assert issubclass(cls, BaseServerController)
+controller = cls(TestCaseControllerConfig())
+hostname, port = controller.get_hostname_and_port()
+try:
+    controller.run(hostname, port, password=None, ssl=False, run_services=False,
+                   faketime=None, websocket_hostname=None, websocket_port=None)
+    controller.wait_for_port()
+    alive = controller.proc.poll() is None
+finally:
+    controller.kill()
+print(json.dumps({"caps": sorted(c.value for c in cls.capabilities), "alive": alive}))
+"""
+
+
+@pytest.mark.skipif(not (IRCTEST / "irctest").is_dir(), reason=f"no irctest at {IRCTEST}")
+def test_controller_starts_a_server() -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(IRCTEST)]),
+               PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-c", CHILD], env=env, cwd=HERE,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["alive"]
+    # Declared capabilities must be ones the server offers, or irctest would
+    # fail tests for features ircish never claimed.
+    assert set(result["caps"]) <= set(BASE_CAPABILITIES)

@@ -3,6 +3,8 @@
 The grammar follows the Modern IRC client protocol document: optional ``@tags``,
 optional ``:source``, a verb, then up to 15 middle parameters and an optional
 trailing parameter. Several spaces between parts count as one, like most servers do.
+Only the space (0x20) separates: a tab or U+3000 is part of a parameter, as in the
+grammar, so that a last parameter holding one round-trips without a ``:``.
 """
 
 from __future__ import annotations
@@ -71,7 +73,9 @@ def parse(line: str) -> Message:
         tags = parse_tags(section)
         rest = rest.lstrip(" ")
     if rest.startswith(":"):
+        # An empty source (a lone ':') is no source: it could not be written back.
         source, _, rest = rest[1:].partition(" ")
+        source = source or None
         rest = rest.lstrip(" ")
     trailing: str | None = None
     if " :" in rest:
@@ -79,8 +83,12 @@ def parse(line: str) -> Message:
     elif rest.startswith(":"):
         # Reached only when there is no verb at all.
         raise ProtocolError("missing command")
-    words = rest.split()
-    if not words:
+    words = rest.split(" ")
+    if "" in words:
+        words = [word for word in words if word]
+    if not words or words[0][0] in "@:":
+        # A second tag section or source where the verb should be: written back,
+        # it would read as tags or a source.
         raise ProtocolError("missing command")
     command = words[0]
     params = words[1:]

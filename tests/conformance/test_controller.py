@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,17 +69,35 @@ def test_count_junit(tmp_path: Path) -> None:
 # Run in a child process: importing irctest registers pytest hooks and
 # assertion rewriting that must not leak into this suite.
 CHILD = """
-import json, sys
+import json, socket, ssl, sys, time
 from ircish_controller import get_irctest_controller_class
 from irctest.basecontrollers import BaseServerController, TestCaseControllerConfig
+use_tls = sys.argv[1] == "tls"
 cls = get_irctest_controller_class()
 assert issubclass(cls, BaseServerController)
+cls.openssl_bin = "openssl"
 controller = cls(TestCaseControllerConfig())
 hostname, port = controller.get_hostname_and_port()
 try:
-    controller.run(hostname, port, password=None, ssl=False, run_services=False,
+    controller.run(hostname, port, password=None, ssl=use_tls, run_services=False,
                    faketime=None, websocket_hostname=None, websocket_port=None)
-    controller.wait_for_port()
+    # irctest's own wait speaks plain text, so over TLS only the handshake is awaited.
+    if use_tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        for _ in range(500):
+            try:
+                raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except ConnectionRefusedError:
+                controller.check_is_alive()
+                time.sleep(0.02)
+        with context.wrap_socket(raw) as conn:
+            conn.sendall(b"NICK a\\r\\nUSER a 0 * :a\\r\\n")
+            assert b" 001 a " in conn.recv(4096)
+    else:
+        controller.wait_for_port()
     alive = controller.proc.poll() is None
 finally:
     controller.kill()
@@ -87,10 +106,13 @@ print(json.dumps({"caps": sorted(c.value for c in cls.capabilities), "alive": al
 
 
 @pytest.mark.skipif(not (IRCTEST / "irctest").is_dir(), reason=f"no irctest at {IRCTEST}")
-def test_controller_starts_a_server() -> None:
+@pytest.mark.parametrize("transport", ["plain", "tls"])
+def test_controller_starts_a_server(transport: str) -> None:
+    if transport == "tls" and shutil.which("openssl") is None:
+        pytest.skip("irctest makes its certificates with the openssl command, not installed")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(IRCTEST)]),
                PYTHONDONTWRITEBYTECODE="1")
-    done = subprocess.run([sys.executable, "-c", CHILD], env=env, cwd=HERE,
+    done = subprocess.run([sys.executable, "-c", CHILD, transport], env=env, cwd=HERE,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])

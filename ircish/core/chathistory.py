@@ -12,7 +12,6 @@ is nothing to show), ``draft/chathistory-targets`` for TARGETS, and errors as
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from ircish.core.handlers.channels import is_banned
+from ircish.core.replies import batch_lines, new_batch_id, server_line
 from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.message import format_line
 from ircish.protocol.numbers import parse_decimal
@@ -251,14 +251,12 @@ def line_params(line: StoredLine) -> list[str]:
     return [line.target, line.text]
 
 
-def encode_line(user: User, line: StoredLine, batch_id: str | None) -> bytes | None:
+def encode_line(user: User, line: StoredLine) -> bytes | None:
     """One stored line as ``user`` should see it now, or None if they cannot."""
     mask = user.tagmask
     if line.kind == "TAGMSG" and not mask & TAG_MESSAGE_TAGS:
         return None
     tags: dict[str, str] = {}
-    if batch_id is not None:
-        tags["batch"] = batch_id
     if mask & TAG_MESSAGE_TAGS:
         tags.update(line.tags)
         tags["msgid"] = line.msgid
@@ -266,10 +264,6 @@ def encode_line(user: User, line: StoredLine, batch_id: str | None) -> bytes | N
         tags["time"] = format_time(line.micros)
     text = format_line(line.kind, line_params(line), line.source, tags or None)
     return (text + "\r\n").encode("utf-8", "replace")
-
-
-def new_batch_id() -> str:
-    return secrets.token_hex(6)
 
 
 def send_batch(
@@ -280,22 +274,13 @@ def send_batch(
     lines: Iterable[StoredLine],
 ) -> None:
     """Lines in a batch when the user has ``batch``, as plain lines otherwise."""
-    batch_id = new_batch_id() if "batch" in user.caps else None
-    out: list[bytes] = []
-    if batch_id:
-        out.append(_server_line(server, "BATCH", ["+" + batch_id, batch_type, *batch_params]))
-    for line in lines:
-        data = encode_line(user, line, batch_id)
-        if data is not None:
-            out.append(data)
-    if batch_id:
-        out.append(_server_line(server, "BATCH", ["-" + batch_id]))
-    if out:
-        user.sink.send(b"".join(out))
-
-
-def _server_line(server: Server, command: str, params: list[str]) -> bytes:
-    return (format_line(command, params, server.name) + "\r\n").encode("utf-8", "replace")
+    with_batch = "batch" in user.caps
+    encoded = [data for line in lines if (data := encode_line(user, line)) is not None]
+    if with_batch:
+        encoded = list(batch_lines(server.name, new_batch_id(), batch_type, batch_params,
+                                   encoded))
+    if encoded:
+        server.reply(user, b"".join(encoded))
 
 
 def send_history(server: Server, user: User, target: str, lines: Iterable[StoredLine]) -> None:
@@ -303,16 +288,12 @@ def send_history(server: Server, user: User, target: str, lines: Iterable[Stored
 
 
 def send_targets(server: Server, user: User, targets: Iterable[TargetLine]) -> None:
-    batch_id = new_batch_id() if "batch" in user.caps else None
-    out: list[bytes] = []
-    if batch_id:
-        out.append(_server_line(server, "BATCH", ["+" + batch_id, "draft/chathistory-targets"]))
-    for t in targets:
-        tags = f"@batch={batch_id} " if batch_id else ""
-        body = format_line("CHATHISTORY", ["TARGETS", t.name, format_time(t.micros)], server.name)
-        out.append((tags + body + "\r\n").encode("utf-8", "replace"))
-    if batch_id:
-        out.append(_server_line(server, "BATCH", ["-" + batch_id]))
-
-    if out:
-        user.sink.send(b"".join(out))
+    encoded = [
+        server_line(server.name, "CHATHISTORY", ["TARGETS", t.name, format_time(t.micros)])
+        for t in targets
+    ]
+    if "batch" in user.caps:
+        encoded = list(batch_lines(server.name, new_batch_id(), "draft/chathistory-targets", [],
+                                   encoded))
+    if encoded:
+        server.reply(user, b"".join(encoded))

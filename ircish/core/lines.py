@@ -15,10 +15,12 @@ def server_time(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{ms:03d}Z"
 
 
-def fit_trailing(head: str, text: str) -> str:
+def fit_trailing(head: str, text: str, budget: int) -> str:
     """Cut ``text`` so ``head + text`` (a line up to its trailing parameter) fits
-    the 510 bytes a line may have before CRLF; never cuts inside a character."""
-    room = 510 - len(head.encode("utf-8", "replace"))
+    the ``budget`` bytes a line may have before CRLF; never cuts inside a character.
+
+    Callers go through ``Server.fit_trailing``, which knows the configured budget."""
+    room = budget - len(head.encode("utf-8", "replace"))
     data = text.encode("utf-8", "replace")
     if len(data) <= room:
         return text

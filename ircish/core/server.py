@@ -21,8 +21,9 @@ from ircish.config import Config
 from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.commands import DEFAULT_COMMANDS, Command
-from ircish.core.lines import LineVariants
+from ircish.core.lines import LineVariants, fit_trailing
 from ircish.core.offload import Inline, Offload
+from ircish.core.replies import LABEL_CAP, Replies, ReplyRouter
 from ircish.core.state import Channel, Sink, User
 from ircish.core.throttle import AttemptThrottle
 from ircish.protocol import Message
@@ -43,6 +44,7 @@ BASE_CAPABILITIES: dict[str, str] = {
     "batch": "",
     "userhost-in-names": "",
     "away-notify": "",
+    LABEL_CAP: "",
 }
 
 CHANNEL_MODES_LIST = "b"
@@ -81,6 +83,9 @@ class Server:
         self.config = config
         self.name = config.server.name
         self.limits = config.limits
+        # The most bytes an outgoing line may have before its CRLF (tags aside).
+        self.line_budget = config.limits.line_length - 2
+        self.replies = ReplyRouter()
         self.clock = clock
         self.emit: Callable[[events.Event], None] = emit or (lambda event: None)
         self.started = clock()
@@ -165,6 +170,23 @@ class Server:
     # ---- dispatch -------------------------------------------------------------------
 
     def handle(self, user: User, msg: Message) -> None:
+        label = msg.tags.get("label") if msg.tags else None
+        if label is None or LABEL_CAP not in user.caps:
+            self._dispatch(user, msg)
+            return
+        with self.replies.collecting(Replies(self.name, user, label)):
+            self._dispatch(user, msg)
+
+    def defer_replies(self, user: User) -> Replies | None:
+        """The running command's reply buffer, kept open for an answer that comes
+        later (``with server.replies.collecting(buffer):`` writes and sends it)."""
+        current = self.replies.current
+        if current is None or current.user is not user:
+            return None
+        current.deferred = True
+        return current
+
+    def _dispatch(self, user: User, msg: Message) -> None:
         verb = msg.command.upper()
         cmd = self.commands.get(verb)
         if cmd is None:
@@ -200,16 +222,24 @@ class Server:
         if len(params) > 1:
             params = (*map(_middle, params[:-1]), params[-1])
         data = format_line(code, (user.nick, *params), self.name).encode("utf-8", "replace")
-        if len(data) > 510:
+        if len(data) > self.line_budget:
             # Echoed client text can push a reply past the limit: cut, never overflow.
-            data = data[:510].decode("utf-8", "ignore").encode()
-        user.sink.send(data + b"\r\n")
+            data = data[: self.line_budget].decode("utf-8", "ignore").encode()
+        self.replies.send(user, data + b"\r\n")
 
     def send_from_server(self, user: User, command: str, *params: str) -> None:
-        user.sink.send((format_line(command, params, self.name) + "\r\n").encode())
+        self.replies.send(user, (format_line(command, params, self.name) + "\r\n").encode())
 
     def send_line(self, user: User, line: str) -> None:
-        user.sink.send((line + "\r\n").encode("utf-8", "replace"))
+        self.replies.send(user, (line + "\r\n").encode("utf-8", "replace"))
+
+    def reply(self, user: User, data: bytes) -> None:
+        """An encoded line for the client whose command is running (an echo)."""
+        self.replies.send(user, data)
+
+    def fit_trailing(self, head: str, text: str) -> str:
+        """``text`` cut so that ``head + text`` fits one outgoing line."""
+        return fit_trailing(head, text, self.line_budget)
 
     def new_line(
         self,
@@ -237,8 +267,9 @@ class Server:
         ts: float | None = None,
     ) -> LineVariants:
         line = self.new_line(command, params, source, client_tags, ts)
+        send = self.replies.send
         for member in recipients:
-            member.sink.send(line.for_mask(member.tagmask))
+            send(member, line.for_mask(member.tagmask))
         return line
 
     def relay_channel(
@@ -253,10 +284,25 @@ class Server:
     ) -> LineVariants:
         """Send one line to every member (but ``skip``), one encoding per tag group."""
         line = self.new_line(command, params, source, client_tags, ts)
+        issuer = self.replies.current.user if self.replies.current is not None else None
+        if issuer is not None and issuer is not skip and issuer in channel.members:
+            # A labeled command's own copy is a reply: it goes through its buffer.
+            if skip is not None:
+                self.relay_members(channel.members, line, skip)
+                return line
+            skip = issuer
+            self.reply(issuer, line.for_mask(issuer.tagmask))
         skip_sink = skip.sink if skip is not None else None
         for mask, sinks in channel.sinks_by_mask.items():
             self.fanout(sinks, line.for_mask(mask), skip_sink)
         return line
+
+    def relay_members(self, members: Iterable[User], line: LineVariants, skip: User) -> None:
+        """``line`` to each of ``members`` but ``skip``, one by one (the slow path)."""
+        send = self.replies.send
+        for member in members:
+            if member is not skip:
+                send(member, line.for_mask(member.tagmask))
 
     def fail(self, user: User, command: str, code: str, *context: str) -> None:
         """An IRCv3 standard reply: ``FAIL <command> <code> [context...] :<description>``."""

@@ -38,6 +38,7 @@ from ircish.store.records import MsgidRef, Ref, TimeRef, Viewer, to_micros
 from ircish.store.settings import DEFAULT_EVENTS, StoreSettings
 
 if TYPE_CHECKING:
+    from ircish.core.replies import Replies
     from ircish.core.server import Server
     from ircish.core.state import Channel, User
     from ircish.net.app import IrcServer
@@ -158,13 +159,19 @@ class HistoryService:
             return
         channels = list(user.channels.values())
         self._in_flight[id(user)] += 1
-        self._nursery.start_soon(self._answer, user, request, channels)
+        # The answer comes after the store's reply; a label must still go on it.
+        replies = server.defer_replies(user)
+        self._nursery.start_soon(self._answer, user, request, channels, replies)
 
     async def _answer(
-        self, user: User, request: ch.HistoryRequest, channels: list[Channel]
+        self,
+        user: User,
+        request: ch.HistoryRequest,
+        channels: list[Channel],
+        replies: Replies | None,
     ) -> None:
         try:
-            await self._answer_unguarded(user, request, channels)
+            await self._answer_unguarded(user, request, channels, replies)
         except Exception as exc:
             # A query task must never take the server down with it.
             if isinstance(exc, StoreUnavailable | StoreQueryError):
@@ -172,15 +179,22 @@ class HistoryService:
             else:
                 log.exception("history query %s %s failed", request.sub, request.target)
             if user in self.core.connections:
-                ch.message_error(self.core, user, request)
+                with self.core.replies.collecting(replies):
+                    ch.message_error(self.core, user, request)
         finally:
             self._in_flight[id(user)] -= 1
             if not self._in_flight[id(user)]:
                 del self._in_flight[id(user)]
 
     async def _answer_unguarded(
-        self, user: User, request: ch.HistoryRequest, channels: list[Channel]
+        self,
+        user: User,
+        request: ch.HistoryRequest,
+        channels: list[Channel],
+        replies: Replies | None,
     ) -> None:
+        # Writes happen under ``collecting`` only after the awaits: the router's
+        # buffer must never stay installed while other connections run.
         viewer = Viewer(user.nick, user.account, user.session)
         with trio.move_on_after(FLUSH_BEFORE_READ_S):
             await self.store.flush()
@@ -196,11 +210,13 @@ class HistoryService:
                 since={name: at for name, at in epochs.items() if at is not None},
             )
             if user in self.core.connections:
-                ch.send_targets(self.core, user, found)
+                with self.core.replies.collecting(replies):
+                    ch.send_targets(self.core, user, found)
             return
         records = await self._query(request, viewer)
         if user in self.core.connections:
-            ch.send_history(self.core, user, request.target, records)
+            with self.core.replies.collecting(replies):
+                ch.send_history(self.core, user, request.target, records)
 
     async def _query(self, request: ch.HistoryRequest, viewer: Viewer) -> list:  # type: ignore[type-arg]
         reader, target, limit = self.store.reader, request.target, request.limit

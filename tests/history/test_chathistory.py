@@ -232,3 +232,27 @@ async def test_a_failing_query_is_a_message_error_and_the_server_goes_on(
     assert fail.params[:4] == ["CHATHISTORY", "MESSAGE_ERROR", "LATEST", "#hist"]
     await alice.send("PING :still")
     await alice.expect("PONG")
+
+
+async def test_a_labeled_request_gets_its_answer_in_a_labeled_batch(
+    hconnect: ClientFactory,
+) -> None:
+    await setup_channel(hconnect, 3)
+    carol = await hconnect("carol", [*ALL_CAPS, "labeled-response"])
+    await carol.send("@label=h1 CHATHISTORY LATEST #hist * 2")
+    lines = await carol.collect_until("BATCH")
+    outer = lines[-1]
+    assert outer.tags.get("label") == "h1" and outer.params[1] == "labeled-response"
+    ref = outer.params[0][1:]
+    rest = []
+    while not (rest and rest[-1].command == "BATCH" and rest[-1].params == ["-" + ref]):
+        rest.append(await carol.expect(lambda m: True))
+    inner = rest[0]
+    assert inner.command == "BATCH" and inner.params[1:] == ["chathistory", "#hist"]
+    assert inner.tags["batch"] == ref
+    assert texts(rest[1:-2]) == ["line 1", "line 2"]
+    assert all(m.tags["batch"] == inner.params[0][1:] for m in rest[1:-2])
+    assert rest[-2].params == ["-" + inner.params[0][1:]] and rest[-2].tags["batch"] == ref
+    await carol.send("@label=h2 CHATHISTORY LATEST #nosuch * 2")
+    fail = await carol.expect("FAIL")
+    assert fail.tags.get("label") == "h2"

@@ -64,25 +64,24 @@ def test_each_kind_is_sent_as_its_line() -> None:
         (Line("TOPIC", text="a topic"), "TOPIC #c :a topic"),
     ]
     for line, expected in cases:
-        data = ch.encode_line(user(), line, None)
+        data = ch.encode_line(user(), line)
         assert data == f":nick!user@host {expected}\r\n".encode()
 
 
 def test_tags_follow_what_the_recipient_negotiated() -> None:
     line = Line("PRIVMSG", text="x", tags={"+draft/reply": "id0"})
-    full = ch.encode_line(user(TAG_MESSAGE_TAGS | TAG_SERVER_TIME), line, "b1")
+    full = ch.encode_line(user(TAG_MESSAGE_TAGS | TAG_SERVER_TIME), line)
     assert full is not None
     msg = parse(full.decode())
     assert msg.tags == {
-        "batch": "b1",
         "+draft/reply": "id0",
         "msgid": "id1",
         "time": "2026-01-01T12:00:00.123Z",
     }
-    timed = parse(ch.encode_line(user(TAG_SERVER_TIME), line, None).decode())  # type: ignore[union-attr]
+    timed = parse(ch.encode_line(user(TAG_SERVER_TIME), line).decode())  # type: ignore[union-attr]
     assert timed.tags == {"time": "2026-01-01T12:00:00.123Z"}
     # A TAGMSG means nothing to a client without message-tags.
-    assert ch.encode_line(user(TAG_SERVER_TIME), Line("TAGMSG"), None) is None
+    assert ch.encode_line(user(TAG_SERVER_TIME), Line("TAGMSG")) is None
 
 
 

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.commands import command
-from ircish.core.lines import fit_trailing
 from ircish.core.masks import mask_matches
 from ircish.protocol.casemap import casefold
 from ircish.protocol.numbers import parse_decimal
@@ -61,7 +60,7 @@ def send_names(server: Server, user: User, channel: Channel) -> None:
     # Secret and invisible rules: a non-member sees only visible (-i) members.
     is_member = channel.key in user.channels
     head = f":{server.name} {N.RPL_NAMREPLY} {user.nick} {symbol} {channel.name} :"
-    budget = 510 - len(head.encode())
+    budget = server.line_budget - len(head.encode())
     names: list[str] = []
     size = 0
     for member, held in channel.members.items():
@@ -192,7 +191,7 @@ def part(server: Server, user: User, msg: Message) -> None:
         channel = joined_channel(server, user, name)
         if channel is None:
             continue
-        said = fit_trailing(f":{user.source} PART {channel.name} :", reason)
+        said = server.fit_trailing(f":{user.source} PART {channel.name} :", reason)
         params = [channel.name, said] if said else [channel.name]
         leave(server, user, channel, "part", said, user.source, "PART", params)
 

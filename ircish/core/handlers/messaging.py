@@ -35,17 +35,8 @@ def can_send(channel: Channel, user: User) -> bool:
     return not is_banned(channel, user)
 
 
-# A relayed line is ":source VERB target :text" and must fit 510 bytes (plus CRLF).
-_TEXT_BUDGET = 510 - len(":  PRIVMSG  :")
-
-
-def _fit(text: str, source: str, verb: str, target: str) -> str:
-    """Cut ``text`` so the relayed line stays within 512 bytes, never mid-character."""
-    room = 510 - len(f":{source} {verb} {target} :".encode())
-    data = text.encode("utf-8", "replace")
-    if len(data) <= room:
-        return text
-    return data[: max(room, 0)].decode("utf-8", "ignore")
+# ":source PRIVMSG target :" around the text of a relayed line.
+_FRAME_BYTES = len(":  PRIVMSG  :")
 
 
 def _apply_filters(server: Server, user: User, verb: str, target: str, text: str) -> str | Reject:
@@ -146,8 +137,9 @@ def _deliver_one(
                            f"{result.reason}")
             return
         text = result
-    if (len(text) + len(user.source) + len(display)) * 4 > _TEXT_BUDGET:
-        text = _fit(text, user.source, verb, display)
+    # A cheap bound first: at most 4 bytes a character, so most lines skip encoding.
+    if (len(text) + len(user.source) + len(display)) * 4 > server.line_budget - _FRAME_BYTES:
+        text = server.fit_trailing(f":{user.source} {verb} {display} :", text)
     params = [display] if verb == "TAGMSG" else [display, text]
     line = server.new_line(verb, params, user.source, client_tags)
     ts = line.ts
@@ -169,7 +161,7 @@ def _deliver_one(
                 continue
             member.sink.send(line.for_mask(member.tagmask))
     if "echo-message" in user.caps and not (tags_only and not user.tagmask & TAG_MESSAGE_TAGS):
-        user.sink.send(line.for_mask(user.tagmask))
+        server.reply(user, line.for_mask(user.tagmask))
     server.emit(events.MessageEvent(
         line.msgid, server.now_dt(ts), verb, user.source, user.nick,  # type: ignore[arg-type]
         user.account, canonical, is_channel, text, client_tags or {},

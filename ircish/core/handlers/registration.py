@@ -10,7 +10,6 @@ from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.commands import command
 from ircish.core.handlers.channels import banned_channel
-from ircish.core.lines import fit_trailing
 from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.casemap import casefold
 from ircish.protocol.numbers import parse_decimal
@@ -192,7 +191,7 @@ def pong(server: Server, user: User, msg: Message) -> None:
 
 @command("QUIT", before_registration=True)
 def quit_(server: Server, user: User, msg: Message) -> None:
-    reason = fit_trailing(f":{user.source} QUIT :Quit: ", msg.param(0))
+    reason = server.fit_trailing(f":{user.source} QUIT :Quit: ", msg.param(0))
     quit_reason = f"Quit: {reason}" if reason else "Client Quit"
-    error = fit_trailing("ERROR :", f"Closing Link: {user.host} ({quit_reason})")
+    error = server.fit_trailing("ERROR :", f"Closing Link: {user.host} ({quit_reason})")
     server.kill(user, quit_reason, error)

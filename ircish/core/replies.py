@@ -70,7 +70,7 @@ class Replies:
     finishes it itself once the answer is written.
     """
 
-    __slots__ = ("chunks", "deferred", "label", "server_name", "user")
+    __slots__ = ("chunks", "deferred", "done", "label", "server_name", "user")
 
     def __init__(self, server_name: str, user: User, label: str) -> None:
         self.server_name = server_name
@@ -78,12 +78,19 @@ class Replies:
         self.label = label
         self.chunks: list[bytes] = []
         self.deferred = False
+        self.done = False
 
     def add(self, data: bytes) -> None:
-        self.chunks.append(data)
+        if self.done:
+            self.user.sink.send(data)  # after the labeled answer: an ordinary line
+        else:
+            self.chunks.append(data)
 
     def finish(self) -> None:
-        """Send what was collected, labeled; an empty reply becomes ``ACK``."""
+        """Send what was collected, labeled; an empty reply becomes ``ACK``. Once."""
+        if self.done:
+            return
+        self.done = True
         lines = [line + b"\r\n" for line in b"".join(self.chunks).split(b"\r\n") if line]
         self.chunks.clear()
         label = b"label=" + escape_tag_value(self.label).encode("utf-8", "replace")

@@ -14,7 +14,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ircish import __version__
 from ircish.config import Config
@@ -32,6 +32,8 @@ from ircish.protocol.message import format_line
 from ircish.protocol.numbers import is_decimal
 
 log = logging.getLogger("ircish.core")
+
+T = TypeVar("T")
 
 # Capabilities the core implements. Other layers (history) add theirs via
 # Server.capabilities before clients connect.
@@ -185,6 +187,28 @@ class Server:
             return None
         current.deferred = True
         return current
+
+    def run_blocking(
+        self, user: User, work: Callable[[], T], then: Callable[[T], None]
+    ) -> None:
+        """``work`` off the event loop (``self.offload``), then ``then(result)`` on it;
+        a labeled command's replies wait for ``then``."""
+        resume = self._resumer(user)
+        self.offload.run_blocking(user, work, lambda result: resume(lambda: then(result)))
+
+    def call_later(self, user: User, delay: float, then: Callable[[], None]) -> None:
+        """``then()`` after ``delay`` seconds; a labeled command's replies wait for it."""
+        resume = self._resumer(user)
+        self.offload.call_later(user, delay, lambda: resume(then))
+
+    def _resumer(self, user: User) -> Callable[[Callable[[], None]], None]:
+        replies = self.defer_replies(user)
+
+        def resume(step: Callable[[], None]) -> None:
+            with self.replies.collecting(replies):
+                step()
+
+        return resume
 
     def _dispatch(self, user: User, msg: Message) -> None:
         verb = msg.command.upper()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from ircish.core.replies import Replies, add_tag, batch_lines
 from ircish.core.state import User
+from ircish.passwords import hash_password
 from ircish.protocol import Message, parse
 from tests.core.helpers import Client, FakeSink, Net, make_server
+
+T = TypeVar("T")
 
 CAPS = ["labeled-response", "batch", "message-tags", "server-time", "echo-message"]
 
@@ -164,3 +169,37 @@ def test_label_values_are_escaped() -> None:
     [ack] = [parse(raw) for raw in b"".join(sink.chunks).decode().split("\r\n") if raw]
     assert ack.tags == {"label": "a b;c"}
     assert add_tag(b"@x=1 :s PING\r\n", b"y=2") == b"@y=2;x=1 :s PING\r\n"
+
+
+class Deferred:
+    """An Offload that holds every job until the test lets it run (as the shell would)."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Callable[[], None]] = []
+
+    def run_blocking(
+        self, user: User | None, work: Callable[[], T], then: Callable[[T], None]
+    ) -> None:
+        self.jobs.append(lambda: then(work()))
+
+    def call_later(self, user: User | None, delay: float, then: Callable[[], None]) -> None:
+        self.jobs.append(then)
+
+    def run_all(self) -> None:
+        while self.jobs:
+            self.jobs.pop(0)()
+
+
+def test_an_answer_given_after_offloaded_work_keeps_its_label(tmp_path: Path) -> None:
+    net = Net(make_server(tmp_path, {"opers": [{"name": "op", "password_hash":
+                                                hash_password("right"), "host": "*"}]}))
+    offload = net.server.offload = Deferred()
+    asker = net.client("asker", CAPS)
+    assert asker.send("@label=o1 OPER op wrong") == []  # nothing until the check is done
+    offload.run_all()
+    check_labeled(asker.take(), "o1")
+    assert asker.send("@label=o2 OPER op right") == []
+    offload.run_all()
+    lines = asker.take()
+    check_labeled(lines, "o2")
+    assert [m.command for m in lines[1:-1]] == ["MODE", "381"]

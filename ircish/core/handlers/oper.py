@@ -3,7 +3,7 @@
 OPER is a password check, so it is guarded against brute force (the policy of
 Solanum and Ergo, in numbers of our own):
 
-- the scrypt check runs off the event loop (``server.offload``), one at a time
+- the scrypt check runs off the event loop (``server.run_blocking``), one at a time
   per connection: further OPER lines meanwhile are refused at once (491);
 - a failure is answered 464 only after 1, 2, 4, 8 s (the n-th failure of the
   connection in the last minute waits 2**(n-1) s), and the connection is
@@ -82,7 +82,7 @@ def oper(server: Server, user: User, msg: Message) -> None:
                 "No O-lines for your host")
         return
     attempts.begin(("conn", user))
-    server.offload.run_blocking(
+    server.run_blocking(
         user, partial(_check, password, entry.password_hash), partial(_checked, server, user, entry)
     )
 
@@ -116,7 +116,7 @@ def _failed(server: Server, user: User, name: str, why: str, code: str, text: st
         attempts.end(("conn", user))
         server.numeric(user, code, text)
 
-    server.offload.call_later(user, min(2.0 ** (count - 1), MAX_DELAY), answer)
+    server.call_later(user, min(2.0 ** (count - 1), MAX_DELAY), answer)
 
 
 @command("KILL", min_params=2, oper_only=True)

@@ -34,6 +34,9 @@ MESSAGE_TIMES_PER_CHANNEL = 5000
 MAX_CHANNELS = 1000
 MAX_NICKS = 10000
 SEEN_PER_PLACE = 3
+# Besides "anywhere", a nick's sightings are kept for its most recent channels
+# only: someone who wandered through hundreds costs no more than this.
+PLACES_PER_NICK = 4
 # How far back a store query looks when it has to scan for one nick.
 STORE_SCAN = 500
 # How many of a nick's lines per channel come back to be checked.
@@ -108,16 +111,33 @@ class _ChannelMemory:
         self.times: deque[datetime] = deque(maxlen=MESSAGE_TIMES_PER_CHANNEL)
 
 
-def _places() -> dict[str, deque[Seen | events.MessageEvent]]:
-    return {}
+# The last SEEN_PER_PLACE sightings, oldest first: a small tuple costs a tenth of
+# a deque, and a server remembers thousands of nicks.
+Sightings = tuple[Seen | events.MessageEvent, ...]
+
+
+def _push(old: Sightings, seen: Seen | events.MessageEvent) -> Sightings:
+    return (*old, seen)[-SEEN_PER_PLACE:]
 
 
 class MemoryHistory:
     """Bounded, in-process: the last lines per channel and the last sightings per nick."""
 
-    def __init__(self) -> None:
+    def __init__(self, exists: Callable[[str], bool] | None = None) -> None:
+        """``exists(key)``: is the channel with this casefolded name there now?
+
+        A channel that ended is never shown again (its history starts anew if it
+        is re-created), so what is kept of it goes when its last member leaves;
+        without this, every channel ever made stayed until MAX_CHANNELS.
+        """
+        self._exists = exists
         self._channels: dict[str, _ChannelMemory] = {}
-        self._seen: dict[str, dict[str, deque[Seen | events.MessageEvent]]] = {}
+        self._seen: dict[str, dict[str, Sightings]] = {}
+
+    def size(self) -> tuple[int, int, int]:
+        """Channels, nicks and sightings kept: what bounds this memory."""
+        return (len(self._channels), len(self._seen),
+                sum(len(s) for places in self._seen.values() for s in places.values()))
 
     # ---- recording (called by the dispatcher, off the message path) --------------
 
@@ -140,8 +160,13 @@ class MemoryHistory:
         elif isinstance(event, events.LeaveEvent):
             kind = event.kind.upper()
             self._line(event.channel, event.msgid, event.time, kind, event.source, event.reason)
+            key = casefold(event.channel)
             self._saw(event.nick, Seen(event.nick, event.time, kind, event.channel,
-                                       event.reason), casefold(event.channel))
+                                       event.reason), key)
+            if self._exists is not None and not self._exists(key):
+                self._channels.pop(key, None)
+                # The others' sightings there age out with PLACES_PER_NICK.
+                self._seen[casefold(event.nick)].pop(key, None)
         elif isinstance(event, events.NickEvent):
             for channel in event.channels:
                 self._line(channel, event.msgid, event.time, "NICK", event.source, event.new)
@@ -164,16 +189,14 @@ class MemoryHistory:
 
     def _saw(self, nick: str, seen: Seen | events.MessageEvent, channel_key: str | None
              ) -> None:
-        places = _bounded_get(self._seen, casefold(nick), MAX_NICKS, _places)
-        anywhere = places.get(_ANYWHERE)
-        if anywhere is None:
-            anywhere = places[_ANYWHERE] = deque(maxlen=SEEN_PER_PLACE)
-        anywhere.append(seen)
+        places = _bounded_get(self._seen, casefold(nick), MAX_NICKS, dict)
+        places[_ANYWHERE] = _push(places.get(_ANYWHERE, ()), seen)
         if channel_key is not None:
-            here = places.get(channel_key)
-            if here is None:
-                here = places[channel_key] = deque(maxlen=SEEN_PER_PLACE)
-            here.append(seen)
+            # Taken out and put back: the dict's order is then most recent last,
+            # and the first place after "anywhere" is the one to let go.
+            places[channel_key] = _push(places.pop(channel_key, ()), seen)
+            if len(places) > PLACES_PER_NICK + 1:
+                del places[next(k for k in places if k != _ANYWHERE)]
 
     # ---- queries --------------------------------------------------------------------
 

@@ -113,7 +113,7 @@ class HookRunner:
         self.filter_budget = settings.filter_budget_ms / 1000
         self.store_health = StoreHealth()
         self.history_timeout = self.timeout * HISTORY_SHARE
-        self.memory = MemoryHistory()
+        self.memory = MemoryHistory(self.core.channels.__contains__)
         self.plugins: dict[str, LoadedPlugin] = {}
         self.commands = CommandRouter(self)
         self.bot_users: dict[str, User] = {}

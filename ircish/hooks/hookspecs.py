@@ -3,8 +3,10 @@
 Every hook receives its context as named arguments and a plugin's function
 takes only the ones it needs (``def on_join(api, nick, channel)`` is fine).
 ``api`` is always available: the plugin's own ``PluginAPI``. Event hooks may be
-``async def``; the server runs them off the message path, in their own task,
-under ``[plugins] hook_timeout``. ``docs/plugins.md`` has a section per hook and
+``async def`` (run in their own task) or plain ``def`` (run in a worker thread,
+their API calls carried back to the loop); either way off the message path,
+under ``[plugins] hook_timeout``. ``filter_message`` alone runs on the message
+path, under ``[plugins] filter_budget_ms``. ``docs/plugins.md`` has a section per hook and
 a test keeps the two in step.
 """
 

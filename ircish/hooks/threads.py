@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
@@ -77,7 +78,10 @@ def on_loop(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         call = _current.get()
         if call is None:
-            if not trio.lowlevel.in_trio_run():
+            # The loop, or start-up before it runs (both in the main thread); a
+            # thread of the plugin's own would race the loop.
+            if not trio.lowlevel.in_trio_run() and (
+                    threading.current_thread() is not threading.main_thread()):
                 raise RuntimeError(f"{name}: the plugin API is not thread-safe; call it "
                                    "from a hook (its own thread is fine) or from the loop")
             return fn(*args, **kwargs)

@@ -101,3 +101,12 @@ async def test_a_store_that_does_not_answer_is_not_the_plugins_failure(
     unavailable = [m for m in messages if "history store unavailable" in m]
     assert len(unavailable) == 1  # one line for the episode, not one per read
     assert any(m.startswith("history store answers plugins again") for m in messages)
+
+
+@pytest.mark.parametrize("key", ["filter_budget_ms", "hook_timeout"])
+def test_budgets_must_be_positive(tmp_path: Path, key: str) -> None:
+    from ircish.config import ConfigError
+    from ircish.testing import test_config
+
+    with pytest.raises(ConfigError, match=f"plugins.{key}: must be greater than zero"):
+        test_config(tmp_path, {"plugins": {key: 0}})

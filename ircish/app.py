@@ -1,25 +1,29 @@
-"""Assembling a server from its config: the core shell plus optional services."""
+"""Assembling a server from its config: the core shell plus the features it asks for."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from ircish.config import Config
-from ircish.net.app import IrcServer
+from ircish.net.app import Feature, IrcServer
 
 
 def build_server(config: Config) -> IrcServer:
-    """The one place that decides which services (history, plugins) a server runs.
+    """The one place that decides which features (history, plugins) a server runs.
 
-    Each ``attach_*`` function may add services to run in the server's nursery,
-    event listeners, shutdown hooks, capabilities, ISUPPORT tokens and commands.
+    Each feature is installed in this order and declares everything it adds in its
+    ``Extension`` (see ``ircish.core.extension``).
     """
-    server = IrcServer(config)
+    features: list[Feature] = []
+    history_reader = None
     if config.storage.url:
-        from ircish.store.service import attach_store
+        from ircish.store.history_service import history_feature, open_store
 
-        # Kept on the server so other layers (plugins' api.history) can read history.
-        server.store = attach_store(server)  # type: ignore[attr-defined]
+        store = open_store(config)
+        history_reader = store.reader
+        features.append(partial(history_feature, store=store))
     if config.plugins.enabled:
-        from ircish.hooks.service import attach_plugins
+        from ircish.hooks.service import plugins_feature
 
-        attach_plugins(server)
-    return server
+        features.append(partial(plugins_feature, history_reader=history_reader))
+    return IrcServer(config, features)

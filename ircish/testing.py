@@ -35,6 +35,11 @@ class RunningServer:
     def config(self) -> Config:
         return self.app.config
 
+    def owner(self, extension: str) -> Any:
+        """The object behind an installed extension (the history service, the
+        plugin runner), for tests that look inside; KeyError if not installed."""
+        return self.app.extensions[extension].owner
+
 
 def test_config(base_dir: Path, overrides: dict[str, Any] | None = None) -> Config:
     data: dict[str, Any] = {

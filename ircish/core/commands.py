@@ -1,10 +1,16 @@
-"""The one command table: each verb with its handler and the rules around it."""
+"""The one command table: each verb with its handler and the rules around it.
+
+A handler adapts one parsed line to the rules and the replies; find any verb's
+handler here, one hop away.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ircish.core.handlers import channels, messaging, modes, oper, queries, registration
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -25,21 +31,52 @@ class Command:
     counts_as_activity: bool = True
 
 
-DEFAULT_COMMANDS: dict[str, Command] = {}
+def core_commands() -> dict[str, Command]:
+    """Every verb the core answers, with its handler: the table a Server starts from.
 
-
-def command(
-    verb: str,
-    *,
-    min_params: int = 0,
-    before_registration: bool = False,
-    oper_only: bool = False,
-    counts_as_activity: bool = True,
-) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        DEFAULT_COMMANDS[verb] = Command(
-            verb, handler, min_params, before_registration, oper_only, counts_as_activity
-        )
-        return handler
-
-    return register
+    Extensions add theirs when they are installed (``Server.install``).
+    """
+    table = (
+        # registration
+        Command("CAP", registration.cap, min_params=1, before_registration=True,
+                counts_as_activity=False),
+        Command("PASS", registration.pass_, min_params=1, before_registration=True),
+        Command("NICK", registration.nick, before_registration=True),
+        Command("USER", registration.user_, min_params=4, before_registration=True),
+        Command("PING", registration.ping, before_registration=True, counts_as_activity=False),
+        Command("PONG", registration.pong, before_registration=True, counts_as_activity=False),
+        Command("QUIT", registration.quit_, before_registration=True),
+        # channels
+        Command("JOIN", channels.join, min_params=1),
+        Command("PART", channels.part, min_params=1),
+        Command("TOPIC", channels.topic, min_params=1),
+        Command("NAMES", channels.names),
+        Command("LIST", channels.list_),
+        Command("KICK", channels.kick, min_params=2),
+        Command("INVITE", channels.invite, min_params=2),
+        # messaging
+        Command("PRIVMSG", messaging.privmsg),
+        Command("NOTICE", messaging.notice),
+        Command("TAGMSG", messaging.tagmsg, min_params=1),
+        # modes
+        Command("MODE", modes.mode, min_params=1),
+        # queries
+        Command("WHO", queries.who),
+        Command("WHOIS", queries.whois, min_params=1),
+        Command("WHOWAS", queries.whowas, min_params=1),
+        Command("ISON", queries.ison, min_params=1),
+        Command("USERHOST", queries.userhost, min_params=1),
+        Command("AWAY", queries.away),
+        Command("MOTD", queries.motd),
+        Command("LUSERS", queries.lusers),
+        Command("VERSION", queries.version),
+        Command("TIME", queries.time_),
+        Command("INFO", queries.info),
+        Command("LINKS", queries.links),
+        Command("ADMIN", queries.admin),
+        # oper
+        Command("OPER", oper.oper, min_params=2),
+        Command("KILL", oper.kill, min_params=2, oper_only=True),
+        Command("WALLOPS", oper.wallops, min_params=1, oper_only=True),
+    )
+    return {cmd.verb: cmd for cmd in table}

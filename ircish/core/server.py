@@ -14,13 +14,14 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ircish import __version__
 from ircish.config import Config
 from ircish.core import events
 from ircish.core import numerics as N
-from ircish.core.commands import DEFAULT_COMMANDS, Command
+from ircish.core.commands import Command, core_commands
+from ircish.core.extension import Extension, JoinListener, MessageFilter
 from ircish.core.lines import LineVariants, fit_trailing
 from ircish.core.offload import Inline, Offload
 from ircish.core.replies import LABEL_CAP, Replies, ReplyRouter
@@ -96,14 +97,16 @@ class Server:
         self.connections: set[User] = set()
         self.channels: dict[str, Channel] = {}
         self.whowas: deque[WhowasEntry] = deque(maxlen=config.limits.whowas_entries)
-        self.commands: dict[str, Command] = dict(DEFAULT_COMMANDS)
+        # Built from the core's table; extensions add to these in ``install``.
+        self.commands: dict[str, Command] = core_commands()
         self.capabilities: dict[str, str] = dict(BASE_CAPABILITIES)
         self.isupport_extra: dict[str, str] = {}
+        self.join_listeners: tuple[JoinListener, ...] = ()
         self.motd_lines = self._load_motd()
         self.ever_welcomed = False
         self.max_users = 0  # the most registered users at once, for 265/266
         # Filters see every PRIVMSG/NOTICE before delivery; see ircish.core.messaging.
-        self.message_filters: list[Callable[..., Any]] = []
+        self.message_filters: tuple[MessageFilter, ...] = ()
         # The shell swaps in a fan-out that knows its connections; this one works
         # with any Sink (tests, bots).
         self.fanout: Callable[[Iterable[Sink], bytes, Sink | None], None] = generic_fanout
@@ -116,6 +119,22 @@ class Server:
         for name in config.channels.auto_join:
             channel = self.get_or_create_channel(name)
             channel.modes.add("P")
+
+    def install(self, extension: Extension) -> None:
+        """Add what ``extension`` declares for the core; a verb, capability or
+        ISUPPORT token two features both claim is a mistake, not an override."""
+        for kind, have, new in (
+            ("command", self.commands, {cmd.verb: cmd for cmd in extension.commands}),
+            ("capability", self.capabilities, extension.capabilities),
+            ("ISUPPORT token", self.isupport_extra, extension.isupport),
+        ):
+            clash = sorted(set(have) & set(new))
+            if clash:
+                raise ValueError(f"extension {extension.name}: {kind} {clash[0]} is already "
+                                 "provided")
+            have.update(new)  # type: ignore[attr-defined]
+        self.join_listeners += extension.join_listeners
+        self.message_filters += extension.message_filters
 
     # ---- identifiers and time ---------------------------------------------------
 
@@ -505,6 +524,3 @@ class Server:
                 else:
                     self.send_from_server(user, "CAP", user.nick, "DEL", cap)
 
-
-# Register the built-in handlers in DEFAULT_COMMANDS.
-from ircish.core import handlers as _handlers  # noqa: E402,F401

@@ -152,8 +152,8 @@ class PluginAPI:
         self.config: Mapping[str, Any] = MappingProxyType(dict(settings))
         """This plugin's ``[plugins.<name>]`` table (empty if there is none)."""
         self.log = logging.getLogger(f"ircish.plugins.{name}")
-        self.history = PluginHistory(runner.memory, runner.app, name, runner.store_health,
-                                     runner.history_timeout)
+        self.history = PluginHistory(runner.memory, runner.core, runner.history_reader, name,
+                                     runner.store_health, runner.history_timeout)
         """Recent channel history: ``await api.history.latest(channel)`` and friends."""
 
     @property

@@ -22,12 +22,15 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from ircish.core import events
 from ircish.protocol.casemap import casefold
+
+if TYPE_CHECKING:
+    from ircish.core.server import Server
 
 LINES_PER_CHANNEL = 200
 MESSAGE_TIMES_PER_CHANNEL = 5000
@@ -307,10 +310,12 @@ class PluginHistory:
     the store down, it raises ``HistoryUnavailable``.
     """
 
-    def __init__(self, memory: MemoryHistory, app: Any, plugin: str = "",
+    def __init__(self, memory: MemoryHistory, core: Server, reader: Any = None, plugin: str = "",
                  health: StoreHealth | None = None, timeout: float = 2.5) -> None:
         self._memory = memory
-        self._app = app
+        self._core = core
+        # The history store's reader (``ircish.store.remote.RemoteReader``), or None.
+        self._store_reader = reader
         self._plugin = plugin
         self._health = health or StoreHealth()
         self._timeout = timeout
@@ -321,14 +326,13 @@ class PluginHistory:
         return self._reader() is not None
 
     def _reader(self) -> Any:
-        store = getattr(self._app, "store", None)
-        return getattr(store, "reader", None)
+        return self._store_reader
 
     def _epoch(self, channel: str) -> int | None:
         """Where ``channel``'s history starts (µs), as for clients; None: no start."""
         from ircish.core.chathistory import history_epoch
 
-        core = self._app.core
+        core = self._core
         found = core.find_channel(channel)
         if found is None:
             return _GONE if channel.startswith("#") else None
@@ -388,7 +392,7 @@ class PluginHistory:
         if channel is not None:
             places = [channel]
         else:
-            places = [c.name for c in list(self._app.core.channels.values())][:STORE_CHANNELS]
+            places = [c.name for c in list(self._core.channels.values())][:STORE_CHANNELS]
         if not places:
             return None
         from ircish.store.kinds import ALL_KINDS

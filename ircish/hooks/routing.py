@@ -37,6 +37,8 @@ class CommandRouter:
     def __init__(self, runner: HookRunner) -> None:
         self.runner = runner
         self.bot_commands: dict[tuple[str, str], _Entry] = {}
+        # Plugins' server verbs, handed to the core as part of the plugins extension.
+        self.server_commands: dict[str, Command] = {}
         self._prefixes: frozenset[str] = frozenset()
 
     def add(self, plugin: LoadedPlugin, commands: Iterable[Any]) -> list[str]:
@@ -48,11 +50,12 @@ class CommandRouter:
                 verb = cmd.verb.upper()
                 if not verb.isalpha():
                     problems.append(f"server command {cmd.verb!r} is not a word")
-                elif verb in core.commands:
+                elif verb in core.commands or verb in self.server_commands:
                     problems.append(f"server command {verb} already exists")
                 else:
-                    core.commands[verb] = Command(verb, self._server_handler(plugin, cmd),
-                                                  cmd.min_params, oper_only=cmd.oper_only)
+                    self.server_commands[verb] = Command(
+                        verb, self._server_handler(plugin, cmd), cmd.min_params,
+                        oper_only=cmd.oper_only)
                     plugin.verbs.append(verb)
             elif isinstance(cmd, BotCommand):
                 key = (cmd.prefix, cmd.name.lower())

@@ -103,10 +103,11 @@ class _Impl:
 
 
 class HookRunner:
-    def __init__(self, app: Any, pm: pluggy.PluginManager) -> None:
+    def __init__(self, app: Any, pm: pluggy.PluginManager, history_reader: Any = None) -> None:
         self.app = app
         self.core: Server = app.core
         self.pm = pm
+        self.history_reader = history_reader  # the store's, for api.history; None: memory
         settings = app.config.plugins
         self.timeout = settings.hook_timeout
         self.max_failures = settings.max_failures

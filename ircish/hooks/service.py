@@ -1,9 +1,11 @@
-"""``attach_plugins``: load the enabled plugins and wire them into the server."""
+"""``plugins_feature``: load the enabled plugins; what they add, as one extension."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from ircish.core.extension import Extension
 from ircish.hooks import manager
 from ircish.hooks.runner import HookRunner
 from ircish.net.app import IrcServer
@@ -14,11 +16,14 @@ log = logging.getLogger("ircish.hooks")
 BOT_ISUPPORT = ("BOT", "B")
 
 
-def attach_plugins(server: IrcServer) -> HookRunner:
-    """Load ``[plugins] enabled`` in order; a PluginError (a ConfigError) stops the start."""
+def plugins_feature(server: IrcServer, history_reader: Any = None) -> Extension:
+    """Load ``[plugins] enabled`` in order; a PluginError (a ConfigError) stops the start.
+
+    ``history_reader`` is the history store's, for ``api.history`` (None: memory only).
+    """
     config = server.config
     pm = manager.new_plugin_manager()
-    runner = HookRunner(server, pm)
+    runner = HookRunner(server, pm, history_reader)
     available = manager.discover(config)
     for name in config.plugins.enabled:
         if name in runner.plugins:
@@ -48,12 +53,13 @@ def attach_plugins(server: IrcServer) -> HookRunner:
         if name not in runner.plugins:
             log.warning("[plugins.%s] is configured but %s is not in [plugins] enabled",
                         name, name)
-    server.core.isupport_extra[BOT_ISUPPORT[0]] = BOT_ISUPPORT[1]
-    if runner.impls("filter_message"):
-        server.core.message_filters.append(runner.message_filter)
-    server.listeners_for_events.append(runner.listener)
-    server.services.append(runner.service)
-    server.shutdown_hooks.append(runner.shutdown)
-    # Reachable for tests and tools; nothing in the core depends on it.
-    server.plugins = runner  # type: ignore[attr-defined]
-    return runner
+    return Extension(
+        name="plugins",
+        commands=tuple(runner.commands.server_commands.values()),
+        isupport=dict([BOT_ISUPPORT]),
+        event_listeners=(runner.listener,),
+        message_filters=(runner.message_filter,) if runner.impls("filter_message") else (),
+        services=(runner.service,),
+        shutdown_steps=(runner.shutdown,),
+        owner=runner,
+    )

@@ -11,13 +11,14 @@ import errno
 import logging
 import ssl
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import trio
 
 from ircish.config import Config, ConfigError, parse_address
 from ircish.core import events
+from ircish.core.extension import Extension, ShutdownStep
 from ircish.core.server import Server
 from ircish.net.connection import Connection
 from ircish.net.offload import TrioOffload
@@ -27,9 +28,9 @@ log = logging.getLogger("ircish.net")
 
 SHUTDOWN_GRACE = 2.0
 
-# Extra services (history store, plugins) run beside the connections: each gets
-# the app and a task_status; it calls started() when ready and returns at shutdown.
-Service = Callable[["IrcServer", trio.TaskStatus[None]], Awaitable[None]]
+# A feature (history, plugins, ...) is a function from the app it extends to the
+# Extension it adds; ``ircish.app.build_server`` lists the ones a config asks for.
+Feature = Callable[["IrcServer"], Extension]
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,9 @@ class BoundAddress:
 
 
 class IrcServer:
-    def __init__(self, config: Config, services: list[Service] | None = None) -> None:
+    def __init__(self, config: Config, features: Sequence[Feature] = ()) -> None:
         self.config = config
-        self.listeners_for_events: list[Callable[[events.Event], None]] = []
+        self.event_listeners: tuple[Callable[[events.Event], None], ...] = ()
         self.core = Server(config, emit=self._emit)
         self.outbox = Outbox(Connection)
         self.core.fanout = self.outbox.fanout
@@ -50,15 +51,27 @@ class IrcServer:
         self.core.offload = self.offload
         self.connections: set[Connection] = set()
         self.per_ip: Counter[str] = Counter()
-        self.services: list[Service] = list(services or [])
-        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
         self._stop = trio.Event()
         self.stopped = trio.Event()
         self.nursery: trio.Nursery | None = None
         self.addresses: list[BoundAddress] = []
+        # Everything beyond the core, in the order the features were given.
+        self.extensions: dict[str, Extension] = {}
+        for feature in features:
+            self._install(feature(self))
+
+    def _install(self, extension: Extension) -> None:
+        if extension.name in self.extensions:
+            raise ValueError(f"extension {extension.name} is installed twice")
+        self.core.install(extension)
+        self.event_listeners += extension.event_listeners
+        self.extensions[extension.name] = extension
+
+    def extension(self, name: str) -> Extension | None:
+        return self.extensions.get(name)
 
     def _emit(self, event: events.Event) -> None:
-        for listener in self.listeners_for_events:
+        for listener in self.event_listeners:
             try:
                 listener(event)
             except Exception:
@@ -74,8 +87,9 @@ class IrcServer:
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
             self.offload.nursery = nursery
-            for service in self.services:
-                await nursery.start(service, self)
+            for extension in self.extensions.values():
+                for service in extension.services:
+                    await nursery.start(service, self)
             accept_scope = trio.CancelScope()
             connections_nursery_done = trio.Event()
 
@@ -109,16 +123,19 @@ class IrcServer:
             with trio.move_on_after(SHUTDOWN_GRACE):
                 await connections_nursery_done.wait()
             with trio.CancelScope(shield=True):
-                for hook in self.shutdown_hooks:
+                for step in self._shutdown_steps():
                     try:
                         with trio.move_on_after(SHUTDOWN_GRACE):
-                            await hook()
+                            await step()
                     except Exception:
-                        log.exception("shutdown hook %r failed", hook)
+                        log.exception("shutdown step %r failed", step)
             self.offload.nursery = None
             nursery.cancel_scope.cancel()
         log.info("stopped")
         self.stopped.set()
+
+    def _shutdown_steps(self) -> list[ShutdownStep]:
+        return [step for ext in self.extensions.values() for step in ext.shutdown_steps]
 
     async def _open_listeners(self) -> list[tuple[trio.SocketListener | trio.SSLListener, bool]]:
         cfg = self.config

@@ -1,7 +1,7 @@
 """The history store wired into a running server.
 
-``attach(app)`` is called once by ``ircish.app.build_server`` when
-``[storage] url`` is set. It adds, without the core knowing about the store:
+``history_feature(app, store)`` is listed by ``ircish.app.build_server`` when
+``[storage] url`` is set. Its extension adds, without the core knowing about the store:
 
 - every event the core emits goes to the writer (``Store.submit``);
 - capabilities ``draft/chathistory`` and ``draft/event-playback``, ISUPPORT
@@ -12,7 +12,9 @@
 - replay on join for clients without ``draft/chathistory``;
 - a service in the server's nursery: start the history worker (it migrates,
   then runs the writer and the retention job), restore persistent channels;
-  and a shutdown hook that flushes.
+  and a shutdown step that flushes;
+- a server NOTICE to connected operators when history cannot be written, and
+  when it can again.
 
 The store is a ``client.StoreClient``: nothing here imports SQLAlchemy.
 
@@ -31,10 +33,11 @@ import trio
 from ircish.config import Config, ConfigError
 from ircish.core import chathistory as ch
 from ircish.core.commands import Command
-from ircish.core.handlers import channels as channel_handlers
+from ircish.core.extension import Extension
 from ircish.store.client import StoreClient
 from ircish.store.errors import StorageError, StoreQueryError, StoreUnavailable
 from ircish.store.records import MsgidRef, Ref, TimeRef, Viewer, to_micros
+from ircish.store.service import notice_opers
 from ircish.store.settings import DEFAULT_EVENTS, StoreSettings
 
 if TYPE_CHECKING:
@@ -90,26 +93,6 @@ class HistoryService:
         self._nursery: trio.Nursery | None = None
         self._in_flight: Counter[int] = Counter()
 
-    # -- wiring ----------------------------------------------------------------
-
-    def attach(self) -> None:
-        app, core = self.app, self.core
-        app.listeners_for_events.append(self.store.submit)
-        core.capabilities[ch.CAP] = ""
-        core.capabilities[ch.EVENT_PLAYBACK_CAP] = ""
-        core.isupport_extra["CHATHISTORY"] = str(self.max_limit)
-        core.isupport_extra["MSGREFTYPES"] = "msgid,timestamp"
-        core.commands["CHATHISTORY"] = Command("CHATHISTORY", self.on_command)
-        channel_handlers.join_listeners.append(self.on_join)
-        app.services.append(self.serve)
-        app.shutdown_hooks.append(self.flush)
-
-    def detach(self) -> None:
-        # The join listener list is module-wide; other servers in this process
-        # (tests) must not call into a stopped one.
-        if self.on_join in channel_handlers.join_listeners:
-            channel_handlers.join_listeners.remove(self.on_join)
-
     async def serve(self, app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
         try:
             async with trio.open_nursery() as nursery:
@@ -124,7 +107,6 @@ class HistoryService:
                 await trio.sleep_forever()
         finally:
             self._nursery = None
-            self.detach()
 
     async def flush(self) -> None:
         await self.store.flush()
@@ -240,7 +222,7 @@ class HistoryService:
     # -- replay on join ----------------------------------------------------------
 
     def on_join(self, server: Server, user: User, channel: Channel) -> None:
-        if server is not self.core or self.replay_lines <= 0 or self._nursery is None:
+        if self.replay_lines <= 0 or self._nursery is None:
             return
         if ch.CAP in user.caps:
             return  # it will ask with CHATHISTORY, as it sees fit
@@ -271,11 +253,27 @@ class HistoryService:
             log.exception("history replay for %s in %s failed", user.nick, channel_name)
 
 
-def attach(app: IrcServer) -> StoreClient:
-    config = app.config
+def open_store(config: Config) -> StoreClient:
+    """The client of the history worker for ``[storage]`` (nothing starts yet)."""
     try:
-        store = StoreClient(settings_from_config(config), config.base_dir)
+        return StoreClient(settings_from_config(config), config.base_dir)
     except ValueError as exc:
         raise ConfigError(config.path, "storage", str(exc)) from exc
-    HistoryService(app, store).attach()
-    return store
+
+
+def history_feature(app: IrcServer, store: StoreClient) -> Extension:
+    """Persistent history: what it adds to a server, in one value."""
+    service = HistoryService(app, store)
+    store.on_outage.append(lambda text: notice_opers(app.core, text))
+    return Extension(
+        name="history",
+        commands=(Command("CHATHISTORY", service.on_command),),
+        capabilities={ch.CAP: "", ch.EVENT_PLAYBACK_CAP: ""},
+        isupport={"CHATHISTORY": str(service.max_limit), "MSGREFTYPES": "msgid,timestamp"},
+        # Every event the core emits goes to the writer, which keeps what it stores.
+        event_listeners=(store.submit,),
+        join_listeners=(service.on_join,),
+        services=(service.serve,),
+        shutdown_steps=(service.flush,),
+        owner=service,
+    )

@@ -1,9 +1,8 @@
-"""Wiring persistent history into a server, from the server process.
+"""What the history feature tells operators, from the server process.
 
-``ircish.app.build_server`` calls ``attach_store(app)`` when ``[storage] url``
-is set. Nothing imported here touches SQLAlchemy: the database lives in the
-history worker process (see ``client`` and ``worker``). Connected operators
-get a server NOTICE when history cannot be written and when it can again.
+Connected operators get a server NOTICE when history cannot be written and when
+it can again. Nothing imported here touches SQLAlchemy: the database lives in
+the history worker process (see ``client`` and ``worker``).
 """
 
 from __future__ import annotations
@@ -14,23 +13,11 @@ from ircish.store.errors import StorageError
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
-    from ircish.net.app import IrcServer
-    from ircish.store.client import StoreClient
 
 # Room for the prefix, the nick and the CRLF within IRC's 512 bytes.
 NOTICE_TEXT_MAX = 380
 
-__all__ = ["StorageError", "attach_store"]
-
-
-def attach_store(app: IrcServer) -> StoreClient:
-    """Wire persistent history into a server (see ``history_service``)."""
-    from ircish.store.history_service import attach
-
-    store = attach(app)
-    core = app.core
-    store.on_outage.append(lambda text: notice_opers(core, text))
-    return store
+__all__ = ["StorageError", "notice_opers"]
 
 
 def notice_opers(core: Server, text: str) -> None:

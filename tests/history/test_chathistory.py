@@ -216,11 +216,7 @@ async def test_events_replayed_with_event_playback(hconnect: ClientFactory) -> N
 async def test_a_failing_query_is_a_message_error_and_the_server_goes_on(
     hserver: RunningServer, hconnect: ClientFactory
 ) -> None:
-    from ircish.store.history_service import HistoryService
-
-    service = next(
-        h.__self__ for h in hserver.app.shutdown_hooks if isinstance(h.__self__, HistoryService)
-    )
+    service = hserver.owner("history")
 
     async def broken(*args: object, **kwargs: object) -> list[object]:
         raise RuntimeError("disk on fire")

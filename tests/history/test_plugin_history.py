@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import Engine
@@ -48,9 +47,9 @@ async def test_plugins_see_a_recreated_channel_from_its_creation_only(
     bob.send("JOIN #hush", "PRIVMSG #hush :new line")
     assert await writer.flush()
 
-    store = SimpleNamespace(reader=HistoryReader(engine))
-    from_memory = PluginHistory(memory, SimpleNamespace(core=net.server))
-    from_store = PluginHistory(memory, SimpleNamespace(core=net.server, store=store))
+    reader = HistoryReader(engine)
+    from_memory = PluginHistory(memory, net.server)
+    from_store = PluginHistory(memory, net.server, reader)
     assert from_store.persistent and not from_memory.persistent
     for history in (from_memory, from_store):
         lines = await history.latest("#hush", 50)
@@ -60,7 +59,7 @@ async def test_plugins_see_a_recreated_channel_from_its_creation_only(
         # Alice was in the old #hush only: not seen there by the new one.
         assert await history.last_seen("alice", "#hush") is None
     # The store path is asked when memory has nothing: an empty memory, a fresh start.
-    restarted = PluginHistory(MemoryHistory(), SimpleNamespace(core=net.server, store=store))
+    restarted = PluginHistory(MemoryHistory(), net.server, reader)
     assert await restarted.last_seen("alice", "#hush") is None
     assert await restarted.last_seen("alice") is None  # #hush is the only channel now
     seen = await restarted.last_seen("bob")

@@ -51,7 +51,7 @@ class Harness:
 
     @property
     def runner(self) -> Any:
-        return self.srv.app.plugins  # type: ignore[attr-defined]
+        return self.srv.owner("plugins")
 
     def module(self, name: str) -> Any:
         return self.runner.plugins[name].plugin

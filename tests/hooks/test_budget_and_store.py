@@ -75,7 +75,7 @@ async def test_a_store_that_does_not_answer_is_not_the_plugins_failure(
     async with plugin_server({"asks": ASKS}, ["welcome_bot", "asks"],
                              {"welcome_bot": {"channels": ["#lobby"]}}, directory=folder,
                              config=config, hook_timeout=0.4, max_failures=2) as h:
-        store = h.srv.app.store
+        store = h.srv.owner("history").store
         first = await h.client("first")  # the first client's greeting is another one
         await bot_says(first, "WelcomeBot", 2)
         # A real store that stops answering: its worker process is frozen.

@@ -24,7 +24,7 @@ def config(tmp_path: Path) -> dict[str, Any]:
 
 async def test_welcome_back_and_seen_after_a_restart(tmp_path: Path) -> None:
     async with start_server(tmp_path, config(tmp_path)) as srv:
-        assert srv.app.plugins.plugins["welcome_bot"].api.history.persistent
+        assert srv.owner("plugins").plugins["welcome_bot"].api.history.persistent
         alice = await RawClient.connect(srv.port)
         await alice.register("alice")
         bob = await RawClient.connect(srv.port)

@@ -116,7 +116,7 @@ async def test_the_worker_reports_an_outage_once_and_tells_the_operators(
     caplog.set_level(logging.INFO, logger="ircish.store")
     db = tmp_path / "history.db"
     async with start_server(tmp_path, history_config()) as srv:
-        store: StoreClient = srv.app.store  # type: ignore[attr-defined]
+        store: StoreClient = srv.owner("history").store
         op = await RawClient.connect(srv.port)
         await op.register("op")
         await op.send("OPER admin pw")
@@ -189,7 +189,7 @@ async def test_a_slow_writer_under_churn_logs_no_error(
     caplog.set_level(logging.DEBUG, logger="ircish.store")
     monkeypatch.setattr(hs, "FLUSH_BEFORE_READ_S", 0.05)
     async with start_server(tmp_path, history_config()) as srv:
-        store: StoreClient = srv.app.store  # type: ignore[attr-defined]
+        store: StoreClient = srv.owner("history").store
         alice = await RawClient.connect(srv.port)
         await alice.register("alice", ["echo-message"])
         await alice.send("JOIN #c")
@@ -230,7 +230,7 @@ async def test_a_real_loss_under_churn_is_one_error(
     caplog.set_level(logging.INFO, logger="ircish.store")
     monkeypatch.setattr(hs, "FLUSH_BEFORE_READ_S", 0.05)
     async with start_server(tmp_path, history_config(queue_limit=10)) as srv:
-        store: StoreClient = srv.app.store  # type: ignore[attr-defined]
+        store: StoreClient = srv.owner("history").store
         alice = await RawClient.connect(srv.port)
         await alice.register("alice", ["echo-message"])
         await alice.send("JOIN #c")

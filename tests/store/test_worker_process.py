@@ -51,7 +51,7 @@ def test_the_server_process_never_imports_sqlalchemy(tmp_path: Path) -> None:
                 await client.send("PRIVMSG SeenBot :seen nobody")
                 await client.expect(lambda m: m.source and m.source.startswith("SeenBot"))
                 await client.aclose()
-                assert srv.app.store.pid is not None
+                assert srv.owner("history").store.pid is not None
             leaked = sorted(m for m in sys.modules
                             if m.split(".")[0] in ("sqlalchemy", "alembic"))
             print("LEAKED", leaked)
@@ -75,7 +75,7 @@ async def test_a_killed_worker_is_restarted_and_nothing_is_lost(
 ) -> None:
     caplog.set_level(logging.ERROR, logger="ircish.store")
     async with start_server(tmp_path, HISTORY) as srv:
-        store: StoreClient = srv.app.store  # type: ignore[attr-defined]
+        store: StoreClient = srv.owner("history").store
         store._restart_initial = 0.05
         alice = await RawClient.connect(srv.port)
         await alice.register("alice", ["draft/chathistory", "batch", "echo-message"])

@@ -1,5 +1,1 @@
-"""Built-in command handlers; importing this package fills the command table."""
-
-from ircish.core.handlers import channels, messaging, modes, oper, queries, registration
-
-__all__ = ["channels", "messaging", "modes", "oper", "queries", "registration"]
+"""The built-in command handlers, one module per family; ``core.commands`` lists them."""

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ircish.core import events
 from ircish.core import numerics as N
-from ircish.core.commands import command
 from ircish.core.masks import mask_matches
 from ircish.protocol.casemap import casefold
 from ircish.protocol.numbers import parse_decimal
@@ -21,11 +19,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("ircish.core")
 
 _BAD_CHANNEL_CHARS = frozenset(" ,\x07\x00\r\n")
-
-# Called after a successful JOIN burst (history replay hooks in here).
-JoinListener = Callable[["Server", "User", "Channel"], None]
-join_listeners: list[JoinListener] = []
-
 
 def valid_channel_name(name: str, max_length: int) -> bool:
     return (
@@ -104,7 +97,6 @@ def leave(
                                   channel.name, kind, reason, by))  # type: ignore[arg-type]
 
 
-@command("JOIN", min_params=1)
 def join(server: Server, user: User, msg: Message) -> None:
     if msg.params[0] == "0":
         part_all(server, user)
@@ -163,7 +155,7 @@ def join_one(server: Server, user: User, name: str, key: str = "") -> None:
     send_names(server, user, channel)
     server.emit(events.JoinEvent(line.msgid, server.now_dt(ts), user.source, user.nick,
                                  user.account, channel.name))
-    for listener in join_listeners:
+    for listener in server.join_listeners:
         try:
             listener(server, user, channel)
         except Exception:
@@ -182,7 +174,6 @@ def joined_channel(server: Server, user: User, name: str) -> Channel | None:
     return None
 
 
-@command("PART", min_params=1)
 def part(server: Server, user: User, msg: Message) -> None:
     reason = msg.param(1)
     for name in msg.params[0].split(","):
@@ -196,7 +187,6 @@ def part(server: Server, user: User, msg: Message) -> None:
         leave(server, user, channel, "part", said, user.source, "PART", params)
 
 
-@command("TOPIC", min_params=1)
 def topic(server: Server, user: User, msg: Message) -> None:
     channel = server.find_channel(msg.params[0])
     if channel is None:
@@ -226,7 +216,6 @@ def topic(server: Server, user: User, msg: Message) -> None:
     server.channel_state_changed(channel)
 
 
-@command("NAMES")
 def names(server: Server, user: User, msg: Message) -> None:
     if not msg.params or not msg.params[0]:
         server.numeric(user, N.RPL_ENDOFNAMES, "*", "End of /NAMES list")
@@ -239,7 +228,6 @@ def names(server: Server, user: User, msg: Message) -> None:
         send_names(server, user, channel)
 
 
-@command("LIST")
 def list_(server: Server, user: User, msg: Message) -> None:
     server.numeric(user, N.RPL_LISTSTART, "Channel", "Users  Name")
     # ELIST=MNU: masks (any of them), "!mask" (none of them), ">n" / "<n" users.
@@ -273,7 +261,6 @@ def list_(server: Server, user: User, msg: Message) -> None:
     server.numeric(user, N.RPL_LISTEND, "End of /LIST")
 
 
-@command("KICK", min_params=2)
 def kick(server: Server, user: User, msg: Message) -> None:
     # "KICK #a u1,u2" kicks both from #a; "KICK #a,#b u1,u2" pairs them up (RFC 2812).
     names = msg.params[0].split(",")
@@ -316,7 +303,6 @@ def kick(server: Server, user: User, msg: Message) -> None:
               [channel.name, target.nick, reason], by=user.source)
 
 
-@command("INVITE", min_params=2)
 def invite(server: Server, user: User, msg: Message) -> None:
     nick, name = msg.params[0], msg.params[1]
     target = server.find_user(nick)

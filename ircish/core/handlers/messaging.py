@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from ircish.core import events
 from ircish.core import numerics as N
-from ircish.core.commands import command
 from ircish.core.filters import Reject
 from ircish.core.handlers.channels import is_banned
 from ircish.core.state import PREFIX_RANK, PREFIXES, TAG_MESSAGE_TAGS
@@ -51,17 +50,14 @@ def _apply_filters(server: Server, user: User, verb: str, target: str, text: str
     return text
 
 
-@command("PRIVMSG")
 def privmsg(server: Server, user: User, msg: Message) -> None:
     deliver(server, user, msg, "PRIVMSG")
 
 
-@command("NOTICE")
 def notice(server: Server, user: User, msg: Message) -> None:
     deliver(server, user, msg, "NOTICE")
 
 
-@command("TAGMSG", min_params=1)
 def tagmsg(server: Server, user: User, msg: Message) -> None:
     deliver(server, user, msg, "TAGMSG")
 

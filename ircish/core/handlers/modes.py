@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ircish.core import numerics as N
-from ircish.core.commands import command
 from ircish.core.masks import normalize_ban_mask
 from ircish.core.state import PREFIXES
 from ircish.protocol.casemap import casefold
@@ -23,7 +22,6 @@ _PREFIX_ORDER = "".join(mode for mode, _ in PREFIXES)
 _SETTABLE_USER_MODES = "iw"
 
 
-@command("MODE", min_params=1)
 def mode(server: Server, user: User, msg: Message) -> None:
     target = msg.params[0]
     if target.startswith("#"):

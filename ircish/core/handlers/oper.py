@@ -25,7 +25,6 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ircish.core import numerics as N
-from ircish.core.commands import command
 from ircish.core.masks import mask_matches
 from ircish.core.throttle import AttemptThrottle
 from ircish.passwords import verify_password
@@ -60,7 +59,6 @@ def _check(password: str, stored: str) -> bool:
         return False
 
 
-@command("OPER", min_params=2)
 def oper(server: Server, user: User, msg: Message) -> None:
     name, password = msg.params[0], msg.params[1]
     attempts = _attempts(server)
@@ -119,7 +117,6 @@ def _failed(server: Server, user: User, name: str, why: str, code: str, text: st
     server.call_later(user, min(2.0 ** (count - 1), MAX_DELAY), answer)
 
 
-@command("KILL", min_params=2, oper_only=True)
 def kill(server: Server, user: User, msg: Message) -> None:
     target_name, comment = msg.params[0], msg.params[1]
     if target_name.lower() == server.name.lower():
@@ -134,7 +131,6 @@ def kill(server: Server, user: User, msg: Message) -> None:
     server.kill(target, reason, f"Closing Link: {server.name} ({reason})")
 
 
-@command("WALLOPS", min_params=1, oper_only=True)
 def wallops(server: Server, user: User, msg: Message) -> None:
     # To every user with +w, and echoed to the sender (Modern allows both).
     recipients = [u for u in server.users.values() if "w" in u.modes or u is user]

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from ircish import __version__
 from ircish.core import numerics as N
-from ircish.core.commands import command
 from ircish.core.masks import mask_matches
 from ircish.protocol.casemap import casefold
 from ircish.protocol.numbers import parse_decimal
@@ -41,7 +40,6 @@ def elsewhere(server: Server, user: User, target: str) -> bool:
     return True
 
 
-@command("WHO")
 def who(server: Server, user: User, msg: Message) -> None:
     mask = asked = msg.param(0, "*") or "*"
     opers_only = msg.param(1) == "o"
@@ -73,7 +71,6 @@ def who(server: Server, user: User, msg: Message) -> None:
     server.numeric(user, N.RPL_ENDOFWHO, asked, "End of /WHO list")
 
 
-@command("WHOIS", min_params=1)
 def whois(server: Server, user: User, msg: Message) -> None:
     if len(msg.params) > 1 and elsewhere(server, user, msg.params[0]):
         return
@@ -113,7 +110,6 @@ def whois(server: Server, user: User, msg: Message) -> None:
         server.numeric(user, N.RPL_ENDOFWHOIS, target.nick, "End of /WHOIS list")
 
 
-@command("WHOWAS", min_params=1)
 def whowas(server: Server, user: User, msg: Message) -> None:
     nick = msg.params[0]
     # Zero, negative or no count: every entry (Modern IRC).
@@ -138,14 +134,12 @@ def whowas(server: Server, user: User, msg: Message) -> None:
     server.numeric(user, N.RPL_ENDOFWHOWAS, nick, "End of WHOWAS")
 
 
-@command("ISON", min_params=1)
 def ison(server: Server, user: User, msg: Message) -> None:
     words = " ".join(msg.params).split()
     online = [u.nick for u in (server.find_user(w) for w in words) if u is not None]
     server.numeric(user, N.RPL_ISON, " ".join(online))
 
 
-@command("USERHOST", min_params=1)
 def userhost(server: Server, user: User, msg: Message) -> None:
     replies = []
     for nick in msg.params[:5]:
@@ -157,7 +151,6 @@ def userhost(server: Server, user: User, msg: Message) -> None:
     server.numeric(user, N.RPL_USERHOST, " ".join(replies))
 
 
-@command("AWAY")
 def away(server: Server, user: User, msg: Message) -> None:
     text = msg.param(0)[: server.limits.away_length]
     user.away = text or None
@@ -169,21 +162,18 @@ def away(server: Server, user: User, msg: Message) -> None:
     server.relay(watchers, "AWAY", [text] if text else [], user.source)
 
 
-@command("MOTD")
 def motd(server: Server, user: User, msg: Message) -> None:
     if elsewhere(server, user, msg.param(0)):
         return
     server.send_motd(user)
 
 
-@command("LUSERS")
 def lusers(server: Server, user: User, msg: Message) -> None:
     if elsewhere(server, user, msg.param(1)):
         return
     server.send_lusers(user)
 
 
-@command("VERSION")
 def version(server: Server, user: User, msg: Message) -> None:
     if elsewhere(server, user, msg.param(0)):
         return
@@ -192,7 +182,6 @@ def version(server: Server, user: User, msg: Message) -> None:
     server.send_isupport(user)
 
 
-@command("TIME")
 def time_(server: Server, user: User, msg: Message) -> None:
     if elsewhere(server, user, msg.param(0)):
         return
@@ -201,7 +190,6 @@ def time_(server: Server, user: User, msg: Message) -> None:
                    time.strftime("%A %B %d %Y -- %H:%M:%S +00:00", time.gmtime(now)))
 
 
-@command("INFO")
 def info(server: Server, user: User, msg: Message) -> None:
     if elsewhere(server, user, msg.param(0)):
         return
@@ -214,7 +202,6 @@ def info(server: Server, user: User, msg: Message) -> None:
     server.numeric(user, N.RPL_ENDOFINFO, "End of INFO list")
 
 
-@command("LINKS")
 def links(server: Server, user: User, msg: Message) -> None:
     # One server, no links: it lists itself, hop count 0 and its description.
     mask = msg.params[-1] if msg.params else "*"
@@ -224,7 +211,6 @@ def links(server: Server, user: User, msg: Message) -> None:
     server.numeric(user, N.RPL_ENDOFLINKS, mask, "End of /LINKS list")
 
 
-@command("ADMIN")
 def admin(server: Server, user: User, msg: Message) -> None:
     if elsewhere(server, user, msg.param(0)):
         return

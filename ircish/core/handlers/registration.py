@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from ircish.core import events
 from ircish.core import numerics as N
-from ircish.core.commands import command
 from ircish.core.handlers.channels import banned_channel
 from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.casemap import casefold
@@ -42,7 +41,6 @@ def try_finish_registration(server: Server, user: User) -> None:
     server.welcome(user)
 
 
-@command("CAP", min_params=1, before_registration=True, counts_as_activity=False)
 def cap(server: Server, user: User, msg: Message) -> None:
     sub = msg.params[0].upper()
     nick = user.nick
@@ -102,7 +100,6 @@ def cap(server: Server, user: User, msg: Message) -> None:
         server.numeric(user, "410", sub, "Invalid CAP command")
 
 
-@command("PASS", min_params=1, before_registration=True)
 def pass_(server: Server, user: User, msg: Message) -> None:
     if user.registered:
         server.numeric(user, N.ERR_ALREADYREGISTERED, "You may not reregister")
@@ -113,7 +110,6 @@ def pass_(server: Server, user: User, msg: Message) -> None:
     user.password_ok = not expected or hmac.compare_digest(msg.params[0], expected)
 
 
-@command("NICK", before_registration=True)
 def nick(server: Server, user: User, msg: Message) -> None:
     new = msg.param(0)
     if not new:
@@ -155,7 +151,6 @@ def nick(server: Server, user: User, msg: Message) -> None:
                                  tuple(c.name for c in user.channels.values())))
 
 
-@command("USER", min_params=4, before_registration=True)
 def user_(server: Server, user: User, msg: Message) -> None:
     if user.registered:
         server.numeric(user, N.ERR_ALREADYREGISTERED, "You may not reregister")
@@ -175,7 +170,6 @@ def user_(server: Server, user: User, msg: Message) -> None:
     try_finish_registration(server, user)
 
 
-@command("PING", before_registration=True, counts_as_activity=False)
 def ping(server: Server, user: User, msg: Message) -> None:
     if not msg.params or not msg.params[0]:
         server.numeric(user, N.ERR_NOORIGIN, "No origin specified")
@@ -183,13 +177,11 @@ def ping(server: Server, user: User, msg: Message) -> None:
     server.send_from_server(user, "PONG", server.name, msg.params[0])
 
 
-@command("PONG", before_registration=True, counts_as_activity=False)
 def pong(server: Server, user: User, msg: Message) -> None:
     # Any line proves the client is alive; the shell tracks that, nothing to do here.
     return
 
 
-@command("QUIT", before_registration=True)
 def quit_(server: Server, user: User, msg: Message) -> None:
     reason = server.fit_trailing(f":{user.source} QUIT :Quit: ", msg.param(0))
     quit_reason = f"Quit: {reason}" if reason else "Client Quit"

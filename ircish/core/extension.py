@@ -1,0 +1,52 @@
+"""An extension: everything one feature adds to the server, declared in one value.
+
+History, plugins, and later accounts and the WebSocket listener are features
+beyond the core rules. Each one hands the server a single ``Extension`` saying
+what it adds; ``ircish.net.app.IrcServer`` installs them in order, and
+``ircish.app.build_server`` is the one place that decides which features run.
+To learn who sees an event or answers a verb, read the extensions, nothing else.
+
+The core half (commands, capabilities, ISUPPORT tokens, listeners, message
+filters) is installed into ``ircish.core.server.Server``; the Trio half
+(services and shutdown steps) is run by the shell. Types here import no I/O
+library, so the core can hold them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ircish.core.filters import FilterResult
+
+if TYPE_CHECKING:
+    from ircish.core.commands import Command
+    from ircish.core.events import Event
+    from ircish.core.server import Server
+    from ircish.core.state import Channel, User
+
+# Called after a user's JOIN burst into a channel (history replay hooks in here).
+JoinListener = Callable[["Server", "User", "Channel"], None]
+# ``(sender, verb, target, text)``: None keeps the text, a str replaces it, Reject refuses.
+MessageFilter = Callable[["User", str, str, str], FilterResult]
+# Runs in the server's nursery: ``await service(app, task_status=...)``, calls
+# ``task_status.started()`` once ready, returns (or is cancelled) at shutdown.
+Service = Callable[..., Awaitable[None]]
+# Awaited once at shutdown, after the clients are told, before the nursery ends.
+ShutdownStep = Callable[[], Awaitable[None]]
+
+@dataclass(frozen=True)
+class Extension:
+    name: str
+    commands: tuple[Command, ...] = ()
+    capabilities: Mapping[str, str] = field(default_factory=dict)
+    isupport: Mapping[str, str] = field(default_factory=dict)
+    event_listeners: tuple[Callable[[Event], None], ...] = ()
+    join_listeners: tuple[JoinListener, ...] = ()
+    message_filters: tuple[MessageFilter, ...] = ()
+    services: tuple[Service, ...] = ()
+    shutdown_steps: tuple[ShutdownStep, ...] = ()
+    # The feature's own object (the history service, the plugin runner), for
+    # tools and tests that inspect it; the server never looks inside.
+    owner: Any = None

@@ -7,6 +7,7 @@ temporary folder, on the loopback port irctest picked, with a generated config.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import sys
 import tempfile
@@ -28,6 +29,21 @@ def _server_command() -> list[str]:
     if found is None:
         raise RuntimeError("ircish-server is not installed in this environment")
     return [found]
+
+
+# Servers still running. irctest kills a test's server in its teardown, which
+# pytest skips when setUp raises after the start (BotModeTestCase skips there
+# for want of the BOT token): such a server is killed when the next one starts,
+# as tests run one at a time per process, or when the run ends.
+_running: set[IrcishController] = set()
+
+
+def _kill_stale() -> None:
+    for controller in list(_running):
+        controller.kill()
+
+
+atexit.register(_kill_stale)
 
 
 class IrcishController(BaseServerController, DirectoryBasedController):
@@ -114,7 +130,15 @@ class IrcishController(BaseServerController, DirectoryBasedController):
             history=self.test_config.chathistory,
         )
         config = write_config(settings)
+        _kill_stale()
         self.proc = self.execute([*_server_command(), "--config", str(config), "run"])
+        _running.add(self)
+
+    def kill(self) -> None:
+        _running.discard(self)
+        super().kill()
+        # DirectoryBasedController.kill removes the folder but keeps its name.
+        self.directory = None
 
 
 def get_irctest_controller_class() -> type[IrcishController]:

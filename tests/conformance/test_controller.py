@@ -120,3 +120,41 @@ def test_controller_starts_a_server(transport: str) -> None:
     # Declared capabilities must be ones the server offers, or irctest would
     # fail tests for features ircish never claimed.
     assert set(result["caps"]) <= set(BASE_CAPABILITIES)
+
+
+# A test whose setUp raises after the start never reaches irctest's teardown:
+# the next start must stop that server rather than leave it running.
+STALE_CHILD = """
+import os
+from ircish_controller import get_irctest_controller_class
+from irctest.basecontrollers import TestCaseControllerConfig
+cls = get_irctest_controller_class()
+servers = []
+for _ in range(2):
+    controller = cls(TestCaseControllerConfig())
+    hostname, port = controller.get_hostname_and_port()
+    controller.run(hostname, port, password=None, ssl=False, run_services=False,
+                   faketime=None, websocket_hostname=None, websocket_port=None)
+    controller.wait_for_port()
+    servers.append((controller, controller.proc.pid, controller.directory))
+(first, first_pid, first_dir), (second, _, _) = servers
+assert first.proc is None and not first_dir.exists()
+try:
+    os.waitpid(first_pid, os.WNOHANG)
+except ChildProcessError:
+    pass  # reaped by kill(): gone
+else:
+    raise AssertionError("the first server was never reaped")
+second.kill()
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not (IRCTEST / "irctest").is_dir(), reason=f"no irctest at {IRCTEST}")
+def test_a_server_whose_teardown_never_ran_is_stopped_by_the_next() -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(IRCTEST)]),
+               PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-c", STALE_CHILD], env=env, cwd=HERE,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("ok")

@@ -26,14 +26,18 @@ def filter_message(text):
 
 # Lets a store timeout escape from its hook: still not its failure.
 ASKS = '''
-from ircish.hooks import hookimpl
+from ircish.hooks import HistoryUnavailable, hookimpl
 
 asked = []
 
 @hookimpl
 async def on_welcome(api, nick, time):
     asked.append(nick)
-    await api.history.last_seen(nick, before=time)
+    try:
+        await api.history.last_seen(nick, before=time)
+    except HistoryUnavailable:
+        asked.append("unavailable " + nick)
+        raise
     asked.append("answered " + nick)
 '''
 
@@ -87,15 +91,24 @@ async def test_a_store_that_does_not_answer_is_not_the_plugins_failure(
                 assert await bot_says(client, "WelcomeBot", 2) == {
                     f"new{i}": f"Welcome to ircish, new{i}!",
                     "#lobby": f"Hello new{i}, welcome to #lobby!"}
-            await wait_until(lambda: len(h.module("asks").asked) == 6)
+            asked = h.module("asks").asked
+            await wait_until(lambda: len(asked) == 10)
+            assert asked[2:] == [x for i in range(4) for x in (f"new{i}", f"unavailable new{i}")]
         finally:
             os.kill(store.pid, signal.SIGCONT)
         assert h.runner.plugins["welcome_bot"].enabled
         assert h.runner.plugins["asks"].enabled
-        late = await h.client("late")
-        await late.expect(from_bot("WelcomeBot"))
-        await wait_until(lambda: "answered late" in h.module("asks").asked)
-        assert h.module("asks").asked[:2] == ["first", "answered first"]
+        # Thawed, the store catches up and answers again (a busy machine may need
+        # a few tries within the read's time limit).
+        for i in range(20):
+            late = await h.client(f"late{i}")
+            await late.expect(from_bot("WelcomeBot"))
+            outcome = await wait_until(lambda i=i: next(
+                (x for x in asked if x.endswith(f" late{i}")), None))
+            if outcome.startswith("answered"):
+                break
+        assert asked[:2] == ["first", "answered first"]
+        assert h.runner.plugins["asks"].enabled
     messages = [r.getMessage() for r in caplog.records]
     assert not any("allowed within" in m or " disabled: " in m for m in messages), messages
     unavailable = [m for m in messages if "history store unavailable" in m]

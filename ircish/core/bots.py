@@ -3,20 +3,23 @@
 Plugins talk through bots. A bot is an ordinary ``User`` (so NAMES, WHO, WHOIS,
 MODE and history treat it like anyone else) whose bytes go nowhere, marked with
 the ``bot`` flag and user mode ``+B``. Everything a bot does goes through the
-same handlers a client's line would, so channel modes, bans, filters, history
-and hooks apply to bots too.
+same rules a client's line would (``ircish.core.membership``, ``nicks``,
+``delivery``), so channel modes, bans, filters, history and hooks apply to bots too.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from ircish.core.handlers.channels import join_one, leave
-from ircish.core.handlers.messaging import deliver
-from ircish.core.handlers.registration import valid_nick
-from ircish.core.server import Server
-from ircish.core.state import User
+from ircish.core.delivery import deliver
+from ircish.core.membership import join_one, leave
+from ircish.core.nicks import valid_nick
 from ircish.protocol import Message
+
+if TYPE_CHECKING:
+    from ircish.core.server import Server
+    from ircish.core.state import User
 
 log = logging.getLogger("ircish.bots")
 

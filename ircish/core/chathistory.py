@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from ircish.core.handlers.channels import is_banned
 from ircish.core.replies import batch_lines, new_batch_id, server_line
 from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.message import format_line
@@ -200,7 +199,7 @@ def may_read(server: Server, user: User, target: str) -> bool:
         return True
     if channel.modes & {"s", "i", "p"} or channel.password is not None:
         return False
-    return not is_banned(channel, user)
+    return not channel.is_banned(user)
 
 
 def invalid_target(server: Server, user: User, request: HistoryRequest) -> None:

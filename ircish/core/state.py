@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ircish.core.masks import mask_matches
 from ircish.protocol.casemap import casefold
 
 # Bits of User.tagmask: which tags a recipient wants on relayed lines. A broadcast
@@ -154,6 +155,28 @@ class Channel:
 
     def is_op(self, user: User) -> bool:
         return "o" in self.members.get(user, "")
+
+    # Policy that needs nothing but the channel's own state lives here, so every
+    # caller (delivery, JOIN, NICK, history, bots) asks the channel the same way.
+
+    def is_banned(self, user: User) -> bool:
+        if not self.bans:
+            return False
+        source = user.source
+        return any(mask_matches(mask, source) for mask, _, _ in self.bans)
+
+    def can_send(self, user: User) -> bool:
+        """Whether ``user`` may speak here: +n keeps outsiders out, +m and bans
+        silence whoever holds no prefix, members and outsiders alike."""
+        held = self.members.get(user)
+        if held is None:
+            if "n" in self.modes:
+                return False
+        elif held:
+            return True
+        if "m" in self.modes:
+            return False
+        return not self.is_banned(user)
 
     def mode_string(self, show_password: bool) -> tuple[str, list[str]]:
         flags = "".join(sorted(self.modes))

@@ -1,100 +1,22 @@
-"""Channel membership and information: JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE."""
+"""Channel membership and information: JOIN, PART, TOPIC, NAMES, LIST, KICK, INVITE.
+
+Who may join, and what joining and leaving do, are ``ircish.core.membership``'s.
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.masks import mask_matches
-from ircish.protocol.casemap import casefold
+from ircish.core.membership import join_one, leave, part_all, send_names, send_topic
 from ircish.protocol.numbers import parse_decimal
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
     from ircish.core.state import Channel, User
     from ircish.protocol import Message
-
-log = logging.getLogger("ircish.core")
-
-_BAD_CHANNEL_CHARS = frozenset(" ,\x07\x00\r\n")
-
-def valid_channel_name(name: str, max_length: int) -> bool:
-    return (
-        1 < len(name) <= max_length
-        and name[0] == "#"
-        and not any(ch in _BAD_CHANNEL_CHARS for ch in name)
-    )
-
-
-def is_banned(channel: Channel, user: User) -> bool:
-    if not channel.bans:
-        return False
-    return any(mask_matches(mask, user.source) for mask, _, _ in channel.bans)
-
-
-def banned_channel(user: User) -> Channel | None:
-    """A channel where ``user`` is banned and not voiced or opped, if there is one.
-
-    Such a user may not speak there (``can_send``), so a nick change that moved
-    them out of the ban's mask would let them speak again: NICK is refused.
-    """
-    for channel in user.channels.values():
-        if channel.bans and not channel.members.get(user) and is_banned(channel, user):
-            return channel
-    return None
-
-
-def send_names(server: Server, user: User, channel: Channel) -> None:
-    multi = "multi-prefix" in user.caps
-    full = "userhost-in-names" in user.caps
-    symbol = "@" if "s" in channel.modes else "="
-    # Secret and invisible rules: a non-member sees only visible (-i) members.
-    is_member = channel.key in user.channels
-    head = f":{server.name} {N.RPL_NAMREPLY} {user.nick} {symbol} {channel.name} :"
-    budget = server.line_budget - len(head.encode())
-    names: list[str] = []
-    size = 0
-    for member, held in channel.members.items():
-        if not is_member and "i" in member.modes:
-            continue
-        prefix = channel.prefix_of(member, multi) if held else ""
-        name = prefix + (member.source if full else member.nick)
-        if size + len(name) + 1 > budget and names:
-            server.send_line(user, head + " ".join(names))
-            names, size = [], 0
-        names.append(name)
-        size += len(name) + 1
-    if names:
-        server.send_line(user, head + " ".join(names))
-    server.numeric(user, N.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
-
-
-def send_topic(server: Server, user: User, channel: Channel) -> None:
-    if channel.topic:
-        server.numeric(user, N.RPL_TOPIC, channel.name, channel.topic)
-        server.numeric(user, N.RPL_TOPICWHOTIME, channel.name, channel.topic_setter,
-                       str(int(channel.topic_time)))
-    else:
-        server.numeric(user, N.RPL_NOTOPIC, channel.name, "No topic is set")
-
-
-def part_all(server: Server, user: User) -> None:
-    for channel in list(user.channels.values()):
-        leave(server, user, channel, "part", "Left all channels", user.source, "PART",
-              [channel.name])
-
-
-def leave(
-    server: Server, user: User, channel: Channel, kind: str, reason: str, source: str,
-    verb: str, params: list[str], by: str | None = None,
-) -> None:
-    ts = server.clock()
-    line = server.relay_channel(channel, verb, params, source, ts=ts)
-    server.remove_member(channel, user)
-    server.emit(events.LeaveEvent(line.msgid, server.now_dt(ts), user.source, user.nick,
-                                  channel.name, kind, reason, by))  # type: ignore[arg-type]
 
 
 def join(server: Server, user: User, msg: Message) -> None:
@@ -108,58 +30,6 @@ def join(server: Server, user: User, msg: Message) -> None:
             continue
         key = keys[i] if i < len(keys) else ""
         join_one(server, user, name, key)
-
-
-def join_one(server: Server, user: User, name: str, key: str = "") -> None:
-    if not valid_channel_name(name, server.limits.channel_length):
-        server.numeric(user, N.ERR_NOSUCHCHANNEL, name, "No such channel")
-        return
-    folded = casefold(name)
-    if folded in user.channels:
-        return
-    if len(user.channels) >= server.limits.channels_per_client:
-        server.numeric(user, N.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
-        return
-    channel = server.channels.get(folded)
-    created = channel is None or (not channel.members and not channel.persistent)
-    if channel is not None:
-        invited = user.key in channel.invited
-        error = None
-        if channel.limit is not None and len(channel.members) >= channel.limit and not invited:
-            error = (N.ERR_CHANNELISFULL, "Cannot join channel (+l)")
-        elif "i" in channel.modes and not invited:
-            error = (N.ERR_INVITEONLYCHAN, "Cannot join channel (+i)")
-        elif channel.password is not None and key != channel.password and not invited:
-            error = (N.ERR_BADCHANNELKEY, "Cannot join channel (+k)")
-        elif is_banned(channel, user) and not invited:
-            error = (N.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)")
-        if error:
-            server.numeric(user, error[0], channel.name, error[1])
-            return
-    if channel is None:
-        channel = server.get_or_create_channel(name)
-    # The first one in gets ops, also in an empty persistent channel.
-    empty = not channel.members
-    channel.add_member(user, "o" if (created or empty) else "")
-    user.channels[folded] = channel
-    channel.invited.discard(user.key)
-    ts = server.clock()
-    line = server.relay_channel(channel, "JOIN", [channel.name], user.source, ts=ts)
-    if user.away is not None:
-        # away-notify: members learn at once that the one joining is away.
-        watchers = [m for m in channel.members if m is not user and "away-notify" in m.caps]
-        if watchers:
-            server.relay(watchers, "AWAY", [user.away], user.source, ts=ts)
-    if channel.topic:
-        send_topic(server, user, channel)
-    send_names(server, user, channel)
-    server.emit(events.JoinEvent(line.msgid, server.now_dt(ts), user.source, user.nick,
-                                 user.account, channel.name))
-    for listener in server.join_listeners:
-        try:
-            listener(server, user, channel)
-        except Exception:
-            log.exception("join listener failed for %s in %s", user.nick, channel.name)
 
 
 def joined_channel(server: Server, user: User, name: str) -> Channel | None:

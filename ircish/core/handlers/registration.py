@@ -3,12 +3,10 @@ PING, PONG, QUIT."""
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-from ircish.core import events
 from ircish.core import numerics as N
-from ircish.core.handlers.channels import banned_channel
+from ircish.core.nicks import banned_channel, rename, valid_nick
 from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.casemap import casefold
 from ircish.protocol.numbers import parse_decimal
@@ -18,12 +16,7 @@ if TYPE_CHECKING:
     from ircish.core.state import User
     from ircish.protocol import Message
 
-_NICK_RE = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*\Z")
 _CAP_TAGMASK = {"server-time": TAG_SERVER_TIME, "message-tags": TAG_MESSAGE_TAGS}
-
-
-def valid_nick(nick: str, max_length: int) -> bool:
-    return len(nick) <= max_length and _NICK_RE.match(nick) is not None
 
 
 def try_finish_registration(server: Server, user: User) -> None:
@@ -134,21 +127,7 @@ def nick(server: Server, user: User, msg: Message) -> None:
         server.numeric(user, N.ERR_BANNICKCHANGE, new, banned_in.name,
                        "Cannot change nickname while banned on channel")
         return
-    old_source, old_nick = user.source, user.nick
-    ts = server.clock()
-    line = server.relay(server.peers(user), "NICK", [new], old_source, ts=ts)
-    server.whowas.append((user.nick, user.username, user.host, user.realname, ts))
-    del server.users[user.key]
-    user.set_nick(new)
-    server.users[user.key] = user
-    # Pending invitations follow the user, not the nick they were sent to.
-    old_key = casefold(old_nick)
-    for channel in server.channels.values():
-        if old_key in channel.invited:
-            channel.invited.discard(old_key)
-            channel.invited.add(user.key)
-    server.emit(events.NickEvent(line.msgid, server.now_dt(ts), old_source, old_nick, new,
-                                 tuple(c.name for c in user.channels.values())))
+    rename(server, user, new)
 
 
 def user_(server: Server, user: User, msg: Message) -> None:

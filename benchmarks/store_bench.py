@@ -33,8 +33,11 @@ from pathlib import Path
 import trio
 
 from ircish.core.events import MessageEvent
-from ircish.store import HistoryWriter, StoreSettings, migrate, open_engine
-from ircish.store.client import StoreClient
+from ircish.history.client import StoreClient
+from ircish.history.settings import StoreSettings
+from ircish.store import migrate
+from ircish.store.database import open_engine
+from ircish.store.writer import HistoryWriter
 
 Sink = HistoryWriter | StoreClient
 

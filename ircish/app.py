@@ -17,10 +17,10 @@ def build_server(config: Config) -> IrcServer:
     features: list[Feature] = []
     history_reader = None
     if config.storage.url:
-        from ircish.store.history_service import history_feature, open_store
+        from ircish.history.feature import history_feature, open_store
 
         store = open_store(config)
-        history_reader = store.reader
+        history_reader = store
         features.append(partial(history_feature, store=store))
     if config.plugins.enabled:
         from ircish.hooks.service import plugins_feature

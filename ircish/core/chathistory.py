@@ -31,13 +31,15 @@ if TYPE_CHECKING:
 CAP = "draft/chathistory"
 EVENT_PLAYBACK_CAP = "draft/event-playback"
 SUBCOMMANDS = frozenset({"LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"})
+# The kinds of stored lines: messages, and channel events only replayed to clients
+# that negotiated draft/event-playback (and read by plugins).
 MESSAGE_KINDS = frozenset({"PRIVMSG", "NOTICE"})
-# With draft/event-playback, channel events come back too.
 PLAYBACK_KINDS = MESSAGE_KINDS | {"TAGMSG", "JOIN", "PART", "KICK", "QUIT", "NICK", "TOPIC"}
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# ("msgid", "abc") or ("timestamp", micros); None stands for LATEST's "*".
+# ("msgid", "abc") or ("timestamp", micros); None stands for LATEST's "*". The one
+# reference type, from the parser to the query.
 Ref = tuple[Literal["msgid"], str] | tuple[Literal["timestamp"], int]
 
 
@@ -60,7 +62,35 @@ class TargetLine(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is asking: private history is shown only to its parties.
+
+    A private line is shown to a viewer whose account is a party's account at
+    send time, or whose ``session`` (one connection's ``User.session``) is the
+    sender's or the recipient's. A nick alone never shows anything: whoever
+    registers a departed user's nick is somebody else.
+    """
+
+    nick: str
+    account: str | None = None
+    session: str | None = None
+
+
+# Plugins read with no account and no session: a party to no private conversation.
+NOBODY = Viewer("*")
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryRequest:
+    """One history question, built once (by ``parse_request`` for a client) and sent
+    as it is to the history worker, whose ``queries.answer`` answers it.
+
+    Besides the client's subcommands, plugins' ``api.history`` asks two more:
+    COUNT (lines after refs[0], and before refs[1] if given, at most ``limit``)
+    and NICK (among the ``window`` lines before refs[0], the newest ``limit``
+    whose nick matches ``nick_like``).
+    """
+
     sub: str
     target: str  # "*" for TARGETS
     refs: tuple[Ref | None, ...]
@@ -69,6 +99,16 @@ class HistoryRequest:
     # The first microsecond of the target's history a client may see (see
     # ``history_epoch``); None: all of it. Every subcommand applies it alike.
     since: int | None = None
+    viewer: Viewer = NOBODY
+    # TARGETS: the channels the viewer may list (those joined), each with its epoch.
+    channels: tuple[tuple[str, int | None], ...] = ()
+    # NICK: how many lines back to look, and the LIKE pattern of the nick.
+    window: int = 0
+    nick_like: str = ""
+
+
+def viewer_of(user: User) -> Viewer:
+    return Viewer(user.nick, user.account, user.session)
 
 
 # ---- parsing -----------------------------------------------------------------------
@@ -138,7 +178,11 @@ def parse_request(
                 "TARGETS takes two timestamp= references",
             )
             return None
-        return HistoryRequest(sub, "*", refs, limit, MESSAGE_KINDS)
+        channels = tuple(
+            (c.name, history_epoch(server, c)) for c in list(user.channels.values())
+        )
+        return HistoryRequest(sub, "*", refs, limit, MESSAGE_KINDS, None, viewer_of(user),
+                              channels)
     target = params[1]
     tokens = params[2 : needed - 1]
     refs_list: list[Ref | None] = []
@@ -160,7 +204,7 @@ def parse_request(
         refs_list.append(ref)
     channel = server.find_channel(target) if target.startswith("#") else None
     since = None if channel is None else history_epoch(server, channel)
-    return HistoryRequest(sub, target, tuple(refs_list), limit, kinds, since)
+    return HistoryRequest(sub, target, tuple(refs_list), limit, kinds, since, viewer_of(user))
 
 
 # ---- access ------------------------------------------------------------------------
@@ -178,7 +222,20 @@ def history_epoch(server: Server, channel: Channel) -> int | None:
     """
     if channel.persistent:
         return None
-    delta = server.now_dt(channel.created) - _EPOCH
+    return micros_at(server, channel.created)
+
+
+def micros_at(server: Server, ts: float) -> int:
+    """The server's clock reading ``ts`` in whole microseconds, as lines are stored."""
+    return micros_since_epoch(server.now_dt(ts))
+
+
+def micros_since_epoch(when: datetime) -> int:
+    """Microseconds since the epoch, the stored time; a naive datetime is taken as UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    # Integer arithmetic on the timedelta keeps every microsecond (float would not).
+    delta = when - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

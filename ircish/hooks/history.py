@@ -27,6 +27,12 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ircish.core import events
+from ircish.core.chathistory import (
+    MESSAGE_KINDS,
+    PLAYBACK_KINDS,
+    HistoryRequest,
+    micros_since_epoch,
+)
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
@@ -314,7 +320,8 @@ class PluginHistory:
                  health: StoreHealth | None = None, timeout: float = 2.5) -> None:
         self._memory = memory
         self._core = core
-        # The history store's reader (``ircish.store.remote.RemoteReader``), or None.
+        # The history store (``ircish.history.client.StoreClient``, or any
+        # ``ask(*requests)``), or None.
         self._store_reader = reader
         self._plugin = plugin
         self._health = health or StoreHealth()
@@ -346,33 +353,33 @@ class PluginHistory:
             return datetime.max.replace(tzinfo=UTC)
         return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
 
-    async def _ask(self, reader: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-        from ircish.store.errors import StoreQueryError, StoreUnavailable
+    async def _ask(self, reader: Any, *requests: HistoryRequest) -> list[Any]:
+        from ircish.history.errors import StoreQueryError, StoreUnavailable
 
+        what = requests[0].sub
         try:
             with trio.move_on_after(self._timeout) as scope:
-                answer = await getattr(reader, method)(*args, **kwargs)
+                answers: list[Any] = await reader.ask(*requests)
         except trio.Cancelled:
             mark = read_mark.get()
             if mark is not None:
                 mark.interrupted = True
             raise
         except (StoreUnavailable, StoreQueryError) as exc:
-            raise self._health.trouble(self._plugin, f"{method}: {exc}") from exc
+            raise self._health.trouble(self._plugin, f"{what}: {exc}") from exc
         if scope.cancelled_caught:
-            raise self._health.trouble(self._plugin, f"{method} took over {self._timeout:g}s")
+            raise self._health.trouble(self._plugin, f"{what} took over {self._timeout:g}s")
         self._health.answered()
-        return answer
+        return answers
 
     async def latest(self, channel: str, limit: int = 20) -> list[HistoryLine]:
         """The last ``limit`` lines of a channel, oldest first."""
         reader = self._reader()
         if reader is None:
             return self._memory.latest(channel, limit, self._start)
-        from ircish.store.kinds import ALL_KINDS
-
-        records = await self._ask(reader, "latest", channel, _viewer(), limit, kinds=ALL_KINDS,
-                                  since=self._epoch(channel))
+        request = HistoryRequest("LATEST", channel, (None,), limit, PLAYBACK_KINDS,
+                                 self._epoch(channel))
+        (records,) = await self._ask(reader, request)
         return [_from_record(r) for r in records]
 
     async def last_seen(
@@ -395,14 +402,13 @@ class PluginHistory:
             places = [c.name for c in list(self._core.channels.values())][:STORE_CHANNELS]
         if not places:
             return None
-        from ircish.store.kinds import ALL_KINDS
-        from ircish.store.records import TimeRef, to_micros
-
-        ref = TimeRef(to_micros(before or datetime.now(UTC)))
-        epochs = {place: self._epoch(place) for place in places}
-        found = await self._ask(reader, "by_nick", places, _viewer(), ref, STORE_SCAN,
-                                _like_nick(nick), STORE_CANDIDATES, kinds=ALL_KINDS,
-                                since={p: at for p, at in epochs.items() if at is not None})
+        ref = ("timestamp", micros_since_epoch(before or datetime.now(UTC)))
+        pattern = _like_nick(nick)
+        # One read for all of them (one transaction), a few candidates each.
+        found = await self._ask(reader, *(
+            HistoryRequest("NICK", place, (ref,), STORE_CANDIDATES, PLAYBACK_KINDS,
+                           self._epoch(place), window=STORE_SCAN, nick_like=pattern)
+            for place in places))
         key = casefold(nick)
         best: Seen | None = None
         for records in found:
@@ -428,13 +434,13 @@ class PluginHistory:
         reader = self._reader()
         if reader is None:
             return self._memory.count_since(channel, since, until, self._start)
-        from ircish.store.records import TimeRef, to_micros
-
-        end = TimeRef(to_micros(until)) if until is not None else None
-        count: int = await self._ask(reader, "count", channel, _viewer(),
-                                     TimeRef(to_micros(since)), end, COUNT_CAP,
-                                     since=self._epoch(channel))
-        return count
+        refs: tuple[Any, ...] = (("timestamp", micros_since_epoch(since)),)
+        if until is not None:
+            refs += (("timestamp", micros_since_epoch(until)),)
+        request = HistoryRequest("COUNT", channel, refs, COUNT_CAP, MESSAGE_KINDS,
+                                 self._epoch(channel))
+        (count,) = await self._ask(reader, request)
+        return int(count)
 
 
 def _like_nick(nick: str) -> str:
@@ -452,15 +458,6 @@ def _like_nick(nick: str) -> str:
         else:
             out.append(char)
     return "".join(out)
-
-
-def _viewer() -> Any:
-    from ircish.store.records import Viewer
-
-    # Channel history does not depend on who asks (its start is the channel's
-    # epoch, passed to each read); with no account and no session this viewer is
-    # a party to no private conversation, so plugins read none.
-    return Viewer("*")
 
 
 def _from_record(record: Any) -> HistoryLine:

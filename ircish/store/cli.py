@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from ircish.config import Config
+from ircish.history.errors import StorageError
 from ircish.store import integrity, migrate
 from ircish.store.backup import BackupError, backup
 from ircish.store.database import (
@@ -27,7 +28,6 @@ from ircish.store.database import (
     resolve_url,
     sqlite_file,
 )
-from ircish.store.errors import StorageError
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
+from ircish.history.errors import StorageError
 from ircish.store.database import SQLITE_DAMAGED, sqlite_file
-from ircish.store.errors import StorageError
 
 # How many of the check's problems the start-up refusal quotes (db check prints all).
 QUOTED_PROBLEMS = 3

@@ -2,14 +2,14 @@
 
 This is what the history worker process runs (``worker``); tests use it
 in-process. The server process never does: it talks to the worker through
-``client.StoreClient``, which has the same ``submit``/``reader``/``flush``.
+``ircish.history.client.StoreClient``, which has the same ``submit``/``ask``/``flush``.
 
 Used like this, in a Trio nursery::
 
     store = Store.open(settings, config_dir)
     await store.prepare()                 # migrate (or check) before serving
     await nursery.start(store.run)        # the writer and the retention job
-    ... store.submit(event), store.reader for queries ...
+    ... store.submit(event), store.reader.ask(request) for queries ...
     with trio.CancelScope(shield=True), trio.move_on_after(10):
         await store.flush()
     store.close()
@@ -24,12 +24,12 @@ import trio
 from sqlalchemy import Engine
 
 from ircish.core.events import Event
+from ircish.history.errors import StorageError
+from ircish.history.settings import StoreSettings
 from ircish.store.database import open_engine, resolve_url
-from ircish.store.errors import StorageError
 from ircish.store.prepare import prepare_schema
 from ircish.store.reader import HistoryReader
 from ircish.store.retention import run_retention
-from ircish.store.settings import StoreSettings
 from ircish.store.writer import HistoryWriter
 
 log = logging.getLogger("ircish.store")
@@ -39,7 +39,7 @@ __all__ = ["StorageError", "Store"]
 
 
 class Store:
-    def __init__(self, engine: Engine, settings: StoreSettings) -> None:
+    def __init__(self, engine: Engine, settings: StoreSettings, *, admit: bool = True) -> None:
         self.engine = engine
         self.settings = settings
         self.writer = HistoryWriter(
@@ -47,13 +47,16 @@ class Store:
             flush_interval_ms=settings.flush_interval_ms,
             queue_limit=settings.queue_limit,
             store_events=settings.store_events,
+            admit=admit,
         )
         self.reader = HistoryReader(engine)
 
     @classmethod
-    def open(cls, settings: StoreSettings, config_dir: Path | None) -> Store:
+    def open(cls, settings: StoreSettings, config_dir: Path | None, *, admit: bool = True
+             ) -> Store:
         url = resolve_url(settings.url, config_dir)
-        return cls(open_engine(url, busy_timeout_ms=settings.busy_timeout_ms), settings)
+        engine = open_engine(url, busy_timeout_ms=settings.busy_timeout_ms)
+        return cls(engine, settings, admit=admit)
 
     def submit(self, event: Event) -> None:
         self.writer.submit(event)

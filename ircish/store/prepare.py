@@ -17,7 +17,7 @@ import logging
 import sys
 from typing import Any
 
-from ircish.store.errors import StorageError
+from ircish.history.errors import StorageError
 
 
 def prepare_schema(engine: Any, auto_migrate: bool) -> None:

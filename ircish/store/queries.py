@@ -1,6 +1,8 @@
 """History queries as plain synchronous functions over a Connection.
 
-``reader.HistoryReader`` runs these in worker threads; tests call them directly.
+``answer(conn, request)`` is the one entry: it answers a
+``core.chathistory.HistoryRequest`` by its subcommand. ``reader.HistoryReader``
+runs it in worker threads.
 Every result is in ascending ``(time, id)`` order, the one total order the
 store guarantees (two lines may share a microsecond, their ids never).
 
@@ -14,21 +16,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, Row, and_, false, func, or_, select, tuple_
 
+from ircish.core.chathistory import MESSAGE_KINDS, HistoryRequest, Ref, Viewer
+from ircish.history.records import Ban, ChannelState, HistoryRecord, TargetSummary
 from ircish.store.keys import DEFAULT_CHANTYPES, channel_key, dm_key, is_channel_name, nick_key
-from ircish.store.records import (
-    Ban,
-    ChannelState,
-    HistoryRecord,
-    Ref,
-    TargetSummary,
-    TimeRef,
-    Viewer,
-)
-from ircish.store.schema import MESSAGE_KINDS, channel_bans, channels, conversations, history
+from ircish.store.schema import channel_bans, channels, conversations, history
 
 Op = Literal["<", ">", ">="]
 
@@ -125,11 +120,11 @@ class Scope:
 
 
 def _position(conn: Connection, scope: Scope, ref: Ref) -> tuple[int, int | None] | None:
-    if isinstance(ref, TimeRef):
-        return ref.micros, None
+    if ref[0] == "timestamp":
+        return ref[1], None
     row = conn.execute(
         select(history.c.time, history.c.id).where(
-            scope.where_any_kind, history.c.msgid == ref.msgid
+            scope.where_any_kind, history.c.msgid == ref[1]
         )
     ).first()
     return (row.time, row.id) if row else None
@@ -233,13 +228,6 @@ def between(
     else:
         where = and_(scope.where, _cond(p1, "<"), _cond(p2, ">"))
     return _fetch(conn, where, limit, newest_first=not forward)
-
-
-def by_msgid(conn: Connection, scope: Scope, msgid: str) -> HistoryRecord | None:
-    row = conn.execute(
-        select(*_COLUMNS).where(scope.where_any_kind, history.c.msgid == msgid)
-    ).first()
-    return _record(row) if row else None
 
 
 def _latest_in_window(conn: Connection, where: ColumnElement[bool], lo: int, hi: int) -> int | None:
@@ -368,8 +356,6 @@ def count(conn: Connection, scope: Scope, start: Ref, end: Ref | None, cap: int)
     Counted by the database over the (target_key, time, id) index; the cap keeps
     a count over years of history from reading them all.
     """
-    from sqlalchemy import func
-
     pos = _position(conn, scope, start)
     if pos is None:
         return 0
@@ -411,3 +397,38 @@ def by_nick(
         select(recent).where(match).order_by(recent.c.time.desc(), recent.c.id.desc()).limit(limit)
     ).all()
     return [_record(r) for r in reversed(rows)]
+
+
+# ---- the one entry ----------------------------------------------------------------
+
+
+def answer(
+    conn: Connection, request: HistoryRequest, chantypes: str = DEFAULT_CHANTYPES
+) -> Any:
+    """``request``'s answer: records (ascending), TARGETS summaries, or a COUNT."""
+    sub, limit, refs = request.sub, request.limit, request.refs
+    if sub == "TARGETS":
+        start, end = (r[1] for r in refs if r is not None)
+        epochs = {name: at for name, at in request.channels if at is not None}
+        return targets(conn, request.viewer, int(start), int(end), limit,
+                       [name for name, _ in request.channels], request.kinds, epochs)
+    scope = Scope(request.target, request.viewer, request.kinds, chantypes, request.since)
+    if sub == "LATEST":
+        return latest(conn, scope, limit, refs[0] if refs else None)
+    first = refs[0]
+    if first is None:
+        raise ValueError(f"{sub} needs a reference")
+    if sub == "BEFORE":
+        return before(conn, scope, first, limit)
+    if sub == "AFTER":
+        return after(conn, scope, first, limit)
+    if sub == "AROUND":
+        return around(conn, scope, first, limit)
+    if sub == "COUNT":
+        return count(conn, scope, first, refs[1] if len(refs) > 1 else None, limit)
+    if sub == "NICK":
+        return by_nick(conn, scope, first, request.window, request.nick_like, limit)
+    second = refs[1] if len(refs) > 1 else None
+    if sub != "BETWEEN" or second is None:
+        raise ValueError(f"unknown history request {sub!r}")
+    return between(conn, scope, first, second, limit)

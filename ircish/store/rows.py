@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ircish.core.chathistory import micros_since_epoch
 from ircish.core.events import (
     ChannelStateEvent,
     Event,
@@ -22,12 +23,8 @@ from ircish.core.events import (
     TopicEvent,
 )
 from ircish.store.keys import channel_key, dm_key, nick_key
-from ircish.store.records import to_micros
 
 Row = dict[str, Any]
-
-# Typing notifications are TAGMSGs too, but nobody wants them replayed.
-_EPHEMERAL_TAGS = frozenset({"+typing", "+draft/typing"})
 
 
 @dataclass(slots=True)
@@ -92,25 +89,6 @@ def _row(
     }
 
 
-def wanted(event: Event, store_events: frozenset[str]) -> bool:
-    """Whether the writer should queue this event at all (checked on submit)."""
-    if isinstance(event, MessageEvent):
-        if event.command != "TAGMSG":
-            return True
-        return "tagmsg" in store_events and not set(event.tags) <= _EPHEMERAL_TAGS
-    if isinstance(event, ChannelStateEvent):
-        return True
-    if isinstance(event, JoinEvent):
-        return "join" in store_events
-    if isinstance(event, LeaveEvent):
-        return event.kind in store_events
-    if isinstance(event, NickEvent):
-        return "nick" in store_events and bool(event.channels)
-    if isinstance(event, TopicEvent):
-        return "topic" in store_events
-    return False
-
-
 def _message_rows(ev: MessageEvent, micros: int, batch: Batch) -> Iterator[Row]:
     common = {
         "msgid": ev.msgid,
@@ -146,13 +124,13 @@ def to_batch(events: Iterable[Event]) -> Batch:
     rows = batch.history
     for ev in events:
         if isinstance(ev, MessageEvent):
-            rows.extend(_message_rows(ev, to_micros(ev.time), batch))
+            rows.extend(_message_rows(ev, micros_since_epoch(ev.time), batch))
         elif isinstance(ev, JoinEvent):
             rows.append(
                 _row(
                     target_key=channel_key(ev.channel),
                     msgid=ev.msgid,
-                    micros=to_micros(ev.time),
+                    micros=micros_since_epoch(ev.time),
                     kind="JOIN",
                     source=ev.source,
                     account=ev.account,
@@ -165,7 +143,7 @@ def to_batch(events: Iterable[Event]) -> Batch:
                 _row(
                     target_key=channel_key(ev.channel),
                     msgid=ev.msgid,
-                    micros=to_micros(ev.time),
+                    micros=micros_since_epoch(ev.time),
                     kind=ev.kind.upper(),
                     # A KICK line comes from the kicker and names the one kicked.
                     source=(ev.by or ev.source) if kick else ev.source,
@@ -176,7 +154,7 @@ def to_batch(events: Iterable[Event]) -> Batch:
                 )
             )
         elif isinstance(ev, NickEvent):
-            micros = to_micros(ev.time)
+            micros = micros_since_epoch(ev.time)
             for chan in ev.channels:
                 rows.append(
                     _row(
@@ -195,7 +173,7 @@ def to_batch(events: Iterable[Event]) -> Batch:
                 _row(
                     target_key=channel_key(ev.channel),
                     msgid=ev.msgid,
-                    micros=to_micros(ev.time),
+                    micros=micros_since_epoch(ev.time),
                     kind="TOPIC",
                     source=ev.source,
                     account=None,

@@ -36,9 +36,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-# Re-exported: the kinds live apart so the server process can use them without SQLAlchemy.
-from ircish.store.kinds import ALL_KINDS, EVENT_KINDS, MESSAGE_KINDS  # noqa: F401
-
 # Named constraints let SQLite's batch migrations (copy-and-move) find and alter
 # them later; unnamed ones cannot be dropped or changed by name.
 NAMING_CONVENTION = {

@@ -6,6 +6,14 @@ its own Trio loop around ``local.Store``: migrate (in a short-lived process,
 see ``prepare``), optionally load the persistent channels, then commit what
 arrives and answer queries until the stream ends.
 
+Events and queries come on the one ordered stream, so a query sees every event
+the server sent before it: the worker commits those first (group commit goes
+on: it forces the pending batch, whatever it holds), then answers with
+``HistoryReader.ask``. That is read-your-writes without a round trip of its own.
+A commit that takes longer than the query's wait is not waited for: the answer
+is read anyway and says how many events were left out, and the server counts a
+slow writer.
+
 The end of the stream is how the server says "that was all", and also what the
 kernel says when the server was killed: either way the worker commits what it
 has received and exits, so a SIGKILL of the server loses only what had not yet
@@ -25,30 +33,23 @@ from typing import Any
 
 import trio
 
-from ircish.store import codec
+from ircish.core.chathistory import HistoryRequest
+from ircish.history import codec
+from ircish.history.rpc import FrameStream, LinkClosed
+from ircish.history.settings import StoreSettings
 from ircish.store.local import Store
 from ircish.store.prepare import prepare_in_subprocess
-from ircish.store.rpc import FrameStream, LinkClosed
-from ircish.store.settings import StoreSettings
 
 log = logging.getLogger("ircish.store.worker")
 
-# Reads the server may ask for: the HistoryReader's methods, nothing else.
-READ_METHODS = frozenset(
-    {"latest", "before", "after", "around", "between", "by_msgid", "targets", "load_channels",
-     "count", "by_nick"}
-)
 # After the stream ends, how long the worker keeps retrying to commit what it
 # has (a database that stays locked must not keep an orphan alive forever).
 FINAL_FLUSH_S = 60.0
-# The server enforces [storage] queue_limit on its side (on what is queued plus
-# what the worker has not confirmed), so the worker's own queue never drops.
-_NO_LIMIT = 2**62
 
 
 def worker_settings(settings: StoreSettings) -> StoreSettings:
     """The server batches by the flush interval; the worker commits on arrival."""
-    return dataclasses.replace(settings, flush_interval_ms=0, queue_limit=_NO_LIMIT)
+    return dataclasses.replace(settings, flush_interval_ms=0)
 
 
 def describe(exc: BaseException) -> str:
@@ -69,7 +70,8 @@ class Worker:
         _, settings, config_dir, log_level, restore = hello
         logging.getLogger().setLevel(log_level)
         try:
-            store = Store.open(worker_settings(settings), config_dir)
+            # The server's client admitted every event (store_events, queue_limit).
+            store = Store.open(worker_settings(settings), config_dir, admit=False)
         except Exception as exc:
             await self.link.send(("fatal", describe(exc)))
             return 2
@@ -121,6 +123,7 @@ class Worker:
         store = self.store
         assert store is not None
         submit = store.submit
+        writer = store.writer
         while True:
             try:
                 frame = await self.link.receive()
@@ -130,24 +133,27 @@ class Worker:
             if kind == "events":
                 for event in codec.decode(frame[1]):
                     submit(event)
-            elif kind == "call":
-                calls.start_soon(self._answer, *frame[1:])
+            elif kind == "query":
+                # Everything received so far is what this query must see.
+                calls.start_soon(self._answer, writer.accepted, *frame[1:])
             else:
                 log.error("history worker: unknown frame %r ignored", kind)
 
     async def _answer(
-        self, call_id: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, seen: int, call_id: int, requests: tuple[HistoryRequest, ...], wait_s: float
     ) -> None:
-        assert self.store is not None
+        store = self.store
+        assert store is not None
         try:
-            if method not in READ_METHODS:
-                raise ValueError(f"unknown method {method!r}")
-            value = await getattr(self.store.reader, method)(*args, **kwargs)
+            with trio.move_on_after(wait_s):
+                await store.writer.flush(seen)
+            left_out = max(0, seen - store.writer.committed)
+            value = await store.reader.ask(*requests)
         except Exception as exc:
-            log.warning("history query %s failed: %s", method, exc)
+            log.warning("history query %s failed: %s", [r.sub for r in requests], exc)
             reply: tuple[Any, ...] = ("error", call_id, f"{type(exc).__name__}: {exc}")
         else:
-            reply = ("result", call_id, value)
+            reply = ("result", call_id, value, left_out)
         try:
             self._out_send.send_nowait(reply)
         except trio.ClosedResourceError:

@@ -1,7 +1,9 @@
 """The one history writer: group commit off the Trio thread.
 
-``submit`` is what the message path calls: it filters, appends to a deque and
-wakes the writer task; O(1), never waits. The writer task takes everything
+``submit`` appends to a deque and wakes the writer task; O(1), never waits. In
+the worker process events arrive already admitted (the server's client ran
+``history.admission``); used in-process (tests, tools) the writer runs that same
+gate itself. The writer task takes everything
 queued and commits it in one transaction in a worker thread, then waits out the
 rest of ``flush_interval`` before the next commit, so under load each commit
 carries many lines (group commit) and at most one interval of lines is only in
@@ -17,8 +19,8 @@ Failures are not allowed to touch chat:
 - anything else is about the batch itself (a value the database refuses, a
   conversion bug): the batch is retried one event at a time so only the bad
   event is dropped, and it is logged;
-- more than ``queue_limit`` events waiting: new ones are dropped and counted,
-  logged when the overflow starts and, with the count, when it ends.
+- more than ``queue_limit`` events waiting (in-process): new ones are dropped
+  and counted, logged when the overflow starts and, with the count, when it ends.
 
 A retried batch may already have been committed (an error on COMMIT is
 ambiguous); inserts ignore rows whose (target, msgid) is already stored, so a
@@ -39,9 +41,11 @@ import trio
 from sqlalchemy import Connection, Engine, Executable, case, delete, insert, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from ircish.core.chathistory import micros_since_epoch
 from ircish.core.events import ChannelStateEvent, Event
-from ircish.store import outage
-from ircish.store.admission import Admission
+from ircish.history import outage
+from ircish.history.admission import Admission
+from ircish.history.settings import DEFAULT_EVENTS
 from ircish.store.database import (
     BEGIN_OPTION,
     describe_database,
@@ -49,10 +53,8 @@ from ircish.store.database import (
     is_database_fault,
 )
 from ircish.store.filewatch import DatabaseFile, DatabaseGone
-from ircish.store.records import to_micros
-from ircish.store.rows import Batch, Conversation, to_batch, wanted
+from ircish.store.rows import Batch, Conversation, to_batch
 from ircish.store.schema import channel_bans, channels, conversations, history
-from ircish.store.settings import DEFAULT_EVENTS
 
 log = logging.getLogger("ircish.store.writer")
 
@@ -145,7 +147,7 @@ def _store_channel_state(conn: Connection, key: str, ev: ChannelStateEvent) -> N
         "name": ev.channel,
         "topic": ev.topic,
         "topic_setter": ev.topic_setter,
-        "topic_time": to_micros(ev.topic_time) if ev.topic_time else None,
+        "topic_time": micros_since_epoch(ev.topic_time) if ev.topic_time else None,
         "modes": ev.modes,
         "mode_key": ev.key,
         "user_limit": ev.limit,
@@ -157,7 +159,7 @@ def _store_channel_state(conn: Connection, key: str, ev: ChannelStateEvent) -> N
     unique: dict[str, tuple[str, str, int]] = {}
     for mask, set_by, set_at in ev.bans:
         # A mask listed twice would break the primary key; keep the first.
-        unique.setdefault(mask, (mask, set_by, to_micros(set_at)))
+        unique.setdefault(mask, (mask, set_by, micros_since_epoch(set_at)))
     if unique:
         conn.execute(
             insert(channel_bans),
@@ -212,6 +214,7 @@ class HistoryWriter:
         flush_interval_ms: int = 50,
         queue_limit: int = 100_000,
         store_events: frozenset[str] = DEFAULT_EVENTS,
+        admit: bool = True,
         limiter: trio.CapacityLimiter | None = None,
         retry_initial_s: float = 0.1,
         retry_max_s: float = 5.0,
@@ -220,7 +223,6 @@ class HistoryWriter:
         self._file = DatabaseFile(engine)
         self._interval = flush_interval_ms / 1000
         self._queue_limit = queue_limit
-        self._store_events = frozenset(store_events)
         # Shared with anything else that writes (retention), so writes never
         # contend for SQLite's lock with each other.
         self.limiter = limiter or trio.CapacityLimiter(1)
@@ -235,11 +237,15 @@ class HistoryWriter:
         self._failing_since: float | None = None
         self._database = describe_database(engine.url)
         self._lost_before = 0  # stats.dropped_overflow when the outage started
-        # Events committed; with self._admission.accepted it lets flush() wait for
-        # "everything before me" even while new lines keep arriving.
-        self._committed = 0
+        # Events taken and events committed: flush() waits for "everything
+        # before me" even while new lines keep arriving.
+        self.accepted = 0
+        self.committed = 0
         self.stats = WriterStats()
-        self._admission = Admission(self._queue_limit, self.stats, log)
+        # None: the events were admitted before they came (the worker process).
+        self._admission = (
+            Admission(queue_limit, store_events, self.stats, log) if admit else None
+        )
         # Told the count of events committed so far after each commit (the
         # worker process reports it to the server, which then forgets them).
         self.on_commit: Callable[[int], None] | None = None
@@ -251,10 +257,10 @@ class HistoryWriter:
 
     def submit(self, event: Event) -> None:
         """Queue an event for storage. Call from the Trio thread; never blocks."""
-        if not wanted(event, self._store_events):
+        admission = self._admission
+        if admission is not None and not admission.admit(event, self.backlog):
             return
-        if not self._admission.admit(self.backlog):
-            return
+        self.accepted += 1
         self._queue.append(event)
         if not self._wake.is_set():
             self._wake.set()
@@ -304,8 +310,9 @@ class HistoryWriter:
                     )
             raise
 
-    async def flush(self) -> bool:
-        """Commit everything submitted before this call; True when it is written.
+    async def flush(self, upto: int | None = None) -> bool:
+        """Commit everything submitted before this call (or the first ``upto``
+        events ever submitted); True when it is written.
 
         Lines submitted meanwhile do not keep it waiting. It retries while the
         database is unavailable, so bound it with a deadline
@@ -314,11 +321,13 @@ class HistoryWriter:
         queued), so it is not logged as an error; whoever gives up on them for
         good says so.
         """
-        target = self._admission.accepted
+        target = self.accepted if upto is None else upto
+        if self.committed >= target:
+            return True
         self._urgent += 1
         failures = 0
         try:
-            while self._committed < target:
+            while self.committed < target:
                 if await self._commit_backlog():
                     failures = 0
                     continue
@@ -327,8 +336,8 @@ class HistoryWriter:
             return True
         finally:
             self._urgent -= 1
-            if self._committed < target:
-                log.debug("history: flush gave up with %d events waiting", target - self._committed)
+            if self.committed < target:
+                log.debug("history: flush gave up with %d events waiting", target - self.committed)
 
     async def _commit_backlog(self) -> bool:
         """Commit the pending batch plus everything queued. False on a retryable error."""
@@ -337,7 +346,7 @@ class HistoryWriter:
                 self._pending.extend(self._queue)
                 self._queue.clear()
             # Dropped (overflow) events are never queued, so this counts exactly.
-            upto = self._admission.accepted
+            upto = self.accepted
             if not self._pending:
                 self._set_committed(upto)
                 return True
@@ -355,8 +364,8 @@ class HistoryWriter:
             return True
 
     def _set_committed(self, upto: int) -> None:
-        changed = upto != self._committed
-        self._committed = upto
+        changed = upto != self.committed
+        self.committed = upto
         if changed and self.on_commit is not None:
             self.on_commit(upto)
 
@@ -416,4 +425,5 @@ class HistoryWriter:
             level = logging.DEBUG if self.on_outage is not None else logging.WARNING
             log.log(level, outage.ended(self._database, seconds, count, lost))
             self._failing_since = None
-        self._admission.settle(self.backlog)
+        if self._admission is not None:
+            self._admission.settle(self.backlog)

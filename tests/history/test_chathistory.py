@@ -222,7 +222,7 @@ async def test_a_failing_query_is_a_message_error_and_the_server_goes_on(
         raise RuntimeError("disk on fire")
 
     alice, _ = await setup_channel(hconnect, 1)
-    service.store.reader.latest = broken  # type: ignore[method-assign]
+    service.store.ask = broken  # type: ignore[method-assign]
     await alice.send("CHATHISTORY LATEST #hist * 10")
     fail = await alice.expect("FAIL")
     assert fail.params[:4] == ["CHATHISTORY", "MESSAGE_ERROR", "LATEST", "#hist"]

@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 
 from ircish.core import events
 from ircish.hooks.history import MemoryHistory, PluginHistory
-from ircish.store import HistoryReader, HistoryWriter, migrate
+from ircish.store import migrate
 from ircish.store.database import open_engine
+from ircish.store.reader import HistoryReader
+from ircish.store.writer import HistoryWriter
 from tests.core.helpers import Net, make_server
 
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)

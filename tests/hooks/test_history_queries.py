@@ -8,10 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from ircish.store import HistoryReader, HistoryWriter, TimeRef, Viewer, migrate, to_micros
+from ircish.core.chathistory import PLAYBACK_KINDS as ALL_KINDS
+from ircish.core.chathistory import Viewer
+from ircish.core.chathistory import micros_since_epoch as to_micros
+from ircish.store import migrate
 from ircish.store.database import open_engine
-from ircish.store.schema import ALL_KINDS
-from tests.store.helpers import at, join, msg
+from ircish.store.reader import HistoryReader
+from ircish.store.writer import HistoryWriter
+from tests.store.helpers import Reads, Ref, at, join, msg, tref
 
 ANY = Viewer("*")
 
@@ -25,7 +29,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-async def reader(engine: Engine) -> HistoryReader:
+async def reader(engine: Engine) -> Reads:
     """#chan: alice says 0..9 at 0,10,...,90 µs, Bob{ joins at 45; #other has one line."""
     writer = HistoryWriter(engine)
     for i in range(10):
@@ -33,14 +37,14 @@ async def reader(engine: Engine) -> HistoryReader:
     writer.submit(join("Bob{", when=at(45)))
     writer.submit(msg("elsewhere", target="#other", when=at(50)))
     assert await writer.flush()
-    return HistoryReader(engine)
+    return Reads(HistoryReader(engine))
 
 
-def ref(us: int) -> TimeRef:
-    return TimeRef(to_micros(at(us)))
+def ref(us: int) -> Ref:
+    return tref(to_micros(at(us)))
 
 
-async def test_count_counts_messages_between_two_times(reader: HistoryReader) -> None:
+async def test_count_counts_messages_between_two_times(reader: Reads) -> None:
     assert await reader.count("#chan", ANY, ref(15), None, 1000) == 8
     assert await reader.count("#CHAN", ANY, ref(15), ref(60), 1000) == 4
     # The JOIN is not a message; the cap stops the count.
@@ -49,7 +53,7 @@ async def test_count_counts_messages_between_two_times(reader: HistoryReader) ->
     assert await reader.count("#nowhere", ANY, ref(0), None, 1000) == 0
 
 
-async def test_by_nick_finds_a_nick_in_a_recent_window(reader: HistoryReader) -> None:
+async def test_by_nick_finds_a_nick_in_a_recent_window(reader: Reads) -> None:
     sender = (await reader.latest("#chan", ANY, 1))[0].nick
     found = await reader.by_nick(["#chan", "#other"], ANY, ref(100), 50, sender, 2,
                                  kinds=ALL_KINDS)

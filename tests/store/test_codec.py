@@ -6,7 +6,7 @@ import pickle
 from datetime import datetime
 
 from ircish.core.events import LeaveEvent, NickEvent, TopicEvent
-from ircish.store import codec
+from ircish.history import codec
 from tests.store.helpers import BASE, at, chan_state, join, msg
 
 

@@ -11,11 +11,12 @@ import pytest
 import trio
 from sqlalchemy import Engine
 
-from ircish.store import HistoryWriter, migrate
+from ircish.history.errors import StorageError
 from ircish.store import cli as db_cli
+from ircish.store import migrate
 from ircish.store.database import open_engine
-from ircish.store.errors import StorageError
 from ircish.store.prepare import prepare_schema
+from ircish.store.writer import HistoryWriter
 
 from .helpers import msg
 

@@ -10,11 +10,12 @@ import pytest
 import trio
 from sqlalchemy import Engine, func, select
 
-from ircish.store import HistoryWriter, resolve_url
 from ircish.store.backup import BackupError, backup
 from ircish.store.cli import main as db_main
+from ircish.store.database import resolve_url
 from ircish.store.retention import MICROS_PER_DAY, purge_expired, run_retention
 from ircish.store.schema import conversations, history
+from ircish.store.writer import HistoryWriter
 
 from .helpers import at, msg
 from .test_writer import count

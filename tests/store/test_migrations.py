@@ -108,7 +108,9 @@ def test_cli_errors_name_the_cause(tmp_path: Path) -> None:
 
 
 async def test_without_auto_migrate_an_old_schema_is_refused(tmp_path: Path) -> None:
-    from ircish.store import StorageError, Store, StoreSettings
+    from ircish.history.errors import StorageError
+    from ircish.history.settings import StoreSettings
+    from ircish.store.local import Store
 
     store = Store.open(StoreSettings(url="sqlite:///h.db", auto_migrate=False), tmp_path)
     with pytest.raises(StorageError, match="db upgrade"):
@@ -147,7 +149,9 @@ def _indexes(engine: Engine) -> set[str]:
 
 
 async def test_sessions_migration_keeps_the_history_both_ways(db_url: str) -> None:
-    from ircish.store import HistoryReader, Viewer
+    from ircish.core.chathistory import Viewer
+    from ircish.store.reader import HistoryReader
+    from tests.store.helpers import Reads
 
     engine = open_engine(db_url)
     migrate.upgrade(engine, "0001")
@@ -167,7 +171,7 @@ async def test_sessions_migration_keeps_the_history_both_ways(db_url: str) -> No
             "SELECT sender_session, recipient_session FROM history"
         ).all()
     assert [tuple(s) for s in sessions] == [(None, None), (None, None)]
-    reader = HistoryReader(engine)
+    reader = Reads(HistoryReader(engine))
     # An old private row has no session: its account still finds it, a session does not.
     assert [r.text for r in await reader.latest("bob", Viewer("alice", "acct-a"), 10)] == [
         "private"

@@ -20,10 +20,10 @@ import pytest
 import trio
 from sqlalchemy import Engine
 
-from ircish.store import HistoryWriter
-from ircish.store import history_service as hs
+from ircish.history import client as history_client
+from ircish.history.client import StoreClient
 from ircish.store.backup import backup
-from ircish.store.client import StoreClient
+from ircish.store.writer import HistoryWriter
 from ircish.testing import RunningServer, start_server
 from tests.ircclient import RawClient
 
@@ -187,7 +187,7 @@ async def test_a_slow_writer_under_churn_logs_no_error(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="ircish.store")
-    monkeypatch.setattr(hs, "FLUSH_BEFORE_READ_S", 0.05)
+    monkeypatch.setattr(history_client, "READ_WAIT_S", 0.05)
     async with start_server(tmp_path, history_config()) as srv:
         store: StoreClient = srv.owner("history").store
         alice = await RawClient.connect(srv.port)
@@ -228,7 +228,7 @@ async def test_a_real_loss_under_churn_is_one_error(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.INFO, logger="ircish.store")
-    monkeypatch.setattr(hs, "FLUSH_BEFORE_READ_S", 0.05)
+    monkeypatch.setattr(history_client, "READ_WAIT_S", 0.05)
     async with start_server(tmp_path, history_config(queue_limit=10)) as srv:
         store: StoreClient = srv.owner("history").store
         alice = await RawClient.connect(srv.port)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import trio
 
+from ircish.history.client import StoreClient
 from ircish.store import migrate
-from ircish.store.client import StoreClient
 from ircish.store.database import open_engine
 from ircish.testing import start_server
 from tests.ircclient import RawClient
@@ -125,7 +125,7 @@ async def test_an_old_schema_without_auto_migrate_stops_the_start(tmp_path: Path
 
 
 async def test_the_worker_commits_what_it_has_when_the_server_goes_away(tmp_path: Path) -> None:
-    from ircish.store.settings import StoreSettings
+    from ircish.history.settings import StoreSettings
 
     store = StoreClient(StoreSettings(url="sqlite:///h.db", flush_interval_ms=1), tmp_path)
     async with trio.open_nursery() as nursery:
@@ -148,7 +148,7 @@ async def test_the_worker_commits_what_it_has_when_the_server_goes_away(tmp_path
 async def test_queue_overflow_in_the_server_is_logged_with_the_count(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from ircish.store.settings import StoreSettings
+    from ircish.history.settings import StoreSettings
 
     settings = StoreSettings(url="sqlite:///h.db", flush_interval_ms=1, queue_limit=10)
     store = StoreClient(settings, tmp_path)

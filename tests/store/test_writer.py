@@ -11,12 +11,12 @@ import pytest
 import trio
 from sqlalchemy import Engine, func, select
 
-from ircish.store import HistoryWriter
+from ircish.core.chathistory import Viewer
 from ircish.store.reader import HistoryReader
-from ircish.store.records import Viewer
 from ircish.store.schema import history
+from ircish.store.writer import HistoryWriter
 
-from .helpers import chan_state, join, msg
+from .helpers import Reads, chan_state, join, msg
 
 
 def count(engine: Engine) -> int:
@@ -188,7 +188,7 @@ async def test_private_messages_are_readable_by_both_parties(engine: Engine) -> 
     writer.submit(msg("hi bob", nick="Alice", target="Bob", **a))
     writer.submit(msg("hi alice", nick="bob", target="alice", **b))
     await writer.flush()
-    reader = HistoryReader(engine)
+    reader = Reads(HistoryReader(engine))
     alice, bob = Viewer("alice", None, "s-a"), Viewer("BOB", None, "s-b")
     for viewer, target in ((alice, "bob"), (bob, "ALICE")):
         lines = await reader.latest(target, viewer, 10)
@@ -211,7 +211,7 @@ async def test_flush_does_not_wait_for_lines_that_arrive_after_it(engine: Engine
         writer.submit(msg("mine", msgid="mine"))
         with trio.fail_after(2):
             assert await writer.flush()
-        reader = HistoryReader(engine)
+        reader = Reads(HistoryReader(engine))
         assert await reader.by_msgid("#chan", Viewer("x"), "mine") is not None
         nursery.cancel_scope.cancel()
 

@@ -7,14 +7,18 @@ length and a pickled tuple whose first item names it:
 server → worker
     ``("open", settings, config_dir, log_level, restore)``  first frame
     ``("events", encoded)``          a batch for the writer (``codec``)
-    ``("call", id, method, args, kwargs)``  a history query
+    ``("query", id, requests, wait_s)``  history requests (``HistoryRequest``), answered
+                                     after every event sent before them is committed
+                                     (or ``wait_s`` has passed)
     end of stream                    finish the queue and exit
 
 worker → server
     ``("ready", channels)``           migrated; persistent channels if asked
     ``("fatal", message)``            cannot start: the message names ``[storage]``
     ``("acked", count)``              that many events of this session are committed
-    ``("result", id, value)`` / ``("error", id, message)``  a query's answer
+    ``("outage", database, cause)``   the database stopped taking writes
+    ``("result", id, answers, left_out)`` / ``("error", id, message)``  a query's
+                                     answers, and how many earlier events they may miss
 
 A send is shielded from cancellation: a frame cut in half would desynchronise
 the stream for good. It is bounded instead; a peer that stops reading for that

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
+from ircish.core.chathistory import micros_since_epoch
 from ircish.core.events import (
     ChannelStateEvent,
     Event,
@@ -26,7 +27,6 @@ from ircish.core.events import (
     NickEvent,
     TopicEvent,
 )
-from ircish.store.records import to_micros
 
 # Only what the store keeps; the order is the wire format (append only).
 _CLASSES: tuple[type[Any], ...] = (
@@ -63,7 +63,7 @@ def _micros(when: datetime) -> int:
     try:
         return (when - _EPOCH) // _MICROSECOND
     except TypeError:  # a naive datetime, taken as UTC
-        return to_micros(when)
+        return micros_since_epoch(when)
 
 
 def encode(events: Sequence[Event]) -> Encoded:

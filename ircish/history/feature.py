@@ -6,9 +6,10 @@
 - every event the core emits goes to the writer (``Store.submit``);
 - capabilities ``draft/chathistory`` and ``draft/event-playback``, ISUPPORT
   ``CHATHISTORY=<max>`` and ``MSGREFTYPES=msgid,timestamp``;
-- the CHATHISTORY command: parsed and access-checked synchronously by
-  ``ircish.core.chathistory``, answered from a task once the history worker
-  process has sent the rows;
+- the CHATHISTORY command: parsed (into one ``HistoryRequest``, viewer and
+  channel epoch included) and access-checked synchronously by
+  ``ircish.core.chathistory``; the request goes as it is to the history worker
+  process and is answered from a task once the rows come back;
 - replay on join for clients without ``draft/chathistory``;
 - a service in the server's nursery: start the history worker (it migrates,
   then runs the writer and the retention job), restore persistent channels;
@@ -18,8 +19,10 @@
 
 The store is a ``client.StoreClient``: nothing here imports SQLAlchemy.
 
-Queries first flush the writer (bounded), so a client always finds the lines
-it has just seen, even those still waiting for their batch.
+A query travels behind every line queued before it, on the one stream to the
+worker, which commits them before it answers: a client always finds the lines
+it has just seen, even those still waiting for their batch, without a flush
+round trip.
 """
 
 from __future__ import annotations
@@ -34,11 +37,9 @@ from ircish.config import Config, ConfigError
 from ircish.core import chathistory as ch
 from ircish.core.commands import Command
 from ircish.core.extension import Extension
-from ircish.store.client import StoreClient
-from ircish.store.errors import StorageError, StoreQueryError, StoreUnavailable
-from ircish.store.records import MsgidRef, Ref, TimeRef, Viewer, to_micros
-from ircish.store.service import notice_opers
-from ircish.store.settings import DEFAULT_EVENTS, StoreSettings
+from ircish.history.client import StoreClient
+from ircish.history.errors import StorageError, StoreQueryError, StoreUnavailable
+from ircish.history.settings import DEFAULT_EVENTS, StoreSettings
 
 if TYPE_CHECKING:
     from ircish.core.replies import Replies
@@ -49,10 +50,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ircish.store")
 
-# How long a query waits for the writer to commit the newest lines before it
-# reads anyway (when the database is struggling, a slightly stale answer beats
-# no answer).
-FLUSH_BEFORE_READ_S = 1.0
 # Requests one client may have in flight; more are refused, not queued.
 MAX_IN_FLIGHT = 4
 
@@ -72,14 +69,6 @@ def settings_from_config(config: Config) -> StoreSettings:
         store_events=chosen,
         retention_days=config.history.retention_days,
     )
-
-
-def _ref(ref: ch.Ref | None) -> Ref | None:
-    if ref is None:
-        return None
-    if ref[0] == "msgid":
-        return MsgidRef(ref[1])
-    return TimeRef(ref[1])
 
 
 class HistoryService:
@@ -139,21 +128,24 @@ class HistoryService:
         if self._nursery is None or self._in_flight[id(user)] >= MAX_IN_FLIGHT:
             ch.message_error(server, user, request)
             return
-        channels = list(user.channels.values())
         self._in_flight[id(user)] += 1
         # The answer comes after the store's reply; a label must still go on it.
         replies = server.defer_replies(user)
-        self._nursery.start_soon(self._answer, user, request, channels, replies)
+        self._nursery.start_soon(self._answer, user, request, replies)
 
     async def _answer(
-        self,
-        user: User,
-        request: ch.HistoryRequest,
-        channels: list[Channel],
-        replies: Replies | None,
+        self, user: User, request: ch.HistoryRequest, replies: Replies | None
     ) -> None:
         try:
-            await self._answer_unguarded(user, request, channels, replies)
+            (found,) = await self.store.ask(request)
+            # Written under ``collecting`` only after the await: the router's
+            # buffer must never stay installed while other connections run.
+            if user in self.core.connections:
+                with self.core.replies.collecting(replies):
+                    if request.sub == "TARGETS":
+                        ch.send_targets(self.core, user, found)
+                    else:
+                        ch.send_history(self.core, user, request.target, found)
         except Exception as exc:
             # A query task must never take the server down with it.
             if isinstance(exc, StoreUnavailable | StoreQueryError):
@@ -168,57 +160,6 @@ class HistoryService:
             if not self._in_flight[id(user)]:
                 del self._in_flight[id(user)]
 
-    async def _answer_unguarded(
-        self,
-        user: User,
-        request: ch.HistoryRequest,
-        channels: list[Channel],
-        replies: Replies | None,
-    ) -> None:
-        # Writes happen under ``collecting`` only after the awaits: the router's
-        # buffer must never stay installed while other connections run.
-        viewer = Viewer(user.nick, user.account, user.session)
-        with trio.move_on_after(FLUSH_BEFORE_READ_S):
-            await self.store.flush()
-        if request.sub == "TARGETS":
-            start, end = (r[1] for r in request.refs if r is not None)
-            epochs = {c.name: ch.history_epoch(self.core, c) for c in channels}
-            found = await self.store.reader.targets(
-                viewer,
-                int(start),
-                int(end),
-                request.limit,
-                channels=list(epochs),
-                since={name: at for name, at in epochs.items() if at is not None},
-            )
-            if user in self.core.connections:
-                with self.core.replies.collecting(replies):
-                    ch.send_targets(self.core, user, found)
-            return
-        records = await self._query(request, viewer)
-        if user in self.core.connections:
-            with self.core.replies.collecting(replies):
-                ch.send_history(self.core, user, request.target, records)
-
-    async def _query(self, request: ch.HistoryRequest, viewer: Viewer) -> list:  # type: ignore[type-arg]
-        reader, target, limit = self.store.reader, request.target, request.limit
-        scope = {"kinds": request.kinds, "since": request.since}
-        refs = [_ref(r) for r in request.refs]
-        sub = request.sub
-        if sub == "LATEST":
-            return await reader.latest(target, viewer, limit, after=refs[0], **scope)
-        first = refs[0]
-        assert first is not None
-        if sub == "BEFORE":
-            return await reader.before(target, viewer, first, limit, **scope)
-        if sub == "AFTER":
-            return await reader.after(target, viewer, first, limit, **scope)
-        if sub == "AROUND":
-            return await reader.around(target, viewer, first, limit, **scope)
-        second = refs[1]
-        assert second is not None
-        return await reader.between(target, viewer, first, second, limit, **scope)
-
     # -- replay on join ----------------------------------------------------------
 
     def on_join(self, server: Server, user: User, channel: Channel) -> None:
@@ -226,24 +167,22 @@ class HistoryService:
             return
         if ch.CAP in user.caps:
             return  # it will ask with CHATHISTORY, as it sees fit
-        joined_at = to_micros(server.now_dt(server.clock()))
-        since = ch.history_epoch(server, channel)
-        self._nursery.start_soon(self._replay, user, channel.name, joined_at, since)
+        # Only what was said before the join: later lines arrive live.
+        request = ch.HistoryRequest(
+            "BEFORE",
+            channel.name,
+            (("timestamp", ch.micros_at(server, server.clock())),),
+            self.replay_lines,
+            ch.MESSAGE_KINDS,
+            ch.history_epoch(server, channel),
+            ch.viewer_of(user),
+        )
+        self._nursery.start_soon(self._replay, user, request)
 
-    async def _replay(
-        self, user: User, channel_name: str, joined_at: int, since: int | None
-    ) -> None:
+    async def _replay(self, user: User, request: ch.HistoryRequest) -> None:
+        channel_name = request.target
         try:
-            with trio.move_on_after(FLUSH_BEFORE_READ_S):
-                await self.store.flush()
-            # Only what was said before the join: later lines arrive live.
-            records = await self.store.reader.before(
-                channel_name,
-                Viewer(user.nick, user.account, user.session),
-                TimeRef(joined_at),
-                self.replay_lines,
-                since=since,
-            )
+            (records,) = await self.store.ask(request)
             channel = self.core.find_channel(channel_name)
             if records and channel is not None and channel.key in user.channels:
                 ch.send_history(self.core, user, channel.name, records)
@@ -251,6 +190,20 @@ class HistoryService:
             log.debug("no history replay for %s in %s: %s", user.nick, channel_name, exc)
         except Exception:
             log.exception("history replay for %s in %s failed", user.nick, channel_name)
+
+
+# Room for the prefix, the nick and the CRLF within IRC's 512 bytes.
+NOTICE_TEXT_MAX = 380
+
+
+def notice_opers(core: Server, text: str) -> None:
+    """A server NOTICE to every connected operator (the store's outages)."""
+    data = text.encode()
+    if len(data) > NOTICE_TEXT_MAX:
+        text = data[: NOTICE_TEXT_MAX - 3].decode(errors="ignore") + "..."
+    for user in core.connections:
+        if user.registered and user.oper:
+            core.send_from_server(user, "NOTICE", user.nick, f"*** {text}")
 
 
 def open_store(config: Config) -> StoreClient:

@@ -3,15 +3,19 @@
 The database work (SQLAlchemy, migrations, the one writer, every read) runs in
 one child process, ``python -m ircish.store.worker``, so it never takes the
 server's core or GIL from the event loop, and the server never imports
-SQLAlchemy. ``StoreClient`` keeps the API the rest of the server used before:
+SQLAlchemy. ``StoreClient`` is what the server holds:
 
-- ``submit(event)``: filter, append to a deque; O(1), sync, never waits;
+- ``submit(event)``: admit (``admission``: kind and queue limit, the one gate),
+  append to a deque; O(1), sync, never waits;
 - a ship task sends what is queued to the worker every flush interval (sooner
   when someone flushes), as one frame of plain tuples (``codec``, ``rpc``);
+- ``ask(*requests)``: history requests (``core.chathistory.HistoryRequest``)
+  answered by the worker. What is queued is shipped first, on the same
+  stream, and the worker commits it before it answers: a client reads its own
+  lines without a flush round trip. Request and answer are matched by id, the
+  answers read by a task;
 - ``flush()``: wait until the worker confirms it has committed everything
-  submitted before the call;
-- ``reader``: the query API (``remote.RemoteReader``), request and answer
-  matched by id, answered by a task that reads the worker's frames.
+  submitted before the call (shutdown, tests).
 
 Shipped events stay in memory until the worker confirms their commit, so a
 worker that dies loses nothing: it is restarted (with backoff; logged) and gets
@@ -26,9 +30,10 @@ and the cause, then one line when the next commit is confirmed, with how many
 events waited and how many the full queue lost. ``on_outage`` listeners get
 both lines (the server tells its operators).
 
-A ``flush`` that its caller's deadline cuts short (a query that reads rather
-than wait longer) loses nothing: it is counted, and a slow writer is reported
-at most every ``SLOW_REPORT_S`` as a WARNING, never as an error.
+A query whose answer takes longer than ``READ_WAIT_S`` (the worker reads
+without the newest lines rather than wait longer for their commit) loses
+nothing: it is counted, and a slow writer is reported at most every
+``SLOW_REPORT_S`` as a WARNING, never as an error.
 
 The worker's first start is part of the server's start: a database that cannot
 be opened or migrated raises ``StorageError`` (naming ``[storage]``) from
@@ -53,15 +58,14 @@ from typing import Any
 import trio
 
 import ircish
+from ircish.core.chathistory import HistoryRequest
 from ircish.core.events import Event
-from ircish.store import codec, outage
-from ircish.store.admission import Admission
-from ircish.store.errors import StorageError, StoreQueryError, StoreUnavailable
-from ircish.store.records import ChannelState
-from ircish.store.remote import RemoteReader
-from ircish.store.rows import wanted
-from ircish.store.rpc import FrameStream, LinkClosed
-from ircish.store.settings import StoreSettings
+from ircish.history import codec, outage
+from ircish.history.admission import Admission
+from ircish.history.errors import StorageError, StoreQueryError, StoreUnavailable
+from ircish.history.records import ChannelState
+from ircish.history.rpc import FrameStream, LinkClosed
+from ircish.history.settings import StoreSettings
 
 log = logging.getLogger("ircish.store")
 
@@ -76,6 +80,9 @@ CLOSE_TIMEOUT_S = 10.0
 MAX_FRAME_EVENTS = 5_000
 # At most one "the writer is slow" warning per this many seconds.
 SLOW_REPORT_S = 60.0
+# How long a query waits for the newest lines to be committed before it is read
+# anyway (when the database is struggling, a slightly stale answer beats none).
+READ_WAIT_S = 1.0
 
 
 @dataclass(slots=True)
@@ -87,7 +94,7 @@ class ClientStats:
     dropped_overflow: int = 0
     max_backlog: int = 0
     restarts: int = 0
-    slow_flushes: int = 0  # flushes their caller's deadline ended first (nothing lost)
+    slow_flushes: int = 0  # flushes or queries that did not wait for every commit (nothing lost)
     outages: int = 0
 
 
@@ -143,7 +150,6 @@ class StoreClient:
         self._config_dir = config_dir
         self._interval = settings.flush_interval_ms / 1000
         self._queue_limit = settings.queue_limit
-        self._store_events = frozenset(settings.store_events)
         self._restart_initial = restart_initial_s
         self._restart_max = restart_max_s
         self._queue: deque[Event] = deque()  # accepted, not sent to the current worker
@@ -163,8 +169,7 @@ class StoreClient:
         # The persistent channels, as the first worker found them at start.
         self.restored: list[ChannelState] = []
         self.stats = ClientStats()
-        self._admission = Admission(self._queue_limit, self.stats, log)
-        self.reader = RemoteReader(self.call)
+        self._admission = Admission(self._queue_limit, settings.store_events, self.stats, log)
         self._outage: _Outage | None = None
         # Told the line that starts and the line that ends each write outage.
         self.on_outage: list[Callable[[str], None]] = []
@@ -175,9 +180,7 @@ class StoreClient:
 
     def submit(self, event: Event) -> None:
         """Queue an event for storage. Call from the Trio thread; never blocks."""
-        if not wanted(event, self._store_events):
-            return
-        if not self._admission.admit(self.backlog):
+        if not self._admission.admit(event, self.backlog):
             return
         self._queue.append(event)
         if not self._wake.is_set():
@@ -233,24 +236,38 @@ class StoreClient:
 
     # -- queries -----------------------------------------------------------------
 
-    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Ask the worker; its answer, or StoreUnavailable / StoreQueryError."""
+    async def ask(self, *requests: HistoryRequest) -> list[Any]:
+        """The worker's answer to each request, in order; or StoreUnavailable /
+        StoreQueryError. It sees every line submitted before the call."""
         link = self._link
         if link is None:
             raise StoreUnavailable("the history worker is not running (restarting)")
         call_id = next(self._ids)
         pending = _Pending()
         self._calls[call_id] = pending
+        noted = False
         try:
-            await link.send(("call", call_id, method, args, kwargs))
-            await pending.done.wait()
+            # The queued lines go first on the same stream; the worker commits
+            # them before it answers (read-your-writes by order, no round trip).
+            await self._ship_all(link)
+            await link.send(("query", call_id, requests, READ_WAIT_S))
+            with trio.move_on_after(READ_WAIT_S * 2):
+                await pending.done.wait()
+            if not pending.done.is_set():
+                # A worker that keeps the answer this long is stopped or swamped.
+                noted = True
+                self._note_slow(self.backlog)
+                await pending.done.wait()
         except LinkClosed as exc:
             raise StoreUnavailable(f"the history worker is gone ({exc})") from exc
         finally:
             self._calls.pop(call_id, None)
         if pending.error is not None:
             raise pending.error
-        return pending.value
+        answers, left_out = pending.value
+        if left_out and not noted:
+            self._note_slow(left_out)
+        return answers
 
     # -- the worker's life -------------------------------------------------------
 
@@ -424,7 +441,7 @@ class StoreClient:
             if pending is None:
                 return  # the asker gave up (cancelled)
             if kind == "result":
-                pending.value = frame[2]
+                pending.value = (frame[2], frame[3])
             else:
                 pending.error = StoreQueryError(frame[2])
             pending.done.set()
@@ -482,6 +499,3 @@ class StoreClient:
                 listener(text)
             except Exception:
                 log.exception("history outage listener %r failed", listener)
-
-    def close(self) -> None:
-        """Nothing to release here: ``run`` ends the worker when it is cancelled."""

@@ -58,7 +58,7 @@ def core_commands() -> dict[str, Command]:
         Command("LIST", channels.list_),
         Command("KICK", channels.kick, min_params=2),
         Command("INVITE", channels.invite, min_params=2),
-        # messaging
+        # messages: the message path itself (ircish.core.delivery)
         Command("PRIVMSG", delivery.privmsg),
         Command("NOTICE", delivery.notice),
         Command("TAGMSG", delivery.tagmsg, min_params=1),

@@ -1,9 +1,14 @@
-"""The server's rules and state, with no I/O.
+"""The server's state and its one entry point, with no I/O.
 
-``Server.handle(user, message)`` applies one client line: it changes state,
+``Server.handle(user, message)`` applies one client line: it finds the verb in
+the command table (``ircish.core.commands``) and runs its handler, which applies
+the rules (``membership``, ``nicks``, ``delivery``, the ``state`` objects),
 queues bytes on the sinks of whoever must hear about it, and emits events for the
-history store and the plugins. Nothing here awaits or touches a socket, so every
-rule can be tested by feeding lines to a Server with fake sinks.
+history store and the plugins. Every line for the client whose command runs goes
+through the reply helpers here (``numeric``, ``reply``, ``relay``...) and so through
+the reply buffer, which is how labeled-response applies to every command. Nothing
+here awaits or touches a socket, so every rule can be tested by feeding lines to a
+Server with fake sinks.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from ircish.core.commands import Command, core_commands
 from ircish.core.extension import Extension, JoinListener, MessageFilter
 from ircish.core.lines import LineVariants, fit_trailing
 from ircish.core.offload import Inline, Offload
-from ircish.core.replies import LABEL_CAP, Replies, ReplyRouter
+from ircish.core.replies import LABEL_CAP, Replies, ReplyRouter, server_line
 from ircish.core.state import Channel, Sink, User
 from ircish.core.throttle import AttemptThrottle
 from ircish.protocol import Message
@@ -105,7 +110,7 @@ class Server:
         self.motd_lines = self._load_motd()
         self.ever_welcomed = False
         self.max_users = 0  # the most registered users at once, for 265/266
-        # Filters see every PRIVMSG/NOTICE before delivery; see ircish.core.messaging.
+        # Filters see every PRIVMSG/NOTICE before delivery; see ircish.core.delivery.
         self.message_filters: tuple[MessageFilter, ...] = ()
         # The shell swaps in a fan-out that knows its connections; this one works
         # with any Sink (tests, bots).
@@ -271,7 +276,7 @@ class Server:
         self.replies.send(user, data + b"\r\n")
 
     def send_from_server(self, user: User, command: str, *params: str) -> None:
-        self.replies.send(user, (format_line(command, params, self.name) + "\r\n").encode())
+        self.replies.send(user, server_line(self.name, command, params))
 
     def send_line(self, user: User, line: str) -> None:
         self.replies.send(user, (line + "\r\n").encode("utf-8", "replace"))
@@ -310,9 +315,7 @@ class Server:
         ts: float | None = None,
     ) -> LineVariants:
         line = self.new_line(command, params, source, client_tags, ts)
-        send = self.replies.send
-        for member in recipients:
-            send(member, line.for_mask(member.tagmask))
+        self.relay_members(recipients, line)
         return line
 
     def relay_channel(
@@ -340,8 +343,11 @@ class Server:
             self.fanout(sinks, line.for_mask(mask), skip_sink)
         return line
 
-    def relay_members(self, members: Iterable[User], line: LineVariants, skip: User) -> None:
-        """``line`` to each of ``members`` but ``skip``, one by one (the slow path)."""
+    def relay_members(
+        self, members: Iterable[User], line: LineVariants, skip: User | None = None
+    ) -> None:
+        """``line`` to each of ``members`` but ``skip``, one by one (the slow path:
+        each line goes through the reply buffer, in case it is the issuer's)."""
         send = self.replies.send
         for member in members:
             if member is not skip:

@@ -162,3 +162,21 @@ async def test_queue_overflow_in_the_server_is_logged_with_the_count(
         assert await store.flush()
         nursery.cancel_scope.cancel()
     assert any("5 events were dropped" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_query_sees_the_lines_queued_before_it_without_a_flush(tmp_path: Path) -> None:
+    from ircish.core.chathistory import HistoryRequest, Viewer
+    from ircish.history.settings import StoreSettings
+
+    # A flush interval far longer than the test: only the query can ship the line.
+    store = StoreClient(StoreSettings(url="sqlite:///h.db", flush_interval_ms=600_000), tmp_path)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run)
+        store.submit(msg("just said", target="#c"))
+        request = HistoryRequest("LATEST", "#c", (None,), 10, frozenset({"PRIVMSG"}),
+                                 viewer=Viewer("x"))
+        with trio.fail_after(10):
+            (found,) = await store.ask(request)
+        assert [r.text for r in found] == ["just said"]
+        assert store.stats.slow_flushes == 0
+        nursery.cancel_scope.cancel()

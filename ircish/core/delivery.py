@@ -143,8 +143,10 @@ def _deliver_one(
                 server.fanout(sinks, line.for_mask(mask), skip)
     else:
         for member, held in recipients.items():
-            # A message to oneself arrives once: as the echo if echo-message is on.
-            if member is user and (is_channel or "echo-message" in user.caps):
+            # A channel member's own copy is the echo alone. A message to oneself is
+            # delivered, and echoed too with echo-message (as Ergo does): the
+            # delivery is a side effect, the echo is the reply that carries a label.
+            if member is user and is_channel:
                 continue
             if min_rank is not None and (not held or PREFIX_RANK[held[0]] > min_rank):
                 continue

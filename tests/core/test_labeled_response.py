@@ -203,3 +203,13 @@ def test_an_answer_given_after_offloaded_work_keeps_its_label(tmp_path: Path) ->
     lines = asker.take()
     check_labeled(lines, "o2")
     assert [m.command for m in lines[1:-1]] == ["MODE", "381"]
+
+
+@pytest.mark.parametrize("verb", ["PRIVMSG", "NOTICE", "TAGMSG"])
+def test_a_labeled_message_to_oneself_labels_only_the_echo(tmp_path: Path, verb: str) -> None:
+    net = Net(make_server(tmp_path))
+    me = net.client("me", CAPS)
+    params = "me" if verb == "TAGMSG" else "me :hi"
+    delivered, echo = me.send(f"@label=s1 {verb} {params}")
+    assert delivered.command == echo.command == verb
+    assert "label" not in delivered.tags and echo.tags["label"] == "s1"

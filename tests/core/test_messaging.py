@@ -212,9 +212,10 @@ def test_echo_message(net: Net) -> None:
     assert echo.command == "NOTICE" and echo.params == ["bob", "psst"]
 
 
-def test_echo_message_to_self(net: Net) -> None:
+def test_echo_message_to_self_is_delivered_and_echoed(net: Net) -> None:
     alice = net.client("alice", caps=["echo-message"])
-    assert only(alice.send("PRIVMSG alice :me")).params == ["alice", "me"]
+    delivered, echo = alice.send("PRIVMSG alice :me")
+    assert delivered.params == echo.params == ["alice", "me"]
 
 
 def test_away_notify(net: Net) -> None:
@@ -275,13 +276,11 @@ def test_long_message_is_cut_to_fit_the_relayed_line(net: Net) -> None:
     assert only(bob.take()).params[1] == "short"
 
 
-def test_message_to_oneself_arrives_once(net: Net) -> None:
+def test_message_to_oneself_arrives_once_without_echo_message(net: Net) -> None:
     plain = net.client("plain")
     got = only(plain.send("PRIVMSG Plain :note to self"))
     assert got.command == "PRIVMSG" and got.params == ["plain", "note to self"]
     assert got.source.startswith("plain!")
-    echo = net.client("echo", caps=["echo-message"])
-    assert only(echo.send("PRIVMSG echo :me")).params == ["echo", "me"]
 
 
 def test_caps_changed_after_joining_apply_to_channel_messages(net: Net) -> None:

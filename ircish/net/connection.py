@@ -29,7 +29,9 @@ class Connection:
     """Implements ``ircish.core.state.Sink`` for one socket."""
 
     __slots__ = (
+        "_held",
         "_nursery",
+        "_released",
         "_scope",
         "app",
         "buf",
@@ -59,6 +61,9 @@ class Connection:
         self.state = IDLE
         self.closing = False
         self._scope: trio.CancelScope | None = None
+        # Answers still owed to this client (work off the loop); its lines wait.
+        self._held = 0
+        self._released: trio.Event | None = None
         self._nursery: trio.Nursery | None = None
         self.sendq_limit = app.config.limits.sendq_bytes
         self.quit_reason = "Connection closed"
@@ -142,6 +147,21 @@ class Connection:
         # stopped reading must not keep it open longer than this.
         if self._scope is not None:
             self._scope.deadline = min(self._scope.deadline, trio.current_time() + 2)
+
+    def hold(self) -> None:
+        """An answer to this client's last command is being worked out elsewhere."""
+        self._held += 1
+
+    def release(self) -> None:
+        self._held -= 1
+        if not self._held and self._released is not None:
+            self._released.set()
+            self._released = None
+
+    async def _answers_given(self) -> None:
+        while self._held:
+            self._released = trio.Event()
+            await self._released.wait()
 
     # ---- tasks ----------------------------------------------------------------------
 
@@ -231,3 +251,5 @@ class Connection:
                 except ProtocolError:
                     continue  # tags or a source with no command: nothing to act on
                 core.handle(user, msg)
+                if self._held:
+                    await self._answers_given()

@@ -10,10 +10,12 @@ loop. The callback runs on the event loop only if its user is still connected.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import trio
+
+from ircish.net.connection import Connection
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -40,11 +42,25 @@ class TrioOffload:
     def call_later(self, user: User | None, delay: float, then: Callable[[], None]) -> None:
         self._start(self._call_later, user, delay, then)
 
-    def _start(self, job: Callable[..., object], *args: object) -> None:
+    def _start(self, job: Callable[..., Awaitable[None]], user: User | None,
+               *args: object) -> None:
         if self.nursery is None:
             log.warning("deferred work %r dropped: the server is not running", args[-1])
             return
-        self.nursery.start_soon(job, *args)  # type: ignore[arg-type]
+        # The client's next lines wait for this answer, so replies stay in the order
+        # of the commands (as on a server that handles one client's lines in turn).
+        conn = user.sink if user is not None and isinstance(user.sink, Connection) else None
+        if conn is not None:
+            conn.hold()
+        self.nursery.start_soon(self._job, conn, job, user, *args)
+
+    async def _job(self, conn: Connection | None, job: Callable[..., Awaitable[None]],
+                   *args: object) -> None:
+        try:
+            await job(*args)
+        finally:
+            if conn is not None:
+                conn.release()
 
     async def _run_blocking(
         self, user: User | None, work: Callable[[], T], then: Callable[[T], None]

@@ -79,7 +79,11 @@ async def test_no_answer_for_a_client_that_left_mid_check(
         await op.send("OPER boss right")
         with trio.fail_after(5):
             await trio.to_thread.run_sync(verifier.started.wait)
-        await op.send("QUIT :bye")
+        # Its own lines wait for the answer (QUIT too), so it leaves another way:
+        # killed while its check is in the thread.
+        victim = srv.core.find_user("op")
+        assert victim is not None
+        srv.core.kill(victim, "Killed (test)", "Closing Link: killed")
         await op.read_until_closed()
         verifier.release.set()
         with trio.fail_after(5):
@@ -115,4 +119,22 @@ async def test_one_clients_burst_lets_others_in_between_its_lines(tmp_path: Path
         assert order.count("other") == 1
         assert order.index("other") < burst // 2, order
         await talker.aclose()
+        await other.aclose()
+
+
+async def test_a_clients_lines_wait_for_its_password_check(
+    tmp_path: Path, verifier: BlockingVerifier
+) -> None:
+    async with start_server(tmp_path, _oper_config()) as srv:
+        op, other = await _client(srv.port, "op"), await _client(srv.port, "other")
+        await op.send("OPER boss right", "PING :after")
+        with trio.fail_after(5):
+            await trio.to_thread.run_sync(verifier.started.wait)
+        # Others are served meanwhile; the client's own PING waits its turn.
+        await other.send("PING :meanwhile")
+        await other.expect("PONG")
+        assert await op.nothing_within(0.2) == []
+        verifier.release.set()
+        replies = await op.collect_until("PONG")
+        assert [m.command for m in replies] == ["MODE", "381", "PONG"]
         await other.aclose()

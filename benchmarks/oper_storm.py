@@ -343,10 +343,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--server-cpus", default="0")
     p.add_argument("--loadgen-cpus", default="1")
     p.add_argument("--json", type=Path)
+    p.add_argument("--lock-timeout", type=float, default=900.0,
+                   help="how long to wait for another benchmark run before running alongside")
     args = p.parse_args(argv)
     if args.loadgen_cpus:
         os.sched_setaffinity(0, {int(c) for c in args.loadgen_cpus.split(",")})
-    with exclusive_run(900, f"oper_storm {args.mode}"), Server(args.repo, args.server_cpus) as srv:
+    lock = exclusive_run(args.lock_timeout, f"oper_storm {args.mode}")
+    with lock, Server(args.repo, args.server_cpus) as srv:
         assert srv.proc is not None
         cpu0, ticks0, own0, wall0 = cpu_seconds(srv.proc.pid), cpu_busy_ticks(), os.times(), \
             time.monotonic()

@@ -140,7 +140,13 @@ class Connection:
         if self.state == WRITING or self._nursery is None:
             return
         self.state = WRITING
-        self._nursery.start_soon(self._writer)
+        try:
+            self._nursery.start_soon(self._writer)
+        except RuntimeError:
+            # The connection's nursery closes (its reader was cancelled) a checkpoint
+            # before run() forgets it; the outbox may flush us in that window. The
+            # link is ending: nothing more will be written.
+            self._nursery = None
 
     def _limit_closing_time(self) -> None:
         # The writer ends the connection once the ERROR line is out; a client that

@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from benchmarks.coordinator import BenchmarkError, TargetServer, run_scenario
@@ -89,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
         help="history store of a started ircish (default sqlite in the temp dir)",
     )
     p.add_argument(
+        "--ircish-tree",
+        type=Path,
+        default=None,
+        help="run a started ircish from this checkout (e.g. a `git worktree` of an older "
+        "commit) instead of this one; the generator stays this tree's",
+    )
+    p.add_argument(
         "--latency-all-lines",
         action="store_true",
         default=None,
@@ -139,10 +147,10 @@ def _loadgen_cpus(args: argparse.Namespace, launched: bool) -> tuple[int, ...]:
     return rest or tuple(sorted(os.sched_getaffinity(0)))
 
 
-def _tree_version() -> str:
+def _tree_version(other: Path | None = None) -> str:
     """HEAD of the repository and whether the tree differs from it: the tree is shared
     and changes under a long run, so every result says which code it measured."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = str(other) if other else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
         head = subprocess.run(
             ["git", "-C", root, "rev-parse", "--short", "HEAD"],
@@ -171,7 +179,11 @@ def _one(sc: Scenario, kind: str | None, args: argparse.Namespace) -> dict[str, 
         return run_scenario(sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime)
     storage = args.ircish_storage == "sqlite"
     with LaunchedServer(
-        kind, cpus=args.server_cpus, ircish_storage=storage, nice=args.nice
+        kind,
+        cpus=args.server_cpus,
+        ircish_storage=storage,
+        nice=args.nice,
+        ircish_tree=args.ircish_tree,
     ) as target:
         cpus = _loadgen_cpus(args, True)
         result = run_scenario(sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime)
@@ -196,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds:
             try:
                 with exclusive_run(args.lock_timeout, f"{sc.name} on {kind or args.host}") as alone:
-                    tree = _tree_version()
+                    tree = _tree_version(args.ircish_tree)
                     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                     result = _one(sc, kind, args)
                 result["alone"] = alone

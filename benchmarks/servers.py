@@ -203,6 +203,7 @@ class LaunchedServer:
         ready_timeout_s: float = 30.0,
         ircish_storage: bool = True,
         nice: int = 0,
+        ircish_tree: Path | None = None,
     ) -> None:
         if kind not in _COMMANDS:
             raise BenchmarkError(f"unknown server {kind!r}; known: {', '.join(KINDS)}")
@@ -211,6 +212,7 @@ class LaunchedServer:
         self.ready_timeout_s = ready_timeout_s
         self.ircish_storage = ircish_storage
         self.nice = nice
+        self.ircish_tree = ircish_tree
         self._tmp = tempfile.TemporaryDirectory(prefix=f"bench-{kind}-")
         self.work = Path(self._tmp.name)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -232,7 +234,10 @@ class LaunchedServer:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         log = (self.work / "server.log").open("wb")
         # The relay runs as `python -m benchmarks.trivial_relay` from the temporary dir.
-        env = {**os.environ, "PYTHONPATH": str(_REPO)}
+        # PYTHONPATH comes before the venv's editable install of this repository, so an
+        # other checkout's ircish (and its history worker, a child) is the one imported.
+        tree = self.ircish_tree if self.kind == "ircish" and self.ircish_tree else _REPO
+        env = {**os.environ, "PYTHONPATH": str(tree)}
         self.proc = subprocess.Popen(
             cmd,
             stdout=log,

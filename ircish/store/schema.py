@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    LargeBinary,
     Column,
     ForeignKey,
     Index,
@@ -87,6 +88,9 @@ history = Table(
     # "This connection's conversations" (CHATHISTORY for a viewer without an account).
     Index("ix_history_sender_session", "sender_session", "time", "id"),
     Index("ix_history_recipient_session", "recipient_session", "time", "id"),
+    # "This account's conversations", across connections and restarts (0003).
+    Index("ix_history_account", "account", "time", "id"),
+    Index("ix_history_recipient_account", "recipient_account", "time", "id"),
 )
 
 # One row per private conversation, so CHATHISTORY TARGETS can list a user's
@@ -134,4 +138,53 @@ channel_bans = Table(
     Column("set_at", BigInteger, nullable=False),
     # Keeps the ban list in the order it was built, for RPL_BANLIST.
     Column("position", Integer, nullable=False, default=0),
+)
+
+# Accounts (revision 0003). ``key`` is the casefolded name: the unique
+# constraint is what decides between two clients registering one name at once.
+# A password is kept only as an argon2id hash and as SCRAM-SHA-256's stored and
+# server keys (RFC 5802), never as itself.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(NAME_LEN), nullable=False),
+    Column("name", String(NAME_LEN), nullable=False),
+    Column("registered", BigInteger, nullable=False),
+    Column("email", String(SOURCE_LEN), nullable=True),
+    Column("password_hash", String(SOURCE_LEN), nullable=True),
+    Column("scram_salt", LargeBinary(64), nullable=True),
+    Column("scram_iterations", Integer, nullable=True),
+    Column("scram_stored_key", LargeBinary(64), nullable=True),
+    Column("scram_server_key", LargeBinary(64), nullable=True),
+    UniqueConstraint("key"),
+)
+
+# TLS client certificates (SHA-256, lowercase hex) that log in to an account
+# (SASL EXTERNAL). One certificate belongs to one account.
+account_certs = Table(
+    "account_certs",
+    metadata,
+    Column("fingerprint", String(128), primary_key=True),
+    Column(
+        "account_id",
+        Integer,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Index("ix_account_certs_account_id", "account_id"),
+)
+
+# Free-form per-account settings (name -> text), for services and later features.
+account_settings = Table(
+    "account_settings",
+    metadata,
+    Column(
+        "account_id",
+        Integer,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("name", String(NAME_LEN), primary_key=True),
+    Column("value", Text, nullable=False, default=""),
 )

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-    LargeBinary,
     Column,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 from ircish.config import Config
 from ircish.net.app import Feature, IrcServer
+
+log = logging.getLogger("ircish")
 
 
 def build_server(config: Config) -> IrcServer:
@@ -22,6 +25,11 @@ def build_server(config: Config) -> IrcServer:
         store = open_store(config)
         history_reader = store
         features.append(partial(history_feature, store=store))
+        from ircish.accounts.feature import accounts_feature
+
+        features.append(partial(accounts_feature, store=store))
+    else:
+        log.info("accounts are off: they need [storage] (the history database)")
     if config.plugins.enabled:
         from ircish.hooks.service import plugins_feature
 

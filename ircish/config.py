@@ -116,6 +116,29 @@ class PluginsSection:
 
 
 @dataclass(frozen=True)
+class AccountsSection:
+    # Who may register an account: anyone, nobody (operators use the CLI), operators.
+    registration: str = "open"
+    # draft/account-registration: REGISTER before connection registration, e-mail.
+    register_before_connect: bool = True
+    email_required: bool = False
+    # An unidentified client on a registered nick: left alone, told, or renamed.
+    nick_reservation: str = "enforce"
+    enforce_timeout: float = 30.0
+    # Refuse to finish connection registration without a SASL login.
+    require_sasl: bool = False
+    # Failed logins (SASL, NickServ IDENTIFY) within failure_window seconds before
+    # further attempts are refused until the oldest ages out.
+    max_failures: int = 5
+    max_failures_per_ip: int = 20
+    failure_window: float = 60.0
+
+
+REGISTRATION_POLICIES = ("open", "closed", "opers")
+NICK_RESERVATION = ("off", "warn", "enforce")
+
+
+@dataclass(frozen=True)
 class LoggingSection:
     level: str = "INFO"
 
@@ -130,6 +153,7 @@ class Config:
     storage: StorageSection = StorageSection()
     history: HistorySection = HistorySection()
     plugins: PluginsSection = PluginsSection()
+    accounts: AccountsSection = AccountsSection()
     logging: LoggingSection = LoggingSection()
     # Where relative paths (motd_file, storage.url, plugins.dir, tls files) resolve.
     base_dir: Path = Path(".")
@@ -148,6 +172,7 @@ _SECTIONS: dict[str, type] = {
     "storage": StorageSection,
     "history": HistorySection,
     "plugins": PluginsSection,
+    "accounts": AccountsSection,
     "logging": LoggingSection,
 }
 
@@ -301,6 +326,16 @@ def _check(config: Config, path: str | Path) -> None:
     for name in ("hook_timeout", "filter_budget_ms"):
         if getattr(config.plugins, name) <= 0:
             raise ConfigError(path, f"plugins.{name}", "must be greater than zero")
+    accounts = config.accounts
+    for key, allowed in (("registration", REGISTRATION_POLICIES),
+                         ("nick_reservation", NICK_RESERVATION)):
+        value = getattr(accounts, key)
+        if value not in allowed:
+            raise ConfigError(path, f"accounts.{key}",
+                              f"must be one of {', '.join(allowed)}, got {value!r}")
+    for key in ("enforce_timeout", "max_failures", "max_failures_per_ip", "failure_window"):
+        if getattr(accounts, key) <= 0:
+            raise ConfigError(path, f"accounts.{key}", "must be greater than zero")
     level = config.logging.level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(path, "logging.level", f"unknown level {config.logging.level!r}")

@@ -115,6 +115,12 @@ def _deliver_one(
             if not quiet:
                 server.numeric(user, N.ERR_NOSUCHNICK, name, "No such nick/channel")
             return
+        if recipient.service is not None:
+            # A service's commands (passwords among them) are answered, never
+            # relayed, filtered or stored.
+            if verb != "TAGMSG":
+                recipient.service(user, verb, text)
+            return
         recipients = {recipient: ""}
         display = canonical = recipient.nick
         is_channel = False

@@ -123,6 +123,18 @@ class ChannelStateEvent:
     persistent: bool
 
 
+@dataclass(frozen=True, slots=True)
+class AccountEvent:
+    """A user logged in to an account (``account``) or out of one (``account`` None)."""
+
+    time: datetime
+    source: str
+    nick: str
+    account: str | None
+    previous: str | None
+    via: str  # "SASL PLAIN", "NickServ", "REGISTER", "drop", ...
+
+
 Event = (
     MessageEvent
     | JoinEvent
@@ -132,4 +144,5 @@ Event = (
     | WelcomeEvent
     | DisconnectEvent
     | ChannelStateEvent
+    | AccountEvent
 )

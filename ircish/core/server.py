@@ -59,7 +59,7 @@ CHANNEL_MODES_LIST = "b"
 CHANNEL_MODES_PARAM_ALWAYS = "k"
 CHANNEL_MODES_PARAM_SET = "l"
 CHANNEL_MODES_FLAGS = "imnstP"
-USER_MODES = "iowB"
+USER_MODES = "iorwB"
 
 WhowasEntry = tuple[str, str, str, str, float]  # nick, user, host, realname, when
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -39,8 +40,10 @@ class User:
         "cap_negotiating",
         "cap_version",
         "caps",
+        "certfp",
         "channels",
         "connected_at",
+        "ext",
         "host",
         "invited",
         "ip",
@@ -52,11 +55,13 @@ class User:
         "realname",
         "registered",
         "secure",
+        "service",
         "session",
         "sink",
         "source",
         "tagmask",
         "username",
+        "wanted_nick",
     )
 
     def __init__(self, sink: Sink, ip: str, host: str, now: float, secure: bool = False) -> None:
@@ -78,7 +83,16 @@ class User:
         self.modes: set[str] = set()
         self.away: str | None = None
         self.account: str | None = None
+        # SHA-256 of the TLS client certificate, lowercase hex (SASL EXTERNAL).
+        self.certfp: str | None = None
+        # The last nick asked for before registration, even if it was taken.
+        self.wanted_nick = ""
+        # Per-connection state of extensions (a SASL exchange...), by extension name.
+        self.ext: dict[str, object] = {}
         self.bot = False
+        # A service bot's handler (NickServ): private messages to it go here,
+        # ``(sender, verb, text)``, and are neither relayed nor stored.
+        self.service: Callable[[User, str, str], None] | None = None
         self.channels: dict[str, Channel] = {}
         self.invited: set[str] = set()
         self.connected_at = now

@@ -58,6 +58,7 @@ from typing import Any
 import trio
 
 import ircish
+from ircish.accounts.records import AccountRequest
 from ircish.core.chathistory import HistoryRequest
 from ircish.core.events import Event
 from ircish.history import codec, outage
@@ -268,6 +269,26 @@ class StoreClient:
         if left_out and not noted:
             self._note_slow(left_out)
         return answers
+
+    async def account(self, request: AccountRequest) -> Any:
+        """The worker's answer to one account request (``ircish.store.accounts``);
+        StoreUnavailable or StoreQueryError when there is none."""
+        link = self._link
+        if link is None:
+            raise StoreUnavailable("the history worker is not running (restarting)")
+        call_id = next(self._ids)
+        pending = _Pending()
+        self._calls[call_id] = pending
+        try:
+            await link.send(("account", call_id, request))
+            await pending.done.wait()
+        except LinkClosed as exc:
+            raise StoreUnavailable(f"the history worker is gone ({exc})") from exc
+        finally:
+            self._calls.pop(call_id, None)
+        if pending.error is not None:
+            raise pending.error
+        return pending.value[0]
 
     # -- the worker's life -------------------------------------------------------
 

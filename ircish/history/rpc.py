@@ -10,6 +10,7 @@ server → worker
     ``("query", id, requests, wait_s)``  history requests (``HistoryRequest``), answered
                                      after every event sent before them is committed
                                      (or ``wait_s`` has passed)
+    ``("account", id, request)``      an ``AccountRequest``, answered in its own transaction
     end of stream                    finish the queue and exit
 
 worker → server

@@ -33,10 +33,12 @@ from typing import Any
 
 import trio
 
+from ircish.accounts.records import AccountRequest
 from ircish.core.chathistory import HistoryRequest
 from ircish.history import codec
 from ircish.history.rpc import FrameStream, LinkClosed
 from ircish.history.settings import StoreSettings
+from ircish.store.accounts import answer_in_transaction as answer_account
 from ircish.store.local import Store
 from ircish.store.prepare import prepare_in_subprocess
 
@@ -136,6 +138,8 @@ class Worker:
             elif kind == "query":
                 # Everything received so far is what this query must see.
                 calls.start_soon(self._answer, writer.accepted, *frame[1:])
+            elif kind == "account":
+                calls.start_soon(self._account, *frame[1:])
             else:
                 log.error("history worker: unknown frame %r ignored", kind)
 
@@ -154,6 +158,25 @@ class Worker:
             reply: tuple[Any, ...] = ("error", call_id, f"{type(exc).__name__}: {exc}")
         else:
             reply = ("result", call_id, value, left_out)
+        try:
+            self._out_send.send_nowait(reply)
+        except trio.ClosedResourceError:
+            pass
+
+    async def _account(self, call_id: int, request: AccountRequest) -> None:
+        # Account changes are rare and small: one transaction each, in the
+        # writer's slot, so they never meet a history commit on SQLite's lock.
+        store = self.store
+        assert store is not None
+        try:
+            value = await trio.to_thread.run_sync(
+                answer_account, store.engine, request, limiter=store.writer.limiter
+            )
+        except Exception as exc:
+            log.warning("account request %s failed: %s", request.op, exc)
+            reply: tuple[Any, ...] = ("error", call_id, f"{type(exc).__name__}: {exc}")
+        else:
+            reply = ("result", call_id, value, 0)
         try:
             self._out_send.send_nowait(reply)
         except trio.ClosedResourceError:

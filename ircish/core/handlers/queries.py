@@ -94,6 +94,9 @@ def whois(server: Server, user: User, msg: Message) -> None:
                        server.config.server.description)
         if target.away is not None:
             server.numeric(user, N.RPL_AWAY, target.nick, target.away)
+        if target.account is not None:
+            server.numeric(user, N.RPL_WHOISACCOUNT, target.nick, target.account,
+                           "is logged in as")
         if target.oper:
             server.numeric(user, N.RPL_WHOISOPERATOR, target.nick, "is an IRC operator")
         if target.bot:

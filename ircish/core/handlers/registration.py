@@ -112,6 +112,8 @@ def nick(server: Server, user: User, msg: Message) -> None:
         server.numeric(user, N.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
         return
     key = casefold(new)
+    if not user.registered:
+        user.wanted_nick = new
     holder = server.users.get(key)
     if holder is not None and holder is not user:
         server.numeric(user, N.ERR_NICKNAMEINUSE, new, "Nickname is already in use")

@@ -1,0 +1,63 @@
+"""The accounts feature: what it adds to a server, in one value.
+
+``accounts_feature(app, store)`` is listed by ``ircish.app.build_server`` when
+``[storage]`` is configured (accounts live in the history database, reached
+through the history worker). It adds:
+
+- the commands ``AUTHENTICATE`` (SASL: ``sasl``), ``REGISTER`` and ``VERIFY``
+  (``draft/account-registration``), all allowed before connection registration;
+- the capabilities ``sasl=PLAIN,SCRAM-SHA-256,EXTERNAL``, ``account-notify``,
+  ``draft/account-registration``;
+- the NickServ service user, created when the server starts;
+- an event listener for nick reservation (``[accounts] nick_reservation``);
+- a service: list the accounts, then run the reservation timers.
+
+The object behind it (``owner``) is the ``AccountService``, the API other
+features call.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+import trio
+
+from ircish.accounts import register, sasl
+from ircish.accounts.nickserv import NickServ
+from ircish.accounts.service import ACCOUNT_NOTIFY, AccountService
+from ircish.core.commands import Command
+from ircish.core.extension import Extension
+
+if TYPE_CHECKING:
+    from ircish.history.client import StoreClient
+    from ircish.net.app import IrcServer
+
+
+def accounts_feature(app: IrcServer, store: StoreClient) -> Extension:
+    service = AccountService(app, store)
+    nickserv = NickServ(service)
+
+    async def serve(app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
+        nickserv.start()
+        await service.serve(app, task_status=task_status)
+
+    return Extension(
+        name="accounts",
+        commands=(
+            Command("AUTHENTICATE", partial(sasl.authenticate, service), min_params=1,
+                    before_registration=True),
+            Command("REGISTER", partial(register.register, service), min_params=3,
+                    before_registration=True),
+            Command("VERIFY", partial(register.verify, service), min_params=2,
+                    before_registration=True),
+        ),
+        capabilities={
+            sasl.CAP: ",".join(sasl.MECHANISMS),
+            ACCOUNT_NOTIFY: "",
+            register.CAP: register.cap_value(service),
+        },
+        event_listeners=(service.on_event,),
+        services=(serve,),
+        owner=service,
+    )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ircish.client.config import ClientConfig
 from ircish.client.connection import Backoff, Connection, Endpoint
 from ircish.client.model import Buffers
+from ircish.client.sasl import SaslSettings, plain_is_safe
 from ircish.client.session import Identity, Session
 
 
@@ -28,7 +29,19 @@ def make_client(config: ClientConfig, give_up_after: int | None = None) -> Clien
         realname=config.realname,
         password=config.password or None,
     )
-    session = Session(identity, buffers, list(config.join), history_lines=config.history_lines)
+    sasl = None
+    if config.wants_sasl:
+        sasl = SaslSettings(
+            config.effective_account,
+            config.sasl_password,
+            required=config.sasl_required,
+            allow_plain=plain_is_safe(
+                config.host, config.tls, config.tls_verify, config.sasl_plain_without_tls
+            ),
+        )
+    session = Session(
+        identity, buffers, list(config.join), history_lines=config.history_lines, sasl=sasl
+    )
     endpoint = Endpoint(config.host, config.effective_port, config.tls, config.tls_verify)
     connection = Connection(
         session,

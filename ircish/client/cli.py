@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import getpass
 import io
 import os
 import sys
@@ -14,6 +15,8 @@ from typing import Any
 import trio
 
 from ircish.client.config import ClientConfig, ConfigError, build, default_path
+
+SASL_PASSWORD_ENV = "IRCISH_SASL_PASSWORD"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,6 +38,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--nick", help="nickname (asked for when not set)")
     p.add_argument("--user", dest="username", help="user name (default ircish)")
     p.add_argument("--realname", help="real name")
+    p.add_argument(
+        "--sasl", action="store_true", default=None, help="log in to an account with SASL"
+    )
+    p.add_argument(
+        "--sasl-required",
+        action="store_true",
+        default=None,
+        help="like --sasl, but disconnect and stop when the login fails",
+    )
+    p.add_argument("--account", dest="sasl_account", help="SASL account (default: the nick)")
     p.add_argument("--join", help="channels to join, comma separated (default #lobby)")
     p.add_argument("--config", type=Path, help=f"settings file (default {default_path()})")
     p.add_argument("--plain", action="store_true", help="line mode for pipes and scripts")
@@ -61,7 +74,28 @@ def settle(args: argparse.Namespace) -> ClientConfig:
     password = os.environ.get("IRCISH_PASSWORD")
     if password:
         flags["password"] = password
+    sasl_password = os.environ.get(SASL_PASSWORD_ENV)
+    if sasl_password:
+        flags["sasl_password"] = sasl_password
     return build(flags, args.config)
+
+
+def ask_sasl_password(config: ClientConfig, path: Path | None, *, plain: bool) -> str | None:
+    """The account's password, typed without echo; None (with a message) when nobody can.
+
+    Plain mode never asks: its stdin is the script's input, not a person.
+    """
+    if not plain and sys.stdin.isatty():
+        try:
+            return getpass.getpass(f"Password for account {config.effective_account}: ")
+        except EOFError:
+            pass
+    print(
+        f"ircish-client: SASL needs the account's password: set sasl_password in "
+        f"{path or default_path()} or {SASL_PASSWORD_ENV} in the environment",
+        file=sys.stderr,
+    )
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         config = dataclasses.replace(config, nick=nick)
+    if config.wants_sasl and not config.sasl_password:
+        secret = ask_sasl_password(config, args.config, plain=args.plain)
+        if not secret:
+            return 2
+        config = dataclasses.replace(config, sasl_password=secret)
     if args.plain:
         from ircish.client.plain import run_plain
 

@@ -208,6 +208,27 @@ def cmd_raw(ctx: Context, args: str) -> None:
     need_connection(ctx, ctx.session.send_raw(args))
 
 
+@command(
+    "/register password [email]",
+    "Register an account for your nick (IRCv3 REGISTER, else NickServ).",
+)
+def cmd_register(ctx: Context, args: str) -> None:
+    words = args.split()
+    if not 1 <= len(words) <= 2:
+        usage(ctx, "register")
+        return
+    need_connection(ctx, ctx.session.register(words[0], words[1] if len(words) > 1 else None))
+
+
+@command("/verify account code", "Confirm a registration with the code the server sent.")
+def cmd_verify(ctx: Context, args: str) -> None:
+    words = args.split()
+    if len(words) != 2:
+        usage(ctx, "verify")
+        return
+    need_connection(ctx, ctx.session.verify(words[0], words[1]))
+
+
 @command("/close", "Close the current window (leaving the channel).")
 def cmd_close(ctx: Context, args: str) -> None:
     buffer = ctx.buffers.current

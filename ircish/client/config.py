@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,26 @@ class ClientConfig:
     nick: str = ""
     username: str = ""
     realname: str = "ircish user"
-    password: str = ""
+    password: str = field(default="", repr=False)  # the server's PASS, not the account's
+    # SASL: wanted with sasl, sasl_required or a sasl_password; the account
+    # defaults to the nick.
+    sasl: bool = False
+    sasl_required: bool = False
+    sasl_account: str = ""
+    sasl_password: str = field(default="", repr=False)
+    sasl_plain_without_tls: bool = False
     join: tuple[str, ...] = ("#lobby",)
     history_lines: int = 50
     reconnect_delay: float = 1.0
     reconnect_max: float = 60.0
+
+    @property
+    def wants_sasl(self) -> bool:
+        return self.sasl or self.sasl_required or bool(self.sasl_password)
+
+    @property
+    def effective_account(self) -> str:
+        return self.sasl_account or self.nick
 
     @property
     def effective_port(self) -> int:
@@ -54,6 +69,11 @@ _TYPES: dict[str, type] = {
     "username": str,
     "realname": str,
     "password": str,
+    "sasl": bool,
+    "sasl_required": bool,
+    "sasl_account": str,
+    "sasl_password": str,
+    "sasl_plain_without_tls": bool,
     "join": tuple,
     "history_lines": int,
     "reconnect_delay": float,

@@ -16,6 +16,17 @@ from datetime import UTC, datetime, timedelta
 
 from ircish.client.isupport import ISupport
 from ircish.client.model import Buffer, BufferKind, Buffers, Line, LineKind, Member, now
+from ircish.client.sasl import (
+    FAILURES,
+    ChallengeReader,
+    Mechanism,
+    SaslSettings,
+    choose,
+    encode_response,
+    mechanism,
+    offered_mechanisms,
+)
+from ircish.client.scram import ScramFailure
 from ircish.client.text import (
     format_server_time,
     mentions,
@@ -57,9 +68,22 @@ WHOIS_NUMERICS = {
     "671",
 }
 CLIENT_VERSION = "ircish-client 0.1"
+ACCOUNT_REGISTRATION = "draft/account-registration"
+SERVICES = "NickServ"
+# Words after which a line to services carries a password; our own copy of
+# such a line (local or echoed) is shown with the rest masked.
+SECRET_VERBS = ("REGISTER", "IDENTIFY", "GHOST", "RECOVER")
 # A message stamped this long before our join is replayed history, not news;
 # the slack absorbs clock differences between client and server.
 REPLAY_SLACK = timedelta(seconds=10)
+
+
+def mask_secret(target: str, text: str) -> str:
+    """Our own line to services as it may be shown: no password in it."""
+    verb, _, rest = text.partition(" ")
+    if target.lower() == SERVICES.lower() and verb.upper() in SECRET_VERBS and rest:
+        return f"{verb} ****"
+    return text
 
 
 def whois_text(msg: Message) -> str:
@@ -94,7 +118,7 @@ class Identity:
     nick: str
     username: str = "ircish"
     realname: str = "ircish user"
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -120,8 +144,11 @@ class Session:
         buffers: Buffers,
         autojoin: list[str] | None = None,
         history_lines: int = 50,
+        sasl: SaslSettings | None = None,
     ) -> None:
         self.identity = identity
+        self.sasl = sasl
+        self.account: str | None = None  # what the server says we are logged in as
         self.buffers = buffers
         self.autojoin = list(autojoin or [])
         self.history_lines = history_lines
@@ -138,6 +165,13 @@ class Session:
         self._send: Send | None = None
         self._offered: dict[str, str] = {}
         self._negotiating = False
+        self._cap_requests = 0  # CAP REQs sent during negotiation and not yet answered
+        self._sasl_mech: Mechanism | None = None  # the exchange under way
+        self._sasl_reader = ChallengeReader()
+        self._sasl_tried: set[str] = set()
+        self._sasl_offered: list[str] | None = None
+        self._sasl_final = False  # no retry with another mechanism
+        self._sasl_settled = False  # its outcome was shown
         self._nick_attempt = 0
         self._batches: dict[str, _Batch] = {}
         self._names: dict[str, dict[str, Member]] = {}
@@ -172,6 +206,18 @@ class Session:
             "BATCH": self._on_batch,
             "ERROR": self._on_error,
             "INVITE": self._on_invite,
+            "AUTHENTICATE": self._on_authenticate,
+            "900": self._on_logged_in,
+            "901": self._on_logged_out,
+            "902": self._on_sasl_failed,
+            "903": self._on_sasl_success,
+            "904": self._on_sasl_failed,
+            "905": self._on_sasl_failed,
+            "906": self._on_sasl_failed,
+            "907": self._on_sasl_already,
+            "908": self._on_sasl_mechs,
+            "REGISTER": self._on_register_reply,
+            "VERIFY": self._on_register_reply,
             "FAIL": self._on_standard_reply,
             "WARN": self._on_standard_reply,
             "NOTE": self._on_standard_reply,
@@ -195,6 +241,14 @@ class Session:
         self.isupport = ISupport()
         self.buffers.casefold = self.isupport.casefold
         self._negotiating = True
+        self._cap_requests = 0
+        self.account = None
+        self._sasl_mech = None
+        self._sasl_reader = ChallengeReader()
+        self._sasl_tried = set()
+        self._sasl_offered = None
+        self._sasl_final = False
+        self._sasl_settled = False
         if self.identity.password:
             self.send("PASS", self.identity.password)
         self.send("CAP", "LS", "302")
@@ -255,7 +309,8 @@ class Session:
             if "echo-message" not in self.caps:
                 kind: LineKind = "action" if action else "notice" if notice else "message"
                 buffer = self._target_buffer(target, self.nick, own=True)
-                self.buffers.add(buffer, Line(now(), kind, piece, nick=self.nick, own=True))
+                shown = mask_secret(target, piece)
+                self.buffers.add(buffer, Line(now(), kind, shown, nick=self.nick, own=True))
         return True
 
     def join(
@@ -376,32 +431,203 @@ class Session:
                 name, _, value = item.partition("=")
                 self._offered[name] = value
             if not more and self._negotiating:
-                wanted = [c for c in WANTED_CAPS if c in self._offered]
-                if wanted:
-                    self.send("CAP", "REQ", " ".join(wanted))
-                else:
-                    self._end_negotiation()
+                self._request_caps()
         elif sub == "ACK":
-            for name in msg.params[-1].split():
+            acked = msg.params[-1].split()
+            for name in acked:
                 if name.startswith("-"):
                     self.caps.discard(name[1:])
                 else:
                     self.caps.add(name)
+            self._cap_answered()
+            if "sasl" in acked and self._negotiating and self.sasl is not None:
+                self._sasl_next()
             self._end_negotiation()
         elif sub == "NAK":
+            self._cap_answered()
+            if "sasl" in msg.params[-1].split() and self._negotiating:
+                self._sasl_give_up("the server refused the sasl capability")
             self._end_negotiation()
         elif sub == "NEW":
-            new = [c for c in msg.params[-1].split() if c.split("=")[0] in WANTED_CAPS]
+            offered = [item.partition("=") for item in msg.params[-1].split()]
+            for name, _, value in offered:
+                self._offered[name] = value
+            new = [name for name, _, _ in offered if name in WANTED_CAPS]
             if new:
-                self.send("CAP", "REQ", " ".join(c.split("=")[0] for c in new))
+                self.send("CAP", "REQ", " ".join(new))
         elif sub == "DEL":
             for name in msg.params[-1].split():
                 self.caps.discard(name)
+                self._offered.pop(name, None)
+
+    def _request_caps(self) -> None:
+        wanted = [c for c in WANTED_CAPS if c in self._offered]
+        if wanted:
+            self._cap_requests += 1
+            self.send("CAP", "REQ", " ".join(wanted))
+        if self.sasl is not None:
+            if "sasl" in self._offered:
+                # Its own request, so a server refusing one of the others
+                # cannot cost us the login, nor the login the others.
+                self._sasl_offered = offered_mechanisms(self._offered["sasl"])
+                self._cap_requests += 1
+                self.send("CAP", "REQ", "sasl")
+            else:
+                self._sasl_give_up("the server does not offer SASL")
+        self._end_negotiation()
+
+    def _cap_answered(self) -> None:
+        if self._negotiating:
+            self._cap_requests = max(0, self._cap_requests - 1)
 
     def _end_negotiation(self) -> None:
-        if self._negotiating:
+        """CAP END once every request is answered and no login is under way."""
+        if (
+            self._negotiating
+            and self._cap_requests == 0
+            and self._sasl_mech is None
+            and not self.quitting
+        ):
             self._negotiating = False
             self.send("CAP", "END")
+
+    # -- SASL ----------------------------------------------------------------------
+
+    def _sasl_next(self) -> None:
+        """Start the best mechanism not yet tried, or give up."""
+        assert self.sasl is not None
+        name = choose(self._sasl_offered, self._sasl_tried, self.sasl.allow_plain)
+        if name is None:
+            offered = self._sasl_offered or []
+            if "PLAIN" in offered and "PLAIN" not in self._sasl_tried:
+                reason = (
+                    "the server offers only PLAIN, which would show the password on a "
+                    "link without checked TLS: use --tls, or set sasl_plain_without_tls = true"
+                )
+            else:
+                reason = "no mechanism we know: the server offers " + (
+                    ",".join(offered) or "none"
+                )
+            self._sasl_give_up(reason)
+            return
+        self._sasl_tried.add(name)
+        self._sasl_mech = mechanism(name, self.sasl)
+        self._sasl_reader = ChallengeReader()
+        self.send("AUTHENTICATE", name)
+
+    def _on_authenticate(self, msg: Message) -> None:
+        if self._sasl_mech is None:
+            return
+        try:
+            data = self._sasl_reader.feed(msg.param(0, "+"))
+            if data is None:
+                return
+            answer = self._sasl_mech.respond(data)
+        except (ValueError, ScramFailure) as exc:
+            # Abort; the server's 906 ends the exchange. No other mechanism is
+            # tried: a server that failed SCRAM must not be shown the password.
+            self._sasl_final = True
+            self.info(f"SASL: {exc}; login aborted", kind="error")
+            self.send("AUTHENTICATE", "*")
+            return
+        if answer is not None:
+            for chunk in encode_response(answer):
+                self.send("AUTHENTICATE", chunk)
+
+    def _on_logged_in(self, msg: Message) -> None:
+        self.account = msg.param(2) or None
+        self.info(msg.params[-1] if len(msg.params) > 3 else f"Logged in as {self.account}")
+
+    def _on_logged_out(self, msg: Message) -> None:
+        self.account = None
+        self.info(msg.params[-1] if len(msg.params) > 2 else "You are now logged out")
+
+    def _on_sasl_success(self, msg: Message) -> None:
+        if self._sasl_mech is None:
+            return
+        self.info(f"SASL login succeeded ({self._sasl_mech.name})")
+        self._sasl_mech = None
+        self._sasl_settled = True
+        self._end_negotiation()
+
+    def _on_sasl_already(self, msg: Message) -> None:
+        self._sasl_mech = None
+        self._sasl_settled = True
+        self.info(self._numeric_text(msg) or "You are already logged in")
+        self._end_negotiation()
+
+    def _on_sasl_mechs(self, msg: Message) -> None:
+        # 908 comes before the 904 that ends a try with an unknown mechanism.
+        self._sasl_offered = offered_mechanisms(msg.param(1))
+
+    def _on_sasl_failed(self, msg: Message) -> None:
+        current = self._sasl_mech
+        if current is None:
+            self._on_numeric(msg)
+            return
+        self._sasl_mech = None
+        retry = (
+            msg.command == "904"
+            and not self._sasl_final
+            and self._sasl_offered is not None
+            and current.name not in self._sasl_offered
+        )
+        if retry:
+            # We guessed a mechanism the server did not list; its 908 said which.
+            self._sasl_next()
+            if self._sasl_mech is not None:
+                return
+        else:
+            said = msg.params[-1] if len(msg.params) > 1 else ""
+            reason = f"{FAILURES.get(msg.command, 'failed')} ({msg.command}: {said})"
+            self._sasl_give_up(f"{current.name} {reason}")
+        self._end_negotiation()
+
+    def _sasl_give_up(self, reason: str) -> None:
+        """Say why there is no login; then stop, or carry on as a guest."""
+        assert self.sasl is not None
+        self._sasl_mech = None
+        self._sasl_settled = True
+        text = f"SASL login as {self.sasl.account} failed: {reason}"
+        if self.sasl.required:
+            self.info(f"{text}. Disconnecting (SASL is required).", kind="error")
+            self.quit("SASL login failed")
+            return
+        self.info(f"{text}. Continuing without logging in.", kind="error")
+        self._end_negotiation()
+
+    # -- accounts ------------------------------------------------------------------
+
+    def register(self, password: str, email: str | None = None) -> bool:
+        """Register an account for the current nick: IRCv3 REGISTER, else NickServ."""
+        if not self.connected:
+            return False
+        if ACCOUNT_REGISTRATION in self._offered:
+            options = self._offered[ACCOUNT_REGISTRATION].split(",")
+            if "email-required" in options and not email:
+                self.info("This server needs an email: /register PASSWORD EMAIL", kind="error",
+                          buffer=self.buffers.current)  # fmt: skip
+                return True
+            self.info(f"Registering the account {self.nick}...", buffer=self.buffers.current)
+            return self.send("REGISTER", "*", email or "*", password)
+        words = ["REGISTER", password] + ([email] if email else [])
+        self.info(f"Asking {SERVICES} to register {self.nick}...", buffer=self.buffers.current)
+        return self.send("PRIVMSG", SERVICES, " ".join(words))
+
+    def verify(self, account: str, code: str) -> bool:
+        return self.send("VERIFY", account, code)
+
+    def _on_register_reply(self, msg: Message) -> None:
+        status, account = msg.param(0).upper(), msg.param(1)
+        said = msg.params[-1] if len(msg.params) > 2 else ""
+        verb = "Registration" if msg.command == "REGISTER" else "Verification"
+        if status == "SUCCESS":
+            text = f"{verb} of {account} succeeded: {said}"
+        elif status == "VERIFICATION_REQUIRED":
+            text = f"Account {account} needs verifying: {said} (then /verify {account} CODE)"
+        else:
+            text = f"{verb} of {account}: {status} {said}"
+        self.info(text.rstrip(": "), buffer=self.buffers.current)
 
     def _on_bad_nick(self, msg: Message) -> None:
         if self.registered:
@@ -424,6 +650,10 @@ class Session:
         self._negotiating = False
         self.nick = msg.param(0, self.nick)
         self.info(msg.params[-1] if len(msg.params) > 1 else "Connected", time=self._time(msg))
+        if self.sasl is not None and not self._sasl_settled:
+            self._sasl_give_up("the server does not negotiate capabilities")
+            if self.quitting:
+                return
         channels = self._rejoin if self.ever_registered else self.autojoin
         self.ever_registered = True
         self._rejoin = []
@@ -458,7 +688,7 @@ class Session:
                 return None
             else:
                 text = f"CTCP {verb} reply: {rest}"
-        text = strip_formatting(text)
+        text = strip_formatting(mask_secret(target, text) if own else text)
         from_server = not msg.source or ("!" not in msg.source and "." in msg.source)
         to_me = not self.isupport.is_channel(target.lstrip(self.isupport.prefix_chars))
         if (
@@ -764,6 +994,13 @@ class Session:
         )
 
     def _on_standard_reply(self, msg: Message) -> None:
+        if msg.param(0).upper() in ("REGISTER", "VERIFY") and len(msg.params) >= 3:
+            verb = "Registration" if msg.param(0).upper() == "REGISTER" else "Verification"
+            account = f" of {msg.param(2)}" if len(msg.params) >= 4 else ""
+            text = f"{verb}{account} failed: {msg.params[-1]} ({msg.param(1)})"
+            self.info(text, kind="error" if msg.command == "FAIL" else "info",
+                      buffer=self.buffers.current)  # fmt: skip
+            return
         if msg.param(0).upper() == "CHATHISTORY":
             for buffer in self.buffers.all:
                 buffer.history_pending = False

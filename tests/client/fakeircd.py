@@ -3,11 +3,19 @@
 Real servers differ in which IRCv3 capabilities they offer; this one offers
 exactly the ones a test asks for, serves CHATHISTORY from a list, and can
 drop every connection on demand to test reconnecting.
+
+Its SASL side (PLAIN, and SCRAM-SHA-256 from RFC 5802 section 3) is written
+here from the RFCs with hashlib alone, not with ircish's SCRAM code, so a
+mistake in that code cannot cancel out against the same mistake here.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import itertools
+import secrets
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,6 +56,10 @@ class _Conn:
     caps: set[str] = field(default_factory=set)
     negotiating: bool = False
     registered: bool = False
+    sasl: str = ""  # the mechanism under way
+    sasl_chunks: list[str] = field(default_factory=list)
+    scram: dict[str, str | bytes] = field(default_factory=dict)
+    account: str = ""
 
 
 class FakeIrcd:
@@ -57,8 +69,17 @@ class FakeIrcd:
         taken: set[str] | None = None,
         history: dict[str, list[Stored]] | None = None,
         names: dict[str, list[str]] | None = None,
+        accounts: dict[str, str] | None = None,
+        mechanisms: list[str] | None = None,
+        bad_signature: bool = False,
     ) -> None:
         self.caps = caps or {}
+        # account -> password; what SASL checks and REGISTER adds to
+        self.accounts = accounts if accounts is not None else {}
+        listed = self.caps.get("sasl", "")
+        self.mechanisms = mechanisms or [m for m in listed.split(",") if m]
+        self.bad_signature = bad_signature
+        self.logins: list[tuple[str, str]] = []  # (mechanism, account) that succeeded
         self.taken = taken or set()
         self.history = history or {}
         self.names = names or {}
@@ -181,7 +202,25 @@ class FakeIrcd:
                 others = " ".join(self.names.get(channel, []))
                 await self._reply(conn, "353", conn.nick, "=", channel, f"@{conn.nick} {others}")
                 await self._reply(conn, "366", conn.nick, channel, "End of /NAMES list")
+        elif verb == "AUTHENTICATE":
+            await self._authenticate(conn, msg.param(0))
+        elif verb == "REGISTER":
+            account, password = conn.nick, msg.param(2)
+            if account in self.accounts:
+                await self._reply(
+                    conn, "FAIL", "REGISTER", "ACCOUNT_EXISTS", account, "Account already exists"
+                )
+            else:
+                self.accounts[account] = password
+                await self._reply(conn, "REGISTER", "SUCCESS", account, "Account created")
         elif verb in ("PRIVMSG", "NOTICE"):
+            if msg.param(0).lower() == "nickserv" and msg.param(1).upper().startswith("REGISTER "):
+                words = msg.param(1).split()
+                self.accounts[conn.nick] = words[1]
+                await self._send(
+                    conn, f":NickServ!services@services NOTICE {conn.nick} "
+                    f":Nickname {conn.nick} registered (email: {words[2:] or 'none'})",
+                )  # fmt: skip
             if "echo-message" in conn.caps:
                 tags = self._tags(conn, msgid=f"e{next(self._msgid)}")
                 await self._send(
@@ -193,6 +232,90 @@ class FakeIrcd:
             await self._send(conn, f"ERROR :Closing link ({msg.param(0)})")
             return False
         return True
+
+    # -- SASL -------------------------------------------------------------------
+
+    async def _authenticate(self, conn: _Conn, param: str) -> None:
+        nick = conn.nick or "*"
+        if not conn.sasl:
+            mech = param.upper()
+            if mech not in self.mechanisms:
+                await self._reply(conn, "908", nick, ",".join(self.mechanisms), "are available")
+                await self._reply(conn, "904", nick, "SASL authentication failed")
+                return
+            conn.sasl, conn.sasl_chunks, conn.scram = mech, [], {}
+            await self._send(conn, "AUTHENTICATE +")
+            return
+        if param == "*":
+            conn.sasl = ""
+            await self._reply(conn, "906", nick, "SASL authentication aborted")
+            return
+        if param != "+":
+            conn.sasl_chunks.append(param)
+            if len(param) == 400:
+                return  # more of the same message follows
+        data = base64.b64decode("".join(conn.sasl_chunks))
+        conn.sasl_chunks = []
+        if conn.sasl == "PLAIN":
+            _authzid, authcid, password = data.decode().split("\0")
+            await self._finish(conn, authcid if self.accounts.get(authcid) == password else "")
+        else:
+            await self._scram_step(conn, data.decode())
+
+    async def _scram_step(self, conn: _Conn, text: str) -> None:
+        state = conn.scram
+        if not state:  # client-first-message: gs2 header, then n=user,r=nonce
+            bare = text.split(",", 2)[2]
+            fields = dict(item.split("=", 1) for item in bare.split(","))
+            user = fields["n"].replace("=2C", ",").replace("=3D", "=")
+            if user not in self.accounts:
+                await self._finish(conn, "")
+                return
+            salt = secrets.token_bytes(16)
+            nonce = fields["r"] + secrets.token_hex(12)
+            first = f"r={nonce},s={base64.b64encode(salt).decode()},i=4096"
+            state.update(user=user, bare=bare, first=first, nonce=nonce, salt=salt)
+            await self._send(conn, "AUTHENTICATE " + base64.b64encode(first.encode()).decode())
+            return
+        if "final" in state:  # the client's empty answer to server-final
+            await self._finish(conn, str(state["user"]) if text == "" else "")
+            return
+        without_proof, _, proof_b64 = text.rpartition(",p=")
+        salted = hashlib.pbkdf2_hmac(
+            "sha256", self.accounts[str(state["user"])].encode(), bytes(state["salt"]), 4096
+        )
+        client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+        stored_key = hashlib.sha256(client_key).digest()
+        auth = f"{state['bare']},{state['first']},{without_proof}".encode()
+        signature = hmac.new(stored_key, auth, "sha256").digest()
+        proof = base64.b64decode(proof_b64)
+        recovered = bytes(a ^ b for a, b in zip(proof, signature, strict=True))
+        if without_proof != f"c=biws,r={state['nonce']}" or (
+            hashlib.sha256(recovered).digest() != stored_key
+        ):
+            await self._finish(conn, "")
+            return
+        server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+        server_signature = hmac.new(server_key, auth, "sha256").digest()
+        if self.bad_signature:
+            server_signature = bytes(32)
+        state["final"] = "v=" + base64.b64encode(server_signature).decode()
+        await self._send(
+            conn, "AUTHENTICATE " + base64.b64encode(str(state["final"]).encode()).decode()
+        )
+
+    async def _finish(self, conn: _Conn, account: str) -> None:
+        nick = conn.nick or "*"
+        mech, conn.sasl = conn.sasl, ""
+        if not account:
+            await self._reply(conn, "904", nick, "SASL authentication failed")
+            return
+        conn.account = account
+        self.logins.append((mech, account))
+        await self._reply(
+            conn, "900", nick, f"{nick}!u@h", account, f"You are now logged in as {account}"
+        )
+        await self._reply(conn, "903", nick, "SASL authentication successful")
 
     async def _maybe_welcome(self, conn: _Conn) -> None:
         if conn.registered or conn.negotiating or not conn.nick or not conn.user:

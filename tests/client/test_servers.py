@@ -150,3 +150,26 @@ async def _serve_with_history(
     async with start_server(base, config=HISTORY_CONFIG) as srv:
         task_status.started(srv)
         await trio.sleep_forever()
+
+
+async def test_ircish_register_then_scram_login(tmp_path: Path, nursery: trio.Nursery) -> None:
+    from ircish.client.commands import Context, run_input
+    from tests.accounts.conftest import accounts_config
+
+    async with start_server(tmp_path, accounts_config()) as server:
+        first = client_for(server.port, join=())
+        nursery.start_soon(first.connection.run)
+        await wait_for(lambda: first.session.registered)
+        run_input(Context(first.session, first.buffers, lambda r: None), "/register sesame-open")
+        await wait_for(lambda: any("Registration of ada" in t for t in texts(first, "*")), 15)
+        assert any("Registration of ada succeeded" in t for t in texts(first, "*"))
+        await first.connection.quit("bye")
+
+        second = client_for(
+            server.port, nick="ada2", sasl_account="ada", sasl_password="sesame-open", join=()
+        )
+        nursery.start_soon(second.connection.run)
+        await wait_for(lambda: second.session.registered, 15)
+        assert second.session.account == "ada"
+        assert any("SASL login succeeded (SCRAM-SHA-256)" in t for t in texts(second, "*"))
+        await second.connection.quit("bye")

@@ -17,7 +17,7 @@ import logging
 import secrets
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -25,6 +25,7 @@ from ircish import __version__
 from ircish.config import Config
 from ircish.core import events
 from ircish.core import numerics as N
+from ircish.core.burst import Numeric, StaticReplies
 from ircish.core.commands import Command, core_commands
 from ircish.core.extension import Extension, JoinListener, MessageFilter
 from ircish.core.lines import LineVariants, fit_trailing
@@ -108,6 +109,7 @@ class Server:
         self.isupport_extra: dict[str, str] = {}
         self.join_listeners: tuple[JoinListener, ...] = ()
         self.motd_lines = self._load_motd()
+        self._static: dict[str, StaticReplies] = {}
         self.ever_welcomed = False
         self.max_users = 0  # the most registered users at once, for 265/266
         # Filters see every PRIVMSG/NOTICE before delivery; see ircish.core.delivery.
@@ -138,6 +140,7 @@ class Server:
                 raise ValueError(f"extension {extension.name}: {kind} {clash[0]} is already "
                                  "provided")
             have.update(new)  # type: ignore[attr-defined]
+        self.reset_static_replies()
         self.join_listeners += extension.join_listeners
         self.message_filters += extension.message_filters
 
@@ -266,14 +269,23 @@ class Server:
     # ---- replies --------------------------------------------------------------------
 
     def numeric(self, user: User, code: str, *params: str) -> None:
+        self.replies.send(user, self.format_numeric(user.nick, code, params))
+
+    def format_numeric(self, nick: str, code: str, params: Sequence[str]) -> bytes:
         """The one place a numeric reply is formatted: ``:server CODE nick params``."""
         if len(params) > 1:
             params = (*map(_middle, params[:-1]), params[-1])
-        data = format_line(code, (user.nick, *params), self.name).encode("utf-8", "replace")
+        data = format_line(code, (nick, *params), self.name).encode("utf-8", "replace")
         if len(data) > self.line_budget:
             # Echoed client text can push a reply past the limit: cut, never overflow.
             data = data[: self.line_budget].decode("utf-8", "ignore").encode()
-        self.replies.send(user, data + b"\r\n")
+        return data + b"\r\n"
+
+    def numerics(self, user: User, numerics: Iterable[Numeric]) -> None:
+        """Several numerics for ``user`` as one write, formatted as ``numeric`` does."""
+        nick = user.nick
+        fmt = self.format_numeric
+        self.replies.send(user, b"".join(fmt(nick, code, params) for code, params in numerics))
 
     def send_from_server(self, user: User, command: str, *params: str) -> None:
         self.replies.send(user, server_line(self.name, command, params))
@@ -439,10 +451,28 @@ class Server:
         tokens.update(self.isupport_extra)
         return [f"{k}={v}" if v else k for k, v in sorted(tokens.items())]
 
-    def send_isupport(self, user: User) -> None:
+    def _isupport_numerics(self) -> list[Numeric]:
         tokens = self.isupport_tokens()
-        for i in range(0, len(tokens), 12):
-            self.numeric(user, N.RPL_ISUPPORT, *tokens[i : i + 12], "are supported by this server")
+        return [(N.RPL_ISUPPORT, (*tokens[i : i + 12], "are supported by this server"))
+                for i in range(0, len(tokens), 12)]
+
+    def send_isupport(self, user: User) -> None:
+        self.replies.send(user, self.static_replies("isupport").for_nick(user.nick))
+
+    def static_replies(self, kind: str) -> StaticReplies:
+        """The numerics that are the same for every client ("welcome": 002-005,
+        "isupport", "motd"), formatted once; see ``ircish.core.burst``."""
+        cached = self._static.get(kind)
+        if cached is None:
+            builders = {"welcome": self._welcome_numerics, "isupport": self._isupport_numerics,
+                        "motd": self._motd_numerics}
+            cached = StaticReplies(builders[kind](), self.format_numeric, self.line_budget)
+            self._static[kind] = cached
+        return cached
+
+    def reset_static_replies(self) -> None:
+        """Forget the cached numerics: the config (or an ISUPPORT token) changed."""
+        self._static.clear()
 
     def _load_motd(self) -> list[str]:
         server = self.config.server
@@ -452,14 +482,17 @@ class Server:
             text = server.motd
         return text.splitlines()
 
-    def send_motd(self, user: User) -> None:
+    def _motd_numerics(self) -> list[Numeric]:
         if not self.motd_lines:
-            self.numeric(user, N.ERR_NOMOTD, "MOTD File is missing")
-            return
-        self.numeric(user, N.RPL_MOTDSTART, f"- {self.name} Message of the day - ")
-        for line in self.motd_lines:
-            self.numeric(user, N.RPL_MOTD, f"- {line}")
-        self.numeric(user, N.RPL_ENDOFMOTD, "End of /MOTD command.")
+            return [(N.ERR_NOMOTD, ("MOTD File is missing",))]
+        return [
+            (N.RPL_MOTDSTART, (f"- {self.name} Message of the day - ",)),
+            *((N.RPL_MOTD, (f"- {line}",)) for line in self.motd_lines),
+            (N.RPL_ENDOFMOTD, ("End of /MOTD command.",)),
+        ]
+
+    def send_motd(self, user: User) -> None:
+        self.replies.send(user, self.static_replies("motd").for_nick(user.nick))
 
     def set_user_mode(self, user: User, mode: str, on: bool) -> bool:
         """Change one user mode; True if it changed. Keeps the LUSERS counts current."""
@@ -481,34 +514,38 @@ class Server:
         total = len(self.users)
         unknown = len(self.connections) - total
         peak = max(self.max_users, total)
-        self.numeric(
-            user, N.RPL_LUSERCLIENT,
-            f"There are {total - invisible} users and {invisible} invisible on 1 servers",
-        )
-        self.numeric(user, N.RPL_LUSEROP, str(opers), "operator(s) online")
-        self.numeric(user, N.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
-        self.numeric(user, N.RPL_LUSERCHANNELS, str(len(self.channels)), "channels formed")
-        self.numeric(user, N.RPL_LUSERME, f"I have {total} clients and 0 servers")
-        self.numeric(user, N.RPL_LOCALUSERS, str(total), str(peak),
-                     f"Current local users {total}, max {peak}")
-        self.numeric(user, N.RPL_GLOBALUSERS, str(total), str(peak),
-                     f"Current global users {total}, max {peak}")
+        self.numerics(user, (
+            (N.RPL_LUSERCLIENT,
+             (f"There are {total - invisible} users and {invisible} invisible on 1 servers",)),
+            (N.RPL_LUSEROP, (str(opers), "operator(s) online")),
+            (N.RPL_LUSERUNKNOWN, (str(unknown), "unknown connection(s)")),
+            (N.RPL_LUSERCHANNELS, (str(len(self.channels)), "channels formed")),
+            (N.RPL_LUSERME, (f"I have {total} clients and 0 servers",)),
+            (N.RPL_LOCALUSERS, (str(total), str(peak), f"Current local users {total}, max {peak}")),
+            (N.RPL_GLOBALUSERS,
+             (str(total), str(peak), f"Current global users {total}, max {peak}")),
+        ))
+
+    def _welcome_numerics(self) -> list[Numeric]:
+        """002-005: the part of the burst after 001 that is the same for everyone."""
+        name = self.name
+        created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.started))
+        return [
+            (N.RPL_YOURHOST, (f"Your host is {name}, running version ircish-{__version__}",)),
+            (N.RPL_CREATED, (f"This server was created {created}",)),
+            (N.RPL_MYINFO, (name, f"ircish-{__version__}", USER_MODES,
+                            CHANNEL_MODES_LIST + CHANNEL_MODES_PARAM_ALWAYS
+                            + CHANNEL_MODES_PARAM_SET + CHANNEL_MODES_FLAGS + "ov", "bklov")),
+            *self._isupport_numerics(),
+        ]
 
     def welcome(self, user: User) -> None:
         user.registered = True
         self.users[user.key] = user
         self.max_users = max(self.max_users, len(self.users))
-        name = self.name
         self.numeric(user, N.RPL_WELCOME,
                      f"Welcome to the {self.config.server.network} IRC Network {user.source}")
-        self.numeric(user, N.RPL_YOURHOST, f"Your host is {name}, running version ircish-"
-                     f"{__version__}")
-        created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.started))
-        self.numeric(user, N.RPL_CREATED, f"This server was created {created}")
-        self.numeric(user, N.RPL_MYINFO, name, f"ircish-{__version__}", USER_MODES,
-                     CHANNEL_MODES_LIST + CHANNEL_MODES_PARAM_ALWAYS + CHANNEL_MODES_PARAM_SET
-                     + CHANNEL_MODES_FLAGS + "ov", "bklov")
-        self.send_isupport(user)
+        self.replies.send(user, self.static_replies("welcome").for_nick(user.nick))
         self.send_lusers(user)
         self.send_motd(user)
         first = not self.ever_welcomed

@@ -22,8 +22,8 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, false, func, or_, s
 
 from ircish.core.chathistory import MESSAGE_KINDS, HistoryRequest, Ref, Viewer
 from ircish.history.records import Ban, ChannelState, HistoryRecord, TargetSummary
-from ircish.store.keys import DEFAULT_CHANTYPES, channel_key, dm_key, is_channel_name, nick_key
-from ircish.store.schema import channel_bans, channels, conversations, history
+from ircish.store.keys import DEFAULT_CHANTYPES, channel_key, is_channel_name, nick_key
+from ircish.store.schema import channel_bans, channels, history
 
 Op = Literal["<", ">", ">="]
 
@@ -56,11 +56,6 @@ def _record(row: Row) -> HistoryRecord:  # type: ignore[type-arg]
     )
 
 
-def _by_account(viewer: Viewer) -> ColumnElement[bool]:
-    # A party is recognised by the account it had when the line was sent.
-    return or_(history.c.account == viewer.account, history.c.recipient_account == viewer.account)
-
-
 def _by_session(viewer: Viewer, other: str | None = None) -> ColumnElement[bool]:
     # Or by the very connection that sent or received the line (the nick alone
     # proves nothing: the next one to register it is somebody else).
@@ -74,13 +69,20 @@ def _by_session(viewer: Viewer, other: str | None = None) -> ColumnElement[bool]
     )
 
 
+def _by_account_with(viewer: Viewer, other: str) -> ColumnElement[bool]:
+    # The viewer by the account it had on the line, the other party by nick: an
+    # account's conversations follow it across nicks, connections and restarts.
+    return or_(
+        and_(history.c.account == viewer.account, history.c.recipient_key == other),
+        and_(history.c.recipient_account == viewer.account, history.c.sender_key == other),
+    )
+
+
 def private_rows(viewer: Viewer, target: str) -> ColumnElement[bool]:
     """The rows of ``viewer``'s conversation with ``target`` that ``viewer`` may see."""
     conds: list[ColumnElement[bool]] = []
     if viewer.account:
-        conds.append(
-            and_(history.c.target_key == dm_key(viewer.nick, target), _by_account(viewer))
-        )
+        conds.append(_by_account_with(viewer, nick_key(target)))
     if viewer.session:
         # Keyed by the other party only: this connection's own nick changes do
         # not hide what it said before them.
@@ -241,17 +243,21 @@ def _latest_in_window(conn: Connection, where: ColumnElement[bool], lo: int, hi:
     ).scalar()
 
 
-def _session_conversations(
-    conn: Connection, viewer: Viewer, kind_cond: ColumnElement[bool], lo: int, hi: int
+def _party_conversations(
+    conn: Connection, columns: tuple[Any, Any], me: str, kind_cond: ColumnElement[bool],
+    lo: int, hi: int,
 ) -> list[TargetSummary]:
-    """The other parties this connection wrote to or heard from, with the latest time."""
+    """The other parties ``me`` wrote to or heard from, with the latest time; ``me`` is
+    a session (``columns`` the session columns) or an account (the account columns)."""
     found: list[TargetSummary] = []
     sides = (
-        (history.c.sender_session, history.c.recipient_key, history.c.target),
-        (history.c.recipient_session, history.c.sender_key, history.c.source),
+        (columns[0], history.c.recipient_key, history.c.target),
+        (columns[1], history.c.sender_key, history.c.source),
     )
     for mine, other, name_col in sides:
-        window = and_(mine == viewer.session, kind_cond, history.c.time > lo, history.c.time < hi)
+        # Private rows only: a channel line has an account but no recipient_key.
+        window = and_(mine == me, other.is_not(None), kind_cond, history.c.time > lo,
+                      history.c.time < hi)
         latest = conn.execute(
             select(other, func.max(history.c.time)).where(window).group_by(other)
         ).all()
@@ -286,21 +292,13 @@ def targets(
     kind_cond = history.c.kind.in_(sorted(kinds))
     private: list[TargetSummary] = []
     if viewer.account:
-        me = nick_key(viewer.nick)
-        convs = conn.execute(
-            select(conversations).where(
-                or_(conversations.c.a_key == me, conversations.c.b_key == me),
-                conversations.c.last_time > lo,
-            )
-        ).all()
-        for conv in convs:
-            where = and_(history.c.target_key == conv.key, kind_cond, _by_account(viewer))
-            micros = _latest_in_window(conn, where, lo, hi)
-            if micros is not None:
-                other = conv.b_name if conv.a_key == me else conv.a_name
-                private.append(TargetSummary(other, micros))
+        private.extend(_party_conversations(
+            conn, (history.c.account, history.c.recipient_account), viewer.account,
+            kind_cond, lo, hi))
     if viewer.session:
-        private.extend(_session_conversations(conn, viewer, kind_cond, lo, hi))
+        private.extend(_party_conversations(
+            conn, (history.c.sender_session, history.c.recipient_session), viewer.session,
+            kind_cond, lo, hi))
     # One line per other party, however it was found.
     newest: dict[str, TargetSummary] = {}
     for summary in private:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance: upgrade, downgrade, current, history, "
                         "backup, check")
     db.add_argument("db_args", nargs=argparse.REMAINDER)
+    account = sub.add_parser("account", help="accounts: create, list, show, delete, passwd NAME")
+    account.add_argument("account_args", nargs=argparse.REMAINDER)
     plugins = sub.add_parser("plugins", help="plugin tools: list")
     plugins.add_argument("plugin_args", nargs=argparse.REMAINDER)
     return parser
@@ -62,6 +65,10 @@ def server_main(argv: list[str] | None = None) -> int:
         from ircish.store.cli import main as db_main
 
         return db_main(args.db_args, config)
+    if args.command == "account":
+        from ircish.accounts.cli import main as account_main
+
+        return account_main(args.account_args, config)
     if args.command == "plugins":
         from ircish.hooks.cli import main as plugins_main
 
@@ -105,6 +112,10 @@ async def _serve(config: Config) -> int:
         # start-up still means a graceful stop rather than a traceback.
         await nursery.start(_watch_signals, server)
         await nursery.start(server.run)
+        # What start-up made (modules, config, the features) lives as long as the
+        # process: out of the collector's sight, a full collection during a
+        # connection storm scans only what the clients made.
+        gc.freeze()
         await server.stopped.wait()
         nursery.cancel_scope.cancel()
     return 0

@@ -75,7 +75,10 @@ class _Ready:
         elif kind == "joined":
             self.joined.add(self.client.buffers.casefold(arg))
         elif kind == "lost":
-            self.registered = trio.Event()
+            # A fresh event only once the old one fired: one lost before
+            # registration must not strand a task still waiting on it.
+            if self.registered.is_set():
+                self.registered = trio.Event()
             self.joined.clear()
         elif kind == "closed":
             self.closed = True

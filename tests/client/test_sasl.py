@@ -10,10 +10,11 @@ import trio
 
 from ircish.accounts.scram import Exchange, derive, parse_client_first
 from ircish.client.app import Client
-from ircish.client.cli import main
+from ircish.client.cli import ask_sasl_password, main
 from ircish.client.commands import Context, run_input
 from ircish.client.config import ConfigError, build
 from ircish.client.model import Buffers
+from ircish.client.plain import run_plain
 from ircish.client.sasl import (
     ChallengeReader,
     SaslSettings,
@@ -24,7 +25,7 @@ from ircish.client.sasl import (
 from ircish.client.scram import ScramClient, ScramFailure
 from ircish.client.session import Identity, Session
 from tests.client.fakeircd import FakeIrcd
-from tests.client.helpers import client_for, texts, wait_for
+from tests.client.helpers import client_for, config, texts, wait_for
 
 # RFC 7677 section 3.
 RFC_NONCE = "rOprNGfwEbeRWgbNEkqO"
@@ -343,3 +344,36 @@ async def test_register_asks_nickserv_otherwise(nursery: trio.Nursery) -> None:
     assert not shown_anywhere(client, "s3cret")
     run_input(context(client), "/register")
     assert texts(client, "*")[-1] == "Usage: /register password [email]"
+
+
+async def test_plain_mode_exits_1_when_the_required_login_fails(nursery: trio.Nursery) -> None:
+    fake = FakeIrcd(caps=SASL_CAPS, accounts={"ada": "pencil"})
+    port = await nursery.start(fake.serve)
+    output: list[str] = []
+
+    async def no_input() -> str | None:
+        return None
+
+    settings = config(port, sasl_required=True, sasl_password="wrong")
+    with trio.fail_after(10):
+        status = await run_plain(settings, no_input, output.append)
+    assert status == 1
+    assert any("SASL login as ada failed" in line for line in output)
+    assert not any("wrong" in line for line in output)
+
+
+def test_the_password_prompt_does_not_echo(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    asked: list[str] = []
+
+    def fake_getpass(prompt: str) -> str:
+        asked.append(prompt)
+        return "typed-secret"
+
+    monkeypatch.setattr("ircish.client.cli.getpass.getpass", fake_getpass)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    settings = build({"nick": "ada", "sasl": True}, None)
+    assert ask_sasl_password(settings, None, plain=False) == "typed-secret"
+    assert asked == ["Password for account ada: "]
+    assert ask_sasl_password(settings, None, plain=True) is None  # a script is not asked

@@ -100,7 +100,7 @@ def main(argv: list[str], config: Config, *, stdin: TextIO | None = None,
         password = _read_password(stdin, err)
         if password is None:
             return 1
-        problem = hashing.password_problem(password)
+        problem = hashing.password_problem(password, min_length=1)
         if problem is not None:
             err.write(f"ircish-server account: {problem}\n")
             return 1

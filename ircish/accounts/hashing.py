@@ -25,7 +25,7 @@ _hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB,
                          parallelism=PARALLELISM)
 
 # Longer passwords are refused before any hashing (a megabyte password is work).
-MAX_PASSWORD_BYTES = 300
+MAX_PASSWORD_BYTES = 1024
 MIN_PASSWORD_LENGTH = 4
 
 
@@ -35,10 +35,11 @@ class Credentials:
     scram: ScramCredentials
 
 
-def password_problem(password: str) -> str | None:
-    """Why ``password`` cannot be an account password, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Passwords must be at least {MIN_PASSWORD_LENGTH} characters long"
+def password_problem(password: str, min_length: int = MIN_PASSWORD_LENGTH) -> str | None:
+    """Why ``password`` cannot be an account password, or None. Operators (the
+    CLI) may set shorter ones than users may choose."""
+    if len(password) < max(min_length, 1):
+        return f"Passwords must be at least {max(min_length, 1)} characters long"
     if len(password.encode("utf-8", "surrogatepass")) > MAX_PASSWORD_BYTES:
         return f"Passwords must be at most {MAX_PASSWORD_BYTES} bytes long"
     if any(ch in password for ch in "\r\n\0"):

@@ -147,8 +147,8 @@ def _step(service: AccountService, server: Server, user: User, state: Exchange,
 
 def _succeed(service: AccountService, server: Server, user: User, name: str, how: str) -> None:
     _end(user)
-    service.login(user, name, how)
-    server.numeric(user, N.RPL_SASLSUCCESS, "SASL authentication successful")
+    service.login(user, name, how, lambda: server.numeric(
+        user, N.RPL_SASLSUCCESS, "SASL authentication successful"))
 
 
 def _refused(service: AccountService, server: Server, user: User, name: str) -> bool:

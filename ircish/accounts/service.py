@@ -159,16 +159,25 @@ class AccountService:
 
     # ---- logging in and out -------------------------------------------------------
 
-    def login(self, user: User, name: str, via: str) -> None:
+    def login(self, user: User, name: str, via: str,
+              before_mode: Callable[[], None] | None = None) -> None:
+        """Log ``user`` in: 900, then ``before_mode()`` (SASL's 903 must follow 900
+        at once) or else ``MODE +r``, then account-notify and the event."""
         core = self.core
         previous = user.account
         user.account = name
         self._enforcing.pop(user, None)
         log.info("%s logged in to %r from %s (%s)", user.nick, name, user.ip, via)
-        if core.set_user_mode(user, REGISTERED_MODE, True) and user.registered:
-            core.send_line(user, f":{core.name} MODE {user.nick} :+{REGISTERED_MODE}")
         source = f"{user.nick}!{user.username or '*'}@{user.host}"
         core.numeric(user, N.RPL_LOGGEDIN, source, name, f"You are now logged in as {name}")
+        changed = core.set_user_mode(user, REGISTERED_MODE, True)
+        if before_mode is not None:
+            # SASL: 900 and 903 close the exchange and nothing may come between or
+            # right after them (clients and irctest read exactly those); +r is set
+            # quietly and shows in MODE and WHOIS.
+            before_mode()
+        elif changed and user.registered:
+            core.send_line(user, f":{core.name} MODE {user.nick} :+{REGISTERED_MODE}")
         self._notify(user, name)
         core.emit(events.AccountEvent(core.now_dt(core.clock()), user.source, user.nick, name,
                                       previous, via))

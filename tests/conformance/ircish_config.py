@@ -28,6 +28,10 @@ class ServerSettings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     history: bool = False
+    # Accounts (irctest's "services"): they live in the history database.
+    accounts: bool = False
+    register_before_connect: bool = True
+    email_required: bool = False
 
 
 @functools.cache
@@ -39,6 +43,10 @@ def _oper_hash() -> str:
 def _toml(value: str | list[str]) -> str:
     # A JSON string or array of strings is also a valid TOML one.
     return json.dumps(value)
+
+
+def _toml_bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def render_config(settings: ServerSettings) -> str:
@@ -73,11 +81,19 @@ def render_config(settings: ServerSettings) -> str:
         "flood_excess = 100000",
     ]
     storage = ['[storage]', 'url = ""']
-    if settings.history:
+    if settings.history or settings.accounts:
         db = settings.directory / "history.db"
         storage = ["[storage]", f"url = {_toml('sqlite:///' + str(db))}", "flush_interval_ms = 5"]
         # Join replay would add unrequested lines to what the chathistory tests read.
         storage += ["", "[history]", "replay_on_join = 0"]
+    if settings.accounts:
+        # Accounts are made by the controller's registerUser (the account CLI) while
+        # the server runs; tests take registered nicks without identifying.
+        storage += [
+            "", "[accounts]", 'nick_reservation = "off"',
+            f"register_before_connect = {_toml_bool(settings.register_before_connect)}",
+            f"email_required = {_toml_bool(settings.email_required)}",
+        ]
     sections = [
         server,
         tls,

@@ -54,6 +54,16 @@ def test_password_history_and_tls_config_loads(tmp_path: Path) -> None:
     assert config.history.replay_on_join == 0
 
 
+def test_services_config_has_storage_and_accounts(tmp_path: Path) -> None:
+    settings = ServerSettings(tmp_path, "127.0.0.1", 7001, accounts=True,
+                              register_before_connect=False, email_required=True)
+    config = load_config(ircish_config.write_config(settings))
+    assert config.storage.url == f"sqlite:///{tmp_path / 'history.db'}"
+    assert config.accounts.nick_reservation == "off"
+    assert not config.accounts.register_before_connect
+    assert config.accounts.email_required
+
+
 def test_count_junit(tmp_path: Path) -> None:
     report = tmp_path / "junit.xml"
     report.write_text(

@@ -225,6 +225,14 @@ class AccountService:
     def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.WelcomeEvent):
             user = self.core.find_user(event.nick)
+            if user is not None and self.config.require_sasl and user.account is None \
+                    and not user.bot:
+                # The core sends its welcome burst before extensions hear of it; the
+                # client is let go at once, before it can join or speak.
+                reason = "You must log in with SASL on this server"
+                log.info("%s from %s refused: no SASL login", user.nick, user.ip)
+                self.core.kill(user, reason, f"Closing Link: {user.host} ({reason})")
+                return
         elif isinstance(event, events.NickEvent):
             user = self.core.find_user(event.new)
         else:

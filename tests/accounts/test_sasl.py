@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 from ircish.testing import RunningServer
 from tests.accounts.conftest import registered
@@ -106,3 +107,26 @@ async def test_long_password_in_chunks(aserver: RunningServer) -> None:
         await client.send("AUTHENTICATE +")
     assert (await client.expect(lambda m: m.command in ("903", "904"))).command == "903"
     await client.aclose()
+
+
+async def test_require_sasl_lets_only_logged_in_clients_stay(tmp_path: Path) -> None:
+    from ircish.testing import start_server
+    from tests.accounts.conftest import accounts_config
+
+    async with start_server(tmp_path, accounts_config(
+            {"accounts": {"require_sasl": True, "nick_reservation": "off"}})) as srv:
+        plainclient = await RawClient.connect(srv.port)
+        await plainclient.send("NICK nobody", "USER n 0 * :n")
+        lines = await plainclient.read_until_closed()
+        assert any(m.command == "ERROR" and "SASL" in m.params[-1] for m in lines)
+        # REGISTER before connecting, then a SASL login on the next connection.
+        reg = await RawClient.connect(srv.port)
+        await reg.send("NICK kim", "REGISTER * * kim-password")
+        await reg.expect("900")
+        await reg.aclose()
+        client = await start_sasl(srv.port, "kim")
+        assert await sasl_plain(client, "kim", "kim-password") == "903"
+        await finish(client)
+        await client.send("PING :still-here")
+        await client.expect("PONG")
+        await client.aclose()

@@ -164,6 +164,9 @@ class StoreClient:
         self._urgent = 0
         self._link: FrameStream | None = None
         self._calls: dict[int, _Pending] = {}
+        # Queries whose asker gave up before the answer: the worker is told, so it
+        # drops them instead of answering nobody while the writer waits its turn.
+        self._abandoned: list[int] = []
         self._ids = itertools.count(1)
         self._started = False
         self.pid: int | None = None  # the current worker's
@@ -263,6 +266,9 @@ class StoreClient:
             raise StoreUnavailable(f"the history worker is gone ({exc})") from exc
         finally:
             self._calls.pop(call_id, None)
+            if not pending.done.is_set() and self._link is link:
+                self._abandoned.append(call_id)
+                self._wake.set()
         if pending.error is not None:
             raise pending.error
         answers, left_out = pending.value
@@ -418,7 +424,7 @@ class StoreClient:
         next_ship = trio.current_time()
         try:
             while True:
-                if not self._queue:
+                if not self._queue and not self._abandoned:
                     await self._wake.wait()
                 self._wake = trio.Event()
                 if not self._urgent:
@@ -435,6 +441,9 @@ class StoreClient:
                 proc.kill()
 
     async def _ship_all(self, link: FrameStream) -> None:
+        if self._abandoned:
+            given_up, self._abandoned = tuple(self._abandoned), []
+            await link.send(("cancel", given_up))
         queue = self._queue
         while queue:
             count = min(len(queue), MAX_FRAME_EVENTS)

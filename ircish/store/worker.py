@@ -64,6 +64,9 @@ class Worker:
     def __init__(self, link: FrameStream) -> None:
         self.link = link
         self.store: Store | None = None
+        # Queries being answered, by call id, so an asker who gave up can stop them.
+        self._queries: dict[int, trio.CancelScope] = {}
+        self.abandoned = 0  # queries dropped because their asker gave up
         self._out_send, self._out_receive = trio.open_memory_channel[Any](math.inf)
         self._sent_all = trio.Event()
 
@@ -137,27 +140,45 @@ class Worker:
                     submit(event)
             elif kind == "query":
                 # Everything received so far is what this query must see.
-                calls.start_soon(self._answer, writer.accepted, *frame[1:])
+                scope = self._queries[frame[1]] = trio.CancelScope()
+                calls.start_soon(self._answer, scope, writer.accepted, *frame[1:])
+            elif kind == "cancel":
+                # Their askers gave up: no reads for nobody ahead of the writer.
+                for call_id in frame[1]:
+                    given_up = self._queries.pop(call_id, None)
+                    if given_up is not None:
+                        given_up.cancel()
             elif kind == "account":
                 calls.start_soon(self._account, *frame[1:])
             else:
                 log.error("history worker: unknown frame %r ignored", kind)
 
     async def _answer(
-        self, seen: int, call_id: int, requests: tuple[HistoryRequest, ...], wait_s: float
+        self,
+        scope: trio.CancelScope,
+        seen: int,
+        call_id: int,
+        requests: tuple[HistoryRequest, ...],
+        wait_s: float,
     ) -> None:
         store = self.store
         assert store is not None
         try:
-            with trio.move_on_after(wait_s):
-                await store.writer.flush(seen)
-            left_out = max(0, seen - store.writer.committed)
-            value = await store.reader.ask(*requests)
+            with scope:
+                with trio.move_on_after(wait_s):
+                    await store.writer.flush(seen)
+                left_out = max(0, seen - store.writer.committed)
+                value = await store.reader.ask(*requests)
+            if scope.cancelled_caught:
+                self.abandoned += 1
+                return
         except Exception as exc:
             log.warning("history query %s failed: %s", [r.sub for r in requests], exc)
             reply: tuple[Any, ...] = ("error", call_id, f"{type(exc).__name__}: {exc}")
         else:
             reply = ("result", call_id, value, left_out)
+        finally:
+            self._queries.pop(call_id, None)
         try:
             self._out_send.send_nowait(reply)
         except trio.ClosedResourceError:

@@ -83,7 +83,11 @@ async def test_signal_stops_cleanly_and_clients_get_error(tmp_path: Path, signum
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         assert proc.stderr is not None
-        first = await trio.to_thread.run_sync(proc.stderr.readline)
+        # The start may say other things first (that accounts are off, for one).
+        for _ in range(10):
+            first = await trio.to_thread.run_sync(proc.stderr.readline)
+            if "listening on" in first:
+                break
         assert f"listening on 127.0.0.1:{port}" in first
         client = await RawClient.connect(port)
         welcome = await client.register("alice")

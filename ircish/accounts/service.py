@@ -179,7 +179,7 @@ class AccountService:
         elif changed and user.registered:
             core.send_line(user, f":{core.name} MODE {user.nick} :+{REGISTERED_MODE}")
         self._notify(user, name)
-        core.emit(events.AccountEvent(core.now_dt(core.clock()), user.source, user.nick, name,
+        core.emit(events.AccountEvent(core.micros(core.clock()), user.source, user.nick, name,
                                       previous, via))
 
     def logout(self, user: User, via: str) -> None:
@@ -194,7 +194,7 @@ class AccountService:
         source = f"{user.nick}!{user.username or '*'}@{user.host}"
         core.numeric(user, N.RPL_LOGGEDOUT, source, "You are now logged out")
         self._notify(user, "*")
-        core.emit(events.AccountEvent(core.now_dt(core.clock()), user.source, user.nick, None,
+        core.emit(events.AccountEvent(core.micros(core.clock()), user.source, user.nick, None,
                                       previous, via))
         self.check_nick(user)
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from ircish.core import events
 from ircish.core.replies import batch_lines, new_batch_id, server_line
 from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.message import format_line
@@ -36,7 +37,6 @@ SUBCOMMANDS = frozenset({"LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARG
 MESSAGE_KINDS = frozenset({"PRIVMSG", "NOTICE"})
 PLAYBACK_KINDS = MESSAGE_KINDS | {"TAGMSG", "JOIN", "PART", "KICK", "QUIT", "NICK", "TOPIC"}
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # ("msgid", "abc") or ("timestamp", micros); None stands for LATEST's "*". The one
 # reference type, from the parser to the query.
@@ -122,7 +122,7 @@ def parse_timestamp(text: str) -> int | None:
         return None
     if when.tzinfo is None:
         return None
-    return int(when.timestamp()) * 1_000_000 + when.microsecond
+    return events.micros_of(when)
 
 
 def parse_ref(token: str) -> Ref | None:
@@ -217,26 +217,12 @@ def history_epoch(server: Server, channel: Channel) -> int | None:
     ``+P``) is a new channel each time it is created: its new members, and its new
     operator above all, must not read what its earlier members said (a ``+s``
     channel's lines least of all). The time uses the same conversion as the
-    stored lines (``now_dt`` to whole microseconds), so the creator's JOIN, stamped
-    after ``created``, is never before it.
+    stored lines (``Server.micros``), so the creator's JOIN, stamped after
+    ``created``, is never before it.
     """
     if channel.persistent:
         return None
-    return micros_at(server, channel.created)
-
-
-def micros_at(server: Server, ts: float) -> int:
-    """The server's clock reading ``ts`` in whole microseconds, as lines are stored."""
-    return micros_since_epoch(server.now_dt(ts))
-
-
-def micros_since_epoch(when: datetime) -> int:
-    """Microseconds since the epoch, the stored time; a naive datetime is taken as UTC."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    # Integer arithmetic on the timedelta keeps every microsecond (float would not).
-    delta = when - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return server.micros(channel.created)
 
 
 def may_read(server: Server, user: User, target: str) -> bool:

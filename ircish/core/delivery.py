@@ -162,7 +162,7 @@ def _deliver_one(
     if "echo-message" in user.caps and not (tags_only and not user.tagmask & TAG_MESSAGE_TAGS):
         server.reply(user, line.for_mask(user.tagmask))
     server.emit(events.MessageEvent(
-        line.msgid, server.now_dt(ts), verb, user.source, user.nick,  # type: ignore[arg-type]
+        line.msgid, server.micros(ts), verb, user.source, user.nick,  # type: ignore[arg-type]
         user.account, canonical, is_channel, text, client_tags or {},
         None if is_channel else recipient.account,
         None if is_channel else user.session,

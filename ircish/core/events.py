@@ -2,15 +2,39 @@
 
 The core emits these; the shell hands each one to the history writer and to the
 plugin hooks. Emitting is synchronous and must never block: consumers queue.
-Times are timezone-aware UTC datetimes with microseconds; ``source`` is the
-full ``nick!user@host`` of whoever caused the event.
+Times are integer microseconds since the Unix epoch (UTC), ``micros``: the
+form the history rows keep, so a time is converted once, when it is read off the
+clock (``micros_from``), and never again on its way to the database. Plugins see
+datetimes (``as_datetime``, at the plugin boundary). ``source`` is the full
+``nick!user@host`` of whoever caused the event.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros_from(ts: float) -> int:
+    """A clock reading (seconds, float) as whole microseconds since the epoch."""
+    return round(ts * 1_000_000)
+
+
+def as_datetime(micros: int) -> datetime:
+    """``micros`` as an aware UTC datetime, exactly (for plugins and people)."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def micros_of(when: datetime) -> int:
+    """A datetime (a plugin's, a client's timestamp) as µs; naive is taken as UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    # Integer arithmetic on the timedelta keeps every microsecond (float would not).
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +47,7 @@ class MessageEvent:
     """
 
     msgid: str
-    time: datetime
+    micros: int
     command: Literal["PRIVMSG", "NOTICE", "TAGMSG"]
     source: str
     nick: str
@@ -44,7 +68,7 @@ class MessageEvent:
 @dataclass(frozen=True, slots=True)
 class JoinEvent:
     msgid: str
-    time: datetime
+    micros: int
     source: str
     nick: str
     account: str | None
@@ -60,7 +84,7 @@ class LeaveEvent:
     """
 
     msgid: str
-    time: datetime
+    micros: int
     source: str
     nick: str
     channel: str
@@ -72,7 +96,7 @@ class LeaveEvent:
 @dataclass(frozen=True, slots=True)
 class NickEvent:
     msgid: str
-    time: datetime
+    micros: int
     source: str
     old: str
     new: str
@@ -82,7 +106,7 @@ class NickEvent:
 @dataclass(frozen=True, slots=True)
 class TopicEvent:
     msgid: str
-    time: datetime
+    micros: int
     source: str
     nick: str
     channel: str
@@ -93,7 +117,7 @@ class TopicEvent:
 class WelcomeEvent:
     """A client finished registration (after 001-005, LUSERS and MOTD were sent)."""
 
-    time: datetime
+    micros: int
     source: str
     nick: str
     account: str | None
@@ -102,7 +126,7 @@ class WelcomeEvent:
 
 @dataclass(frozen=True, slots=True)
 class DisconnectEvent:
-    time: datetime
+    micros: int
     source: str
     nick: str
     reason: str
@@ -115,11 +139,11 @@ class ChannelStateEvent:
     channel: str
     topic: str
     topic_setter: str
-    topic_time: datetime | None
+    topic_micros: int | None
     modes: str
     key: str | None
     limit: int | None
-    bans: tuple[tuple[str, str, datetime], ...]
+    bans: tuple[tuple[str, str, int], ...]  # mask, set by, set at (µs)
     persistent: bool
 
 
@@ -127,7 +151,7 @@ class ChannelStateEvent:
 class AccountEvent:
     """A user logged in to an account (``account``) or out of one (``account`` None)."""
 
-    time: datetime
+    micros: int
     source: str
     nick: str
     account: str | None

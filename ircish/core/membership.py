@@ -82,7 +82,7 @@ def join_one(server: Server, user: User, name: str, key: str = "") -> None:
     if channel.topic:
         send_topic(server, user, channel)
     send_names(server, user, channel)
-    server.emit(events.JoinEvent(line.msgid, server.now_dt(ts), user.source, user.nick,
+    server.emit(events.JoinEvent(line.msgid, server.micros(ts), user.source, user.nick,
                                  user.account, channel.name))
     for listener in server.join_listeners:
         try:
@@ -100,7 +100,7 @@ def leave(
     ts = server.clock()
     line = server.relay_channel(channel, verb, params, source, ts=ts)
     server.remove_member(channel, user)
-    server.emit(events.LeaveEvent(line.msgid, server.now_dt(ts), user.source, user.nick,
+    server.emit(events.LeaveEvent(line.msgid, server.micros(ts), user.source, user.nick,
                                   channel.name, kind, reason, by))  # type: ignore[arg-type]
 
 

@@ -47,5 +47,5 @@ def rename(server: Server, user: User, new: str) -> None:
         if old_key in channel.invited:
             channel.invited.discard(old_key)
             channel.invited.add(user.key)
-    server.emit(events.NickEvent(line.msgid, server.now_dt(ts), old_source, old_nick, new,
+    server.emit(events.NickEvent(line.msgid, server.micros(ts), old_source, old_nick, new,
                                  tuple(c.name for c in user.channels.values())))

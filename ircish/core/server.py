@@ -18,7 +18,6 @@ import secrets
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from ircish import __version__
@@ -150,8 +149,9 @@ class Server:
         self._msgid_counter += 1
         return f"{self._msgid_prefix}{self._msgid_counter:x}"
 
-    def now_dt(self, ts: float) -> datetime:
-        return datetime.fromtimestamp(ts, UTC)
+    def micros(self, ts: float) -> int:
+        """``ts`` (a reading of ``self.clock``) as an event's time; see core.events."""
+        return events.micros_from(ts)
 
     # ---- connections ----------------------------------------------------------------
 
@@ -174,7 +174,7 @@ class Server:
             if self.users.get(user.key) is user:
                 del self.users[user.key]
             self.whowas.append((user.nick, user.username, user.host, user.realname, self.clock()))
-            self.emit(events.DisconnectEvent(self.now_dt(self.clock()), user.source, user.nick,
+            self.emit(events.DisconnectEvent(self.micros(self.clock()), user.source, user.nick,
                                              reason))
 
     def kill(self, user: User, quit_reason: str, error: str) -> None:
@@ -186,14 +186,14 @@ class Server:
         line = self.new_line("QUIT", [reason], user.source)
         msgid = line.msgid
         seen: set[User] = {user}
-        dt = self.now_dt(line.ts)
+        at = self.micros(line.ts)
         for channel in list(user.channels.values()):
             for member in channel.members:
                 if member not in seen:
                     seen.add(member)
                     member.sink.send(line.for_mask(member.tagmask))
             self.remove_member(channel, user)
-            self.emit(events.LeaveEvent(msgid, dt, user.source, user.nick, channel.name, "quit",
+            self.emit(events.LeaveEvent(msgid, at, user.source, user.nick, channel.name, "quit",
                                         reason))
 
     # ---- dispatch -------------------------------------------------------------------
@@ -410,11 +410,11 @@ class Server:
                 channel=channel.name,
                 topic=channel.topic,
                 topic_setter=channel.topic_setter,
-                topic_time=self.now_dt(channel.topic_time) if channel.topic_time else None,
+                topic_micros=self.micros(channel.topic_time) if channel.topic_time else None,
                 modes=flags,
                 key=channel.password,
                 limit=channel.limit,
-                bans=tuple((m, s, self.now_dt(t)) for m, s, t in channel.bans),
+                bans=tuple((m, s, self.micros(t)) for m, s, t in channel.bans),
                 persistent=channel.persistent,
             )
         )
@@ -550,7 +550,7 @@ class Server:
         self.send_motd(user)
         first = not self.ever_welcomed
         self.ever_welcomed = True
-        self.emit(events.WelcomeEvent(self.now_dt(self.clock()), user.source, user.nick,
+        self.emit(events.WelcomeEvent(self.micros(self.clock()), user.source, user.nick,
                                       user.account, first))
         join = self.commands.get("JOIN")
         if self.config.channels.auto_join and join is not None:

@@ -171,7 +171,7 @@ class HistoryService:
         request = ch.HistoryRequest(
             "BEFORE",
             channel.name,
-            (("timestamp", ch.micros_at(server, server.clock())),),
+            (("timestamp", server.micros(server.clock())),),
             self.replay_lines,
             ch.MESSAGE_KINDS,
             ch.history_epoch(server, channel),

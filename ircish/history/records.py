@@ -9,13 +9,9 @@ exactly as stored; ``datetime`` views are provided for the core's formatting.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def from_micros(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)
+from ircish.core.events import as_datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +31,7 @@ class HistoryRecord:
 
     @property
     def time(self) -> datetime:
-        return from_micros(self.micros)
+        return as_datetime(self.micros)
 
     @property
     def nick(self) -> str:
@@ -51,7 +47,7 @@ class TargetSummary:
 
     @property
     def time(self) -> datetime:
-        return from_micros(self.micros)
+        return as_datetime(self.micros)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,6 @@ from ircish.core.chathistory import (
     MESSAGE_KINDS,
     PLAYBACK_KINDS,
     HistoryRequest,
-    micros_since_epoch,
 )
 from ircish.protocol.casemap import casefold
 
@@ -158,19 +157,19 @@ class MemoryHistory:
                 key = casefold(event.target)
                 memory = self._channel(key)
                 memory.lines.append(event)
-                memory.times.append(event.time)
+                memory.times.append(events.as_datetime(event.micros))
                 self._saw(event.nick, event, key)
             else:
                 self._saw(event.nick, event, None)
         elif isinstance(event, events.JoinEvent):
-            self._line(event.channel, event.msgid, event.time, "JOIN", event.source, "")
-            self._saw(event.nick, Seen(event.nick, event.time, "JOIN", event.channel, ""),
+            self._line(event.channel, event.msgid, _when(event), "JOIN", event.source, "")
+            self._saw(event.nick, Seen(event.nick, _when(event), "JOIN", event.channel, ""),
                       casefold(event.channel))
         elif isinstance(event, events.LeaveEvent):
             kind = event.kind.upper()
-            self._line(event.channel, event.msgid, event.time, kind, event.source, event.reason)
+            self._line(event.channel, event.msgid, _when(event), kind, event.source, event.reason)
             key = casefold(event.channel)
-            self._saw(event.nick, Seen(event.nick, event.time, kind, event.channel,
+            self._saw(event.nick, Seen(event.nick, _when(event), kind, event.channel,
                                        event.reason), key)
             if self._exists is not None and not self._exists(key):
                 self._channels.pop(key, None)
@@ -178,15 +177,15 @@ class MemoryHistory:
                 self._seen[casefold(event.nick)].pop(key, None)
         elif isinstance(event, events.NickEvent):
             for channel in event.channels:
-                self._line(channel, event.msgid, event.time, "NICK", event.source, event.new)
+                self._line(channel, event.msgid, _when(event), "NICK", event.source, event.new)
             for nick in (event.old, event.new):
-                self._saw(nick, Seen(nick, event.time, "NICK", None, event.new), None)
+                self._saw(nick, Seen(nick, _when(event), "NICK", None, event.new), None)
         elif isinstance(event, events.TopicEvent):
-            self._line(event.channel, event.msgid, event.time, "TOPIC", event.source, event.topic)
+            self._line(event.channel, event.msgid, _when(event), "TOPIC", event.source, event.topic)
         elif isinstance(event, events.WelcomeEvent):
-            self._saw(event.nick, Seen(event.nick, event.time, "CONNECT", None, ""), None)
+            self._saw(event.nick, Seen(event.nick, _when(event), "CONNECT", None, ""), None)
         elif isinstance(event, events.DisconnectEvent):
-            self._saw(event.nick, Seen(event.nick, event.time, "QUIT", None, event.reason), None)
+            self._saw(event.nick, Seen(event.nick, _when(event), "QUIT", None, event.reason), None)
 
     def _channel(self, key: str) -> _ChannelMemory:
         return _bounded_get(self._channels, key, MAX_CHANNELS, _ChannelMemory)
@@ -217,7 +216,7 @@ class MemoryHistory:
         items = list(memory.lines)
         first = start(channel)
         if first is not None:
-            items = [item for item in items if item.time >= first]
+            items = [item for item in items if _time(item) >= first]
         return [_as_line(item) for item in items[-limit:]]
 
     def last_seen(self, nick: str, channel: str | None, before: datetime | None,
@@ -226,7 +225,7 @@ class MemoryHistory:
         if not places:
             return None
         for item in reversed(places.get(casefold(channel) if channel else _ANYWHERE, ())):
-            if before is not None and item.time >= before:
+            if before is not None and _time(item) >= before:
                 continue
             seen = _as_seen(item)
             first = start(seen.channel) if seen.channel is not None else None
@@ -248,10 +247,19 @@ class MemoryHistory:
         return max(0, end - bisect.bisect_right(ordered, since))
 
 
+def _when(event: Any) -> datetime:
+    return events.as_datetime(event.micros)
+
+
+def _time(item: HistoryLine | Seen | events.MessageEvent) -> datetime:
+    """When ``item`` happened: kept events carry µs, the rest already a datetime."""
+    return _when(item) if type(item) is events.MessageEvent else item.time
+
+
 def _as_line(item: HistoryLine | events.MessageEvent) -> HistoryLine:
     if isinstance(item, HistoryLine):
         return item
-    return HistoryLine(item.msgid, item.time, item.command, item.nick, item.source,
+    return HistoryLine(item.msgid, _when(item), item.command, item.nick, item.source,
                        item.target, item.text)
 
 
@@ -259,7 +267,7 @@ def _as_seen(item: Seen | events.MessageEvent) -> Seen:
     if isinstance(item, Seen):
         return item
     # A private message's text is never shown to plugins.
-    return Seen(item.nick, item.time, item.command, item.target if item.is_channel else None,
+    return Seen(item.nick, _when(item), item.command, item.target if item.is_channel else None,
                 item.text if item.is_channel else "")
 
 
@@ -402,7 +410,7 @@ class PluginHistory:
             places = [c.name for c in list(self._core.channels.values())][:STORE_CHANNELS]
         if not places:
             return None
-        ref = ("timestamp", micros_since_epoch(before or datetime.now(UTC)))
+        ref = ("timestamp", events.micros_of(before or datetime.now(UTC)))
         pattern = _like_nick(nick)
         # One read for all of them (one transaction), a few candidates each.
         found = await self._ask(reader, *(
@@ -434,9 +442,9 @@ class PluginHistory:
         reader = self._reader()
         if reader is None:
             return self._memory.count_since(channel, since, until, self._start)
-        refs: tuple[Any, ...] = (("timestamp", micros_since_epoch(since)),)
+        refs: tuple[Any, ...] = (("timestamp", events.micros_of(since)),)
         if until is not None:
-            refs += (("timestamp", micros_since_epoch(until)),)
+            refs += (("timestamp", events.micros_of(until)),)
         request = HistoryRequest("COUNT", channel, refs, COUNT_CAP, MESSAGE_KINDS,
                                  self._epoch(channel))
         (count,) = await self._ask(reader, request)

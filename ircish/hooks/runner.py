@@ -220,6 +220,8 @@ class HookRunner:
 
     def _arguments(self, event: Any) -> dict[str, Any]:
         kwargs = {name: getattr(event, name) for name in event.__slots__}
+        # Plugins are given the time as a datetime (hookspecs' ``time``).
+        kwargs["time"] = events.as_datetime(kwargs.pop("micros"))
         if isinstance(event, events.NickEvent):
             return kwargs
         if isinstance(event, events.MessageEvent | events.JoinEvent | events.LeaveEvent):

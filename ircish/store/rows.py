@@ -12,7 +12,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ircish.core.chathistory import micros_since_epoch
 from ircish.core.events import (
     ChannelStateEvent,
     Event,
@@ -124,13 +123,13 @@ def to_batch(events: Iterable[Event]) -> Batch:
     rows = batch.history
     for ev in events:
         if isinstance(ev, MessageEvent):
-            rows.extend(_message_rows(ev, micros_since_epoch(ev.time), batch))
+            rows.extend(_message_rows(ev, ev.micros, batch))
         elif isinstance(ev, JoinEvent):
             rows.append(
                 _row(
                     target_key=channel_key(ev.channel),
                     msgid=ev.msgid,
-                    micros=micros_since_epoch(ev.time),
+                    micros=ev.micros,
                     kind="JOIN",
                     source=ev.source,
                     account=ev.account,
@@ -143,7 +142,7 @@ def to_batch(events: Iterable[Event]) -> Batch:
                 _row(
                     target_key=channel_key(ev.channel),
                     msgid=ev.msgid,
-                    micros=micros_since_epoch(ev.time),
+                    micros=ev.micros,
                     kind=ev.kind.upper(),
                     # A KICK line comes from the kicker and names the one kicked.
                     source=(ev.by or ev.source) if kick else ev.source,
@@ -154,7 +153,7 @@ def to_batch(events: Iterable[Event]) -> Batch:
                 )
             )
         elif isinstance(ev, NickEvent):
-            micros = micros_since_epoch(ev.time)
+            micros = ev.micros
             for chan in ev.channels:
                 rows.append(
                     _row(
@@ -173,7 +172,7 @@ def to_batch(events: Iterable[Event]) -> Batch:
                 _row(
                     target_key=channel_key(ev.channel),
                     msgid=ev.msgid,
-                    micros=micros_since_epoch(ev.time),
+                    micros=ev.micros,
                     kind="TOPIC",
                     source=ev.source,
                     account=None,

@@ -41,7 +41,6 @@ import trio
 from sqlalchemy import Connection, Engine, Executable, case, delete, insert, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ircish.core.chathistory import micros_since_epoch
 from ircish.core.events import ChannelStateEvent, Event
 from ircish.history import outage
 from ircish.history.admission import Admission
@@ -147,7 +146,7 @@ def _store_channel_state(conn: Connection, key: str, ev: ChannelStateEvent) -> N
         "name": ev.channel,
         "topic": ev.topic,
         "topic_setter": ev.topic_setter,
-        "topic_time": micros_since_epoch(ev.topic_time) if ev.topic_time else None,
+        "topic_time": ev.topic_micros,
         "modes": ev.modes,
         "mode_key": ev.key,
         "user_limit": ev.limit,
@@ -159,7 +158,7 @@ def _store_channel_state(conn: Connection, key: str, ev: ChannelStateEvent) -> N
     unique: dict[str, tuple[str, str, int]] = {}
     for mask, set_by, set_at in ev.bans:
         # A mask listed twice would break the primary key; keep the first.
-        unique.setdefault(mask, (mask, set_by, micros_since_epoch(set_at)))
+        unique.setdefault(mask, (mask, set_by, set_at))
     if unique:
         conn.execute(
             insert(channel_bans),

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from ircish.core.chathistory import PLAYBACK_KINDS as ALL_KINDS
 from ircish.core.chathistory import Viewer
-from ircish.core.chathistory import micros_since_epoch as to_micros
+from ircish.core.events import micros_of as to_micros
 from ircish.store import migrate
 from ircish.store.database import open_engine
 from ircish.store.reader import HistoryReader

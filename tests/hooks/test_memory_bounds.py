@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ircish.core import events
+from ircish.core.events import micros_of
 from ircish.hooks.history import PLACES_PER_NICK, SEEN_PER_PLACE, MemoryHistory
 from ircish.protocol.casemap import casefold
 from tests.hooks.conftest import wait_until
@@ -23,9 +24,9 @@ class Visits:
         self.memory = MemoryHistory(self.live.__contains__)
         self.n = 0
 
-    def t(self) -> datetime:
+    def t(self) -> int:
         self.n += 1
-        return T0 + timedelta(seconds=self.n)
+        return micros_of(T0 + timedelta(seconds=self.n))
 
     def join(self, nick: str, channel: str) -> None:
         self.live.add(casefold(channel))

@@ -14,7 +14,7 @@ from ircish.core.chathistory import (
     Ref,
     Viewer,
 )
-from ircish.core.events import ChannelStateEvent, JoinEvent, MessageEvent
+from ircish.core.events import ChannelStateEvent, JoinEvent, MessageEvent, micros_of
 from ircish.store.reader import HistoryReader
 
 BASE = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -41,7 +41,7 @@ def msg(
 ) -> MessageEvent:
     return MessageEvent(
         msgid=msgid or f"m{next(_ids)}",
-        time=when or datetime.now(UTC),
+        micros=micros_of(when or datetime.now(UTC)),
         command=command,  # type: ignore[arg-type]
         source=f"{nick}!{nick}@host",
         nick=nick,
@@ -59,7 +59,7 @@ def msg(
 def join(nick: str, channel: str = "#chan", when: datetime | None = None) -> JoinEvent:
     return JoinEvent(
         msgid=f"j{next(_ids)}",
-        time=when or datetime.now(UTC),
+        micros=micros_of(when or datetime.now(UTC)),
         source=f"{nick}!{nick}@host",
         nick=nick,
         account=None,
@@ -74,11 +74,12 @@ def chan_state(
         channel=channel,
         topic=topic,
         topic_setter="op!op@host",
-        topic_time=BASE,
+        topic_micros=micros_of(BASE),
         modes="+ntP",
         key="sekrit",
         limit=20,
-        bans=(("*!*@bad", "op!op@host", BASE), ("x!*@*", "op!op@host", at(5))),
+        bans=(("*!*@bad", "op!op@host", micros_of(BASE)),
+              ("x!*@*", "op!op@host", micros_of(at(5)))),
         persistent=persistent,
     )
 

@@ -7,8 +7,8 @@ from sqlalchemy import Engine
 
 from ircish.core.chathistory import PLAYBACK_KINDS as ALL_KINDS
 from ircish.core.chathistory import Viewer
-from ircish.core.chathistory import micros_since_epoch as to_micros
 from ircish.core.events import MessageEvent
+from ircish.core.events import micros_of as to_micros
 from ircish.store.reader import HistoryReader
 from ircish.store.writer import HistoryWriter
 

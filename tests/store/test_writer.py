@@ -253,7 +253,7 @@ async def test_a_value_sqlite_cannot_bind_does_not_block_the_queue(engine: Engin
     writer = HistoryWriter(engine)
     writer.submit(msg("good 1"))
     writer.submit(replace(msg("bad"), text={"not": "text"}))  # type: ignore[arg-type]
-    writer.submit(replace(msg("bad time"), time="noon"))  # type: ignore[arg-type]
+    writer.submit(replace(msg("bad time"), micros=["noon"]))  # type: ignore[arg-type]
     writer.submit(msg("good 2"))
     with trio.fail_after(5):
         assert await writer.flush()

@@ -81,7 +81,7 @@ def topic(server: Server, user: User, msg: Message) -> None:
     channel.topic_setter = user.source
     channel.topic_time = ts
     line = server.relay_channel(channel, "TOPIC", [channel.name, text], user.source, ts=ts)
-    server.emit(events.TopicEvent(line.msgid, server.now_dt(ts), user.source, user.nick,
+    server.emit(events.TopicEvent(line.msgid, server.micros(ts), user.source, user.nick,
                                   channel.name, text))
     server.channel_state_changed(channel)
 

@@ -21,7 +21,6 @@ from ircish.core import events
 from ircish.core.extension import Extension, ShutdownStep
 from ircish.core.server import Server
 from ircish.net.connection import Connection
-from ircish.net.memory import Trimmer, find_malloc_trim
 from ircish.net.offload import TrioOffload
 from ircish.net.outbox import Outbox
 
@@ -110,7 +109,6 @@ class IrcServer:
             nursery.start_soon(self.outbox.run)
             nursery.start_soon(serve)
             nursery.start_soon(self._housekeeping)
-            nursery.start_soon(Trimmer(find_malloc_trim()).run, lambda: len(self.core.users))
             for bound in self.addresses:
                 scheme = "tls " if bound.tls else ""
                 host = f"[{bound.host}]" if ":" in bound.host else bound.host

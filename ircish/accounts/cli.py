@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import time
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from ircish.accounts import hashing
 from ircish.accounts.records import EXISTS, OK, Account, AccountRequest
@@ -45,6 +46,25 @@ def _read_password(stdin: TextIO, err: TextIO) -> str | None:
     return stdin.readline().rstrip("\r\n")
 
 
+def _prepare(engine: object, auto_migrate: bool, prepare: Any, error: type[Exception]) -> None:
+    # A running server's database is at head already: only check it. Against a
+    # running server the check can meet "database is locked" (seen while the
+    # server's worker commits), which no busy timeout covers: try again a few times.
+    for attempt in range(10):
+        try:
+            try:
+                prepare(engine, False)
+            except error as exc:
+                if "locked" in str(exc) or not auto_migrate:
+                    raise
+                prepare(engine, True)
+            return
+        except error as exc:
+            if "locked" not in str(exc) or attempt == 9:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 def main(argv: list[str], config: Config, *, stdin: TextIO | None = None,
          out: TextIO | None = None, err: TextIO | None = None) -> int:
     stdin, out, err = stdin or sys.stdin, out or sys.stdout, err or sys.stderr
@@ -61,8 +81,9 @@ def main(argv: list[str], config: Config, *, stdin: TextIO | None = None,
     from ircish.store.prepare import prepare_schema
 
     try:
-        engine = open_engine(resolve_url(config.storage.url, config.base_dir))
-        prepare_schema(engine, config.storage.auto_migrate)
+        engine = open_engine(resolve_url(config.storage.url, config.base_dir),
+                             busy_timeout_ms=10_000)
+        _prepare(engine, config.storage.auto_migrate, prepare_schema, StorageError)
     except (StorageError, ValueError) as exc:
         err.write(f"ircish-server account: {exc}\n")
         return 2

@@ -147,6 +147,9 @@ class IrcishController(BaseServerController, DirectoryBasedController):
         """The account CLI against the running server's database (irctest's services)."""
         if self.config_path is None:
             raise NotImplementedByController("account registration without a server")
+        # The server migrates its database before it accepts: a CLI that migrated
+        # at the same time would meet a locked database, and so would the server.
+        self.wait_for_port()
         result = subprocess.run(
             [*_server_command(), "--config", str(self.config_path), "account", "create",
              username],

@@ -25,7 +25,7 @@ async def test_create_list_show_passwd_delete(tmp_path: Path) -> None:
     code, _, err = run(tmp_path, "create", "oscar", stdin="other-password\n")
     assert code == 1 and "already registered" in err
     assert run(tmp_path, "create", "bad name", stdin="x-password\n")[0] == 1
-    assert run(tmp_path, "create", "short", stdin="ab\n")[0] == 1
+    assert run(tmp_path, "create", "empty", stdin="\n")[0] == 1
     code, out, _ = run(tmp_path, "list")
     assert code == 0 and out.startswith("Oscar\t") and "o@example.org" in out
     code, out, _ = run(tmp_path, "show", "OSCAR")

@@ -117,7 +117,10 @@ async def test_failing_plugin_is_logged_then_disabled(
     failures = [r.getMessage() for r in caplog.records if "plugin bad: on_message raised" in
                 r.getMessage()]
     assert len(failures) == 3  # disabled at the third: no calls after that
-    assert any(r.exc_info and "boom: m0" in str(r.exc_info[1]) for r in caplog.records)
+    # Each failure is logged with its traceback; plain def hooks run in the plugin's
+    # threads side by side, so which three messages they were is not fixed.
+    booms = {str(r.exc_info[1]) for r in caplog.records if r.exc_info}
+    assert len(booms) == 3 and booms <= {f"boom: m{i}" for i in range(5)}
     disabled = [r.getMessage() for r in caplog.records if "disabled" in r.getMessage()]
     assert disabled == ["plugin bad disabled: 3 failures within 600s, the last in on_message"]
 

@@ -30,6 +30,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# ircish's [limits] for a load test: the clients are measured, not throttled or refused.
+IRCISH_LOAD_LIMITS = """[limits]
+clients_per_ip = 100000
+max_clients = 100000
+channels_per_client = 200
+sendq_bytes = 16777216
+ping_interval = 600.0
+ping_timeout = 600.0
+registration_timeout = 120.0
+flood_burst = 1000000
+flood_rate = 1000000.0
+flood_excess = 1000000
+"""
+
+
 def _ircish_command(work: Path, port: int, storage: bool = True) -> list[str]:
     config = work / "config.toml"
     # History on by default: persisting messages is part of ircish's real message path.
@@ -46,18 +61,7 @@ motd = "benchmark"
 [channels]
 auto_join = []
 
-[limits]
-clients_per_ip = 100000
-max_clients = 100000
-channels_per_client = 200
-sendq_bytes = 16777216
-ping_interval = 600.0
-ping_timeout = 600.0
-registration_timeout = 120.0
-flood_burst = 1000000
-flood_rate = 1000000.0
-flood_excess = 1000000
-
+{IRCISH_LOAD_LIMITS}
 [storage]
 url = "{url}"
 

@@ -41,7 +41,7 @@ import trio
 
 from benchmarks.procstat import process_tree, rss_bytes
 from benchmarks.runlock import exclusive_run
-from benchmarks.servers import free_port
+from benchmarks.servers import IRCISH_LOAD_LIMITS, free_port
 
 _REPO = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -88,18 +88,7 @@ motd = "soak"
 [channels]
 auto_join = ["#lobby"]
 
-[limits]
-clients_per_ip = 100000
-max_clients = 100000
-channels_per_client = 200
-sendq_bytes = 16777216
-ping_interval = 600.0
-ping_timeout = 600.0
-registration_timeout = 120.0
-flood_burst = 1000000
-flood_rate = 1000000.0
-flood_excess = 1000000
-
+{IRCISH_LOAD_LIMITS}
 [storage]
 url = "sqlite:///{work}/soak.db"
 

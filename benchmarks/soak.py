@@ -93,7 +93,7 @@ auto_join = ["#lobby"]
 url = "sqlite:///{work}/soak.db"
 
 [plugins]
-dir = "{_REPO / 'plugins'}"
+dir = "{_REPO / 'ircish' / 'plugins'}"
 enabled = ["welcome_bot", "seen_bot"]
 
 [plugins.welcome_bot]

@@ -110,7 +110,9 @@ def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="ircish-churn-") as tmp:
         work = Path(tmp)
         port = free_port()
-        config = write_config(work, port, tree / "plugins")
+        # Shipped plugins moved into the package; older trees kept them at the top.
+        plugins = next(p for p in (tree / "ircish" / "plugins", tree / "plugins") if p.is_dir())
+        config = write_config(work, port, plugins)
         log = (work / "server.log").open("w+")
         server = subprocess.Popen(
             [sys.executable, "-c", "import sys; from ircish.cli import server_main; "

@@ -1,5 +1,8 @@
-"""Finding and loading plugins: loose modules in ``[plugins] dir`` and installed
-distributions that declare the ``ircish.plugins`` entry-point group.
+"""Finding and loading plugins: loose modules in ``[plugins] dir``, installed
+distributions that declare the ``ircish.plugins`` entry-point group, and the
+plugins shipped inside the package (``ircish/plugins/``), so an installed server
+has them without a checkout. A dir module or an entry point of the same name
+wins over a shipped plugin: copying one into ``dir`` to change it just works.
 
 Everything that can go wrong with a plugin at start (not found, does not import,
 implements a hook that does not exist or with arguments no hook has) becomes a
@@ -27,6 +30,7 @@ ENTRY_POINT_GROUP = "ircish.plugins"
 # Loose modules are imported under this package-like prefix so they cannot
 # shadow (or be shadowed by) an installed module of the same name.
 MODULE_PREFIX = "ircish_plugin_"
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "plugins"
 
 
 class PluginError(ConfigError):
@@ -42,7 +46,7 @@ class Available:
     """A plugin that could be enabled."""
 
     name: str
-    source: str  # "dir" or "entry point"
+    source: str  # "dir", "entry point" or "shipped"
     location: str  # a file path, or "distribution version"
     dist_version: str | None
     load: Callable[[], Any]
@@ -60,24 +64,31 @@ def plugin_dir(config: Config) -> Path:
 
 def discover(config: Config) -> list[Available]:
     """Every plugin found, dir modules first, in name order; nothing is imported."""
-    found: list[Available] = []
-    directory = plugin_dir(config)
-    if directory.is_dir():
-        for path in sorted(directory.iterdir()):
-            name = path.stem if path.suffix == ".py" else path.name
-            if name.startswith(("_", ".")):
-                continue
-            if path.suffix == ".py" and path.is_file():
-                found.append(Available(name, "dir", str(path), None, _file_loader(name, path)))
-            elif path.is_dir() and (path / "__init__.py").is_file():
-                init = path / "__init__.py"
-                found.append(Available(name, "dir", str(path), None, _file_loader(name, init)))
+    found = _modules_in(plugin_dir(config), "dir")
     for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
                      key=lambda e: e.name):
         dist = ep.dist
         version = dist.version if dist is not None else None
         where = f"{dist.name} {version}" if dist is not None else ep.value
         found.append(Available(ep.name, "entry point", where, version, ep.load))
+    taken = {a.name for a in found}
+    found.extend(a for a in _modules_in(SHIPPED_DIR, "shipped") if a.name not in taken)
+    return found
+
+
+def _modules_in(directory: Path, source: str) -> list[Available]:
+    found: list[Available] = []
+    if not directory.is_dir():
+        return found
+    for path in sorted(directory.iterdir()):
+        name = path.stem if path.suffix == ".py" else path.name
+        if name.startswith(("_", ".")):
+            continue
+        if path.suffix == ".py" and path.is_file():
+            found.append(Available(name, source, str(path), None, _file_loader(name, path)))
+        elif path.is_dir() and (path / "__init__.py").is_file():
+            init = path / "__init__.py"
+            found.append(Available(name, source, str(path), None, _file_loader(name, init)))
     return found
 
 
@@ -118,8 +129,9 @@ def resolve(config: Config, name: str, available: list[Available]) -> Available:
         names = ", ".join(sorted({a.name for a in available})) or "none"
         raise PluginError(
             config, name,
-            f"not found: no module {name}.py in {plugin_dir(config)} and no installed "
-            f"{ENTRY_POINT_GROUP!r} entry point of that name (available: {names})",
+            f"not found: no module {name}.py in {plugin_dir(config)}, no installed "
+            f"{ENTRY_POINT_GROUP!r} entry point and no shipped plugin of that name "
+            f"(available: {names})",
         )
     if len(matches) > 1:
         where = " and ".join(f"{a.source} {a.location}" for a in matches)

@@ -1,7 +1,7 @@
 """Alembic, configured from Python: no alembic.ini is needed to migrate.
 
-The scripts live in the top-level ``migrations/`` folder of the source tree
-(next to the ``ircish`` package). ``migrations/env.py`` uses the connection
+The scripts live in ``ircish/migrations/``, inside the package, so an installed
+wheel can migrate without a checkout. ``env.py`` there uses the connection
 passed in ``Config.attributes`` when there is one, so the server and the tests
 can migrate a database they already have open.
 """
@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from ircish.store.database import open_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def alembic_config(engine: Engine, *, stdout: io.TextIOBase | None = None) -> Config:

@@ -1,6 +1,6 @@
 """The database schema: every table the server stores, in one place.
 
-Alembic's migrations in ``migrations/`` must produce exactly this metadata; a test
+Alembic's migrations in ``ircish/migrations/`` must produce exactly this metadata; a test
 compares the two, so a change here without a migration fails the build.
 
 Design choices, and why:

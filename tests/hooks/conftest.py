@@ -15,7 +15,7 @@ import trio
 from ircish.testing import RunningServer, start_server
 from tests.ircclient import RawClient
 
-REPO_PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+REPO_PLUGINS = Path(__file__).resolve().parents[2] / "ircish" / "plugins"
 
 
 def write_plugin(directory: Path, name: str, source: str) -> Path:

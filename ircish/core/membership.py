@@ -38,7 +38,7 @@ def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | No
         return None
     if channel.limit is not None and len(channel.members) >= channel.limit:
         return N.ERR_CHANNELISFULL, "Cannot join channel (+l)"
-    if "i" in channel.modes:
+    if "i" in channel.modes and not channel.is_invite_excepted(user):
         return N.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
     if channel.password is not None and key != channel.password:
         return N.ERR_BADCHANNELKEY, "Cannot join channel (+k)"

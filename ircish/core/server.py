@@ -55,7 +55,7 @@ BASE_CAPABILITIES: dict[str, str] = {
     LABEL_CAP: "",
 }
 
-CHANNEL_MODES_LIST = "b"
+CHANNEL_MODES_LIST = "beI"
 CHANNEL_MODES_PARAM_ALWAYS = "k"
 CHANNEL_MODES_PARAM_SET = "l"
 CHANNEL_MODES_FLAGS = "imnstP"
@@ -434,6 +434,8 @@ class Server:
             "CHANNELLEN": str(lim.channel_length),
             "CHANTYPES": "#",
             "ELIST": "MNU",
+            "EXCEPTS": "e",
+            "INVEX": "I",
             "KICKLEN": str(lim.kick_length),
             "MAXTARGETS": str(lim.targets_per_message),
             "MODES": "4",
@@ -535,7 +537,7 @@ class Server:
             (N.RPL_CREATED, (f"This server was created {created}",)),
             (N.RPL_MYINFO, (name, f"ircish-{__version__}", USER_MODES,
                             CHANNEL_MODES_LIST + CHANNEL_MODES_PARAM_ALWAYS
-                            + CHANNEL_MODES_PARAM_SET + CHANNEL_MODES_FLAGS + "ov", "bklov")),
+                            + CHANNEL_MODES_PARAM_SET + CHANNEL_MODES_FLAGS + "ov", "beIklov")),
             *self._isupport_numerics(),
         ]
 

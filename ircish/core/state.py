@@ -10,10 +10,15 @@ from typing import Protocol
 from ircish.core.masks import mask_matches
 from ircish.protocol.casemap import casefold
 
-# Bits of User.tagmask: which tags a recipient wants on relayed lines. A broadcast
-# encodes at most one line per distinct mask, never one per recipient.
+# Bits of User.tagmask: which variant of a relayed line a recipient wants (its
+# tags, and extended-join's longer JOIN). A broadcast encodes at most one line per
+# distinct mask, never one per recipient.
 TAG_SERVER_TIME = 1
 TAG_MESSAGE_TAGS = 2
+TAG_ACCOUNT = 4  # account-tag: ``account=<name>`` when the sender is logged in
+TAG_EXTENDED_JOIN = 8  # extended-join: ``JOIN #chan <account|*> :<realname>``
+# User mode +B (IRCv3 bot mode), also the flag in WHO replies (ISUPPORT BOT=B).
+BOT_MODE = "B"
 
 # Membership prefixes from highest to lowest, with their mode letters.
 PREFIXES = (("o", "@"), ("v", "+"))
@@ -129,6 +134,9 @@ class Channel:
     # User -> the prefix mode letters it holds ("", "o", "v", "ov").
     members: dict[User, str] = field(default_factory=dict)
     bans: list[tuple[str, str, float]] = field(default_factory=list)
+    # +e (exempt from the bans) and +I (may join while +i), as (mask, set by, when).
+    excepts: list[tuple[str, str, float]] = field(default_factory=list)
+    invex: list[tuple[str, str, float]] = field(default_factory=list)
     invited: set[str] = field(default_factory=set)
     # Members' sinks grouped by tag mask: a broadcast encodes one line per group and
     # hands each group to the shell's fan-out without looking at a single member.
@@ -174,10 +182,18 @@ class Channel:
     # caller (delivery, JOIN, NICK, history, bots) asks the channel the same way.
 
     def is_banned(self, user: User) -> bool:
+        """A ban (+b) matches ``user`` and no ban exception (+e) does."""
         if not self.bans:
             return False
         source = user.source
-        return any(mask_matches(mask, source) for mask, _, _ in self.bans)
+        if not any(mask_matches(mask, source) for mask, _, _ in self.bans):
+            return False
+        return not any(mask_matches(mask, source) for mask, _, _ in self.excepts)
+
+    def is_invite_excepted(self, user: User) -> bool:
+        """An invite exception (+I) lets ``user`` past +i without an INVITE."""
+        source = user.source
+        return any(mask_matches(mask, source) for mask, _, _ in self.invex)
 
     def can_send(self, user: User) -> bool:
         """Whether ``user`` may speak here: +n keeps outsiders out, +m and bans

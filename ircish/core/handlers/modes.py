@@ -1,4 +1,4 @@
-"""MODE for channels (+o +v +b +k +l +i +m +n +t +s +P) and users (+i, -o)."""
+"""MODE for channels (+o +v +b +e +I +k +l +i +m +n +t +s +P) and users (+i, -o)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,16 @@ MAX_PARAM_MODES = 4
 MAX_CHANNEL_LIMIT = 2**31 - 1
 _PREFIX_ORDER = "".join(mode for mode, _ in PREFIXES)
 _SETTABLE_USER_MODES = "iw"
+# The mask lists: letter -> (Channel attribute, entry numeric, end numeric, end text,
+# whether a non-operator may read it). Who is exempt says how to get past a ban,
+# so only operators see the exception lists.
+_LIST_MODES = {
+    "b": ("bans", N.RPL_BANLIST, N.RPL_ENDOFBANLIST, "End of channel ban list", True),
+    "e": ("excepts", N.RPL_EXCEPTLIST, N.RPL_ENDOFEXCEPTLIST, "End of channel exception list",
+          False),
+    "I": ("invex", N.RPL_INVEXLIST, N.RPL_ENDOFINVEXLIST,
+          "End of channel invite exception list", False),
+}
 
 
 def mode(server: Server, user: User, msg: Message) -> None:
@@ -85,7 +95,7 @@ def channel_mode(
     applied: list[str] = []
     applied_params: list[str] = []
     param_modes = 0
-    listed_bans = False
+    listed: set[str] = set()
     need_op_reported = False
     state_changed = False
 
@@ -104,29 +114,34 @@ def channel_mode(
             adding = ch == "+"
             continue
         sign = "+" if adding else "-"
-        if ch == "b":
+        if ch in _LIST_MODES:
+            entries, list_numeric, end_numeric, end_text, public = _LIST_MODES[ch]
+            masks = getattr(channel, entries)
             if not args:
-                if not listed_bans:
-                    listed_bans = True
-                    for mask, setter, when in channel.bans:
-                        server.numeric(user, N.RPL_BANLIST, channel.name, mask, setter,
-                                       str(int(when)))
-                    server.numeric(user, N.RPL_ENDOFBANLIST, channel.name,
-                                   "End of channel ban list")
+                if ch in listed:
+                    continue
+                listed.add(ch)
+                if not public and not is_op:
+                    need_op()
+                    continue
+                for mask, setter, when in masks:
+                    server.numeric(user, list_numeric, channel.name, mask, setter,
+                                   str(int(when)))
+                server.numeric(user, end_numeric, channel.name, end_text)
                 continue
             param_modes += 1
             raw_mask = args.pop(0).lstrip(":")
             if not raw_mask or " " in raw_mask:
-                continue  # nothing a ban could match
+                continue  # nothing a mask could match
             mask = normalize_ban_mask(raw_mask)
             if param_modes > MAX_PARAM_MODES or need_op():
                 continue
             folded = casefold(mask)
-            existing = [b for b in channel.bans if casefold(b[0]) == folded]
+            existing = [b for b in masks if casefold(b[0]) == folded]
             if adding and not existing:
-                channel.bans.append((mask, user.source, server.clock()))
+                masks.append((mask, user.source, server.clock()))
             elif not adding and existing:
-                channel.bans.remove(existing[0])
+                masks.remove(existing[0])
             else:
                 continue
             applied.append(sign + ch)

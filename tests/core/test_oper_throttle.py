@@ -171,10 +171,11 @@ def test_an_address_with_too_many_failures_is_refused_without_hashing(
     onet: Net, offload: ManualOffload
 ) -> None:
     clients = [onet.client(f"c{i}") for i in range(3)]
-    # 10 failures from one IP over three connections, none of them at its own limit.
+    # 10 failures from one IP over three connections, none of them at its own limit
+    # (unknown names, so no name reaches its own limit either).
     for i in range(10):
         c = clients[i % 3]
-        c.send(f"OPER boss {WRONG}{i}")
+        c.send(f"OPER nobody{i} {WRONG}{i}")
         offload.run_work()
         offload.advance(2.0 ** (i // 3))  # 29 s in all: every failure still counts
         assert commands(c.take()) == ["464"]
@@ -195,6 +196,31 @@ def test_an_address_with_too_many_failures_is_refused_without_hashing(
     late.send(f"OPER boss {PASSWORD}")
     offload.run_work()
     assert commands(late.take()) == ["MODE", "381"]
+
+
+def test_a_name_with_too_many_failures_is_refused_from_anywhere_without_hashing(
+    onet: Net, offload: ManualOffload, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ircish.core.oper")
+    # Five addresses, one guess each: no connection or address is near its limit.
+    for i in range(5):
+        c = onet.client(f"g{i}", ip=f"192.0.2.{i + 10}")
+        c.send(f"OPER boss {WRONG}{i}")
+        offload.run_work()
+        offload.advance(1.0)
+        assert commands(c.take()) == ["464"]
+    submitted = offload.submitted
+    fresh = onet.client("fresh", ip="198.51.100.9")
+    refused = only(fresh.send(f"OPER boss {PASSWORD}"))
+    assert refused.command == "491" and "for this name" in refused.params[-1]
+    assert offload.submitted == submitted and not fresh.user.oper
+    assert "too many failures for this name" in caplog.text
+    assert PASSWORD not in caplog.text
+    # Once they age out of the window, the name may be used again.
+    offload.advance(60.0)
+    fresh.send(f"OPER boss {PASSWORD}")
+    offload.run_work()
+    assert commands(fresh.take()) == ["MODE", "381"]
 
 
 def test_attempts_are_logged_at_info_without_the_password(

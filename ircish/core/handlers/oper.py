@@ -11,6 +11,8 @@ Solanum and Ergo, in numbers of our own):
 - the 5th failure of a connection within a minute disconnects it;
 - an IP with 10 failures in the last minute gets 491 without any check, until
   its failures age out of the window;
+- so does an oper name with 5 failures in the last minute, from anywhere (a
+  guesser spread over many addresses), until they age out;
 - every success and failure is logged at INFO with nick, IP and oper name,
   never the password.
 
@@ -40,6 +42,7 @@ log = logging.getLogger("ircish.core.oper")
 WINDOW = 60.0
 FAILURES_PER_CONNECTION = 5
 FAILURES_PER_IP = 10
+FAILURES_PER_NAME = 5
 MAX_DELAY = 8.0
 
 
@@ -71,6 +74,12 @@ def oper(server: Server, user: User, msg: Message) -> None:
         server.numeric(user, N.ERR_NOOPERHOST,
                        "Too many failed OPER attempts from your address, try again later")
         return
+    if attempts.failures(("name", name)) >= FAILURES_PER_NAME:
+        log.info("OPER refused for %s from %s as %r: too many failures for this name",
+                 user.nick, user.ip, name)
+        server.numeric(user, N.ERR_NOOPERHOST,
+                       "Too many failed OPER attempts for this name, try again later")
+        return
     entry = next((e for e in server.config.opers if e.name == name), None)
     if entry is None:
         _failed(server, user, name, "no such oper", N.ERR_PASSWDMISMATCH, "Password incorrect")
@@ -101,6 +110,7 @@ def _failed(server: Server, user: User, name: str, why: str, code: str, text: st
     attempts = _attempts(server)
     count = attempts.fail(("conn", user))
     attempts.fail(("ip", user.ip))
+    attempts.fail(("name", name))
     log.info("OPER failed for %s from %s as %r: %s (%d in the last minute)",
              user.nick, user.ip, name, why, count)
     if count >= FAILURES_PER_CONNECTION:

@@ -188,3 +188,25 @@ account_settings = Table(
     Column("name", String(NAME_LEN), primary_key=True),
     Column("value", Text, nullable=False, default=""),
 )
+
+# Registered channels (revision 0004): the founder account of each channel
+# registered with ChanServ. The channel's topic, modes and bans are kept in
+# ``channels``/``channel_bans`` like a +P channel's; this row is what keeps them
+# there (and gives the founder +o) without +P. A dropped account takes its
+# channels' registrations with it.
+channel_registrations = Table(
+    "channel_registrations",
+    metadata,
+    Column("key", String(NAME_LEN), primary_key=True),
+    Column("name", String(NAME_LEN), nullable=False),
+    Column(
+        "founder_id",
+        Integer,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("registered", BigInteger, nullable=False),
+    # The registering client's nick!user@host, for INFO and the log.
+    Column("registered_by", String(SOURCE_LEN), nullable=False, default=""),
+    Index("ix_channel_registrations_founder_id", "founder_id"),
+)

@@ -19,7 +19,7 @@ from ircish.store.database import open_engine
 from ircish.store.schema import metadata
 
 TABLES = {"history", "conversations", "channels", "channel_bans", "accounts", "account_certs",
-          "account_settings"}
+          "account_settings", "channel_registrations"}
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -223,5 +223,50 @@ def test_accounts_migration_keeps_the_history_both_ways(db_url: str) -> None:
     assert not {"ix_history_account", "ix_history_recipient_account"} & _indexes(engine)
     assert {"ix_history_sender_session", "ix_history_target_time"} <= _indexes(engine)
     migrate.upgrade(engine)
+    assert _history(engine) == _OLD_ROWS
+    engine.dispose()
+
+
+def test_channel_registrations_migration_keeps_history_and_accounts(db_url: str) -> None:
+    engine = open_engine(db_url)
+    migrate.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        for row in _OLD_ROWS:
+            conn.exec_driver_sql(
+                "INSERT INTO history (target_key, msgid, time, kind, source, account, target,"
+                " text, sender_key, recipient_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        conn.exec_driver_sql(
+            "INSERT INTO accounts (id, key, name, registered) VALUES (7, 'alice', 'Alice', 1)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO channels (key, name, topic, topic_setter, modes, updated)"
+            " VALUES ('#kept', '#Kept', 'hello', 'op', '+Pnt', 5)"
+        )
+    migrate.upgrade(engine, "0004")
+    assert _history(engine) == _OLD_ROWS
+    assert "channel_registrations" in _tables(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO channel_registrations (key, name, founder_id, registered, registered_by)"
+            " VALUES ('#kept', '#Kept', 7, 9, 'Alice!a@h')"
+        )
+        # One registration per channel: the second of two at once loses.
+        with pytest.raises(IntegrityError):
+            with conn.begin_nested():
+                conn.exec_driver_sql(
+                    "INSERT INTO channel_registrations (key, name, founder_id, registered,"
+                    " registered_by) VALUES ('#kept', '#KEPT', 7, 10, '')"
+                )
+    migrate.downgrade(engine, "0003")
+    assert migrate.current_revision(engine) == "0003"
+    assert _history(engine) == _OLD_ROWS
+    assert "channel_registrations" not in _tables(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT name FROM accounts").scalars().all() == ["Alice"]
+        assert conn.exec_driver_sql("SELECT topic FROM channels").scalars().all() == ["hello"]
+    migrate.upgrade(engine)
+    assert migrate.is_at_head(engine)
     assert _history(engine) == _OLD_ROWS
     engine.dispose()

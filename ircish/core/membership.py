@@ -67,8 +67,9 @@ def join_one(server: Server, user: User, name: str, key: str = "") -> None:
             return
     if channel is None:
         channel = server.get_or_create_channel(name)
-    # The first one in gets ops, also in an empty persistent channel.
-    empty = not channel.members
+    # The first one in gets ops, also in an empty +P channel; a registered one
+    # waits for its founder (ChanServ ops them).
+    empty = not channel.members and channel.founder is None
     channel.add_member(user, "o" if (created or empty) else "")
     user.channels[folded] = channel
     channel.invited.discard(user.key)

@@ -137,6 +137,10 @@ class Channel:
     # +e (exempt from the bans) and +I (may join while +i), as (mask, set by, when).
     excepts: list[tuple[str, str, float]] = field(default_factory=list)
     invex: list[tuple[str, str, float]] = field(default_factory=list)
+    # The founder account of a channel registered with ChanServ (None: not
+    # registered). A registered channel is kept like a +P one, and gives no ops to
+    # whoever comes first into it empty: ChanServ ops its founder.
+    founder: str | None = None
     invited: set[str] = field(default_factory=set)
     # Members' sinks grouped by tag mask: a broadcast encodes one line per group and
     # hands each group to the shell's fan-out without looking at a single member.
@@ -166,7 +170,7 @@ class Channel:
 
     @property
     def persistent(self) -> bool:
-        return "P" in self.modes
+        return "P" in self.modes or self.founder is not None
 
     def prefix_of(self, user: User, multi: bool = False) -> str:
         held = self.members.get(user, "")

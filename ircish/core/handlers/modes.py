@@ -234,7 +234,8 @@ def channel_mode(
                          user.source)
     if state_changed:
         no_longer_kept = "-P" in applied
-        # After -P the store must still hear of it, to forget the channel.
+        # After -P the store must still hear of it, to forget the channel (a
+        # registered one stays kept, without +P).
         server.channel_state_changed(channel, force=no_longer_kept)
-        if no_longer_kept and not channel.members:
+        if no_longer_kept and not channel.members and not channel.persistent:
             server.channels.pop(channel.key, None)

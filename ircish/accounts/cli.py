@@ -2,8 +2,10 @@
 
 Runs in the process you start, against the configured database (like ``db``):
 the schema is brought to head first (``[storage] auto_migrate``). A running
-server sees a new or changed password at the next login; a name created here
-is reserved by the server's nick reservation after its next start. The
+server sees a new or changed password at the next login, and learns of a name
+created here when a client takes that nick (nick reservation asks the store
+about nicks it does not know). A connection logged in to an account deleted
+here stays logged in until it leaves; NickServ DROP logs everyone out. The
 password is read twice without echo from a terminal, or once per line from
 stdin when stdin is not a terminal; it is never printed or logged.
 """

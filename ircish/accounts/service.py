@@ -71,6 +71,10 @@ class AccountService:
         self._nursery: trio.Nursery | None = None
         # Users told to identify, with the nick they were told about.
         self._enforcing: dict[User, str] = {}
+        # Called with the name of a dropped account (ChanServ forgets its channels).
+        self.drop_listeners: list[Callable[[str], None]] = []
+        # Users whose nick is being looked up in the store, with that nick.
+        self._learning: dict[User, str] = {}
 
     # ---- the API other features use ---------------------------------------------
 
@@ -219,6 +223,8 @@ class AccountService:
         for user in list(self.core.connections):
             if user.account is not None and casefold(user.account) == key:
                 self.logout(user, "account dropped")
+        for listener in self.drop_listeners:
+            listener(name)
 
     # ---- nick reservation -----------------------------------------------------------
 
@@ -243,9 +249,16 @@ class AccountService:
     def check_nick(self, user: User) -> None:
         """Tell (and later rename) an unidentified user on a registered nick."""
         mode = self.config.nick_reservation
-        if mode == "off" or not user.registered or user.key not in self.names:
+        if mode == "off" or not user.registered:
             return
         if user.account is not None and casefold(user.account) == user.key:
+            return
+        if user.key not in self.names:
+            # Not known on the loop, but the operators' CLI writes to the database
+            # behind the server's back: ask the store before letting the nick pass.
+            if self._nursery is not None and self._learning.get(user) != user.key:
+                self._learning[user] = user.key
+                self._nursery.start_soon(self._learn, user, user.key)
             return
         from ircish.accounts.nickserv import NICKSERV, notice_from_nickserv
 
@@ -259,6 +272,22 @@ class AccountService:
             self._enforcing[user] = user.key
             self._nursery.start_soon(self._enforce, user, user.key)
 
+    async def _learn(self, user: User, key: str) -> None:
+        """Whether ``key`` became an account since the names were read; if so,
+        remember it and check the user again."""
+        try:
+            account = await self._ask(AccountRequest("get", (key,)))
+        except Unavailable:
+            account = None
+        finally:
+            if self._learning.get(user) == key:
+                del self._learning[user]
+        if account is None:
+            return
+        self.names.add(key)
+        if user in self.core.connections and user.key == key:
+            self.check_nick(user)
+
     async def _enforce(self, user: User, key: str) -> None:
         await trio.sleep(self.config.enforce_timeout)
         if self._enforcing.get(user) != key:
@@ -267,6 +296,17 @@ class AccountService:
         if user not in self.core.connections or user.key != key:
             return
         if user.account is not None and casefold(user.account) == key:
+            return
+        try:
+            # The CLI may have deleted it meanwhile: rename nobody for a gone account.
+            gone = await self._ask(AccountRequest("get", (key,))) is None
+        except Unavailable:
+            gone = False
+        if gone:
+            self.names.discard(key)
+            return
+        if user not in self.core.connections or user.key != key or (
+                user.account is not None and casefold(user.account) == key):
             return
         guest = self._guest_nick()
         log.info("%s did not identify in time; renamed to %s", user.nick, guest)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from ircish.core import monitor
 from ircish.core.delivery import deliver
 from ircish.core.membership import join_one, leave
 from ircish.core.nicks import valid_nick
+from ircish.core.state import BOT_MODE
 from ircish.protocol import Message
 
 if TYPE_CHECKING:
@@ -23,7 +25,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ircish.bots")
 
-BOT_MODE = "B"
 # Bots' messages are cut to this many bytes per line so a relayed line, with its
 # source and target prefixed, stays under the 512-byte IRC line limit.
 MAX_TEXT_BYTES = 400
@@ -78,6 +79,7 @@ def create_bot(server: Server, nick: str, username: str = "bot", realname: str =
     user.set_nick(nick)
     user.registered = True
     server.users[user.key] = user
+    monitor.online(server, user)
     return user
 
 

@@ -138,7 +138,7 @@ def _deliver_one(
     if (len(text) + len(user.source) + len(display)) * 4 > server.line_budget - _FRAME_BYTES:
         text = server.fit_trailing(f":{user.source} {verb} {display} :", text)
     params = [display] if verb == "TAGMSG" else [display, text]
-    line = server.new_line(verb, params, user.source, client_tags)
+    line = server.new_line(verb, params, user.source, client_tags, sender=user)
     ts = line.ts
     tags_only = verb == "TAGMSG"
     if is_channel and min_rank is None:

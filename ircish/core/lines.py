@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
+from ircish.core.state import TAG_ACCOUNT, TAG_EXTENDED_JOIN, TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.tags import format_tags
 
 
@@ -30,23 +30,39 @@ def fit_trailing(head: str, text: str, budget: int) -> str:
 class LineVariants:
     """One relayed line, encoded at most once per distinct tag mask.
 
-    Recipients differ only in which tags they negotiated, so a broadcast to a
-    thousand members costs at most four encodings.
+    Recipients differ only in which tags (and which JOIN form) they negotiated,
+    so a broadcast to a thousand members costs a handful of encodings. This is
+    the one place the tags of a relayed line are chosen: ``msgid``, the client's
+    own ``+`` tags and ``bot`` (the sender has user mode +B) for message-tags,
+    ``time`` for server-time, ``account`` for account-tag when the sender is
+    logged in; ``extended`` is the extended-join form of a JOIN.
     """
 
-    __slots__ = ("_cache", "_client_tags", "_plain", "body", "msgid", "ts")
+    __slots__ = ("_account", "_bot", "_cache", "_client_tags", "_extended", "_plain",
+                 "_relevant", "body", "msgid", "ts")
 
     def __init__(
-        self, body: str, msgid: str, ts: float, client_tags: dict[str, str] | None = None
+        self, body: str, msgid: str, ts: float, client_tags: dict[str, str] | None = None,
+        account: str | None = None, bot: bool = False, extended: str | None = None,
     ) -> None:
         self.body = body
         self.msgid = msgid
         self.ts = ts
         self._client_tags = client_tags
+        self._account = account
+        self._bot = bot
+        self._extended = extended
+        # Bits that change nothing for this line are dropped before the cache is
+        # read, so e.g. account-tag clients share the plain encoding of an
+        # anonymous sender's line.
+        self._relevant = (TAG_SERVER_TIME | TAG_MESSAGE_TAGS
+                          | (TAG_ACCOUNT if account else 0)
+                          | (TAG_EXTENDED_JOIN if extended is not None else 0))
         self._plain = (body + "\r\n").encode("utf-8", "replace")
         self._cache: dict[int, bytes] = {0: self._plain}
 
     def for_mask(self, mask: int) -> bytes:
+        mask &= self._relevant
         data = self._cache.get(mask)
         if data is None:
             tags: dict[str, str] = {}
@@ -54,9 +70,14 @@ class LineVariants:
                 if self._client_tags:
                     tags.update(self._client_tags)
                 tags["msgid"] = self.msgid
+                if self._bot:
+                    tags["bot"] = ""
             if mask & TAG_SERVER_TIME:
                 tags["time"] = server_time(self.ts)
-            data = self._cache[mask] = (
-                "@" + format_tags(tags) + " " + self.body + "\r\n"
-            ).encode("utf-8", "replace")
+            account, extended = self._account, self._extended
+            if mask & TAG_ACCOUNT and account:
+                tags["account"] = account
+            body = extended if mask & TAG_EXTENDED_JOIN and extended is not None else self.body
+            head = "@" + format_tags(tags) + " " if tags else ""
+            data = self._cache[mask] = (head + body + "\r\n").encode("utf-8", "replace")
         return data

@@ -30,7 +30,7 @@ from ircish.core.extension import Extension, JoinListener, MessageFilter
 from ircish.core.lines import LineVariants, fit_trailing
 from ircish.core.offload import Inline, Offload
 from ircish.core.replies import LABEL_CAP, Replies, ReplyRouter, server_line
-from ircish.core.state import Channel, Sink, User
+from ircish.core.state import BOT_MODE, Channel, Sink, User
 from ircish.core.throttle import AttemptThrottle
 from ircish.protocol import Message
 from ircish.protocol.casemap import CASEMAPPING, casefold
@@ -52,6 +52,8 @@ BASE_CAPABILITIES: dict[str, str] = {
     "batch": "",
     "userhost-in-names": "",
     "away-notify": "",
+    "account-tag": "",
+    "extended-join": "",
     LABEL_CAP: "",
 }
 
@@ -308,14 +310,44 @@ class Server:
         source: str,
         client_tags: dict[str, str] | None = None,
         ts: float | None = None,
+        sender: User | None = None,
     ) -> LineVariants:
-        """A relayed line with a fresh msgid, stamped now unless ``ts`` is given."""
+        """A relayed line with a fresh msgid, stamped now unless ``ts`` is given.
+
+        The tags that describe the sender (``account``, ``bot``) and the
+        extended-join form of a JOIN come from ``sender``: the user whose
+        ``source`` this is, looked up when not given. Every line a user causes
+        is built here, so each relay path carries them without a word from its
+        handler.
+        """
+        if sender is None:
+            sender = self.sender_of(source)
+        extended = None
+        account = None
+        bot = False
+        if sender is not None:
+            account = sender.account
+            bot = BOT_MODE in sender.modes
+            if command == "JOIN":
+                extended = format_line(
+                    command, [params[0], account or "*", sender.realname], source)
         return LineVariants(
             format_line(command, params, source),
             self.new_msgid(),
             self.clock() if ts is None else ts,
             client_tags,
+            account,
+            bot,
+            extended,
         )
+
+    def sender_of(self, source: str) -> User | None:
+        """The registered user whose ``nick!user@host`` is ``source`` right now."""
+        nick, bang, _ = source.partition("!")
+        if not bang:
+            return None  # the server itself
+        user = self.users.get(casefold(nick))
+        return user if user is not None and user.source == source else None
 
     def relay(
         self,
@@ -425,6 +457,7 @@ class Server:
         lim = self.limits
         tokens = {
             "AWAYLEN": str(lim.away_length),
+            "BOT": BOT_MODE,
             "CASEMAPPING": CASEMAPPING,
             "CHANLIMIT": f"#:{lim.channels_per_client}",
             "CHANMODES": ",".join(

@@ -12,9 +12,6 @@ from ircish.net.app import IrcServer
 
 log = logging.getLogger("ircish.hooks")
 
-# ISUPPORT token naming the user mode that marks bots (IRCv3 bot-mode).
-BOT_ISUPPORT = ("BOT", "B")
-
 
 def plugins_feature(server: IrcServer, history_reader: Any = None) -> Extension:
     """Load ``[plugins] enabled`` in order; a PluginError (a ConfigError) stops the start.
@@ -56,10 +53,10 @@ def plugins_feature(server: IrcServer, history_reader: Any = None) -> Extension:
     return Extension(
         name="plugins",
         commands=tuple(runner.commands.server_commands.values()),
-        isupport=dict([BOT_ISUPPORT]),
         event_listeners=(runner.listener,),
         message_filters=(runner.message_filter,) if runner.impls("filter_message") else (),
         services=(runner.service,),
         shutdown_steps=(runner.shutdown,),
+        help_topics=runner.commands.help_topics,
         owner=runner,
     )

@@ -191,6 +191,6 @@ def invite(server: Server, user: User, msg: Message) -> None:
         return
     channel.invited.add(target.key)
     server.numeric(user, N.RPL_INVITING, target.nick, channel.name)
-    server.send_line(target, f":{user.source} INVITE {target.nick} {channel.name}")
+    server.relay([target], "INVITE", [target.nick, channel.name], user.source)
     if target.away is not None:
         server.numeric(user, N.RPL_AWAY, target.nick, target.away)

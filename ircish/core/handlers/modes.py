@@ -1,4 +1,4 @@
-"""MODE for channels (+o +v +b +e +I +k +l +i +m +n +t +s +P) and users (+i, -o)."""
+"""MODE for channels (+o +v +b +e +I +k +l +i +m +n +t +s +P) and users (+i +w +B, -o)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ircish.core import numerics as N
 from ircish.core.masks import normalize_ban_mask
-from ircish.core.state import PREFIXES
+from ircish.core.state import BOT_MODE, PREFIXES
 from ircish.protocol.casemap import casefold
 from ircish.protocol.numbers import parse_decimal
 
@@ -19,7 +19,8 @@ MAX_PARAM_MODES = 4
 # Far above any real channel; keeps +l within what every client can store.
 MAX_CHANNEL_LIMIT = 2**31 - 1
 _PREFIX_ORDER = "".join(mode for mode, _ in PREFIXES)
-_SETTABLE_USER_MODES = "iw"
+# +B is IRCv3 bot mode (ISUPPORT BOT=B): anyone may mark themselves a bot.
+_SETTABLE_USER_MODES = "iw" + BOT_MODE
 # The mask lists: letter -> (Channel attribute, entry numeric, end numeric, end text,
 # whether a non-operator may read it). Who is exempt says how to get past a ban,
 # so only operators see the exception lists.
@@ -67,12 +68,15 @@ def user_mode(server: Server, user: User, modestring: str) -> None:
         if ch in _SETTABLE_USER_MODES or (ch == "o" and not adding):
             if server.set_user_mode(user, ch, adding):
                 applied.append(("+" if adding else "-") + ch)
-        elif ch not in "oB":
+        elif ch != "o":
             unknown = True
     if unknown:
         server.numeric(user, N.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
     if applied:
-        server.send_line(user, f":{user.source} MODE {user.nick} :{_compress(applied)}")
+        # A relayed line, so it carries the tags of its sender (bot, account).
+        line = server.new_line("MODE", [user.nick, _compress(applied)], user.source,
+                               sender=user)
+        server.reply(user, line.for_mask(user.tagmask))
 
 
 def _compress(changes: list[str]) -> str:

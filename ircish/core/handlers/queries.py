@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ircish import __version__
 from ircish.core import numerics as N
 from ircish.core.masks import mask_matches
+from ircish.core.state import BOT_MODE
 from ircish.protocol.casemap import casefold
 from ircish.protocol.numbers import parse_decimal
 
@@ -22,8 +23,8 @@ def _who_reply(server: Server, user: User, target: User, channel: Channel | None
     flags = "G" if target.away is not None else "H"
     if target.oper:
         flags += "*"
-    if target.bot:
-        flags += "B"
+    if BOT_MODE in target.modes:
+        flags += BOT_MODE
     if channel is not None:
         flags += channel.prefix_of(target, "multi-prefix" in user.caps)
     name = channel.name if channel is not None else "*"
@@ -99,7 +100,7 @@ def whois(server: Server, user: User, msg: Message) -> None:
                            "is logged in as")
         if target.oper:
             server.numeric(user, N.RPL_WHOISOPERATOR, target.nick, "is an IRC operator")
-        if target.bot:
+        if BOT_MODE in target.modes:
             server.numeric(user, N.RPL_WHOISBOT, target.nick,
                            f"is a bot on {server.config.server.network}")
         if target.secure:

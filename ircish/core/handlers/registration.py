@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ircish.core import numerics as N
 from ircish.core.nicks import banned_channel, rename, valid_nick
-from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
+from ircish.core.state import TAG_ACCOUNT, TAG_EXTENDED_JOIN, TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.casemap import casefold
 from ircish.protocol.numbers import parse_decimal
 
@@ -16,7 +16,12 @@ if TYPE_CHECKING:
     from ircish.core.state import User
     from ircish.protocol import Message
 
-_CAP_TAGMASK = {"server-time": TAG_SERVER_TIME, "message-tags": TAG_MESSAGE_TAGS}
+_CAP_TAGMASK = {
+    "server-time": TAG_SERVER_TIME,
+    "message-tags": TAG_MESSAGE_TAGS,
+    "account-tag": TAG_ACCOUNT,
+    "extended-join": TAG_EXTENDED_JOIN,
+}
 
 
 def try_finish_registration(server: Server, user: User) -> None:
@@ -145,7 +150,7 @@ def user_(server: Server, user: User, msg: Message) -> None:
     # "~" counts towards USERLEN.
     username = username[: max(server.limits.user_length - 1, 1)] or "user"
     user.username = "~" + username
-    user.realname = msg.params[3]
+    user.realname = msg.params[3][: server.limits.realname_length]
     if user.nick != "*":
         user.set_nick(user.nick)
     try_finish_registration(server, user)

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 # Called after a user's JOIN burst into a channel (history replay hooks in here).
 JoinListener = Callable[["Server", "User", "Channel"], None]
+# The same signature for ``names_listeners``: called inside the burst, after the
+# JOIN line and topic, before the names (read-marker's MARKREAD must precede 366).
 # ``(sender, verb, target, text)``: None keeps the text, a str replaces it, Reject refuses.
 MessageFilter = Callable[["User", str, str, str], FilterResult]
 # Runs in the server's nursery: ``await service(app, task_status=...)``, calls
@@ -44,6 +46,7 @@ class Extension:
     isupport: Mapping[str, str] = field(default_factory=dict)
     event_listeners: tuple[Callable[[Event], None], ...] = ()
     join_listeners: tuple[JoinListener, ...] = ()
+    names_listeners: tuple[JoinListener, ...] = ()
     message_filters: tuple[MessageFilter, ...] = ()
     services: tuple[Service, ...] = ()
     shutdown_steps: tuple[ShutdownStep, ...] = ()

@@ -2,7 +2,8 @@
 
 JOIN, PART, KICK, a bot's join and ``JOIN 0`` all change membership here, so a
 join is refused for the same reasons (and announced the same way) whoever asks.
-A joining user is told the topic and the names list as part of the join.
+A joining user is told the topic and the names list as part of the join (no
+names for a client with ``no-implicit-names``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ircish.core import numerics as N
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
+    from ircish.core.extension import JoinListener
     from ircish.core.server import Server
     from ircish.core.state import Channel, User
 
@@ -82,10 +84,17 @@ def join_one(server: Server, user: User, name: str, key: str = "") -> None:
             server.relay(watchers, "AWAY", [user.away], user.source, ts=ts)
     if channel.topic:
         send_topic(server, user, channel)
-    send_names(server, user, channel)
+    _call(server.names_listeners, server, user, channel)
+    if "no-implicit-names" not in user.caps:
+        send_names(server, user, channel)
     server.emit(events.JoinEvent(line.msgid, server.micros(ts), user.source, user.nick,
                                  user.account, channel.name))
-    for listener in server.join_listeners:
+    _call(server.join_listeners, server, user, channel)
+
+
+def _call(listeners: tuple[JoinListener, ...], server: Server, user: User,
+          channel: Channel) -> None:
+    for listener in listeners:
         try:
             listener(server, user, channel)
         except Exception:

@@ -52,6 +52,9 @@ BASE_CAPABILITIES: dict[str, str] = {
     "batch": "",
     "userhost-in-names": "",
     "away-notify": "",
+    "invite-notify": "",
+    "no-implicit-names": "",
+    "standard-replies": "",
     "account-tag": "",
     "extended-join": "",
     LABEL_CAP: "",
@@ -109,6 +112,7 @@ class Server:
         self.capabilities: dict[str, str] = dict(BASE_CAPABILITIES)
         self.isupport_extra: dict[str, str] = {}
         self.join_listeners: tuple[JoinListener, ...] = ()
+        self.names_listeners: tuple[JoinListener, ...] = ()
         self.motd_lines = self._load_motd()
         self._static: dict[str, StaticReplies] = {}
         self.ever_welcomed = False
@@ -143,6 +147,7 @@ class Server:
             have.update(new)  # type: ignore[attr-defined]
         self.reset_static_replies()
         self.join_listeners += extension.join_listeners
+        self.names_listeners += extension.names_listeners
         self.message_filters += extension.message_filters
 
     # ---- identifiers and time ---------------------------------------------------

@@ -194,3 +194,12 @@ def invite(server: Server, user: User, msg: Message) -> None:
     server.relay([target], "INVITE", [target.nick, channel.name], user.source)
     if target.away is not None:
         server.numeric(user, N.RPL_AWAY, target.nick, target.away)
+    # invite-notify: members who could invite there themselves (operators only,
+    # on a +i channel) and asked to be told.
+    watchers = [
+        m for m in channel.members
+        if m is not user and "invite-notify" in m.caps
+        and ("i" not in channel.modes or channel.is_op(m))
+    ]
+    if watchers:
+        server.relay(watchers, "INVITE", [target.nick, channel.name], user.source)

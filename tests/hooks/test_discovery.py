@@ -125,3 +125,18 @@ def test_failing_start_hook_stops_the_server_with_a_message(
     err = capsys.readouterr().err
     assert ("config error: " in err and "plugin 'grumpy': on_server_start ValueError: "
             "missing [plugins.grumpy] token" in err)
+
+
+def test_shipped_plugins_are_found_without_a_dir_and_a_dir_copy_wins(tmp_path: Path) -> None:
+    from ircish.hooks.manager import SHIPPED_DIR, discover
+
+    config = make_config(tmp_path, plugin_config(tmp_path / "nowhere", []))
+    found = {a.name: a for a in discover(config)}
+    for name in ("welcome_bot", "seen_bot", "word_filter"):
+        assert found[name].source == "shipped"
+        assert found[name].location == str(SHIPPED_DIR / f"{name}.py")
+    write_plugin(tmp_path / "mine", "seen_bot", "__version__ = 'mine'\n")
+    config = make_config(tmp_path, plugin_config(tmp_path / "mine", []))
+    matches = [a for a in discover(config) if a.name == "seen_bot"]
+    assert [(a.source, a.location) for a in matches] == [
+        ("dir", str(tmp_path / "mine" / "seen_bot.py"))]

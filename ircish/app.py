@@ -29,6 +29,7 @@ def build_server(config: Config) -> IrcServer:
 
         features.append(partial(accounts_feature, store=store))
     else:
+        log.info("history is off: [storage] url is empty in %s", config.path)
         log.info("accounts are off: they need [storage] (the history database)")
     if config.plugins.enabled:
         from ircish.hooks.service import plugins_feature

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import getpass
 import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import trio
@@ -29,7 +31,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ircish {__version__}")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the server (the default)")
-    sub.add_parser("hash-password", help="read a password on stdin, print its hash for [[opers]]")
+    sub.add_parser("hash-password", help="print a password's hash for [[opers]] (asked twice "
+                   "without echo on a terminal, else one line of stdin)")
+    init = sub.add_parser("init", help="write a commented config.toml with every default")
+    init.add_argument("dir", nargs="?", default=".", help="folder for config.toml (default: .)")
+    mkcert = sub.add_parser("mkcert", help="make a self-signed TLS cert.pem and key.pem")
+    mkcert.add_argument("dir", nargs="?", help="folder (default: the config file's folder)")
+    mkcert.add_argument("--name", action="append", help="host name or address the certificate "
+                        "is for (repeatable; default: localhost, 127.0.0.1, ::1)")
+    mkcert.add_argument("--days", type=int, default=825, help="validity (default: 825)")
     sub.add_parser("check-config", help="load the config and report problems")
     db = sub.add_parser("db", help="database maintenance: upgrade, downgrade, current, history, "
                         "backup, check")
@@ -44,14 +54,12 @@ def _parser() -> argparse.ArgumentParser:
 def server_main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "hash-password":
-        from ircish.passwords import hash_password
-
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            print("hash-password: no password on stdin", file=sys.stderr)
-            return EXIT_CONFIG
-        print(hash_password(password))
-        return 0
+        return _hash_password()
+    if args.command == "init":
+        return _init(Path(args.dir))
+    if args.command == "mkcert":
+        folder = Path(args.dir) if args.dir else Path(args.config).parent
+        return _mkcert(folder, args.name or ["localhost", "127.0.0.1", "::1"], args.days)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -81,6 +89,54 @@ def server_main(argv: list[str] | None = None) -> int:
         for exc in _leaves(group):
             print(f"ircish-server: config error: {exc}", file=sys.stderr)
     return status
+
+
+def _hash_password() -> int:
+    from ircish.passwords import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("hash-password: the passwords differ", file=sys.stderr)
+            return EXIT_CONFIG
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("hash-password: empty password", file=sys.stderr)
+        return EXIT_CONFIG
+    print(hash_password(password))
+    return 0
+
+
+def _init(folder: Path) -> int:
+    from ircish.configfile import write_default_config
+
+    try:
+        path = write_default_config(folder)
+    except FileExistsError:
+        print(f"init: {folder / 'config.toml'} exists; not overwritten", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"init: cannot write {folder / 'config.toml'}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
+    print(f"wrote {path}; start with: ircish-server --config {path}")
+    return 0
+
+
+def _mkcert(folder: Path, names: list[str], days: int) -> int:
+    from ircish.mkcert import MkcertError, make_self_signed
+
+    try:
+        cert, key = make_self_signed(folder, names, days=days)
+    except MkcertError as exc:
+        print(f"mkcert: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"wrote {cert} and {key} (self-signed for {', '.join(names)}; clients must be told "
+          "to trust it)")
+    print("to use them, in config.toml:")
+    print(f'[tls]\nlisten = ["0.0.0.0:6697"]\ncert = "{cert.resolve()}"\nkey = "{key.resolve()}"')
+    return 0
 
 
 def _leaves(group: BaseExceptionGroup[ConfigError]) -> list[ConfigError]:

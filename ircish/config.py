@@ -89,7 +89,8 @@ class OperEntry:
 
 @dataclass(frozen=True)
 class StorageSection:
-    url: str = ""
+    # History is on unless turned off with url = "": SQLite next to config.toml.
+    url: str = "sqlite:///ircish.db"
     auto_migrate: bool = True
     flush_interval_ms: int = 50
     queue_limit: int = 100000

@@ -45,6 +45,8 @@ def test_config(base_dir: Path, overrides: dict[str, Any] | None = None) -> Conf
     data: dict[str, Any] = {
         "server": {"listen": ["127.0.0.1:0"], "name": "irc.test"},
         "channels": {"auto_join": []},
+        # History off unless a test asks for it: its worker process is slow to start.
+        "storage": {"url": ""},
     }
     for section, values in (overrides or {}).items():
         if isinstance(values, dict):

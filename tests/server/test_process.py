@@ -78,6 +78,7 @@ async def test_signal_stops_cleanly_and_clients_get_error(tmp_path: Path, signum
     path = tmp_path / "config.toml"
     path.write_text(
         f"[server]\nlisten = ['127.0.0.1:{port}']\n[channels]\nauto_join = ['#lobby']\n"
+        "[storage]\nurl = ''\n"
     )
     proc = subprocess.Popen([*SERVER, "--config", str(path)], stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -121,7 +122,7 @@ async def test_second_signal_exits_at_once(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(
         f"[server]\nlisten = ['127.0.0.1:{port}']\n"
-        "[plugins]\nenabled = ['slow_stop']\nhook_timeout = 30\n"
+        "[plugins]\nenabled = ['slow_stop']\nhook_timeout = 30\n[storage]\nurl = ''\n"
     )
     proc = subprocess.Popen([*SERVER, "--config", str(path)], stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})

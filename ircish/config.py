@@ -78,6 +78,10 @@ class LimitsSection:
     flood_excess: int = 200
     flood_exempt_opers: bool = True
     whowas_entries: int = 200
+    # Nicks one client may MONITOR (the MONITOR ISUPPORT token).
+    monitor_entries: int = 100
+    # Longest real name SETNAME accepts; USER's is cut to it.
+    realname_length: int = 128
 
 
 @dataclass(frozen=True)

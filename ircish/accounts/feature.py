@@ -34,6 +34,22 @@ if TYPE_CHECKING:
     from ircish.net.app import IrcServer
 
 
+AUTHENTICATE_HELP = (
+    "AUTHENTICATE <mechanism> | <base64 data> | *\n"
+    "Log in to an account with SASL (PLAIN, SCRAM-SHA-256, EXTERNAL), after\n"
+    "CAP REQ :sasl; * aborts the exchange."
+)
+REGISTER_HELP = (
+    "REGISTER <account> <email or *> <password>\n"
+    "Create an account (IRCv3 draft/account-registration); * for the account\n"
+    "means your current nick."
+)
+VERIFY_HELP = (
+    "VERIFY <account> <code>\n"
+    "Finish a registration with the code the server sent you."
+)
+
+
 def accounts_feature(app: IrcServer, store: StoreClient) -> Extension:
     service = AccountService(app, store)
     nickserv = NickServ(service)
@@ -46,11 +62,11 @@ def accounts_feature(app: IrcServer, store: StoreClient) -> Extension:
         name="accounts",
         commands=(
             Command("AUTHENTICATE", partial(sasl.authenticate, service), min_params=1,
-                    before_registration=True),
+                    before_registration=True, help=AUTHENTICATE_HELP),
             Command("REGISTER", partial(register.register, service), min_params=3,
-                    before_registration=True),
+                    before_registration=True, help=REGISTER_HELP),
             Command("VERIFY", partial(register.verify, service), min_params=2,
-                    before_registration=True),
+                    before_registration=True, help=VERIFY_HELP),
         ),
         capabilities={
             sasl.CAP: ",".join(sasl.MECHANISMS),

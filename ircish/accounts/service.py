@@ -32,6 +32,7 @@ from ircish.accounts import hashing
 from ircish.accounts.records import OK, Account, AccountRequest
 from ircish.core import events
 from ircish.core import numerics as N
+from ircish.core.monitor import audience
 from ircish.core.nicks import rename
 from ircish.core.throttle import AttemptThrottle
 from ircish.history.errors import StorageError
@@ -206,12 +207,10 @@ class AccountService:
         if not user.registered:
             return
         data = f":{user.source} ACCOUNT {name}\r\n".encode("utf-8", "replace")
-        for peer in self.core.peers(user):
-            if ACCOUNT_NOTIFY in peer.caps:
-                if peer is user:
-                    self.core.reply(user, data)
-                else:
-                    peer.sink.send(data)
+        # Channel peers and, with extended-monitor, those monitoring the nick; the
+        # user's own copy goes through its reply buffer (reply routes by user).
+        for peer in audience(self.core, user, ACCOUNT_NOTIFY):
+            self.core.reply(peer, data)
 
     def account_created(self, name: str) -> None:
         self.names.add(casefold(name))

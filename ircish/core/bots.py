@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from ircish.core import monitor
 from ircish.core.delivery import deliver
 from ircish.core.membership import join_one, leave
 from ircish.core.nicks import valid_nick
@@ -78,6 +79,7 @@ def create_bot(server: Server, nick: str, username: str = "bot", realname: str =
     user.set_nick(nick)
     user.registered = True
     server.users[user.key] = user
+    monitor.online(server, user)
     return user
 
 

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ircish.core import delivery
-from ircish.core.handlers import channels, modes, oper, queries, registration
+from ircish.core.handlers import (
+    channels,
+    help,
+    modes,
+    monitor,
+    oper,
+    queries,
+    registration,
+    setname,
+)
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -33,6 +42,8 @@ class Command:
     oper_only: bool = False
     # Lines that only answer the sender (PING, PONG) don't reset the idle time.
     counts_as_activity: bool = True
+    # HELP's text for the verb; the core's own are in ircish.core.help_topics.
+    help: str = ""
 
 
 def core_commands() -> dict[str, Command]:
@@ -78,6 +89,10 @@ def core_commands() -> dict[str, Command]:
         Command("INFO", queries.info),
         Command("LINKS", queries.links),
         Command("ADMIN", queries.admin),
+        Command("MONITOR", monitor.monitor, min_params=1),
+        Command("SETNAME", setname.setname, min_params=1),
+        Command("HELP", help.help_),
+        Command("HELPOP", help.help_),
         # oper
         Command("OPER", oper.oper, min_params=2),
         Command("KILL", oper.kill, min_params=2, oper_only=True),

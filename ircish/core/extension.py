@@ -50,6 +50,9 @@ class Extension:
     message_filters: tuple[MessageFilter, ...] = ()
     services: tuple[Service, ...] = ()
     shutdown_steps: tuple[ShutdownStep, ...] = ()
+    # HELP topics beyond the verbs (plugins' bot commands, "!seen" -> text), asked
+    # each time: the set may change while the server runs.
+    help_topics: Callable[[], Mapping[str, str]] | None = None
     # The feature's own object (the history service, the plugin runner), for
     # tools and tests that inspect it; the server never looks inside.
     owner: Any = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ircish.core import events
+from ircish.core import events, monitor
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
@@ -41,6 +41,9 @@ def rename(server: Server, user: User, new: str) -> None:
     del server.users[user.key]
     user.set_nick(new)
     server.users[user.key] = user
+    if casefold(old_nick) != user.key:  # a change of case is no news to MONITOR
+        monitor.offline(server, old_nick)
+        monitor.online(server, user)
     # Pending invitations follow the user, not the nick they were sent to.
     old_key = casefold(old_nick)
     for channel in server.channels.values():

@@ -17,12 +17,12 @@ import logging
 import secrets
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from ircish import __version__
 from ircish.config import Config
-from ircish.core import events
+from ircish.core import events, monitor
 from ircish.core import numerics as N
 from ircish.core.burst import Numeric, StaticReplies
 from ircish.core.commands import Command, core_commands
@@ -52,6 +52,8 @@ BASE_CAPABILITIES: dict[str, str] = {
     "batch": "",
     "userhost-in-names": "",
     "away-notify": "",
+    "setname": "",
+    monitor.EXTENDED_MONITOR: "",
     "invite-notify": "",
     "no-implicit-names": "",
     "standard-replies": "",
@@ -112,6 +114,9 @@ class Server:
         self.capabilities: dict[str, str] = dict(BASE_CAPABILITIES)
         self.isupport_extra: dict[str, str] = {}
         self.join_listeners: tuple[JoinListener, ...] = ()
+        self.monitors = monitor.MonitorIndex()
+        # Extensions' HELP topics beyond their verbs (plugins' bot commands).
+        self.help_sources: tuple[Callable[[], Mapping[str, str]], ...] = ()
         self.names_listeners: tuple[JoinListener, ...] = ()
         self.motd_lines = self._load_motd()
         self._static: dict[str, StaticReplies] = {}
@@ -149,6 +154,8 @@ class Server:
         self.join_listeners += extension.join_listeners
         self.names_listeners += extension.names_listeners
         self.message_filters += extension.message_filters
+        if extension.help_topics is not None:
+            self.help_sources += (extension.help_topics,)
 
     # ---- identifiers and time ---------------------------------------------------
 
@@ -176,10 +183,12 @@ class Server:
         self.connections.discard(user)
         for mode in user.modes:
             self.user_mode_counts[mode] -= 1
+        self.monitors.clear(user)
         if user.registered:
             self._announce_quit(user, reason)
             if self.users.get(user.key) is user:
                 del self.users[user.key]
+                monitor.offline(self, user.nick)
             self.whowas.append((user.nick, user.username, user.host, user.realname, self.clock()))
             self.emit(events.DisconnectEvent(self.micros(self.clock()), user.source, user.nick,
                                              reason))
@@ -477,6 +486,7 @@ class Server:
             "KICKLEN": str(lim.kick_length),
             "MAXTARGETS": str(lim.targets_per_message),
             "MODES": "4",
+            "MONITOR": str(lim.monitor_entries),
             "NETWORK": self.config.server.network,
             "NICKLEN": str(lim.nick_length),
             "PREFIX": "(ov)@+",
@@ -487,6 +497,7 @@ class Server:
             ),
             "TOPICLEN": str(lim.topic_length),
             "USERLEN": str(lim.user_length),
+            "WHOX": "",
         }
         tokens.update(self.isupport_extra)
         return [f"{k}={v}" if v else k for k, v in sorted(tokens.items())]
@@ -583,6 +594,7 @@ class Server:
         user.registered = True
         self.users[user.key] = user
         self.max_users = max(self.max_users, len(self.users))
+        monitor.online(self, user)
         self.numeric(user, N.RPL_WELCOME,
                      f"Welcome to the {self.config.server.network} IRC Network {user.source}")
         self.replies.send(user, self.static_replies("welcome").for_nick(user.nick))

@@ -214,13 +214,22 @@ def open_store(config: Config) -> StoreClient:
         raise ConfigError(config.path, "storage", str(exc)) from exc
 
 
+CHATHISTORY_HELP = (
+    "CHATHISTORY LATEST|BEFORE|AFTER|AROUND <target> <reference> <limit>\n"
+    "CHATHISTORY BETWEEN <target> <reference> <reference> <limit>\n"
+    "CHATHISTORY TARGETS <timestamp> <timestamp> <limit>\n"
+    "Messages from the server's history (IRCv3 draft/chathistory). A reference is\n"
+    "msgid=<id>, timestamp=<time> or *; the answer comes in a chathistory batch."
+)
+
+
 def history_feature(app: IrcServer, store: StoreClient) -> Extension:
     """Persistent history: what it adds to a server, in one value."""
     service = HistoryService(app, store)
     store.on_outage.append(lambda text: notice_opers(app.core, text))
     return Extension(
         name="history",
-        commands=(Command("CHATHISTORY", service.on_command),),
+        commands=(Command("CHATHISTORY", service.on_command, help=CHATHISTORY_HELP),),
         capabilities={ch.CAP: "", ch.EVENT_PLAYBACK_CAP: ""},
         isupport={"CHATHISTORY": str(service.max_limit), "MSGREFTYPES": "msgid,timestamp"},
         # Every event the core emits goes to the writer, which keeps what it stores.

@@ -55,7 +55,8 @@ class CommandRouter:
                 else:
                     self.server_commands[verb] = Command(
                         verb, self._server_handler(plugin, cmd), cmd.min_params,
-                        oper_only=cmd.oper_only)
+                        oper_only=cmd.oper_only,
+                        help=cmd.help or f"{verb}: a command of the plugin {plugin.name}.")
                     plugin.verbs.append(verb)
             elif isinstance(cmd, BotCommand):
                 key = (cmd.prefix, cmd.name.lower())
@@ -78,6 +79,16 @@ class CommandRouter:
         for key in [k for k, (owner, _, _) in self.bot_commands.items() if owner is plugin]:
             del self.bot_commands[key]
         self._prefixes = frozenset(prefix for prefix, _ in self.bot_commands)
+
+    def help_topics(self) -> dict[str, str]:
+        """HELP's topics for the bot commands, by their full name (``!seen``)."""
+        return {
+            f"{cmd.prefix}{cmd.name}": cmd.help or (
+                f"{cmd.prefix}{cmd.name}: a command of the plugin {plugin.name}, "
+                f"answered by {cmd.bot}.")
+            for plugin, cmd, _ in self.bot_commands.values()
+            if plugin.enabled
+        }
 
     def _server_handler(
         self, plugin: LoadedPlugin, cmd: ServerCommand

@@ -57,5 +57,6 @@ def plugins_feature(server: IrcServer, history_reader: Any = None) -> Extension:
         message_filters=(runner.message_filter,) if runner.impls("filter_message") else (),
         services=(runner.service,),
         shutdown_steps=(runner.shutdown,),
+        help_topics=runner.commands.help_topics,
         owner=runner,
     )

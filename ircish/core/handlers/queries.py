@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING
 
 from ircish import __version__
 from ircish.core import numerics as N
+from ircish.core import whox
 from ircish.core.masks import mask_matches
+from ircish.core.monitor import audience
 from ircish.core.state import BOT_MODE
+from ircish.core.whox import WhoxQuery
 from ircish.protocol.casemap import casefold
 from ircish.protocol.numbers import parse_decimal
 
@@ -19,7 +22,10 @@ if TYPE_CHECKING:
     from ircish.protocol import Message
 
 
-def _who_reply(server: Server, user: User, target: User, channel: Channel | None) -> None:
+def _who_reply(
+    server: Server, user: User, target: User, channel: Channel | None,
+    query: WhoxQuery | None = None,
+) -> None:
     flags = "G" if target.away is not None else "H"
     if target.oper:
         flags += "*"
@@ -27,6 +33,10 @@ def _who_reply(server: Server, user: User, target: User, channel: Channel | None
         flags += BOT_MODE
     if channel is not None:
         flags += channel.prefix_of(target, "multi-prefix" in user.caps)
+    if query is not None:
+        server.numeric(user, N.RPL_WHOSPCRPL,
+                       *whox.reply_params(server, user, target, channel, flags, query))
+        return
     name = channel.name if channel is not None else "*"
     server.numeric(user, N.RPL_WHOREPLY, name, target.username, target.host, server.name,
                    target.nick, flags, f"0 {target.realname}")
@@ -43,7 +53,14 @@ def elsewhere(server: Server, user: User, target: str) -> bool:
 
 def who(server: Server, user: User, msg: Message) -> None:
     mask = asked = msg.param(0, "*") or "*"
-    opers_only = msg.param(1) == "o"
+    try:
+        query = whox.parse_options(msg.param(1))
+    except whox.BadToken:
+        server.fail(user, "WHO", "INVALID_PARAMS", msg.param(1),
+                    "A WHOX token is one to three digits")
+        server.numeric(user, N.RPL_ENDOFWHO, asked, "End of /WHO list")
+        return
+    opers_only = query.opers_only if query is not None else msg.param(1) == "o"
     if mask.startswith("#"):
         channel = server.find_channel(mask)
         if channel is not None and ("s" not in channel.modes or channel.key in user.channels):
@@ -52,11 +69,11 @@ def who(server: Server, user: User, msg: Message) -> None:
                 if (visible_all or "i" not in member.modes) and (
                     not opers_only or member.oper
                 ):
-                    _who_reply(server, user, member, channel)
+                    _who_reply(server, user, member, channel, query)
     else:
         exact = server.find_user(mask)
         if exact is not None:
-            _who_reply(server, user, exact, None)
+            _who_reply(server, user, exact, None, query)
         else:
             if mask == "0":
                 mask = "*"
@@ -68,7 +85,7 @@ def who(server: Server, user: User, msg: Message) -> None:
                     continue
                 if any(mask_matches(mask, field) for field in
                        (other.nick, other.username, other.host, other.realname, server.name)):
-                    _who_reply(server, user, other, None)
+                    _who_reply(server, user, other, None, query)
     server.numeric(user, N.RPL_ENDOFWHO, asked, "End of /WHO list")
 
 
@@ -162,7 +179,7 @@ def away(server: Server, user: User, msg: Message) -> None:
         server.numeric(user, N.RPL_NOWAWAY, "You have been marked as being away")
     else:
         server.numeric(user, N.RPL_UNAWAY, "You are no longer marked as being away")
-    watchers = [u for u in server.peers(user) if "away-notify" in u.caps and u is not user]
+    watchers = [u for u in audience(server, user, "away-notify") if u is not user]
     server.relay(watchers, "AWAY", [text] if text else [], user.source)
 
 

@@ -150,7 +150,7 @@ def user_(server: Server, user: User, msg: Message) -> None:
     # "~" counts towards USERLEN.
     username = username[: max(server.limits.user_length - 1, 1)] or "user"
     user.username = "~" + username
-    user.realname = msg.params[3]
+    user.realname = msg.params[3][: server.limits.realname_length]
     if user.nick != "*":
         user.set_nick(user.nick)
     try_finish_registration(server, user)

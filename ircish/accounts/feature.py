@@ -8,7 +8,9 @@ through the history worker). It adds:
   (``draft/account-registration``), all allowed before connection registration;
 - the capabilities ``sasl=PLAIN,SCRAM-SHA-256,EXTERNAL``, ``account-notify``,
   ``draft/account-registration``;
-- the NickServ service user, created when the server starts;
+- the NickServ and ChanServ service users, created when the server starts
+  (ChanServ reads the channel registrations then, before clients come);
+- a join listener: ChanServ ops a registered channel's founder;
 - an event listener for nick reservation (``[accounts] nick_reservation``);
 - a service: list the accounts, then run the reservation timers.
 
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from ircish.accounts import register, sasl
+from ircish.accounts.chanserv import ChanServ
 from ircish.accounts.nickserv import NickServ
 from ircish.accounts.service import ACCOUNT_NOTIFY, AccountService
 from ircish.core.commands import Command
@@ -53,9 +56,12 @@ VERIFY_HELP = (
 def accounts_feature(app: IrcServer, store: StoreClient) -> Extension:
     service = AccountService(app, store)
     nickserv = NickServ(service)
+    chanserv = ChanServ(service)
 
     async def serve(app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
         nickserv.start()
+        chanserv.start()
+        await chanserv.load()
         await service.serve(app, task_status=task_status)
 
     return Extension(
@@ -73,7 +79,8 @@ def accounts_feature(app: IrcServer, store: StoreClient) -> Extension:
             ACCOUNT_NOTIFY: "",
             register.CAP: register.cap_value(service),
         },
-        event_listeners=(service.on_event,),
+        event_listeners=(service.on_event, chanserv.on_event),
+        join_listeners=(chanserv.on_join,),
         services=(serve,),
         owner=service,
     )

@@ -36,6 +36,16 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelRegistration:
+    """A channel registered with ChanServ: its founder account, when and by whom."""
+
+    channel: str
+    founder: str
+    registered_micros: int
+    registered_by: str
+
+
+@dataclass(frozen=True, slots=True)
 class AccountRequest:
     """One operation on the accounts tables.
 
@@ -43,7 +53,9 @@ class AccountRequest:
     ``create`` (name, micros, email, password_hash, scram, certfp),
     ``set_password`` (name, password_hash, scram), ``delete`` (name),
     ``cert_add`` / ``cert_del`` (name, fingerprint), ``set_setting`` (name,
-    setting, value or None).
+    setting, value or None); for ChanServ's registrations (``store/registrations``)
+    ``channel_register`` (channel, founder, micros, registered_by, most per
+    founder), ``channel_drop`` (channel), ``channel_list``.
     """
 
     op: str

@@ -102,6 +102,10 @@ class AccountService:
         except StorageError as exc:
             raise Unavailable(str(exc)) from exc
 
+    async def ask(self, request: AccountRequest) -> Any:
+        """The store's answer, from a task on the loop; Unavailable if none."""
+        return await self._ask(request)
+
     def ask_blocking(self, request: AccountRequest) -> Any:
         """From a worker thread (inside ``run_blocking``'s work) only."""
         return trio.from_thread.run(self._ask, request)

@@ -106,7 +106,11 @@ class HistoryService:
         states = self.store.restored
         for state in states:
             channel = self.core.get_or_create_channel(state.name)
-            channel.modes = (set(state.modes.lstrip("+")) - {"k", "l"}) | {"P"}
+            channel.modes = set(state.modes.lstrip("+")) - {"k", "l"}
+            channel.founder = state.founder
+            if state.founder is None:
+                # Kept without a registration: it was +P (or auto_join) when stored.
+                channel.modes.add("P")
             channel.password = state.key
             channel.limit = state.limit
             channel.topic = state.topic

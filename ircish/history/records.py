@@ -69,3 +69,6 @@ class ChannelState:
     key: str | None
     limit: int | None
     bans: tuple[Ban, ...]
+    # The founder account when the channel is registered with ChanServ (kept
+    # without +P), else None.
+    founder: str | None = None

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ircish.accounts.records import EXISTS, LIMIT, MAX_CERTS, NO_SUCH, OK, Account, AccountRequest
 from ircish.accounts.scram import ScramCredentials
 from ircish.protocol import casefold
+from ircish.store import registrations
 from ircish.store.schema import account_certs, account_settings, accounts
 
 
@@ -56,6 +57,8 @@ def _scram_values(scram: ScramCredentials | None) -> dict[str, Any]:
 
 def answer(conn: Connection, request: AccountRequest) -> Any:
     op, args = request.op, request.args
+    if op.startswith("channel_"):
+        return registrations.answer(conn, request)
     if op == "get":
         row = _row(conn, args[0])
         return _account(conn, row) if row is not None else None
@@ -96,6 +99,7 @@ def answer(conn: Connection, request: AccountRequest) -> Any:
         # Foreign keys cascade on SQLite only when enabled; delete the children first.
         for table in (account_certs, account_settings):
             conn.execute(delete(table).where(table.c.account_id == row.id))
+        registrations.forget_founder(conn, row.id)
         conn.execute(delete(accounts).where(accounts.c.id == row.id))
         return OK
     if op == "cert_add":

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, false, func, or_, s
 from ircish.core.chathistory import MESSAGE_KINDS, HistoryRequest, Ref, Viewer
 from ircish.history.records import Ban, ChannelState, HistoryRecord, TargetSummary
 from ircish.store.keys import DEFAULT_CHANTYPES, channel_key, is_channel_name, nick_key
-from ircish.store.schema import channel_bans, channels, history
+from ircish.store.schema import accounts, channel_bans, channel_registrations, channels, history
 
 Op = Literal["<", ">", ">="]
 
@@ -330,6 +330,11 @@ def load_channels(conn: Connection) -> list[ChannelState]:
         select(channel_bans).order_by(channel_bans.c.channel_key, channel_bans.c.position)
     ):
         bans.setdefault(row.channel_key, []).append(Ban(row.mask, row.set_by, row.set_at))
+    founders: dict[str, str] = {
+        key: name for key, name in conn.execute(
+            select(channel_registrations.c.key, accounts.c.name)
+            .join(accounts, accounts.c.id == channel_registrations.c.founder_id))
+    }
     return [
         ChannelState(
             name=row.name,
@@ -340,6 +345,7 @@ def load_channels(conn: Connection) -> list[ChannelState]:
             key=row.mode_key,
             limit=row.user_limit,
             bans=tuple(bans.get(row.key, ())),
+            founder=founders.get(row.key),
         )
         for row in conn.execute(select(channels).order_by(channels.c.key))
     ]

@@ -59,9 +59,11 @@ class IrcishController(BaseServerController, DirectoryBasedController):
     config_path: Path | None = None
     capabilities = frozenset(
         {
+            Capabilities.ACCOUNT_TAG,
             Capabilities.AWAY_NOTIFY,
             Capabilities.BATCH,
             Capabilities.ECHO_MESSAGE,
+            Capabilities.EXTENDED_JOIN,
             Capabilities.LABELED_RESPONSE,
             Capabilities.MESSAGE_TAGS,
             Capabilities.MULTI_PREFIX,

@@ -78,6 +78,8 @@ class LimitsSection:
     flood_excess: int = 200
     flood_exempt_opers: bool = True
     whowas_entries: int = 200
+    # Refuse lines that are not UTF-8 (FAIL ... INVALID_UTF8) and say so (UTF8ONLY).
+    utf8_only: bool = True
     # Nicks one client may MONITOR (the MONITOR ISUPPORT token).
     monitor_entries: int = 100
     # Longest real name SETNAME accepts; USER's is cut to it.

@@ -222,6 +222,21 @@ class Server:
         with self.replies.collecting(Replies(self.name, user, label)):
             self._dispatch(user, msg)
 
+    def refuse_invalid_utf8(self, user: User, msg: Message | None) -> None:
+        """UTF8ONLY: a line that is not UTF-8 is answered with FAIL, never acted on;
+        ``msg`` is the line read as Latin-1 (None if it did not parse), for its
+        verb and label."""
+        verb = msg.command.upper() if msg is not None else "*"
+        if not verb.isascii() or not verb.isalnum():
+            verb = "*"
+        label = msg.tags.get("label") if msg is not None and msg.tags else None
+        text = "Message rejected, your IRC software MUST use UTF-8 encoding on this network"
+        if label is None or LABEL_CAP not in user.caps:
+            self.fail(user, verb, "INVALID_UTF8", text)
+            return
+        with self.replies.collecting(Replies(self.name, user, label)):
+            self.fail(user, verb, "INVALID_UTF8", text)
+
     def defer_replies(self, user: User) -> Replies | None:
         """The running command's reply buffer, kept open for an answer that comes
         later (``with server.replies.collecting(buffer):`` writes and sends it)."""
@@ -499,6 +514,8 @@ class Server:
             "USERLEN": str(lim.user_length),
             "WHOX": "",
         }
+        if lim.utf8_only:
+            tokens["UTF8ONLY"] = ""
         tokens.update(self.isupport_extra)
         return [f"{k}={v}" if v else k for k, v in sorted(tokens.items())]
 

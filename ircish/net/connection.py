@@ -13,7 +13,7 @@ import trio
 from ircish.core import numerics as N
 from ircish.net.flood import FloodGate
 from ircish.net.outbox import DIRTY, IDLE, WRITING
-from ircish.protocol.framing import TOO_LONG, LineFramer, decode_line
+from ircish.protocol.framing import TOO_LONG, LineFramer, decode_checked
 from ircish.protocol.message import ProtocolError, parse
 
 if TYPE_CHECKING:
@@ -252,10 +252,16 @@ class Connection:
                             core.kill(user, "Excess Flood", "Closing Link: Excess Flood")
                             return
                         await trio.sleep(delay)
+                text, utf8 = decode_checked(raw)  # type: ignore[arg-type]
                 try:
-                    msg = parse(decode_line(raw))  # type: ignore[arg-type]
+                    msg = parse(text)
                 except ProtocolError:
+                    if not utf8 and limits.utf8_only:
+                        core.refuse_invalid_utf8(user, None)
                     continue  # tags or a source with no command: nothing to act on
+                if not utf8 and limits.utf8_only:
+                    core.refuse_invalid_utf8(user, msg)
+                    continue
                 core.handle(user, msg)
                 if self._held:
                     await self._answers_given()

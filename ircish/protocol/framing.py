@@ -66,10 +66,22 @@ class LineFramer:
 
 def decode_line(line: bytes) -> str:
     """UTF-8, falling back to Latin-1 so that any byte sequence reads as text."""
+    return decode_checked(line)[0]
+
+
+def decode_checked(line: bytes) -> tuple[str, bool]:
+    """The line as text, and whether it was valid UTF-8.
+
+    Invalid UTF-8 reads as Latin-1, so any byte sequence has a text (enough to
+    find its verb and label); under ``[limits] utf8_only`` (ISUPPORT UTF8ONLY)
+    the server refuses such a line instead of acting on it.
+    """
     try:
         text = line.decode("utf-8")
+        valid = True
     except UnicodeDecodeError:
         text = line.decode("latin-1")
+        valid = False
     if "\x00" in text:
         text = text.replace("\x00", "")
-    return text
+    return text, valid

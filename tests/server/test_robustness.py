@@ -54,12 +54,14 @@ async def test_tag_section_has_its_own_limit(server, connect) -> None:
     await alice.expect(N.ERR_INPUTTOOLONG)
 
 
-async def test_invalid_utf8_is_decoded_with_fallback(server, connect) -> None:
-    alice = await connect("alice")
-    bob = await connect("bob")
-    await alice.send_raw(b"PRIVMSG bob :caf\xe9 \xff\xfe\r\n")
-    msg = await bob.expect("PRIVMSG")
-    assert msg.params[1] == "café ÿþ"
+async def test_invalid_utf8_is_decoded_with_fallback_when_allowed(make_server) -> None:
+    async with make_server({"limits": {"utf8_only": False}}) as srv:
+        alice, bob = await _client(srv.port, "alice"), await _client(srv.port, "bob")
+        await alice.send_raw(b"PRIVMSG bob :caf\xe9 \xff\xfe\r\n")
+        msg = await bob.expect("PRIVMSG")
+        assert msg.params[1] == "café ÿþ"
+        await alice.aclose()
+        await bob.aclose()
 
 
 async def test_nul_bare_newlines_empty_lines_and_many_params(server, connect) -> None:

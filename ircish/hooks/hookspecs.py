@@ -86,6 +86,20 @@ def on_topic(
     """A channel's topic was set (``topic`` is "" when it was cleared)."""
 
 
+@hookspec
+def on_login(
+    api: PluginAPI, nick: str, source: str, account: str, previous: str | None, via: str,
+    time: datetime,
+) -> None:
+    """Someone logged in to ``account``: SASL, NickServ IDENTIFY or REGISTER, or REGISTER."""
+
+
+@hookspec
+def on_logout(api: PluginAPI, nick: str, source: str, account: str, via: str, time: datetime
+              ) -> None:
+    """Someone logged out of ``account`` (NickServ LOGOUT, or the account was dropped)."""
+
+
 @hookspec(firstresult=True)
 def filter_message(
     api: PluginAPI, sender: UserView, command: str, target: str, is_channel: bool, text: str

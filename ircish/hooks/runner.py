@@ -73,7 +73,15 @@ _HOOK_FOR_EVENT: dict[type, str] = {
     events.TopicEvent: "on_topic",
 }
 # The memory history also needs these, which fire no hook.
-_RECORDED = frozenset((*_HOOK_FOR_EVENT, events.DisconnectEvent))
+_RECORDED = frozenset((*_HOOK_FOR_EVENT, events.DisconnectEvent, events.AccountEvent))
+
+
+def _hook_for(event: events.Event) -> str | None:
+    """The hook ``event`` fires: one per type, but an AccountEvent is a login or a
+    logout (``account`` None)."""
+    if type(event) is events.AccountEvent:
+        return "on_login" if event.account is not None else "on_logout"
+    return _HOOK_FOR_EVENT.get(type(event))
 
 
 @dataclass
@@ -196,7 +204,7 @@ class HookRunner:
             record = self.memory.record
             while queue:
                 event = queue.popleft()
-                hook = _HOOK_FOR_EVENT.get(type(event))
+                hook = _hook_for(event)
                 # Most events interest no plugin: skip the coroutine for those.
                 if hook is not None and (self.impls(hook) or (
                         self.commands.bot_commands and type(event) is events.MessageEvent)):
@@ -223,6 +231,10 @@ class HookRunner:
         # Plugins are given the time as a datetime (hookspecs' ``time``).
         kwargs["time"] = events.as_datetime(kwargs.pop("micros"))
         if isinstance(event, events.NickEvent):
+            return kwargs
+        if isinstance(event, events.AccountEvent):
+            if event.account is None:
+                kwargs["account"] = event.previous  # the account logged out of
             return kwargs
         if isinstance(event, events.MessageEvent | events.JoinEvent | events.LeaveEvent):
             kwargs["from_bot"] = casefold(event.nick) in self.bot_users

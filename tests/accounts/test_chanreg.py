@@ -122,11 +122,12 @@ def test_a_registered_channel_is_kept_and_gives_no_ops_to_the_first_one_in(net: 
 
 
 def test_minus_p_keeps_a_registered_channel(net: Net) -> None:
-    alice, _, room = _room(net)
+    alice, bob, room = _room(net)
     net.server.set_user_mode(alice.user, "o", True)
     alice.send("MODE #room +P")
     room.founder = "alice"
     alice.send("PART #room")
+    bob.send("PART #room")
     alice.send("MODE #room -P")
     assert "P" not in room.modes
     assert net.server.find_channel("#room") is room

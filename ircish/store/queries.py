@@ -6,9 +6,12 @@ runs it in worker threads.
 Every result is in ascending ``(time, id)`` order, the one total order the
 store guarantees (two lines may share a microsecond, their ids never).
 
-A reference (msgid or timestamp) marks a position. A timestamp sits before
-every line of its own microsecond for "at or after" and compares by time alone
-for "before"/"after". A msgid is resolved to its line's ``(time, id)`` within
+A reference (msgid or timestamp) marks a position. A timestamp compares by time
+alone: lines at it are neither before nor after it, and "at or after" includes
+them. Lines are stored to the microsecond but clients see (and send back) time
+tags to the millisecond, so a timestamp on a whole millisecond stands for that
+whole millisecond (``_span``): ``timestamp=`` copied from a line's tag is that
+line's time, not a moment just before it. A msgid is resolved to its line's ``(time, id)`` within
 the same target; an unknown or invisible msgid gives an empty result.
 """
 
@@ -132,13 +135,22 @@ def _position(conn: Connection, scope: Scope, ref: Ref) -> tuple[int, int | None
     return (row.time, row.id) if row else None
 
 
+MILLI = 1_000
+
+
+def _span(t: int) -> tuple[int, int]:
+    """The first and last microsecond a timestamp reference stands for."""
+    return (t, t + MILLI - 1) if t % MILLI == 0 else (t, t)
+
+
 def _cond(pos: tuple[int, int | None], op: Op) -> ColumnElement[bool]:
     t, i = pos
     if i is None:
+        first, last = _span(t)
         return {
-            "<": history.c.time < t,
-            ">": history.c.time > t,
-            ">=": history.c.time >= t,
+            "<": history.c.time < first,
+            ">": history.c.time > last,
+            ">=": history.c.time >= first,
         }[op]
     key = tuple_(history.c.time, history.c.id)
     other = tuple_(t, i)
@@ -289,6 +301,7 @@ def targets(
     its ``since`` epoch when given.
     """
     lo, hi = sorted((start, end))
+    lo, hi = _span(lo)[1], _span(hi)[0]
     kind_cond = history.c.kind.in_(sorted(kinds))
     private: list[TargetSummary] = []
     if viewer.account:
@@ -403,6 +416,29 @@ def by_nick(
     return [_record(r) for r in reversed(rows)]
 
 
+def by_account(
+    conn: Connection, scope: Scope, ref: Ref, window: int, account: str, limit: int
+) -> list[HistoryRecord]:
+    """Among the ``window`` lines before ``ref``, the newest ``limit`` sent by
+    whoever was logged in to ``account`` (any nick; ASCII case-insensitive, the
+    caller checks the casemapping); oldest first."""
+    pos = _position(conn, scope, ref)
+    if pos is None:
+        return []
+    recent = (
+        select(*_COLUMNS)
+        .where(scope.where, _cond(pos, "<"))
+        .order_by(history.c.time.desc(), history.c.id.desc())
+        .limit(window)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(recent).where(func.lower(recent.c.account) == account.lower())
+        .order_by(recent.c.time.desc(), recent.c.id.desc()).limit(limit)
+    ).all()
+    return [_record(r) for r in reversed(rows)]
+
+
 # ---- the one entry ----------------------------------------------------------------
 
 
@@ -432,6 +468,8 @@ def answer(
         return count(conn, scope, first, refs[1] if len(refs) > 1 else None, limit)
     if sub == "NICK":
         return by_nick(conn, scope, first, request.window, request.nick_like, limit)
+    if sub == "ACCOUNT":
+        return by_account(conn, scope, first, request.window, request.account, limit)
     second = refs[1] if len(refs) > 1 else None
     if sub != "BETWEEN" or second is None:
         raise ValueError(f"unknown history request {sub!r}")

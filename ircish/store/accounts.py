@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from ircish.accounts.records import EXISTS, LIMIT, MAX_CERTS, NO_SUCH, OK, Account, AccountRequest
 from ircish.accounts.scram import ScramCredentials
 from ircish.protocol import casefold
-from ircish.store import registrations
-from ircish.store.schema import account_certs, account_settings, accounts
+from ircish.store import markers, registrations
+from ircish.store.schema import account_certs, account_settings, accounts, read_markers
 
 
 def _scram(row: Row) -> ScramCredentials | None:  # type: ignore[type-arg]
@@ -57,6 +57,8 @@ def _scram_values(scram: ScramCredentials | None) -> dict[str, Any]:
 
 def answer(conn: Connection, request: AccountRequest) -> Any:
     op, args = request.op, request.args
+    if op in markers.OPS:
+        return markers.answer(conn, request)
     if op.startswith("channel_"):
         return registrations.answer(conn, request)
     if op == "get":
@@ -97,7 +99,7 @@ def answer(conn: Connection, request: AccountRequest) -> Any:
         return OK
     if op == "delete":
         # Foreign keys cascade on SQLite only when enabled; delete the children first.
-        for table in (account_certs, account_settings):
+        for table in (account_certs, account_settings, read_markers):
             conn.execute(delete(table).where(table.c.account_id == row.id))
         registrations.forget_founder(conn, row.id)
         conn.execute(delete(accounts).where(accounts.c.id == row.id))

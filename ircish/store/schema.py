@@ -210,3 +210,20 @@ channel_registrations = Table(
     Column("registered_by", String(SOURCE_LEN), nullable=False, default=""),
     Index("ix_channel_registrations_founder_id", "founder_id"),
 )
+
+# Read markers (revision 0005, draft/read-marker): for each account and target
+# (casefolded channel name or nick), the time of the last message its user has
+# read, in integer microseconds like ``history.time``. It only moves forward; a
+# dropped account takes its markers with it.
+read_markers = Table(
+    "read_markers",
+    metadata,
+    Column(
+        "account_id",
+        Integer,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("target_key", String(NAME_LEN), primary_key=True),
+    Column("time", BigInteger, nullable=False),
+)

@@ -19,7 +19,7 @@ from ircish.store.database import open_engine
 from ircish.store.schema import metadata
 
 TABLES = {"history", "conversations", "channels", "channel_bans", "accounts", "account_certs",
-          "account_settings", "channel_registrations"}
+          "account_settings", "channel_registrations", "read_markers"}
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -269,4 +269,50 @@ def test_channel_registrations_migration_keeps_history_and_accounts(db_url: str)
     migrate.upgrade(engine)
     assert migrate.is_at_head(engine)
     assert _history(engine) == _OLD_ROWS
+    engine.dispose()
+
+
+def test_read_markers_migration_keeps_history_accounts_and_registrations(db_url: str) -> None:
+    engine = open_engine(db_url)
+    migrate.upgrade(engine, "0004")
+    with engine.begin() as conn:
+        for row in _OLD_ROWS:
+            conn.exec_driver_sql(
+                "INSERT INTO history (target_key, msgid, time, kind, source, account, target,"
+                " text, sender_key, recipient_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        conn.exec_driver_sql(
+            "INSERT INTO accounts (id, key, name, registered) VALUES (7, 'alice', 'Alice', 1)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO channel_registrations (key, name, founder_id, registered, registered_by)"
+            " VALUES ('#kept', '#Kept', 7, 9, 'Alice!a@h')"
+        )
+    migrate.upgrade(engine, "0005")
+    assert migrate.current_revision(engine) == "0005"
+    assert _history(engine) == _OLD_ROWS
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO read_markers (account_id, target_key, time) VALUES (7, '#kept', 42)"
+        )
+        # One marker per account and target.
+        with pytest.raises(IntegrityError):
+            with conn.begin_nested():
+                conn.exec_driver_sql(
+                    "INSERT INTO read_markers (account_id, target_key, time)"
+                    " VALUES (7, '#kept', 43)"
+                )
+    migrate.downgrade(engine, "0004")
+    assert migrate.current_revision(engine) == "0004"
+    assert "read_markers" not in _tables(engine)
+    assert _history(engine) == _OLD_ROWS
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT name FROM accounts").scalars().all() == ["Alice"]
+        assert conn.exec_driver_sql(
+            "SELECT founder_id FROM channel_registrations").scalars().all() == [7]
+    migrate.upgrade(engine)
+    assert migrate.is_at_head(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM read_markers").scalar() == 0
     engine.dispose()

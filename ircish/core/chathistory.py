@@ -87,8 +87,9 @@ class HistoryRequest:
 
     Besides the client's subcommands, plugins' ``api.history`` asks two more:
     COUNT (lines after refs[0], and before refs[1] if given, at most ``limit``)
-    and NICK (among the ``window`` lines before refs[0], the newest ``limit``
-    whose nick matches ``nick_like``).
+    NICK (among the ``window`` lines before refs[0], the newest ``limit``
+    whose nick matches ``nick_like``) and ACCOUNT (the same, for the lines of
+    whoever was logged in to ``account``).
     """
 
     sub: str
@@ -105,6 +106,8 @@ class HistoryRequest:
     # NICK: how many lines back to look, and the LIKE pattern of the nick.
     window: int = 0
     nick_like: str = ""
+    # ACCOUNT: the account whose lines are wanted.
+    account: str = ""
 
 
 def viewer_of(user: User) -> Viewer:

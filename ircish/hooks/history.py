@@ -141,6 +141,9 @@ class MemoryHistory:
         self._exists = exists
         self._channels: dict[str, _ChannelMemory] = {}
         self._seen: dict[str, dict[str, Sightings]] = {}
+        # The same by casefolded account, from the events that name one (connecting,
+        # joining, speaking): a logged-in user is known on any nick.
+        self._accounts: dict[str, dict[str, Sightings]] = {}
 
     def size(self) -> tuple[int, int, int]:
         """Channels, nicks and sightings kept: what bounds this memory."""
@@ -153,18 +156,21 @@ class MemoryHistory:
         if type(event) is events.MessageEvent:
             if event.command == "TAGMSG":
                 return
+            key = None
             if event.is_channel:
                 key = casefold(event.target)
                 memory = self._channel(key)
                 memory.lines.append(event)
                 memory.times.append(events.as_datetime(event.micros))
-                self._saw(event.nick, event, key)
-            else:
-                self._saw(event.nick, event, None)
+            self._saw(event.nick, event, key)
+            if event.account is not None:
+                self._saw(event.account, event, key, self._accounts)
         elif isinstance(event, events.JoinEvent):
             self._line(event.channel, event.msgid, _when(event), "JOIN", event.source, "")
-            self._saw(event.nick, Seen(event.nick, _when(event), "JOIN", event.channel, ""),
-                      casefold(event.channel))
+            seen = Seen(event.nick, _when(event), "JOIN", event.channel, "")
+            self._saw(event.nick, seen, casefold(event.channel))
+            if event.account is not None:
+                self._saw(event.account, seen, casefold(event.channel), self._accounts)
         elif isinstance(event, events.LeaveEvent):
             kind = event.kind.upper()
             self._line(event.channel, event.msgid, _when(event), kind, event.source, event.reason)
@@ -183,7 +189,10 @@ class MemoryHistory:
         elif isinstance(event, events.TopicEvent):
             self._line(event.channel, event.msgid, _when(event), "TOPIC", event.source, event.topic)
         elif isinstance(event, events.WelcomeEvent):
-            self._saw(event.nick, Seen(event.nick, _when(event), "CONNECT", None, ""), None)
+            seen = Seen(event.nick, _when(event), "CONNECT", None, "")
+            self._saw(event.nick, seen, None)
+            if event.account is not None:
+                self._saw(event.account, seen, None, self._accounts)
         elif isinstance(event, events.DisconnectEvent):
             self._saw(event.nick, Seen(event.nick, _when(event), "QUIT", None, event.reason), None)
 
@@ -195,9 +204,11 @@ class MemoryHistory:
         self._channel(casefold(channel)).lines.append(
             HistoryLine(msgid, when, kind, source.split("!", 1)[0], source, channel, text))
 
-    def _saw(self, nick: str, seen: Seen | events.MessageEvent, channel_key: str | None
-             ) -> None:
-        places = _bounded_get(self._seen, casefold(nick), MAX_NICKS, dict)
+    def _saw(self, nick: str, seen: Seen | events.MessageEvent, channel_key: str | None,
+             table: dict[str, dict[str, Sightings]] | None = None) -> None:
+        """Note a sighting of ``nick`` (or of an account, in ``self._accounts``)."""
+        places = _bounded_get(self._seen if table is None else table, casefold(nick),
+                              MAX_NICKS, dict)
         places[_ANYWHERE] = _push(places.get(_ANYWHERE, ()), seen)
         if channel_key is not None:
             # Taken out and put back: the dict's order is then most recent last,
@@ -220,8 +231,9 @@ class MemoryHistory:
         return [_as_line(item) for item in items[-limit:]]
 
     def last_seen(self, nick: str, channel: str | None, before: datetime | None,
-                  start: Start = _from_the_start) -> Seen | None:
-        places = self._seen.get(casefold(nick))
+                  start: Start = _from_the_start, by_account: bool = False) -> Seen | None:
+        """The latest sighting of ``nick`` (of the account ``nick`` if ``by_account``)."""
+        places = (self._accounts if by_account else self._seen).get(casefold(nick))
         if not places:
             return None
         for item in reversed(places.get(casefold(channel) if channel else _ANYWHERE, ())):
@@ -427,6 +439,43 @@ class PluginHistory:
                     if best is None or line.time > best.time:
                         best = Seen(record.param if kicked else line.nick, line.time,
                                     line.kind, line.target, line.text)
+                    break
+        return best
+
+    async def last_seen_account(
+        self, account: str, channel: str | None = None, before: datetime | None = None
+    ) -> Seen | None:
+        """Like ``last_seen``, for whoever was logged in to ``account``, on any nick.
+
+        Sightings by account are the connections, joins and messages of a user
+        logged in at the time (a login itself is none: SASL logs in before the
+        connection's welcome, which would then look like a visit before this
+        one); ``Seen.nick`` is the nick they had.
+        """
+        remembered = self._memory.last_seen(account, channel, before, self._start,
+                                            by_account=True)
+        reader = self._reader()
+        if reader is None or remembered is not None:
+            return remembered
+        if channel is not None:
+            places = [channel]
+        else:
+            places = [c.name for c in list(self._core.channels.values())][:STORE_CHANNELS]
+        if not places:
+            return None
+        ref = ("timestamp", events.micros_of(before or datetime.now(UTC)))
+        found = await self._ask(reader, *(
+            HistoryRequest("ACCOUNT", place, (ref,), STORE_CANDIDATES, PLAYBACK_KINDS,
+                           self._epoch(place), window=STORE_SCAN, account=account)
+            for place in places))
+        key = casefold(account)
+        best: Seen | None = None
+        for records in found:
+            for record in reversed(records):
+                if record.account is not None and casefold(record.account) == key:
+                    line = _from_record(record)
+                    if best is None or line.time > best.time:
+                        best = Seen(line.nick, line.time, line.kind, line.target, line.text)
                     break
         return best
 

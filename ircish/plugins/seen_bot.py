@@ -1,5 +1,8 @@
 """``!seen nick`` in a channel (or ``/SEEN nick``): when and where someone was last seen.
 
+A name that is no nick seen lately is looked up as an account: the last sighting
+of whoever was logged in to it, on any nick.
+
 Answers come from the history store when the server has one, so they survive a
 restart; otherwise from what the server saw since it started. The query is
 async (the store reads in a worker thread), which is why the handlers are
@@ -60,7 +63,13 @@ async def answer(api: PluginAPI, asker: str, who: str) -> str:
     if who.lower() == asker.lower():
         return "That's you!"
     seen = await api.history.last_seen(who)
-    return describe(seen) if seen is not None else f"I have not seen {who}."
+    if seen is not None:
+        return describe(seen)
+    # Not a nick seen lately: maybe an account, whoever was logged in to it.
+    seen = await api.history.last_seen_account(who)
+    if seen is not None:
+        return f"{describe(seen)} (logged in as {who})"
+    return f"I have not seen {who}."
 
 
 async def seen_command(api: PluginAPI, nick: str, args: list[str], reply: object) -> None:

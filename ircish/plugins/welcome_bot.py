@@ -4,10 +4,12 @@ The first client to connect after the server started gets a special greeting
 (unless seen before), and someone seen before gets "welcome back" with how many
 messages were said in the greeted channels since their last visit (from the
 history store when there is one, else from what the server saw since it
-started). Every text is a template in ``[plugins.welcome_bot]``; an empty
-template turns that greeting off. Its look-ups are one store read for an
-unknown nick and one count per greeted channel; when the store does not answer
-in time, people get the plain greeting.
+started). Someone logged in to an account is known by it, on whatever nick
+they come with; others by nick. Every text is a template in
+``[plugins.welcome_bot]``; an empty template turns that greeting off. Its
+look-ups are one store read for an unknown nick (or account) and one count per
+greeted channel; when the store does not answer in time, people get the plain
+greeting.
 
     [plugins.welcome_bot]
     nick = "WelcomeBot"
@@ -20,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ircish.hooks import HistoryUnavailable, PluginAPI, hookimpl
+from ircish.hooks import HistoryUnavailable, PluginAPI, Seen, hookimpl
 
 __version__ = "1.0"
 
@@ -67,13 +69,24 @@ def on_server_start(api: PluginAPI) -> None:
         bot.join(channel)
 
 
+async def last_visit(api: PluginAPI, nick: str, account: str | None, before: datetime,
+                     channel: str | None = None) -> Seen | None:
+    """The visit before ``before``: by account when the user is logged in (so a
+    regular on a new nick is no newcomer, and whoever takes a nick after its
+    owner is not them), else by nick."""
+    if account is not None:
+        return await api.history.last_seen_account(account, channel, before=before)
+    return await api.history.last_seen(nick, channel, before=before)
+
+
 @hookimpl
-async def on_welcome(api: PluginAPI, nick: str, first_client: bool, time: datetime) -> None:
+async def on_welcome(api: PluginAPI, nick: str, account: str | None, first_client: bool,
+                     time: datetime) -> None:
     conf = settings(api)
     template, count = conf["greeting"], 0
     try:
         # ``before=time``: the visit before this one, not this very connection.
-        last = await api.history.last_seen(nick, before=time) if conf["welcome_back"] else None
+        last = await last_visit(api, nick, account, time) if conf["welcome_back"] else None
         if last is not None:
             # Checked first: after a restart with history kept, the first client
             # may well be a regular, and the server is not "fresh" for them.
@@ -90,15 +103,15 @@ async def on_welcome(api: PluginAPI, nick: str, first_client: bool, time: dateti
 
 
 @hookimpl
-async def on_join(api: PluginAPI, nick: str, channel: str, time: datetime, from_bot: bool
-                  ) -> None:
+async def on_join(api: PluginAPI, nick: str, account: str | None, channel: str, time: datetime,
+                  from_bot: bool) -> None:
     conf = settings(api)
     if from_bot or channel.lower() not in {c.lower() for c in conf["channels"]}:
         return
     template, count = conf["join_greeting"], 0
     if conf["join_welcome_back"]:
         try:
-            last = await api.history.last_seen(nick, channel, before=time)
+            last = await last_visit(api, nick, account, time, channel)
             if last is not None:
                 count = await api.history.count_since(channel, last.time, time)
                 template = conf["join_welcome_back"]

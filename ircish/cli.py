@@ -180,10 +180,14 @@ async def _serve(config: Config) -> int:
 async def _watch_signals(
     server: IrcServer, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
 ) -> None:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         task_status.started()
         count = 0
         async for signum in signals:
+            if signum == signal.SIGHUP:
+                log.info("SIGHUP received, reloading %s", server.config.path)
+                server.request_reload()
+                continue
             count += 1
             if count == 1:
                 log.info("%s received, shutting down (again to exit at once)",

@@ -143,7 +143,7 @@ def default_config_text() -> str:
             # An array of tables: none by default, so the example is commented out.
             out.append("# Operators (OPER name password); one [[opers]] table each.")
             out.append("# [[opers]]")
-            examples = {"name": '"admin"', "password_hash": '"$argon2id$..."'}
+            examples = {"name": '"admin"', "password_hash": '"scrypt$..."'}
             for f in dataclasses.fields(OperEntry):
                 value = examples.get(f.name) or toml_value(f.default)
                 out.append(_line(f.name, value, DOCS.get(f"oper.{f.name}"), commented=True))

@@ -97,5 +97,6 @@ def core_commands() -> dict[str, Command]:
         Command("OPER", oper.oper, min_params=2),
         Command("KILL", oper.kill, min_params=2, oper_only=True),
         Command("WALLOPS", oper.wallops, min_params=1, oper_only=True),
+        Command("REHASH", oper.rehash, oper_only=True),
     )
     return {cmd.verb: cmd for cmd in table}

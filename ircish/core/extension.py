@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ircish.core.filters import FilterResult
 
 if TYPE_CHECKING:
+    from ircish.config import Config
     from ircish.core.commands import Command
     from ircish.core.events import Event
     from ircish.core.server import Server
@@ -50,6 +51,9 @@ class Extension:
     message_filters: tuple[MessageFilter, ...] = ()
     services: tuple[Service, ...] = ()
     shutdown_steps: tuple[ShutdownStep, ...] = ()
+    # Called on the loop with the new config once a reload (SIGHUP, REHASH) is
+    # accepted; see ircish.reload for the keys that only a restart changes.
+    reload_listeners: tuple[Callable[[Config], None], ...] = ()
     # HELP topics beyond the verbs (plugins' bot commands, "!seen" -> text), asked
     # each time: the set may change while the server runs.
     help_topics: Callable[[], Mapping[str, str]] | None = None

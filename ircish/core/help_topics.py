@@ -80,6 +80,9 @@ CORE_TOPICS: dict[str, str] = {
             "Disconnect a user (IRC operators only).",
     "WALLOPS": "WALLOPS :<text>\n"
                "Send a message to everyone with user mode +w (IRC operators only).",
+    "REHASH": "REHASH\n"
+              "Re-read the config file without a restart; a notice tells how it went\n"
+              "(IRC operators only).",
     "MONITOR": "MONITOR + <nick>[,<nick>...] | - <nick>[,...] | C | L | S\n"
                "Be told when nicks come online or go offline: + adds nicks to your\n"
                "list, - removes them, C clears it, L lists it, S shows who is online.\n"

@@ -129,6 +129,9 @@ class Server:
         self.fanout: Callable[[Iterable[Sink], bytes, Sink | None], None] = generic_fanout
         # Password checks and delayed answers; the shell runs them off the event loop.
         self.offload: Offload = Inline()
+        # REHASH asks the shell to re-read the config (off the loop); it answers the
+        # oper itself. Without a shell there is nothing to read.
+        self.request_reload: Callable[[User], None] = self._no_reload
         # Failed-attempt counters by feature ("OPER", ...); see ircish.core.throttle.
         self.throttles: dict[str, AttemptThrottle] = {}
         self._msgid_prefix = secrets.token_hex(4)
@@ -156,6 +159,24 @@ class Server:
         self.message_filters += extension.message_filters
         if extension.help_topics is not None:
             self.help_sources += (extension.help_topics,)
+
+    def reconfigure(self, config: Config, motd_lines: list[str]) -> None:
+        """Take a reloaded config (the shell read the files): MOTD, opers, limits,
+        auto-join, password and the rest are live from the next line on. The
+        restart-only keys (``ircish.reload``) arrive with their running values."""
+        self.config = config
+        self.limits = config.limits
+        self.motd_lines = motd_lines
+        if self.whowas.maxlen != config.limits.whowas_entries:
+            self.whowas = deque(self.whowas, maxlen=config.limits.whowas_entries)
+        for name in config.channels.auto_join:
+            if casefold(name) not in self.channels:
+                self.get_or_create_channel(name).modes.add("P")
+        # MOTD and ISUPPORT are cached for the registration burst.
+        self.reset_static_replies()
+
+    def _no_reload(self, user: User) -> None:
+        self.send_from_server(user, "NOTICE", user.nick, "*** REHASH: no config file to re-read")
 
     # ---- identifiers and time ---------------------------------------------------
 

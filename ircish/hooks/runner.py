@@ -29,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import pluggy
@@ -133,6 +134,19 @@ class HookRunner:
         self._slots = trio.Semaphore(MAX_PENDING_TASKS)
         self._nursery: trio.Nursery | None = None
         self.dropped = 0
+
+    def reconfigure(self, config: Any) -> None:
+        """A reloaded config: the hook limits and each plugin's ``api.config``.
+
+        A plugin reading ``api.config`` in its hooks sees the new settings at once;
+        one that copied them at ``on_server_start`` keeps its copy until a restart.
+        """
+        settings = config.plugins
+        self.timeout = settings.hook_timeout
+        self.max_failures = settings.max_failures
+        self.filter_budget = settings.filter_budget_ms / 1000
+        for name, loaded in self.plugins.items():
+            loaded.api.config = MappingProxyType(dict(settings.settings.get(name, {})))
 
     # ---- plugins ------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ def plugins_feature(server: IrcServer, history_reader: Any = None) -> Extension:
         message_filters=(runner.message_filter,) if runner.impls("filter_message") else (),
         services=(runner.service,),
         shutdown_steps=(runner.shutdown,),
+        reload_listeners=(runner.reconfigure,),
         help_topics=runner.commands.help_topics,
         owner=runner,
     )

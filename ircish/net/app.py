@@ -16,13 +16,15 @@ from dataclasses import dataclass
 
 import trio
 
-from ircish.config import Config, ConfigError, parse_address
+from ircish.config import Config, ConfigError, load_config, parse_address
 from ircish.core import events
 from ircish.core.extension import Extension, ShutdownStep
 from ircish.core.server import Server
+from ircish.core.state import User
 from ircish.net.connection import Connection
 from ircish.net.offload import TrioOffload
 from ircish.net.outbox import Outbox
+from ircish.reload import merge_reload
 
 log = logging.getLogger("ircish.net")
 
@@ -55,6 +57,10 @@ class IrcServer:
         self.stopped = trio.Event()
         self.nursery: trio.Nursery | None = None
         self.addresses: list[BoundAddress] = []
+        # Read at each TLS accept, so a reload's certificate serves the next client.
+        self.ssl_context: ssl.SSLContext | None = None
+        self._reload_lock = trio.Lock()
+        self.core.request_reload = self.request_reload
         # Everything beyond the core, in the order the features were given.
         self.extensions: dict[str, Extension] = {}
         for feature in features:
@@ -79,6 +85,73 @@ class IrcServer:
 
     def shutdown(self) -> None:
         self._stop.set()
+
+    # ---- reload -----------------------------------------------------------------------
+
+    def request_reload(self, requester: User | None = None) -> None:
+        """SIGHUP or REHASH: re-read the config in a task; ``requester`` is told."""
+        if self.nursery is None:
+            log.warning("config reload asked before the server runs: ignored")
+            return
+        self.nursery.start_soon(self.reload, requester)
+
+    async def reload(self, requester: User | None = None) -> bool:
+        """Re-read ``config.path`` off the loop and apply it; nobody is disconnected.
+
+        A config that does not load (or whose certificate does not) changes
+        nothing; either way the log says how it went, and so does a NOTICE to
+        the operator who asked.
+        """
+        async with self._reload_lock:
+            running = self.config
+            try:
+                fresh, motd, context = await trio.to_thread.run_sync(self._read_config, running)
+            except ConfigError as exc:
+                self._reload_said(requester, logging.ERROR,
+                                  f"config reload failed, nothing changed: {exc}")
+                return False
+            config, pending = merge_reload(running, fresh)
+            self.config = config
+            if context is not None:
+                self.ssl_context = context
+            self.core.reconfigure(config, motd)
+            for conn in self.connections:
+                conn.sendq_limit = config.limits.sendq_bytes
+            for extension in self.extensions.values():
+                for listener in extension.reload_listeners:
+                    try:
+                        listener(config)
+                    except Exception:
+                        log.exception("reload listener %r failed", listener)
+            if config.logging.level != running.logging.level:
+                logging.getLogger().setLevel(config.logging.level.upper())
+            text = f"config reloaded from {config.path}"
+            if pending:
+                text += f"; these change only with a restart: {', '.join(pending)}"
+            self._reload_said(requester, logging.INFO, text)
+            return True
+
+    def _read_config(
+        self, running: Config
+    ) -> tuple[Config, list[str], ssl.SSLContext | None]:
+        """In a thread: the file, the MOTD file and the TLS certificate it names."""
+        fresh = load_config(running.path)
+        motd = fresh.server.motd
+        if fresh.server.motd_file:
+            try:
+                motd = fresh.resolve(fresh.server.motd_file).read_text("utf-8", "replace")
+            except OSError as exc:
+                raise ConfigError(fresh.path, "server.motd_file",
+                                  f"cannot read: {exc.strerror or exc}") from exc
+        context = None
+        if running.tls.listen and fresh.tls.cert and fresh.tls.key:
+            context = self._ssl_context(fresh)
+        return fresh, motd.splitlines(), context
+
+    def _reload_said(self, requester: User | None, level: int, text: str) -> None:
+        log.log(level, "%s", text)
+        if requester is not None and requester in self.core.connections:
+            self.core.send_from_server(requester, "NOTICE", requester.nick, f"*** {text}")
 
     async def run(
         self, *, task_status: trio.TaskStatus[list[BoundAddress]] = trio.TASK_STATUS_IGNORED
@@ -137,10 +210,11 @@ class IrcServer:
     def _shutdown_steps(self) -> list[ShutdownStep]:
         return [step for ext in self.extensions.values() for step in ext.shutdown_steps]
 
-    async def _open_listeners(self) -> list[tuple[trio.SocketListener | trio.SSLListener, bool]]:
+    async def _open_listeners(self) -> list[tuple[trio.SocketListener, bool]]:
         cfg = self.config
-        opened: list[tuple[trio.SocketListener | trio.SSLListener, bool]] = []
-        ssl_context = self._ssl_context() if cfg.tls.listen else None
+        opened: list[tuple[trio.SocketListener, bool]] = []
+        if cfg.tls.listen:
+            self.ssl_context = self._ssl_context(cfg)
         for key, addrs, tls in (("server.listen", cfg.server.listen, False),
                                 ("tls.listen", cfg.tls.listen, True)):
             for text in addrs:
@@ -155,16 +229,11 @@ class IrcServer:
                 for sock_listener in socket_listeners:
                     bound_host, bound_port = sock_listener.socket.getsockname()[:2]
                     self.addresses.append(BoundAddress(bound_host, bound_port, tls))
-                    if tls:
-                        assert ssl_context is not None
-                        opened.append((trio.SSLListener(sock_listener, ssl_context,
-                                                        https_compatible=False), True))
-                    else:
-                        opened.append((sock_listener, False))
+                    opened.append((sock_listener, tls))
         return opened
 
-    def _ssl_context(self) -> ssl.SSLContext:
-        cfg = self.config
+    @staticmethod
+    def _ssl_context(cfg: Config) -> ssl.SSLContext:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         try:
             context.load_cert_chain(cfg.resolve(cfg.tls.cert), cfg.resolve(cfg.tls.key))
@@ -173,17 +242,22 @@ class IrcServer:
         return context
 
     async def _accept_loop(
-        self, listener: trio.SocketListener | trio.SSLListener, tls: bool, conns: trio.Nursery
+        self, listener: trio.SocketListener, tls: bool, conns: trio.Nursery
     ) -> None:
         while True:
             try:
-                stream = await listener.accept()
+                stream: trio.abc.Stream = await listener.accept()
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS):
                     log.error("accept failed (%s); pausing new connections", exc.strerror)
                     await trio.sleep(0.1)
                     continue
                 raise
+            if tls:
+                # What trio.SSLListener does, with the context of the moment.
+                assert self.ssl_context is not None
+                stream = trio.SSLStream(stream, self.ssl_context, server_side=True,
+                                        https_compatible=False)
             conns.start_soon(self._handle, stream, tls)
 
     async def _handle(self, stream: trio.abc.Stream, tls: bool) -> None:
@@ -223,11 +297,11 @@ class IrcServer:
 
     async def _housekeeping(self) -> None:
         """Registration and ping timeouts for all connections, in one task."""
-        limits = self.config.limits
-        # Fine enough that a timeout fires within a quarter of its length.
-        interval = min(1.0, limits.registration_timeout / 4, limits.ping_interval / 4,
-                       limits.ping_timeout / 4)
         while True:
+            limits = self.config.limits  # a reload may change them
+            # Fine enough that a timeout fires within a quarter of its length.
+            interval = min(1.0, limits.registration_timeout / 4, limits.ping_interval / 4,
+                           limits.ping_timeout / 4)
             await trio.sleep(interval)
             now = trio.current_time()
             for conn in list(self.connections):

@@ -1,4 +1,4 @@
-"""Operator commands: OPER, KILL and WALLOPS.
+"""Operator commands: OPER, KILL, WALLOPS and REHASH.
 
 OPER is a password check, so it is guarded against brute force (the policy of
 Solanum and Ergo, in numbers of our own):
@@ -139,6 +139,14 @@ def kill(server: Server, user: User, msg: Message) -> None:
     reason = f"Killed ({user.nick} ({comment}))"
     server.send_line(target, f":{user.source} KILL {target.nick} :{comment}")
     server.kill(target, reason, f"Closing Link: {server.name} ({reason})")
+
+
+def rehash(server: Server, user: User, msg: Message) -> None:
+    # The file is read by the shell, off the loop; it answers with a NOTICE.
+    name = server.config.path.replace("\\", "/").rsplit("/", 1)[-1]
+    server.numeric(user, N.RPL_REHASHING, name, "Rehashing")
+    log.info("REHASH by %s (%s)", user.nick, user.ip)
+    server.request_reload(user)
 
 
 def wallops(server: Server, user: User, msg: Message) -> None:

@@ -29,6 +29,7 @@ def list_plugins(config: Config) -> int:
     available = manager.discover(config)
     print(f"plugin dir: {manager.plugin_dir(config)}")
     print(f"entry-point group: {manager.ENTRY_POINT_GROUP}")
+    print(f"shipped: {manager.SHIPPED_DIR}")
     if not available:
         print("no plugins found")
     status = 0

@@ -3,6 +3,7 @@ and ``ircish-server plugins list``."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ def test_plugins_list(
     assert "    hooks: on_join, on_topic" in out
     assert "testplug 0.3  disabled  [entry point: ircish-testplug 0.3]" in out
     assert "    hooks: on_welcome" in out
+    assert re.search(r"^welcome_bot \S+  disabled  \[shipped: ", out, re.M)
     assert "broken  BROKEN" in out and "ModuleNotFoundError" in out
     config = write_config(tmp_path, ["local", "broken", "ghost"])
     assert server_main(["-c", str(config), "plugins", "list"]) == 1

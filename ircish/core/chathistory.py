@@ -231,21 +231,18 @@ def history_epoch(server: Server, channel: Channel) -> int | None:
 def may_read(server: Server, user: User, target: str) -> bool:
     """Whether ``user`` may read ``target``'s history at all.
 
-    A channel's history is for its members, and for anyone who could join it
-    right now without an invitation or key (a public channel they are not
-    banned from). Private history is always allowed to ask for: the store only
-    ever returns the asker's own conversations.
+    A channel's history is for its members (and operators): someone outside
+    reads nothing, even of a public channel, as on Ergo and as irctest's
+    chathistory tests expect (INVALID_TARGET). Private history is always
+    allowed to ask for: the store only ever returns the asker's own
+    conversations.
     """
     if not target.startswith("#"):
         return bool(target) and target != "*"
     channel = server.find_channel(target)
     if channel is None:
         return False
-    if channel.key in user.channels or user.oper:
-        return True
-    if channel.modes & {"s", "i", "p"} or channel.password is not None:
-        return False
-    return not channel.is_banned(user)
+    return channel.key in user.channels or user.oper
 
 
 def invalid_target(server: Server, user: User, request: HistoryRequest) -> None:

@@ -40,6 +40,7 @@ from ircish.core.extension import Extension
 from ircish.history.client import StoreClient
 from ircish.history.errors import StorageError, StoreQueryError, StoreUnavailable
 from ircish.history.settings import DEFAULT_EVENTS, StoreSettings
+from ircish.net.connection import Connection
 
 if TYPE_CHECKING:
     from ircish.core.replies import Replies
@@ -135,10 +136,16 @@ class HistoryService:
         self._in_flight[id(user)] += 1
         # The answer comes after the store's reply; a label must still go on it.
         replies = server.defer_replies(user)
-        self._nursery.start_soon(self._answer, user, request, replies)
+        # And the client's next lines wait for it, so its replies keep the order of
+        # its commands (a PING right after CHATHISTORY is answered after the batch).
+        conn = user.sink if isinstance(user.sink, Connection) else None
+        if conn is not None:
+            conn.hold()
+        self._nursery.start_soon(self._answer, user, request, replies, conn)
 
     async def _answer(
-        self, user: User, request: ch.HistoryRequest, replies: Replies | None
+        self, user: User, request: ch.HistoryRequest, replies: Replies | None,
+        conn: Connection | None = None,
     ) -> None:
         try:
             (found,) = await self.store.ask(request)
@@ -160,6 +167,8 @@ class HistoryService:
                 with self.core.replies.collecting(replies):
                     ch.message_error(self.core, user, request)
         finally:
+            if conn is not None:
+                conn.release()
             self._in_flight[id(user)] -= 1
             if not self._in_flight[id(user)]:
                 del self._in_flight[id(user)]

@@ -130,13 +130,28 @@ async def test_no_access_to_a_secret_channel(hconnect: ClientFactory) -> None:
     assert fail.params[:4] == ["CHATHISTORY", "INVALID_TARGET", "LATEST", "#hist"]
 
 
-async def test_public_channel_history_is_readable_without_joining(
-    hconnect: ClientFactory,
-) -> None:
+async def test_channel_history_is_for_members_only(hconnect: ClientFactory) -> None:
     await setup_channel(hconnect, 2)
     carol = await hconnect("carol", ALL_CAPS)
+    opener, _ = await history(carol, "CHATHISTORY LATEST #hist * 10")
+    assert opener.command == "FAIL"
+    assert opener.params[:4] == ["CHATHISTORY", "INVALID_TARGET", "LATEST", "#hist"]
+    await carol.send("JOIN #hist")
+    await carol.expect("366")
     _, lines = await history(carol, "CHATHISTORY LATEST #hist * 10")
     assert texts(lines) == ["line 0", "line 1"]
+
+
+async def test_a_line_after_chathistory_is_answered_after_the_batch(
+    hconnect: ClientFactory,
+) -> None:
+    alice, _ = await setup_channel(hconnect, 3)
+    # In one write: the PING must wait for the history answer (replies keep the
+    # order of the commands; irctest syncs on PING and reads what came before).
+    await alice.send("CHATHISTORY LATEST #hist * 10", "PING :after")
+    got = await alice.collect_until("PONG")
+    assert [m.command for m in got if m.command in ("BATCH", "PONG")] == \
+        ["BATCH", "BATCH", "PONG"]
 
 
 async def test_unknown_msgid_gives_an_empty_batch(hconnect: ClientFactory) -> None:
@@ -209,6 +224,8 @@ async def test_events_replayed_with_event_playback(hconnect: ClientFactory) -> N
     _, lines = await history(alice, "CHATHISTORY LATEST #ev * 10")
     assert [m.command for m in lines] == ["JOIN", "TOPIC", "PRIVMSG", "JOIN", "PART", "JOIN"]
     plain = await hconnect("plain", ALL_CAPS)
+    await plain.send("JOIN #ev")
+    await plain.expect("366")
     _, lines = await history(plain, "CHATHISTORY LATEST #ev * 10")
     assert [m.command for m in lines] == ["PRIVMSG"]
 
@@ -235,6 +252,8 @@ async def test_a_labeled_request_gets_its_answer_in_a_labeled_batch(
 ) -> None:
     await setup_channel(hconnect, 3)
     carol = await hconnect("carol", [*ALL_CAPS, "labeled-response"])
+    await carol.send("JOIN #hist")
+    await carol.expect("366")
     await carol.send("@label=h1 CHATHISTORY LATEST #hist * 2")
     lines = await carol.collect_until("BATCH")
     outer = lines[-1]

@@ -31,6 +31,10 @@ def build_server(config: Config) -> IrcServer:
     else:
         log.info("history is off: [storage] url is empty in %s", config.path)
         log.info("accounts are off: they need [storage] (the history database)")
+    from ircish.readmarker.feature import read_marker_feature
+
+    # Without [storage] every connection keeps its own markers, in memory.
+    features.append(partial(read_marker_feature, store=history_reader))
     if config.plugins.enabled:
         from ircish.hooks.service import plugins_feature
 

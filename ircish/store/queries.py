@@ -245,22 +245,26 @@ def between(
 
 
 def _latest_in_window(conn: Connection, where: ColumnElement[bool], lo: int, hi: int) -> int | None:
+    """The time of the target's latest line if it lies in the window: a target whose
+    latest line is later is not listed, even with lines in the window (irctest)."""
     # ORDER BY ... LIMIT 1 walks the (target_key, time, id) index backwards and
     # stops at the first match; max() with a kind filter would scan the range.
-    return conn.execute(
+    latest: int | None = conn.execute(
         select(history.c.time)
-        .where(where, history.c.time > lo, history.c.time < hi)
+        .where(where, history.c.time > lo)
         .order_by(history.c.time.desc())
         .limit(1)
     ).scalar()
+    return latest if latest is not None and latest < hi else None
 
 
 def _party_conversations(
     conn: Connection, columns: tuple[Any, Any], me: str, kind_cond: ColumnElement[bool],
-    lo: int, hi: int,
+    lo: int,
 ) -> list[TargetSummary]:
-    """The other parties ``me`` wrote to or heard from, with the latest time; ``me`` is
-    a session (``columns`` the session columns) or an account (the account columns)."""
+    """The other parties ``me`` wrote to or heard from after ``lo``, with the latest
+    time; ``me`` is a session (``columns`` the session columns) or an account (the
+    account columns)."""
     found: list[TargetSummary] = []
     sides = (
         (columns[0], history.c.recipient_key, history.c.target),
@@ -268,8 +272,7 @@ def _party_conversations(
     )
     for mine, other, name_col in sides:
         # Private rows only: a channel line has an account but no recipient_key.
-        window = and_(mine == me, other.is_not(None), kind_cond, history.c.time > lo,
-                      history.c.time < hi)
+        window = and_(mine == me, other.is_not(None), kind_cond, history.c.time > lo)
         latest = conn.execute(
             select(other, func.max(history.c.time)).where(window).group_by(other)
         ).all()
@@ -293,7 +296,7 @@ def targets(
     kinds: Collection[str] = MESSAGE_KINDS,
     since: Mapping[str, int] | None = None,
 ) -> list[TargetSummary]:
-    """Buffers with lines strictly between two times, oldest latest-line first.
+    """Buffers whose latest line lies strictly between two times, oldest first.
 
     Private conversations are those ``viewer`` may see (by account through the
     conversations table, by session through the session indexes); the channels
@@ -307,18 +310,19 @@ def targets(
     if viewer.account:
         private.extend(_party_conversations(
             conn, (history.c.account, history.c.recipient_account), viewer.account,
-            kind_cond, lo, hi))
+            kind_cond, lo))
     if viewer.session:
         private.extend(_party_conversations(
             conn, (history.c.sender_session, history.c.recipient_session), viewer.session,
-            kind_cond, lo, hi))
+            kind_cond, lo))
     # One line per other party, however it was found.
     newest: dict[str, TargetSummary] = {}
     for summary in private:
         key = nick_key(summary.name)
         if key not in newest or summary.micros > newest[key].micros:
             newest[key] = summary
-    found = list(newest.values())
+    # A conversation whose latest line is after the window is not listed.
+    found = [summary for summary in newest.values() if summary.micros < hi]
     epochs = since or {}
     seen: set[str] = set()
     for name in channel_names:

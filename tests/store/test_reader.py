@@ -69,9 +69,13 @@ async def test_a_millisecond_timestamp_stands_for_its_whole_millisecond(
     assert [r.text for r in await reads.around("#chan", ANY, ms1, 10)] == ["a", "b", "c", "d"]
     assert [r.text for r in await reads.between("#chan", ANY, ms1, tref(
         to_micros(at(3_000))), 10)] == ["c"]
+    # TARGETS up to d's millisecond leaves d out, so #chan (latest line d) is not listed.
     found = await reads.targets(Viewer("x"), to_micros(at(1_000)), to_micros(at(3_000)), 10,
                                 channels=["#chan"])
-    assert [(t.name, t.micros) for t in found] == [("#chan", to_micros(at(2_007)))]
+    assert found == []
+    found = await reads.targets(Viewer("x"), to_micros(at(1_000)), to_micros(at(4_000)), 10,
+                                channels=["#chan"])
+    assert [(t.name, t.micros) for t in found] == [("#chan", to_micros(at(3_000)))]
     # A finer timestamp (a plugin's, from a record's time) is exact.
     assert [r.text for r in await reads.after("#chan", ANY, tref(to_micros(at(1_123))), 10)] \
         == ["b", "c", "d"]
@@ -222,10 +226,12 @@ async def test_targets_lists_conversations_and_joined_channels(engine: Engine) -
         ("carol", 30),
         ("#chan", 50),
     ]
-    # The window bounds the lines considered, either way round; limit applies.
+    # A target is listed when its latest line is in the window, either way round:
+    # #chan has a line in (5, 45) µs but its latest (50) is later, so it is not.
     found = await reader.targets(me, to_micros(at(45)), to_micros(at(5)), 10, channels=["#chan"])
-    assert [t.name for t in found] == ["#chan", "Bob", "carol"]
-    assert found[0].micros == to_micros(at(10))
+    assert [t.name for t in found] == ["Bob", "carol"]
+    found = await reader.targets(me, to_micros(at(25)), to_micros(at(55)), 10, channels=["#chan"])
+    assert [t.name for t in found] == ["carol", "#chan"]
     assert len(await reader.targets(me, lo, hi, 2, channels=["#chan"])) == 2
 
 

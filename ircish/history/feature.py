@@ -106,12 +106,15 @@ class HistoryService:
     def restore_channels(self) -> None:
         states = self.store.restored
         for state in states:
+            modes = set(state.modes.lstrip("+")) - {"k", "l"}
+            if "P" not in modes and state.founder is None:
+                # Kept for a ChanServ registration that is gone (the account CLI
+                # deleted its founder while the server ran): not kept any more.
+                log.info("not restoring %s: neither +P nor registered", state.name)
+                continue
             channel = self.core.get_or_create_channel(state.name)
-            channel.modes = set(state.modes.lstrip("+")) - {"k", "l"}
+            channel.modes = modes
             channel.founder = state.founder
-            if state.founder is None:
-                # Kept without a registration: it was +P (or auto_join) when stored.
-                channel.modes.add("P")
             channel.password = state.key
             channel.limit = state.limit
             channel.topic = state.topic

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ircish.accounts.records import OK, AccountRequest
 from ircish.passwords import hash_password
 from ircish.protocol import Message
+from ircish.store.accounts import answer_in_transaction
+from ircish.store.database import open_engine
 from ircish.testing import start_server
 from tests.accounts.conftest import accounts_config, registered
 from tests.ircclient import RawClient
@@ -165,6 +168,27 @@ async def test_dropping_the_founder_account_unregisters_its_channels(tmp_path: P
         assert "#room is not registered" in await chanserv(bob, "INFO #room")
         got = await synced(bob, "JOIN #room")
         assert "@bob" in names(got)  # a new channel again
+        await bob.aclose()
+
+
+async def test_founder_deleted_between_runs_leaves_an_ordinary_channel(tmp_path: Path) -> None:
+    async with start_server(tmp_path, accounts_config()) as srv:
+        alice = await registered(srv.port, "alice", "alice-password")
+        await synced(alice, "JOIN #room")
+        assert "now registered" in await chanserv(alice, "REGISTER #room")
+        await synced(alice, "TOPIC #room :founded")
+        await alice.aclose()
+    # As the account CLI does, with no server told.
+    engine = open_engine(f"sqlite:///{tmp_path / 'history.db'}")
+    assert answer_in_transaction(engine, AccountRequest("delete", ("alice",))) == OK
+    engine.dispose()
+    async with start_server(tmp_path, accounts_config()) as srv:
+        bob = await RawClient.connect(srv.port)
+        await bob.register("bob")
+        got = await synced(bob, "JOIN #room")
+        assert "@bob" in names(got) and not [m for m in got if m.command == "332"]
+        got = await synced(bob, "MODE #room")
+        assert "P" not in next(m for m in got if m.command == "324").params[2]
         await bob.aclose()
 
 

@@ -60,6 +60,14 @@ async def test_register_refusals_and_success(tmp_path: Path) -> None:
         # Registered without +P.
         got = await synced(bob, "MODE #room")
         assert "P" not in next(m for m in got if m.command == "324").params[2]
+        await synced(alice, "TOPIC #room :the topic", "MODE #room +sk sesame")
+        info = await chanserv(bob, "INFO #room")
+        assert "Modes: +nstk sesame" in info and "Topic: the topic" in info  # a member
+        await synced(bob, "PART #room")
+        info = await chanserv(bob, "INFO #room")
+        assert "registered to alice" in info and "Modes" not in info and "Topic" not in info
+        await synced(alice, "MODE #room -s")
+        assert "Modes: +ntk *" in await chanserv(bob, "INFO #room")  # no key for outsiders
         for c in (alice, bob):
             await c.aclose()
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from ircish.core import events
 from ircish.core.replies import batch_lines, new_batch_id, server_line
-from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME
+from ircish.core.state import TAG_ACCOUNT, TAG_EXTENDED_JOIN, TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.message import format_line
 from ircish.protocol.numbers import parse_decimal
 
@@ -50,9 +50,10 @@ class StoredLine(Protocol):
     micros: int
     kind: str
     source: str
+    account: str | None  # the sender's at the time
     target: str
     param: str | None
-    text: str
+    text: str  # a JOIN's: the joiner's realname
     tags: dict[str, str]
 
 
@@ -276,11 +277,16 @@ def format_time(micros: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest // 1000:03d}Z"
 
 
-def line_params(line: StoredLine) -> list[str]:
+def line_params(line: StoredLine, extended: bool = False) -> list[str]:
+    """The parameters of a stored line; ``extended``: a JOIN in its extended-join form."""
     kind = line.kind
     if kind in ("PRIVMSG", "NOTICE", "TOPIC"):
         return [line.target, line.text]
-    if kind in ("TAGMSG", "JOIN"):
+    if kind == "TAGMSG":
+        return [line.target]
+    if kind == "JOIN":
+        if extended:
+            return [line.target, line.account or "*", line.text]
         return [line.target]
     if kind == "PART":
         return [line.target, line.text] if line.text else [line.target]
@@ -304,7 +310,10 @@ def encode_line(user: User, line: StoredLine) -> bytes | None:
         tags["msgid"] = line.msgid
     if mask & TAG_SERVER_TIME:
         tags["time"] = format_time(line.micros)
-    text = format_line(line.kind, line_params(line), line.source, tags or None)
+    if mask & TAG_ACCOUNT and line.account:
+        tags["account"] = line.account
+    params = line_params(line, bool(mask & TAG_EXTENDED_JOIN))
+    text = format_line(line.kind, params, line.source, tags or None)
     return (text + "\r\n").encode("utf-8", "replace")
 
 

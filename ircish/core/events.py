@@ -73,6 +73,8 @@ class JoinEvent:
     nick: str
     account: str | None
     channel: str
+    # Kept with the line so a replayed JOIN has its extended-join form.
+    realname: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,7 +88,7 @@ def join_one(server: Server, user: User, name: str, key: str = "") -> None:
     if "no-implicit-names" not in user.caps:
         send_names(server, user, channel)
     server.emit(events.JoinEvent(line.msgid, server.micros(ts), user.source, user.nick,
-                                 user.account, channel.name))
+                                 user.account, channel.name, user.realname))
     _call(server.join_listeners, server, user, channel)
 
 

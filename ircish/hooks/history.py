@@ -519,6 +519,8 @@ def _like_nick(nick: str) -> str:
 
 def _from_record(record: Any) -> HistoryLine:
     # The store keeps a NICK's new nick in ``param``; memory keeps it as the text.
-    text = (record.param or "") if record.kind == "NICK" else record.text
+    # A stored JOIN's text is the joiner's realname (for extended-join), no text.
+    kind = record.kind
+    text = (record.param or "") if kind == "NICK" else "" if kind == "JOIN" else record.text
     return HistoryLine(record.msgid, record.time, record.kind, record.nick, record.source,
                        record.target, text)

@@ -134,6 +134,8 @@ def to_batch(events: Iterable[Event]) -> Batch:
                     source=ev.source,
                     account=ev.account,
                     target=ev.channel,
+                    # For extended-join on replay (``core.chathistory.encode_line``).
+                    text=ev.realname,
                 )
             )
         elif isinstance(ev, LeaveEvent):

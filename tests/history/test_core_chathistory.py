@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ircish.core import chathistory as ch
-from ircish.core.state import TAG_MESSAGE_TAGS, TAG_SERVER_TIME, User
+from ircish.core.state import (
+    TAG_ACCOUNT,
+    TAG_EXTENDED_JOIN,
+    TAG_MESSAGE_TAGS,
+    TAG_SERVER_TIME,
+    User,
+)
 from ircish.protocol import Message, parse
 from tests.core.helpers import Client, make_server
 
@@ -21,6 +27,7 @@ class Line:
     msgid: str = "id1"
     micros: int = 1_767_268_800_123_456  # 2026-01-01T12:00:00.123456Z
     tags: dict[str, str] = field(default_factory=dict)
+    account: str | None = None
 
 
 class Sink:
@@ -96,3 +103,23 @@ def test_a_limit_in_unicode_digits_is_invalid_params(tmp_path: Path) -> None:
         fail = client.take()[-1]
         assert fail.command == "FAIL"
         assert fail.params[:4] == ["CHATHISTORY", "INVALID_PARAMS", "LATEST", raw]
+
+
+def test_a_stored_join_in_its_extended_join_form() -> None:
+    join = Line("JOIN", text="Real Name", account="acct")
+    assert ch.encode_line(user(), join) == b":nick!user@host JOIN #c\r\n"
+    assert ch.encode_line(user(TAG_EXTENDED_JOIN), join) == \
+        b":nick!user@host JOIN #c acct :Real Name\r\n"
+    anonymous = Line("JOIN", text="R")
+    assert ch.encode_line(user(TAG_EXTENDED_JOIN), anonymous) == b":nick!user@host JOIN #c * R\r\n"
+    # A JOIN stored before realnames were kept: an empty one.
+    assert ch.encode_line(user(TAG_EXTENDED_JOIN), Line("JOIN")) == \
+        b":nick!user@host JOIN #c * :\r\n"
+
+
+def test_a_stored_line_carries_its_senders_account() -> None:
+    said = Line("PRIVMSG", text="hi", account="acct")
+    assert parse(ch.encode_line(user(TAG_ACCOUNT), said).decode()).tags == {"account": "acct"}
+    assert parse(ch.encode_line(user(), said).decode()).tags == {}
+    assert parse(ch.encode_line(user(TAG_ACCOUNT), Line("PRIVMSG", text="x")).decode()).tags \
+        == {}

@@ -32,7 +32,9 @@ from .helpers import msg
 
 def texts(db: Path) -> list[str]:
     with closing(sqlite3.connect(db)) as conn:
-        return [row[0] for row in conn.execute("SELECT text FROM history ORDER BY id")]
+        # A JOIN row's text is the joiner's realname, not something said.
+        return [row[0] for row in
+                conn.execute("SELECT text FROM history WHERE kind != 'JOIN' ORDER BY id")]
 
 
 def damaged_copy(good: Path, dest: Path) -> Path:

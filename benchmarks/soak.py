@@ -333,6 +333,9 @@ async def run_in_process(args: argparse.Namespace) -> int:
             if trimmed is not None:
                 print(f"  after malloc_trim(0): {_fmt(read_rss(pid))}")
             server.shutdown()
+            await server.stopped.wait()
+            # watch_peak runs in this nursery too and never ends by itself.
+            nursery.cancel_scope.cancel()
     return 0
 
 

@@ -68,6 +68,7 @@ class IrcishController(BaseServerController, DirectoryBasedController):
             Capabilities.LABELED_RESPONSE,
             Capabilities.MESSAGE_TAGS,
             Capabilities.MULTI_PREFIX,
+            Capabilities.READ_MARKER,
             Capabilities.SERVER_TIME,
             Capabilities.SETNAME,
         }
@@ -76,10 +77,12 @@ class IrcishController(BaseServerController, DirectoryBasedController):
     # regression in one of them cannot hide as a skip.
     optional_behaviors = frozenset(
         {
+            OptionalBehaviors.BAN_EXCEPTION_MODE,
             OptionalBehaviors.CAP_REQ_MINUS,
             OptionalBehaviors.ELIST_M,
             OptionalBehaviors.ELIST_N,
             OptionalBehaviors.ELIST_U,
+            OptionalBehaviors.INVITE_EXCEPTION_MODE,
             OptionalBehaviors.INVITE_OVERRIDES_LIMIT,
             OptionalBehaviors.MULTI_JOIN,
             OptionalBehaviors.MULTI_KICK,
@@ -91,10 +94,13 @@ class IrcishController(BaseServerController, DirectoryBasedController):
         "CASEMAPPING": "rfc1459",
         "CHANTYPES": "#",
         "ELIST": "MNU",
+        "EXCEPTS": "e",
+        "INVEX": "I",
         "MONITOR": "100",
         "PREFIX": "(ov)@+",
         "STATUSMSG": "@+",
         "TARGMAX": patma.ANYSTR,
+        "UTF8ONLY": None,
         "WHOX": None,
     }
 

@@ -176,7 +176,7 @@ class Server:
         self.reset_static_replies()
 
     def _no_reload(self, user: User) -> None:
-        self.send_from_server(user, "NOTICE", user.nick, "*** REHASH: no config file to re-read")
+        self.standard_reply(user, "FAIL", "REHASH", "NO_CONFIG_FILE", "no config file to re-read")
 
     # ---- identifiers and time ---------------------------------------------------
 
@@ -450,6 +450,14 @@ class Server:
     def fail(self, user: User, command: str, code: str, *context: str) -> None:
         """An IRCv3 standard reply: ``FAIL <command> <code> [context...] :<description>``."""
         self.send_from_server(user, "FAIL", command, code, *context)
+
+    def standard_reply(self, user: User, kind: str, command: str, code: str, text: str) -> None:
+        """An answer no numeric and no specification covers: ``kind`` (FAIL, WARN or
+        NOTE) to a client with ``standard-replies``, a server NOTICE to the others."""
+        if "standard-replies" in user.caps:
+            self.send_from_server(user, kind, command, code, text)
+        else:
+            self.send_from_server(user, "NOTICE", user.nick, f"*** {text}")
 
     # ---- lookups --------------------------------------------------------------------
 

@@ -99,8 +99,9 @@ class IrcServer:
         """Re-read ``config.path`` off the loop and apply it; nobody is disconnected.
 
         A config that does not load (or whose certificate does not) changes
-        nothing; either way the log says how it went, and so does a NOTICE to
-        the operator who asked.
+        nothing; either way the log says how it went, and so does a reply to
+        the operator who asked (FAIL or NOTE REHASH with standard-replies, else
+        a NOTICE).
         """
         async with self._reload_lock:
             running = self.config
@@ -108,7 +109,7 @@ class IrcServer:
                 fresh, motd, context = await trio.to_thread.run_sync(self._read_config, running)
             except ConfigError as exc:
                 self._reload_said(requester, logging.ERROR,
-                                  f"config reload failed, nothing changed: {exc}")
+                                  f"config reload failed, nothing changed: {exc}", "CONFIG_BAD")
                 return False
             config, pending = merge_reload(running, fresh)
             self.config = config
@@ -128,7 +129,7 @@ class IrcServer:
             text = f"config reloaded from {config.path}"
             if pending:
                 text += f"; these change only with a restart: {', '.join(pending)}"
-            self._reload_said(requester, logging.INFO, text)
+            self._reload_said(requester, logging.INFO, text, "CONFIG_RELOADED")
             return True
 
     def _read_config(
@@ -148,10 +149,11 @@ class IrcServer:
             context = self._ssl_context(fresh)
         return fresh, motd.splitlines(), context
 
-    def _reload_said(self, requester: User | None, level: int, text: str) -> None:
+    def _reload_said(self, requester: User | None, level: int, text: str, code: str) -> None:
         log.log(level, "%s", text)
         if requester is not None and requester in self.core.connections:
-            self.core.send_from_server(requester, "NOTICE", requester.nick, f"*** {text}")
+            kind = "FAIL" if level >= logging.ERROR else "NOTE"
+            self.core.standard_reply(requester, kind, "REHASH", code, text)
 
     async def run(
         self, *, task_status: trio.TaskStatus[list[BoundAddress]] = trio.TASK_STATUS_IGNORED

@@ -210,11 +210,18 @@ class ReadMarkers:
         self._nursery.start_soon(save)
 
 
+MARKREAD_HELP = (
+    "MARKREAD <target> [timestamp=<time>]\n"
+    "Ask where you last read in a channel or private conversation, or move the\n"
+    "mark forward (IRCv3 draft/read-marker); it is kept for your account."
+)
+
+
 def read_marker_feature(app: IrcServer, store: StoreClient | None = None) -> Extension:
     owner = ReadMarkers(app, store)
     return Extension(
         name="read-marker",
-        commands=(Command("MARKREAD", owner.markread),),
+        commands=(Command("MARKREAD", owner.markread, help=MARKREAD_HELP),),
         capabilities={CAP: ""},
         event_listeners=(owner.on_event,),
         names_listeners=(owner.before_names,),

@@ -15,9 +15,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from typing import Any
 
 from ircish.history.errors import StorageError
+
+# Tries at a schema step that met a locked database (about 9 s in all).
+LOCKED_ATTEMPTS = 10
 
 
 def prepare_schema(engine: Any, auto_migrate: bool) -> None:
@@ -34,14 +38,23 @@ def prepare_schema(engine: Any, auto_migrate: bool) -> None:
     refuse_if_damaged(engine.url)
 
     url = engine.url.render_as_string()
-    try:
-        if auto_migrate:
-            migrate.upgrade(engine)
-            return
-        at_head = migrate.is_at_head(engine)
-    except Exception as exc:
-        cause = getattr(exc, "orig", None) or exc
-        raise StorageError(f"[storage] url = {url!r}: cannot migrate: {cause}") from exc
+    for attempt in range(LOCKED_ATTEMPTS):
+        try:
+            if auto_migrate:
+                migrate.upgrade(engine)
+                return
+            at_head = migrate.is_at_head(engine)
+            break
+        except Exception as exc:
+            cause = getattr(exc, "orig", None) or exc
+            # An operator's `ircish-server account` (or `db`) reading the file as the
+            # server starts makes SQLite answer "database is locked" at once, whatever
+            # the busy timeout, when both want to write: wait and try again rather
+            # than refuse to start.
+            if "database is locked" in str(cause) and attempt < LOCKED_ATTEMPTS - 1:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise StorageError(f"[storage] url = {url!r}: cannot migrate: {cause}") from exc
     if not at_head:
         raise StorageError(
             f"[storage] url = {url!r}: the database schema is not at the newest "

@@ -22,11 +22,10 @@ HERE = Path(__file__).resolve().parent
 # The generic selection: what any server should pass, without services.
 MARKERS = "not implementation-specific and not deprecated and not strict and not services"
 # Services (accounts) tests, run from these modules only: the ones ircish's
-# accounts implement. chathistory.py's services tests are not here yet (see the
-# README's Conformance section).
+# accounts implement.
 SERVICES_MARKERS = "services and not implementation-specific and not deprecated and not strict"
 SERVICES_MODULES = ("sasl.py", "account_registration.py", "account_tag.py", "extended_join.py",
-                    "monitor.py", "who.py")
+                    "monitor.py", "who.py", "chathistory.py")
 # Without libfaketime these sleep for real minutes; ircish has no ELIST C/T either.
 DESELECT = "not FaketimeListTestCase"
 

@@ -95,3 +95,12 @@ def test_long_plugin_text_is_split_into_lines_that_fit(tmp_path: Path) -> None:
     texts = check_help(asker.send("HELP !long"), "!long")
     assert len(texts) > 3  # Client.take asserts every line fits 512 bytes
     assert " ".join(texts).split() == ["word"] * 300
+
+
+def test_a_bot_command_is_found_without_its_prefix_when_unambiguous(tmp_path: Path) -> None:
+    server = make_server(tmp_path)
+    server.help_sources += (lambda: {"!roll": "!roll NdM", "!dup": "one", ".dup": "two"},)
+    asker = Net(server).client("asker")
+    assert "!roll NdM" in check_help(asker.send("HELP roll"), "!roll")
+    assert only(asker.send("HELP dup")).command == "524"  # two bot commands are called dup
+    assert check_help(asker.send("HELP .dup"), ".dup") == ["", "two"]

@@ -45,8 +45,8 @@ CORE_TOPICS: dict[str, str] = {
     "TAGMSG": "TAGMSG <target>\n"
               "Send only message tags (typing notifications, reactions) to a target.",
     "MODE": "MODE <#channel> [<modes> [<arguments>...]] | MODE <nick> [<modes>]\n"
-            "Show or change channel modes (b k l i m n s t P, o and v for members)\n"
-            "or your own user modes (i w B).",
+            "Show or change a channel's modes (the letters are in ISUPPORT CHANMODES;\n"
+            "o and v for members) or your own user modes (such as i, w and B).",
     "WHO": "WHO <mask> [o][%<fields>[,<token>]]\n"
            "List users in a channel or matching a mask. With %fields (WHOX) only\n"
            "the fields asked for come back, in the order t c u i h s n f d l a o r.",

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from ircish.app import build_server
 from ircish.config import load_config, parse_address
-from ircish.core.server import BASE_CAPABILITIES
 from ircish.passwords import verify_password
+from ircish.testing import test_config as config_in
 from tests.conformance import ircish_config
 from tests.conformance.ircish_config import OPER_NAME, OPER_PASSWORD, ServerSettings
 from tests.conformance.run import count_junit
@@ -117,7 +118,7 @@ print(json.dumps({"caps": sorted(c.value for c in cls.capabilities), "alive": al
 
 @pytest.mark.skipif(not (IRCTEST / "irctest").is_dir(), reason=f"no irctest at {IRCTEST}")
 @pytest.mark.parametrize("transport", ["plain", "tls"])
-def test_controller_starts_a_server(transport: str) -> None:
+def test_controller_starts_a_server(transport: str, tmp_path: Path) -> None:
     if transport == "tls" and shutil.which("openssl") is None:
         pytest.skip("irctest makes its certificates with the openssl command, not installed")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(IRCTEST)]),
@@ -127,9 +128,11 @@ def test_controller_starts_a_server(transport: str) -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["alive"]
-    # Declared capabilities must be ones the server offers, or irctest would
-    # fail tests for features ircish never claimed.
-    assert set(result["caps"]) <= set(BASE_CAPABILITIES)
+    # Declared capabilities must be ones the server offers (its core and the
+    # features every config has), or irctest would fail tests for features
+    # ircish never claimed.
+    offered = build_server(config_in(tmp_path)).core.capabilities
+    assert set(result["caps"]) <= set(offered)
 
 
 # A test whose setUp raises after the start never reaches irctest's teardown:

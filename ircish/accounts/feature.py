@@ -6,8 +6,8 @@ through the history worker). It adds:
 
 - the commands ``AUTHENTICATE`` (SASL: ``sasl``), ``REGISTER`` and ``VERIFY``
   (``draft/account-registration``), all allowed before connection registration;
-- the capabilities ``sasl=PLAIN,SCRAM-SHA-256,EXTERNAL``, ``account-notify``,
-  ``draft/account-registration``;
+- the capabilities ``sasl=PLAIN,SCRAM-SHA-256[,EXTERNAL]`` (EXTERNAL with TLS),
+  ``account-notify``, ``draft/account-registration``;
 - the NickServ and ChanServ service users, created when the server starts
   (ChanServ reads the channel registrations then, before clients come);
 - a join listener: ChanServ ops a registered channel's founder;
@@ -75,7 +75,7 @@ def accounts_feature(app: IrcServer, store: StoreClient) -> Extension:
                     before_registration=True, help=VERIFY_HELP),
         ),
         capabilities={
-            sasl.CAP: ",".join(sasl.MECHANISMS),
+            sasl.CAP: ",".join(sasl.mechanisms(service)),
             ACCOUNT_NOTIFY: "",
             register.CAP: register.cap_value(service),
         },

@@ -1,4 +1,5 @@
-"""IRCv3 SASL 3.1/3.2: the ``AUTHENTICATE`` command with PLAIN, SCRAM-SHA-256, EXTERNAL.
+"""IRCv3 SASL 3.1/3.2: the ``AUTHENTICATE`` command with PLAIN, SCRAM-SHA-256, EXTERNAL
+(EXTERNAL only where TLS client certificates work: see ``mechanisms``).
 
 A client names a mechanism, the server answers ``AUTHENTICATE +`` (or a SCRAM
 challenge), and the client's responses come base64-encoded in chunks of at most
@@ -35,7 +36,15 @@ if TYPE_CHECKING:
     from ircish.protocol import Message
 
 CAP = "sasl"
-MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "EXTERNAL")
+MECHANISMS = ("PLAIN", "SCRAM-SHA-256")
+EXTERNAL = "EXTERNAL"
+
+
+def mechanisms(service: AccountService) -> tuple[str, ...]:
+    """What this server offers: EXTERNAL only with a TLS listener that can take
+    self-signed client certificates (``ircish.net.clientcert``)."""
+    return (*MECHANISMS, EXTERNAL) if service.external else MECHANISMS
+
 CHUNK = 400
 # The longest response we reassemble (PLAIN with a long password fits easily).
 MAX_RESPONSE = 4096
@@ -116,8 +125,9 @@ def _start(service: AccountService, server: Server, user: User, mechanism: str) 
         server.numeric(user, N.ERR_SASLALREADY, "You have already authenticated using SASL")
         return
     mech = mechanism.upper()
-    if mech not in MECHANISMS:
-        server.numeric(user, N.RPL_SASLMECHS, ",".join(MECHANISMS),
+    offered = mechanisms(service)
+    if mech not in offered:
+        server.numeric(user, N.RPL_SASLMECHS, ",".join(offered),
                        "are available SASL mechanisms")
         server.numeric(user, N.ERR_SASLFAIL, "SASL authentication failed")
         return

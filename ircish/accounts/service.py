@@ -36,6 +36,7 @@ from ircish.core.monitor import audience
 from ircish.core.nicks import rename
 from ircish.core.throttle import AttemptThrottle
 from ircish.history.errors import StorageError
+from ircish.net import clientcert
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class AccountService:
         self.core: Server = app.core
         self.store = store
         self.config = app.config.accounts
+        # SASL EXTERNAL: a TLS listener that accepts self-signed client certificates.
+        self.external = bool(app.config.tls.listen) and clientcert.supported()
         # Casefolded names of every account: nick reservation and REGISTER's quick
         # refusals need them on the loop, without a round trip.
         self.names: set[str] = set()

@@ -21,6 +21,7 @@ from ircish.core import events
 from ircish.core.extension import Extension, ShutdownStep
 from ircish.core.server import Server
 from ircish.core.state import User
+from ircish.net import clientcert
 from ircish.net.connection import Connection
 from ircish.net.offload import TrioOffload
 from ircish.net.outbox import Outbox
@@ -241,6 +242,8 @@ class IrcServer:
             context.load_cert_chain(cfg.resolve(cfg.tls.cert), cfg.resolve(cfg.tls.key))
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(cfg.path, "tls.cert", f"cannot load certificate/key: {exc}") from exc
+        # Ask for a client certificate, any (SASL EXTERNAL by its fingerprint).
+        clientcert.accept_any_client_certificate(context)
         return context
 
     async def _accept_loop(

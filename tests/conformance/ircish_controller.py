@@ -53,8 +53,8 @@ class IrcishController(BaseServerController, DirectoryBasedController):
     server_name = SERVER_NAME
     _port_wait_interval = 0.02
     supports_sts = False
-    # EXTERNAL needs a client certificate signed by a CA the server trusts,
-    # which irctest does not set up.
+    # EXTERNAL is offered on TLS only and needs a client certificate, which
+    # irctest's SASL tests do not present (tests/accounts/test_external.py does).
     supported_sasl_mechanisms: set[str] = {"PLAIN", "SCRAM-SHA-256"}
     config_path: Path | None = None
     capabilities = frozenset(

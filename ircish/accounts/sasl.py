@@ -14,8 +14,10 @@ specifications give for bad input, and the exchange is then over:
 - an unknown mechanism: 908 with the list, then 904;
 - already logged in: 907.
 
-Password checks (PLAIN) and account look-ups run off the loop through
-``AccountService.offload``; SCRAM's proof check is two HMACs, done inline.
+Password checks (PLAIN) run off the loop through ``AccountService.offload``;
+SCRAM's account look-up is a store request answered on the loop
+(``look_up``: it must not wait behind argon2 checks for a thread), and its
+proof check is two HMACs, done inline.
 """
 
 from __future__ import annotations
@@ -243,10 +245,6 @@ def _scram_first(service: AccountService, server: Server, user: User, state: Exc
         return
     state.busy = True
 
-    def work() -> Account | None:
-        found: Account | None = service.ask_blocking(AccountRequest("get", (first.username,)))
-        return found
-
     def then(result: Account | Unavailable | None) -> None:
         state.busy = False
         if isinstance(result, Unavailable):
@@ -260,7 +258,8 @@ def _scram_first(service: AccountService, server: Server, user: User, state: Exc
             state.step = 1
             send_challenge(server, user, state.scram.server_first.encode())
 
-    service.offload(user, work, then)
+    # No hashing here: a look-up on the loop, not behind the argon2 checks' threads.
+    service.look_up(user, AccountRequest("get", (first.username,)), then)
 
 
 def _scram_final(service: AccountService, server: Server, user: User, state: Exchange,

@@ -37,9 +37,11 @@ from ircish.core.nicks import rename
 from ircish.core.throttle import AttemptThrottle
 from ircish.history.errors import StorageError
 from ircish.net import clientcert
+from ircish.net.connection import Connection
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
+    from ircish.core.replies import Replies
     from ircish.core.server import Server
     from ircish.core.state import User
     from ircish.history.client import StoreClient
@@ -127,6 +129,39 @@ class AccountService:
                 return Unavailable(f"{type(exc).__name__}")
 
         self.core.run_blocking(user, guarded, then)
+
+    def look_up(self, user: User, request: AccountRequest,
+                then: Callable[[Any], None]) -> None:
+        """Ask the store without a thread (no hashing to do), ``then(answer)`` on the
+        loop, ``Unavailable`` as the answer when the store does not answer. The
+        worker threads are for argon2: a SCRAM login's look-up must not queue
+        behind a storm of PLAIN checks. The client's next lines wait, as with
+        ``offload``."""
+        if self._nursery is None:
+            then(Unavailable("the accounts service is not running"))
+            return
+        replies = self.core.defer_replies(user)
+        conn = user.sink if isinstance(user.sink, Connection) else None
+        if conn is not None:
+            conn.hold()
+        self._nursery.start_soon(self._look_up, user, request, then, replies, conn)
+
+    async def _look_up(self, user: User, request: AccountRequest,
+                       then: Callable[[Any], None], replies: Replies | None,
+                       conn: Connection | None) -> None:
+        try:
+            try:
+                answer = await self._ask(request)
+            except Unavailable as exc:
+                answer = exc
+            if user in self.core.connections:
+                with self.core.replies.collecting(replies):
+                    then(answer)
+        except Exception:
+            log.exception("account look-up %s failed", request.op)
+        finally:
+            if conn is not None:
+                conn.release()
 
     async def serve(self, app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
         async with trio.open_nursery() as nursery:

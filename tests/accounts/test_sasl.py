@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import base64
+import threading
 from pathlib import Path
 
+import pytest
+
+from ircish.accounts import hashing
+from ircish.net.offload import WORKER_THREADS
 from ircish.testing import RunningServer
 from tests.accounts.conftest import registered
 from tests.accounts.helpers import b64, finish, plain, sasl_plain, sasl_scram, start_sasl
@@ -131,3 +136,33 @@ async def test_require_sasl_lets_only_logged_in_clients_stay(tmp_path: Path) -> 
         await client.send("PING :still-here")
         await client.expect("PONG")
         await client.aclose()
+
+
+async def test_scram_logs_in_while_every_worker_thread_checks_a_password(
+        aserver: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # PLAIN checks hold both worker threads (argon2 in a storm); a SCRAM login
+    # needs no hashing on the server and must not wait for them.
+    owner = await registered(aserver.port, "erin", "erin-password")
+    await owner.aclose()
+    release = threading.Event()
+    real_verify = hashing.verify
+
+    def slow_verify(password: str, password_hash: str) -> bool:
+        release.wait(20)
+        return real_verify(password, password_hash)
+
+    monkeypatch.setattr(hashing, "verify", slow_verify)
+    plains = [await start_sasl(aserver.port, f"erinp{i}") for i in range(WORKER_THREADS)]
+    for client in plains:
+        await client.send("AUTHENTICATE PLAIN")
+        await client.expect("AUTHENTICATE")
+        await client.send(f"AUTHENTICATE {plain('erin', 'erin-password')}")
+    scram_client = await start_sasl(aserver.port, "erins")
+    try:
+        assert await sasl_scram(scram_client, "erin", "erin-password") == "903"
+    finally:
+        release.set()
+    for client in plains:
+        assert (await client.expect(lambda m: m.command in ("903", "904"))).command == "903"
+        await client.aclose()
+    await scram_client.aclose()

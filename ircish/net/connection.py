@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import trio
 
 from ircish.core import numerics as N
-from ircish.net import clientcert
 from ircish.net.flood import FloodGate
 from ircish.net.outbox import DIRTY, IDLE, WRITING
 from ircish.protocol.framing import TOO_LONG, LineFramer, decode_checked
@@ -32,6 +31,7 @@ class Connection:
     __slots__ = (
         "_held",
         "_nursery",
+        "_reader_task",
         "_released",
         "_scope",
         "app",
@@ -66,6 +66,7 @@ class Connection:
         self._held = 0
         self._released: trio.Event | None = None
         self._nursery: trio.Nursery | None = None
+        self._reader_task: trio.lowlevel.Task | None = None
         self.sendq_limit = app.config.limits.sendq_bytes
         self.quit_reason = "Connection closed"
         self.created = self.last_data = trio.current_time()
@@ -91,8 +92,40 @@ class Connection:
             return
         self.closing = True
         self.buf.append(f"ERROR :{error}\r\n".encode("utf-8", "replace"))
+        if self.state != WRITING and self._send_rest():
+            # All of it went in one non-blocking send (the usual QUIT): no writer
+            # task is needed, only the reader has to stop.
+            self.state = IDLE
+            self._stop_reader()
+            return
         self._start_writer()
         self._limit_closing_time()
+
+    def _send_rest(self) -> bool:
+        """Try to send the whole queue now; True when nothing is left of it."""
+        if self.sock is None or self._nursery is None:
+            return False
+        buf = self.buf
+        data = b"".join(buf) if len(buf) > 1 else buf[0]
+        buf.clear()
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return True  # the peer is gone: nothing more can be written
+        if sent < len(data):
+            buf.append(data[sent:])
+            self.queued = len(data) - sent
+            return False
+        self.queued = 0
+        return True
+
+    def _stop_reader(self) -> None:
+        # The reader looks at ``closing`` after each line it handles; only a reader
+        # waiting for data (we are another task) needs the cancel.
+        if self._scope is not None and trio.lowlevel.current_task() is not self._reader_task:
+            self._scope.cancel()
 
     # ---- queue management (called by the outbox) ------------------------------------
 
@@ -177,6 +210,7 @@ class Connection:
             async with trio.open_nursery() as nursery:
                 self._scope = nursery.cancel_scope
                 self._nursery = nursery
+                self._reader_task = trio.lowlevel.current_task()
                 if self.closing:
                     self.state = IDLE
                     self._start_writer()
@@ -188,16 +222,26 @@ class Connection:
                 self.close(f"Closing Link: {self.user.host} ({self.quit_reason})")
         finally:
             self._nursery = None
-            with trio.CancelScope(shield=True):
-                self.app.core.disconnect(self.user, self.quit_reason)
-                if self.quit_reason == "SendQ exceeded":
-                    # Best effort: the socket is full, which is why we are here.
-                    with trio.move_on_after(0.2):
-                        try:
-                            await self.stream.send_all(b"ERROR :Closing Link: SendQ exceeded\r\n")
-                        except _BROKEN:
-                            pass
-                await trio.aclose_forcefully(self.stream)
+            self._reader_task = None
+            self.app.core.disconnect(self.user, self.quit_reason)
+            if self.sock is not None and self.quit_reason != "SendQ exceeded":
+                # A plain socket closes without waiting (what SocketStream.aclose
+                # does before its checkpoint); aclose_forcefully's cancelled
+                # checkpoint was a third of a quit's cost in a connection storm.
+                self.stream.socket.close()  # type: ignore[attr-defined]
+            else:
+                await self._close_slowly()
+
+    async def _close_slowly(self) -> None:
+        with trio.CancelScope(shield=True):
+            if self.quit_reason == "SendQ exceeded":
+                # Best effort: the socket is full, which is why we are here.
+                with trio.move_on_after(0.2):
+                    try:
+                        await self.stream.send_all(b"ERROR :Closing Link: SendQ exceeded\r\n")
+                    except _BROKEN:
+                        pass
+            await trio.aclose_forcefully(self.stream)
 
     async def _writer(self) -> None:
         """Owns the socket while the queue is not empty; ends the link after ERROR."""
@@ -221,15 +265,6 @@ class Connection:
         gate = FloodGate(limits.flood_burst, limits.flood_rate, trio.current_time())
         core = self.app.core
         user = self.user
-        if isinstance(self.stream, trio.SSLStream):
-            # Now rather than at the first read, so the client certificate's
-            # fingerprint is known before any line (SASL EXTERNAL, CERT ADD).
-            try:
-                await self.stream.do_handshake()
-            except _BROKEN:
-                self.quit_reason = "Connection reset"
-                return
-            user.certfp = clientcert.fingerprint(self.stream)
         while not self.closing:
             try:
                 data = await self.stream.receive_some(65536)

@@ -202,10 +202,13 @@ async def test_connection_limits(make_server) -> None:
         await first.send("PING ok")
         await first.expect("PONG")
     async with make_server({"limits": {"max_clients": 1}}) as srv:
-        await _client(srv.port, "only")
+        # Held: a dropped client is closed at once, and its place freed.
+        only = await _client(srv.port, "only")
         extra = await RawClient.connect(srv.port)
         lines = await extra.read_until_closed()
         assert "Server is full" in lines[-1].params[0]
+        await only.send("PING still")
+        await only.expect("PONG")
 
 
 async def test_vanished_client_is_announced(server, connect) -> None:

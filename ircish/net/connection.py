@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from ircish.core import numerics as N
+from ircish.net import clientcert
 from ircish.net.flood import FloodGate
 from ircish.net.outbox import DIRTY, IDLE, WRITING
 from ircish.protocol.framing import TOO_LONG, LineFramer, decode_checked
@@ -265,6 +266,15 @@ class Connection:
         gate = FloodGate(limits.flood_burst, limits.flood_rate, trio.current_time())
         core = self.app.core
         user = self.user
+        if isinstance(self.stream, trio.SSLStream):
+            # Now rather than at the first read, so the client certificate's
+            # fingerprint is known before any line (SASL EXTERNAL, CERT ADD).
+            try:
+                await self.stream.do_handshake()
+            except _BROKEN:
+                self.quit_reason = "Connection reset"
+                return
+            user.certfp = clientcert.fingerprint(self.stream)
         while not self.closing:
             try:
                 data = await self.stream.receive_some(65536)

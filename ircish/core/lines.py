@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from ircish.core.state import TAG_ACCOUNT, TAG_EXTENDED_JOIN, TAG_MESSAGE_TAGS, TAG_SERVER_TIME
+from ircish.protocol.message import format_line
 from ircish.protocol.tags import format_tags
 
 
@@ -35,7 +36,8 @@ class LineVariants:
     the one place the tags of a relayed line are chosen: ``msgid``, the client's
     own ``+`` tags and ``bot`` (the sender has user mode +B) for message-tags,
     ``time`` for server-time, ``account`` for account-tag when the sender is
-    logged in; ``extended`` is the extended-join form of a JOIN.
+    logged in; ``extended`` is the source and parameters of a JOIN's
+    extended-join form, formatted only if someone asked for it.
     """
 
     __slots__ = ("_account", "_bot", "_cache", "_client_tags", "_extended", "_plain",
@@ -43,7 +45,8 @@ class LineVariants:
 
     def __init__(
         self, body: str, msgid: str, ts: float, client_tags: dict[str, str] | None = None,
-        account: str | None = None, bot: bool = False, extended: str | None = None,
+        account: str | None = None, bot: bool = False,
+        extended: tuple[str, list[str]] | None = None,
     ) -> None:
         self.body = body
         self.msgid = msgid
@@ -77,7 +80,9 @@ class LineVariants:
             account, extended = self._account, self._extended
             if mask & TAG_ACCOUNT and account:
                 tags["account"] = account
-            body = extended if mask & TAG_EXTENDED_JOIN and extended is not None else self.body
+            body = self.body
+            if mask & TAG_EXTENDED_JOIN and extended is not None:
+                body = format_line("JOIN", extended[1], extended[0])
             head = "@" + format_tags(tags) + " " if tags else ""
             data = self._cache[mask] = (head + body + "\r\n").encode("utf-8", "replace")
         return data

@@ -372,15 +372,14 @@ class Server:
         """
         if sender is None:
             sender = self.sender_of(source)
-        extended = None
+        extended: tuple[str, list[str]] | None = None
         account = None
         bot = False
         if sender is not None:
             account = sender.account
             bot = BOT_MODE in sender.modes
             if command == "JOIN":
-                extended = format_line(
-                    command, [params[0], account or "*", sender.realname], source)
+                extended = (source, [params[0], account or "*", sender.realname])
         return LineVariants(
             format_line(command, params, source),
             self.new_msgid(),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.coordinator import BenchmarkError, TargetServer
 
-KINDS = ("ircish", "ngircd", "inspircd", "ergo", "relay")
+KINDS = ("ircish", "ngircd", "inspircd", "ergo", "relay", "triofloor")
 _REPO = Path(__file__).resolve().parent.parent
 
 
@@ -188,12 +188,17 @@ def _relay_command(work: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "benchmarks.trivial_relay", "--port", str(port)]
 
 
+def _trio_floor_command(work: Path, port: int) -> list[str]:
+    return [sys.executable, "-m", "benchmarks.trio_floor", "--port", str(port)]
+
+
 _COMMANDS = {
     "ircish": _ircish_command,
     "ngircd": _ngircd_command,
     "inspircd": _inspircd_command,
     "ergo": _ergo_command,
     "relay": _relay_command,
+    "triofloor": _trio_floor_command,
 }
 
 

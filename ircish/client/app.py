@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from ircish.client.config import ClientConfig
+from ircish.client.chatlog import ChatLog, default_dir
+from ircish.client.commands import Context
+from ircish.client.config import ClientConfig, save_list
 from ircish.client.connection import Backoff, Connection, Endpoint
-from ircish.client.model import Buffers
+from ircish.client.model import Buffers, Listener, Tee
 from ircish.client.sasl import SaslSettings, plain_is_safe
 from ircish.client.session import Identity, Session
 
@@ -19,6 +23,23 @@ class Client:
     buffers: Buffers
     session: Session
     connection: Connection
+    chatlog: ChatLog | None = None
+
+    def attach(self, view: Listener) -> None:
+        """Make ``view`` (and the window logs, when they are on) the model's listener."""
+        self.buffers.listener = Tee(view, self.chatlog) if self.chatlog else view
+
+    def context(self, quit: Callable[[str], None]) -> Context:
+        def save_ignores(masks: list[str]) -> None:
+            save_list(Path(self.config.config_path), "ignore", masks)
+
+        return Context(
+            self.session,
+            self.buffers,
+            quit,
+            aliases=dict(self.config.aliases),
+            save_ignores=save_ignores if self.config.config_path else None,
+        )
 
 
 def make_client(config: ClientConfig, give_up_after: int | None = None) -> Client:
@@ -40,7 +61,13 @@ def make_client(config: ClientConfig, give_up_after: int | None = None) -> Clien
             ),
         )
     session = Session(
-        identity, buffers, list(config.join), history_lines=config.history_lines, sasl=sasl
+        identity,
+        buffers,
+        list(config.join),
+        history_lines=config.history_lines,
+        sasl=sasl,
+        highlights=list(config.highlight),
+        ignores=list(config.ignore),
     )
     endpoint = Endpoint(config.host, config.effective_port, config.tls, config.tls_verify)
     connection = Connection(
@@ -49,4 +76,12 @@ def make_client(config: ClientConfig, give_up_after: int | None = None) -> Clien
         Backoff(config.reconnect_delay, config.reconnect_max),
         give_up_after=give_up_after,
     )
-    return Client(config, buffers, session, connection)
+    chatlog = None
+    if config.log:
+        chatlog = ChatLog(
+            Path(config.log_dir).expanduser() if config.log_dir else default_dir(),
+            network=lambda: session.isupport.network or config.host,
+            casefold=lambda name: session.buffers.casefold(name),
+            report=lambda text: session.info(text, kind="error"),
+        )
+    return Client(config, buffers, session, connection, chatlog)

@@ -7,7 +7,7 @@ so ``/help`` and tab completion can never disagree with what exists.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ircish.client.model import BufferKind, Buffers
 from ircish.client.session import Session
@@ -21,6 +21,10 @@ class Context:
     buffers: Buffers
     # Starts a clean exit; the view decides how (close the screen, stop reading stdin).
     quit: Callable[[str], None]
+    # The user's own aliases from the settings: name -> "command [args]".
+    aliases: dict[str, str] = field(default_factory=dict)
+    # Keeps /ignore's list in the settings file; None: for this run only.
+    save_ignores: Callable[[list[str]], None] | None = None
 
 
 Handler = Callable[[Context, str], None]
@@ -36,7 +40,18 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
-ALIASES = {"j": "join", "q": "query", "quote": "raw", "w": "window", "leave": "part"}
+ALIASES = {
+    "j": "join",
+    "q": "query",
+    "quote": "raw",
+    "w": "window",
+    "wc": "close",
+    "leave": "part",
+    "k": "kick",
+    "t": "topic",
+    "n": "names",
+}
+ALIAS_DEPTH = 5  # an alias may use another, but not loop for ever
 
 
 def command(usage: str, help_text: str) -> Callable[[Handler], Handler]:
@@ -47,11 +62,26 @@ def command(usage: str, help_text: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def run_input(ctx: Context, text: str) -> None:
+def expand_alias(expansion: str, args: str) -> str:
+    """``$*`` takes the arguments; without it they go after the expansion."""
+    body = expansion.lstrip("/")
+    if "$*" in body:
+        return "/" + body.replace("$*", args)
+    return "/" + (f"{body} {args}" if args else body)
+
+
+def run_input(ctx: Context, text: str, depth: int = 0) -> None:
     """One line from the input: a command, or a message to the current buffer."""
     if text.startswith("/") and not text.startswith("//"):
         name, _, args = text[1:].partition(" ")
-        name = ALIASES.get(name.lower(), name.lower())
+        lowered = name.lower()
+        if lowered in ctx.aliases and lowered not in COMMANDS:
+            if depth >= ALIAS_DEPTH:
+                error(ctx, f"Alias /{lowered} expands into itself; check aliases in the settings")
+                return
+            run_input(ctx, expand_alias(ctx.aliases[lowered], args.strip()), depth + 1)
+            return
+        name = ALIASES.get(lowered, lowered)
         entry = COMMANDS.get(name)
         if entry is None:
             error(ctx, f"Unknown command /{name}; /help lists them")
@@ -63,8 +93,8 @@ def run_input(ctx: Context, text: str) -> None:
     if not text:
         return
     buffer = ctx.buffers.current
-    if buffer.kind is BufferKind.SERVER:
-        error(ctx, "This is the server window: /join a channel or /msg someone")
+    if buffer.kind in (BufferKind.SERVER, BufferKind.LIST):
+        error(ctx, f"This is the {buffer.kind.value} window: /join a channel or /msg someone")
         return
     ctx.session.say(buffer.name, text)
 
@@ -133,7 +163,7 @@ def cmd_query(ctx: Context, args: str) -> None:
     if not nick:
         usage(ctx, "query")
         return
-    ctx.buffers.open(nick, BufferKind.QUERY, focus=True)
+    ctx.session.open_query(nick, focus=True)
     if text:
         ctx.session.say(nick, text)
 
@@ -141,7 +171,7 @@ def cmd_query(ctx: Context, args: str) -> None:
 @command("/me action", "Describe what you are doing, in the third person.")
 def cmd_me(ctx: Context, args: str) -> None:
     buffer = ctx.buffers.current
-    if buffer.kind is BufferKind.SERVER:
+    if buffer.kind in (BufferKind.SERVER, BufferKind.LIST):
         error(ctx, "/me works in a channel or query")
         return
     ctx.session.say(buffer.name, args, action=True)
@@ -160,17 +190,172 @@ def cmd_nick(ctx: Context, args: str) -> None:
     need_connection(ctx, ctx.session.send("NICK", args.split()[0]))
 
 
-@command("/topic [new topic]", "Show the channel topic, or set it.")
+def channel_and_rest(ctx: Context, args: str) -> tuple[str | None, str]:
+    """irssi's ``[#channel] rest``: a leading channel name, else the current window's."""
+    first, _, rest = args.partition(" ")
+    if first and ctx.session.isupport.is_channel(first):
+        return first, rest.strip()
+    return current_channel(ctx), args
+
+
+@command("/topic [#channel] [new topic]", "Ask for a channel's topic, or set it.")
 def cmd_topic(ctx: Context, args: str) -> None:
-    channel = current_channel(ctx)
+    channel, text = channel_and_rest(ctx, args)
     if channel is None:
-        error(ctx, "/topic works in a channel")
+        error(ctx, "Not in a channel: /topic #channel")
         return
-    if not args:
-        topic = ctx.buffers.current.topic
-        info(ctx, f"Topic: {topic}" if topic else "No topic is set")
+    if not text:
+        need_connection(ctx, ctx.session.send("TOPIC", channel))
         return
-    need_connection(ctx, ctx.session.send("TOPIC", channel, args))
+    need_connection(ctx, ctx.session.send("TOPIC", channel, text))
+
+
+@command("/list [-name|-users] [pattern]", "List channels in a window of their own.")
+def cmd_list(ctx: Context, args: str) -> None:
+    sort, pattern = "users", ""
+    for word in args.split():
+        if word in ("-name", "-users"):
+            sort = word[1:]
+        elif word.startswith("-"):
+            usage(ctx, "list")
+            return
+        else:
+            pattern = word
+    need_connection(ctx, ctx.session.request_list(pattern, sort))
+
+
+@command("/mode [#channel|nick] [modes [args]]", "Show or change modes.")
+def cmd_mode(ctx: Context, args: str) -> None:
+    words = args.split()
+    if words and (ctx.session.isupport.is_channel(words[0]) or words[0][0] not in "+-"):
+        target, rest = words[0], words[1:]
+    else:
+        target, rest = current_channel(ctx) or ctx.session.nick, words
+    need_connection(ctx, ctx.session.send("MODE", target, *rest))
+
+
+def _prefix_mode(ctx: Context, args: str, name: str, sign: str, mode: str) -> None:
+    channel, rest = channel_and_rest(ctx, args)
+    nicks = rest.split()
+    if channel is None or not nicks:
+        usage(ctx, name)
+        return
+    per_line = ctx.session.isupport.modes_per_line
+    for start in range(0, len(nicks), per_line):
+        chunk = nicks[start : start + per_line]
+        need_connection(ctx, ctx.session.send("MODE", channel, sign + mode * len(chunk), *chunk))
+
+
+@command("/op nick...", "Give channel operator status.")
+def cmd_op(ctx: Context, args: str) -> None:
+    _prefix_mode(ctx, args, "op", "+", "o")
+
+
+@command("/deop nick...", "Take channel operator status away.")
+def cmd_deop(ctx: Context, args: str) -> None:
+    _prefix_mode(ctx, args, "deop", "-", "o")
+
+
+@command("/voice nick...", "Let someone speak in a moderated channel.")
+def cmd_voice(ctx: Context, args: str) -> None:
+    _prefix_mode(ctx, args, "voice", "+", "v")
+
+
+@command("/devoice nick...", "Take voice away.")
+def cmd_devoice(ctx: Context, args: str) -> None:
+    _prefix_mode(ctx, args, "devoice", "-", "v")
+
+
+@command("/kick [#channel] nick [reason]", "Remove someone from the channel.")
+def cmd_kick(ctx: Context, args: str) -> None:
+    channel, rest = channel_and_rest(ctx, args)
+    nick, _, reason = rest.partition(" ")
+    if channel is None or not nick:
+        usage(ctx, "kick")
+        return
+    params = [channel, nick, reason.strip()] if reason.strip() else [channel, nick]
+    need_connection(ctx, ctx.session.send("KICK", *params))
+
+
+@command("/ban [#channel] [nick|mask...]", "Ban a nick's host (*!*@host) or a mask; list bans.")
+def cmd_ban(ctx: Context, args: str) -> None:
+    channel, rest = channel_and_rest(ctx, args)
+    if channel is None:
+        usage(ctx, "ban")
+        return
+    if not rest.split():
+        need_connection(ctx, ctx.session.send("MODE", channel, "+b"))  # the ban list
+        return
+    need_connection(ctx, ctx.session.ban(channel, rest.split()))
+
+
+@command("/unban [#channel] mask...", "Lift bans.")
+def cmd_unban(ctx: Context, args: str) -> None:
+    channel, rest = channel_and_rest(ctx, args)
+    found = rest.split()
+    if channel is None or not found:
+        usage(ctx, "unban")
+        return
+    per_line = ctx.session.isupport.modes_per_line
+    for start in range(0, len(found), per_line):
+        chunk = [ctx.session.ban_mask(m) or m for m in found[start : start + per_line]]
+        need_connection(ctx, ctx.session.send("MODE", channel, "-" + "b" * len(chunk), *chunk))
+
+
+@command("/invite nick [#channel]", "Invite someone (to the current channel by default).")
+def cmd_invite(ctx: Context, args: str) -> None:
+    words = args.split()
+    channel = words[1] if len(words) > 1 else current_channel(ctx)
+    if not words or channel is None:
+        usage(ctx, "invite")
+        return
+    need_connection(ctx, ctx.session.send("INVITE", words[0], channel))
+
+
+@command("/ignore [nick|mask]", "Hide someone's messages (kept in the settings); list ignores.")
+def cmd_ignore(ctx: Context, args: str) -> None:
+    words = args.split()
+    if not words:
+        listing = ", ".join(ctx.session.ignores) or "nobody"
+        info(ctx, f"Ignoring: {listing}")
+        return
+    fold = ctx.buffers.casefold
+    for word in words:
+        if all(fold(word) != fold(old) for old in ctx.session.ignores):
+            ctx.session.ignores.append(word)
+    _save_ignores(ctx, f"Ignoring {', '.join(words)}")
+
+
+@command("/unignore nick|mask", "Stop ignoring.")
+def cmd_unignore(ctx: Context, args: str) -> None:
+    words = args.split()
+    if not words:
+        usage(ctx, "unignore")
+        return
+    fold = ctx.buffers.casefold
+    gone = {fold(word) for word in words}
+    missing = [word for word in words if all(fold(word) != fold(o) for o in ctx.session.ignores)]
+    if missing:
+        error(ctx, f"Not ignored: {', '.join(missing)}")
+    ctx.session.ignores[:] = [old for old in ctx.session.ignores if fold(old) not in gone]
+    _save_ignores(ctx, f"No longer ignoring {', '.join(w for w in words if w not in missing)}")
+
+
+def _save_ignores(ctx: Context, said: str) -> None:
+    if ctx.save_ignores is None:
+        info(ctx, said + " (for this run)")
+        return
+    try:
+        ctx.save_ignores(list(ctx.session.ignores))
+    except OSError as exc:
+        error(ctx, f"{said}, but the settings file could not be written: {exc}")
+        return
+    info(ctx, said)
+
+
+@command("/clear", "Empty the current window.")
+def cmd_clear(ctx: Context, args: str) -> None:
+    ctx.buffers.clear(ctx.buffers.current)
 
 
 @command("/names [#channel]", "List who is in a channel.")
@@ -185,8 +370,11 @@ def cmd_names(ctx: Context, args: str) -> None:
 @command("/whois nick", "Ask the server who someone is.")
 def cmd_whois(ctx: Context, args: str) -> None:
     if not args:
-        usage(ctx, "whois")
-        return
+        if ctx.buffers.current.kind is BufferKind.QUERY:
+            args = ctx.buffers.current.name  # irssi: the person you are talking to
+        else:
+            usage(ctx, "whois")
+            return
     need_connection(ctx, ctx.session.send("WHOIS", args.split()[0]))
 
 
@@ -260,12 +448,17 @@ def cmd_help(ctx: Context, args: str) -> None:
     name = args.strip().lstrip("/").lower()
     if name:
         entry = COMMANDS.get(ALIASES.get(name, name))
+        if entry is None and name in ctx.aliases:
+            info(ctx, f"/{name} is an alias for {expand_alias(ctx.aliases[name], '$*')}")
+            return
         if entry is None:
             error(ctx, f"No such command: /{name}")
             return
         info(ctx, f"{entry.usage}  {entry.help}")
         return
     info(ctx, "Commands: " + " ".join("/" + key for key in sorted(COMMANDS)))
+    shortcuts = {**ALIASES, **ctx.aliases}
+    info(ctx, "Aliases: " + " ".join(f"/{k}" for k in sorted(shortcuts)))
     info(ctx, "Text without a slash goes to the current window. /help COMMAND for more.")
     info(ctx, "Keys: Alt-1..9 or Ctrl-N/Ctrl-P switch windows, PageUp/PageDown scroll,")
     info(ctx, "Tab completes nicks, channels and commands, Up/Down recall what you typed.")

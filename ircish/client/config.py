@@ -7,7 +7,9 @@ and the file, because a typo that is silently ignored costs more than an error.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -41,6 +43,18 @@ class ClientConfig:
     history_lines: int = 50
     reconnect_delay: float = 1.0
     reconnect_max: float = 60.0
+    # mIRC bold, colours and the rest are shown; false strips them.
+    formatting: bool = True
+    # Words besides the nick that highlight a line (case-insensitive, whole words).
+    highlight: tuple[str, ...] = ()
+    bell: bool = True  # ring and retitle the terminal on a highlight or private message
+    ignore: tuple[str, ...] = ()  # nicks or nick!user@host masks; /ignore edits the file
+    aliases: dict[str, str] = field(default_factory=dict)  # /name -> "command [args]"
+    # Window logs are off unless asked for: a chat log on disk is a privacy choice.
+    log: bool = False
+    log_dir: str = ""  # default $XDG_DATA_HOME/ircish/logs or ~/.local/share/ircish/logs
+    # The file the settings came from, for /ignore to write back to.
+    config_path: str = ""
 
     @property
     def wants_sasl(self) -> bool:
@@ -78,6 +92,13 @@ _TYPES: dict[str, type] = {
     "history_lines": int,
     "reconnect_delay": float,
     "reconnect_max": float,
+    "formatting": bool,
+    "highlight": tuple,
+    "bell": bool,
+    "ignore": tuple,
+    "aliases": dict,
+    "log": bool,
+    "log_dir": str,
 }
 
 
@@ -91,7 +112,14 @@ def _check(key: str, value: Any, where: str) -> Any:
             return tuple(part for part in value.split(",") if part)
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
             return tuple(value)
-        raise ConfigError(f"{where}: {key!r} must be a list of channel names")
+        raise ConfigError(f"{where}: {key!r} must be a list of strings")
+    if expected is dict:
+        if isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) and k and " " not in k
+            for k, v in value.items()
+        ):
+            return {k.lower(): v for k, v in value.items()}
+        raise ConfigError(f"{where}: {key!r} must be a table of name = \"command\" strings")
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if expected is int and isinstance(value, bool):
@@ -126,4 +154,36 @@ def build(flags: dict[str, Any], path: Path | None) -> ClientConfig:
     chosen = {k: v for k, v in flags.items() if k in names and v is not None}
     if "join" in chosen:
         chosen["join"] = _check("join", chosen["join"], "--join")
-    return dataclasses.replace(ClientConfig(), **{**file_values, **chosen})
+    where = str(path or default_path())
+    return dataclasses.replace(
+        ClientConfig(), **{**file_values, **chosen, "config_path": where}
+    )
+
+
+def save_list(path: Path, key: str, values: list[str]) -> None:
+    """Write one top-level ``key = [...]`` into the settings file, keeping the rest.
+
+    Only that line changes (or one is added above the first table), so the
+    user's comments and layout survive; TOML's basic strings are JSON strings.
+    """
+    rendered = f"{key} = [{', '.join(json.dumps(v) for v in values)}]"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        lines = []
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith("["):
+            lines.insert(index, rendered)
+            break
+        if pattern.match(line):
+            end = index
+            if "]" not in line:  # an array over several lines goes as a whole
+                while end + 1 < len(lines) and "]" not in lines[end]:
+                    end += 1
+            lines[index : end + 1] = [rendered]
+            break
+    else:
+        lines.append(rendered)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -75,6 +75,16 @@ class Pace:
         return allowed
 
 
+class CertificateError(ConnectionError):
+    """The server's certificate was refused: trying again cannot help, so it is not retried."""
+
+
+INSECURE_HINT = (
+    "the server's certificate was not accepted; check the host name, or connect with "
+    "--insecure (tls_verify = false) to skip the check"
+)
+
+
 async def open_stream(endpoint: Endpoint) -> trio.abc.Stream:
     if not endpoint.tls:
         return await trio.open_tcp_stream(endpoint.host, endpoint.port)
@@ -89,6 +99,9 @@ async def open_stream(endpoint: Endpoint) -> trio.abc.Stream:
         await stream.do_handshake()
     except trio.BrokenResourceError as exc:
         await trio.aclose_forcefully(stream)
+        if isinstance(exc.__cause__, ssl.SSLCertVerificationError):
+            said = exc.__cause__.verify_message or str(exc.__cause__)
+            raise CertificateError(f"certificate verify failed ({said}); {INSECURE_HINT}") from exc
         raise ConnectionError(str(exc.__cause__ or exc)) from exc
     return stream
 
@@ -132,6 +145,10 @@ class Connection:
             while not self.session.quitting:
                 try:
                     stream = await open_stream(self.endpoint)
+                except CertificateError as exc:
+                    self.session.connect_failed(str(exc), None)
+                    self.session.quitting = True
+                    return
                 except (OSError, ssl.SSLError, trio.BrokenResourceError) as exc:
                     failures += 1
                     reason = str(exc) or type(exc).__name__

@@ -30,6 +30,8 @@ class ISupport:
     casemapping: str = "rfc1459"
     network: str = ""
     chathistory_limit: int = 0
+    # Mode changes with an argument per MODE line (MODES; 3 when not said, RFC 2812's).
+    modes_per_line: int = 3
     raw: dict[str, str] = field(default_factory=dict)
 
     def update(self, tokens: list[str]) -> None:
@@ -52,6 +54,10 @@ class ISupport:
                 self.casemapping = value.lower()
             elif key == "NETWORK":
                 self.network = value
+            elif key == "MODES":
+                # "MODES" with no value means no limit; keep lines a sane length anyway.
+                number = int(value) if value.isdigit() else 12
+                self.modes_per_line = max(1, min(number, 12))
             elif key == "CHATHISTORY":
                 self.chathistory_limit = int(value) if value.isdigit() else 0
 

@@ -44,6 +44,8 @@ class Line:
     msgid: str | None = None
     own: bool = False
     mention: bool = False
+    # The text with its mIRC formatting codes, when it had any; ``text`` never has them.
+    styled: str = ""
 
 
 MAX_LINES = 10_000  # scrollback per buffer; older lines can be fetched again as history
@@ -53,6 +55,11 @@ class BufferKind(enum.Enum):
     SERVER = "server"
     CHANNEL = "channel"
     QUERY = "query"
+    LIST = "list"  # the answer to /list
+
+
+LIST_BUFFER = "-list-"  # a leading "-" is in no nick or channel name
+CHAT_KINDS = ("message", "action", "notice")
 
 
 @dataclass(slots=True)
@@ -83,6 +90,10 @@ class Buffer:
     history_exhausted: bool = False
     # Every msgid shown, so replays and history never show a message twice.
     msgids: set[str] = field(default_factory=set)
+    # Read up to here (our own reading, or another client's through draft/read-marker);
+    # ``marker`` is where the "last read" line is drawn: the reading before this visit.
+    last_read: datetime | None = None
+    marker: datetime | None = None
 
     @property
     def is_channel(self) -> bool:
@@ -97,6 +108,12 @@ class Buffer:
     def has_msgid(self, msgid: str | None) -> bool:
         return msgid is not None and msgid in self.msgids
 
+    def newest_chat_time(self) -> datetime | None:
+        for line in reversed(self.lines):
+            if line.kind in CHAT_KINDS:
+                return line.time
+        return None
+
 
 class Listener(Protocol):
     """How a view learns about changes; every method is called synchronously."""
@@ -107,6 +124,25 @@ class Listener(Protocol):
 
     def changed(self) -> None:
         """Anything else: buffers opened or closed, topic, members, unread state."""
+
+
+class Tee:
+    """Several listeners as one: the view and the window logs."""
+
+    def __init__(self, *listeners: Listener) -> None:
+        self.listeners = listeners
+
+    def line_added(self, buffer: Buffer, line: Line) -> None:
+        for listener in self.listeners:
+            listener.line_added(buffer, line)
+
+    def history_added(self, buffer: Buffer, lines: list[Line]) -> None:
+        for listener in self.listeners:
+            listener.history_added(buffer, lines)
+
+    def changed(self) -> None:
+        for listener in self.listeners:
+            listener.changed()
 
 
 class NullListener:
@@ -136,6 +172,8 @@ class Buffers:
         self.all: list[Buffer] = [self.server]
         self.current: Buffer = self.server
         self.listener: Listener = NullListener()
+        # Told when the user has read a buffer up to a time (the session sends MARKREAD).
+        self.on_read: Callable[[Buffer, datetime], None] = lambda buffer, moment: None
 
     # -- lookup and lifetime -------------------------------------------------
 
@@ -175,9 +213,51 @@ class Buffers:
     # -- focus ---------------------------------------------------------------
 
     def switch_to(self, buffer: Buffer) -> None:
+        previous = self.current
+        if previous is not buffer and previous in self.all:
+            self.mark_read(previous)  # what arrived while it was in front was seen
         self.current = buffer
         buffer.unread = 0
         buffer.mentioned = False
+        if previous is not buffer:
+            self.set_marker(buffer, buffer.last_read)
+            self.mark_read(buffer)
+        self.listener.changed()
+
+    def mark_read(self, buffer: Buffer) -> None:
+        """The user has seen everything in ``buffer``; forward only."""
+        newest = buffer.newest_chat_time()
+        if newest is None or buffer.kind not in (BufferKind.CHANNEL, BufferKind.QUERY):
+            return
+        if buffer.last_read is None or newest > buffer.last_read:
+            buffer.last_read = newest
+            self.on_read(buffer, newest)
+
+    def read_elsewhere(self, buffer: Buffer, moment: datetime) -> None:
+        """The server says this target was read up to ``moment`` (maybe on another device)."""
+        if buffer.last_read is not None and moment <= buffer.last_read:
+            return
+        buffer.last_read = moment
+        if buffer is not self.current or buffer.marker is None:
+            self.set_marker(buffer, moment)
+        if buffer is not self.current:
+            # Read on another device: it is no longer news here.
+            unread = sum(1 for line in buffer.lines if line.kind in CHAT_KINDS and
+                         not line.own and line.time > moment)  # fmt: skip
+            buffer.unread = min(buffer.unread, unread)
+            buffer.mentioned = buffer.mentioned and unread > 0
+        self.listener.changed()
+
+    def set_marker(self, buffer: Buffer, moment: datetime | None) -> None:
+        if buffer.marker != moment:
+            buffer.marker = moment
+            self.listener.history_added(buffer, [])  # the view redraws where the line is
+
+    def clear(self, buffer: Buffer) -> None:
+        """Empty a window; its msgids stay, so history fetched later does not refill it."""
+        buffer.lines.clear()
+        buffer.marker = None
+        self.listener.history_added(buffer, [])
         self.listener.changed()
 
     def switch_number(self, number: int) -> bool:

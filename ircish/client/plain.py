@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 import trio
 
 from ircish.client.app import Client, make_client
-from ircish.client.commands import Context, run_input
+from ircish.client.commands import run_input
 from ircish.client.config import ClientConfig
 from ircish.client.format import plain_line
 from ircish.client.model import Buffer, Line
@@ -110,7 +110,7 @@ async def run_plain(
     client: Client | None = None,
 ) -> int:
     client = client or make_client(config, give_up_after=PLAIN_ATTEMPTS)
-    client.buffers.listener = PrintListener(write)
+    client.attach(PrintListener(write))
     ready = _Ready(client)
     done = False
 
@@ -121,7 +121,7 @@ async def run_plain(
 
     quit_reason = "Leaving"
     status = 0
-    ctx = Context(client.session, client.buffers, quit_)
+    ctx = client.context(quit_)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(client.connection.run)
         # Even with no input at all, a run connects and joins: a script may

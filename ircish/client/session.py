@@ -9,13 +9,24 @@ handling testable with a list standing in for the network.
 
 from __future__ import annotations
 
+import fnmatch
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from ircish.client import masks, mirc, numerics
 from ircish.client.isupport import ISupport
-from ircish.client.model import Buffer, BufferKind, Buffers, Line, LineKind, Member, now
+from ircish.client.model import (
+    LIST_BUFFER,
+    Buffer,
+    BufferKind,
+    Buffers,
+    Line,
+    LineKind,
+    Member,
+    now,
+)
 from ircish.client.sasl import (
     FAILURES,
     ChallengeReader,
@@ -48,25 +59,13 @@ WANTED_CAPS = (
     "multi-prefix",
     "away-notify",
     "cap-notify",
+    "draft/read-marker",
 )
+READ_MARKER = "draft/read-marker"
+# CHATHISTORY TARGETS after connecting looks this far back for private conversations.
+TARGETS_WINDOW = timedelta(days=7)
 
 HISTORY_BATCH_TYPES = ("chathistory", "draft/chathistory")
-WHOIS_NUMERICS = {
-    "276",
-    "301",
-    "307",
-    "311",
-    "312",
-    "313",
-    "317",
-    "319",
-    "320",
-    "330",
-    "338",
-    "378",
-    "379",
-    "671",
-}
 CLIENT_VERSION = "ircish-client 0.1"
 ACCOUNT_REGISTRATION = "draft/account-registration"
 SERVICES = "NickServ"
@@ -84,31 +83,6 @@ def mask_secret(target: str, text: str) -> str:
     if target.lower() == SERVICES.lower() and verb.upper() in SECRET_VERBS and rest:
         return f"{verb} ****"
     return text
-
-
-def whois_text(msg: Message) -> str:
-    """WHOIS replies as sentences; unknown ones as the server wrote them."""
-    nick, p = msg.param(1), msg.param
-    match msg.command:
-        case "311" if len(msg.params) >= 6:
-            return f"{nick} is {p(2)}@{p(3)} ({p(5)})"
-        case "312":
-            return f"{nick} is on {p(2)} ({p(3)})"
-        case "319":
-            return f"{nick} is in {p(2)}"
-        case "301":
-            return f"{nick} is away: {p(2)}"
-        case "330":
-            return f"{nick} is logged in as {p(2)}"
-        case "317" if p(2).isdigit():
-            text = f"{nick} has been idle {int(p(2)) // 60}m {int(p(2)) % 60}s"
-            if p(3).isdigit():
-                signon = datetime.fromtimestamp(int(p(3)), UTC).astimezone()
-                text += signon.strftime(", signed on %Y-%m-%d %H:%M")
-            return text
-        case "318":
-            return f"End of WHOIS for {nick}"
-    return " ".join(x for x in msg.params[1:] if x)
 
 
 @dataclass(frozen=True)
@@ -145,8 +119,19 @@ class Session:
         autojoin: list[str] | None = None,
         history_lines: int = 50,
         sasl: SaslSettings | None = None,
+        highlights: list[str] | None = None,
+        ignores: list[str] | None = None,
     ) -> None:
         self.identity = identity
+        self.highlights = list(highlights or [])
+        self.ignores = list(ignores or [])  # nicks or masks whose lines are dropped
+        # nick (casefolded) -> user@host, from every line's source: /ban NICK needs a host.
+        self.userhosts: dict[str, str] = {}
+        self._pending_bans: dict[str, list[str]] = {}
+        self._list_rows: list[tuple[str, str, str]] = []
+        self._list_request: tuple[str, str] = ("", "users")
+        self._error_reason: str | None = None
+        self._query_history: set[str] = set()  # queries asked for LATEST on this link
         self.sasl = sasl
         self.account: str | None = None  # what the server says we are logged in as
         self.buffers = buffers
@@ -218,10 +203,17 @@ class Session:
             "908": self._on_sasl_mechs,
             "REGISTER": self._on_register_reply,
             "VERIFY": self._on_register_reply,
+            "302": self._on_userhost,
+            "321": self._on_list_start,
+            "322": self._on_list_entry,
+            "323": self._on_list_end,
+            "CHATHISTORY": self._on_chathistory,
+            "MARKREAD": self._on_markread,
             "FAIL": self._on_standard_reply,
             "WARN": self._on_standard_reply,
             "NOTE": self._on_standard_reply,
         }
+        buffers.on_read = self._send_markread
 
     # -- connection lifetime ---------------------------------------------------
 
@@ -249,6 +241,10 @@ class Session:
         self._sasl_offered = None
         self._sasl_final = False
         self._sasl_settled = False
+        self._error_reason = None
+        self._query_history = set()
+        self.userhosts = {}
+        self._pending_bans = {}
         if self.identity.password:
             self.send("PASS", self.identity.password)
         self.send("CAP", "LS", "302")
@@ -257,6 +253,8 @@ class Session:
 
     def connection_lost(self, reason: str) -> None:
         was_connected = self._send is not None
+        # The server's ERROR says why far better than "connection closed".
+        reason = self._error_reason or reason
         self._send = None
         self.registered = False
         if not was_connected:
@@ -303,6 +301,8 @@ class Session:
         # Room for ":nick!user@host PRIVMSG target :" that the server puts in front.
         overhead = len(f":{self.nick}!{self.identity.username}@{'h' * 63} {command} {target} :")
         overhead += 9 if action else 0
+        if (sent_from := self.buffers.get(target)) is not None:
+            self.buffers.mark_read(sent_from)  # answering means having read it
         for piece in split_utf8(text, 510 - overhead):
             payload = f"\x01ACTION {piece}\x01" if action else piece
             self.send(command, target, payload)
@@ -348,6 +348,60 @@ class Session:
         self._history_before.add(self.buffers.casefold(buffer.name))
         return self.send("CHATHISTORY", "BEFORE", buffer.name, anchor, str(self._history_limit()))
 
+    def open_query(self, nick: str, *, focus: bool = False) -> Buffer:
+        """A private window with ``nick``; its recent history is asked for once per link."""
+        buffer = self.buffers.open(nick, BufferKind.QUERY, focus=focus)
+        self._query_latest(buffer)
+        return buffer
+
+    def _query_latest(self, buffer: Buffer) -> None:
+        key = self.buffers.casefold(buffer.name)
+        if "draft/chathistory" not in self.caps or not self.registered:
+            return
+        if key in self._query_history:
+            return
+        self._query_history.add(key)
+        buffer.history_pending = True
+        self.send("CHATHISTORY", "LATEST", buffer.name, "*", str(self._history_limit()))
+
+    def request_list(self, pattern: str = "", sort: str = "users") -> bool:
+        """LIST into the list window, filtered by ``pattern`` here (servers differ in
+        what LIST masks they take) and sorted by user count or name."""
+        self._list_request = (pattern, sort)
+        self._list_rows = []
+        return self.send("LIST")
+
+    def ban_mask(self, target: str) -> str | None:
+        """The mask to ban for a nick or mask; None when the nick's host is unknown."""
+        if masks.is_mask(target):
+            return masks.normalise(target)
+        userhost = self.userhosts.get(self.buffers.casefold(target))
+        return masks.host_ban(userhost) if userhost else None
+
+    def ban(self, channel: str, targets: list[str]) -> bool:
+        """+b for each nick or mask; a nick whose host we have not seen is asked for."""
+        if not self.connected:
+            return False
+        known: list[str] = []
+        for target in targets:
+            mask = self.ban_mask(target)
+            if mask is not None:
+                known.append(mask)
+            else:
+                self._pending_bans.setdefault(self.buffers.casefold(target), []).append(channel)
+        waiting = list(self._pending_bans)
+        for start in range(0, len(waiting), 5):  # USERHOST takes five nicks
+            self.send("USERHOST", *waiting[start : start + 5])
+        for start in range(0, len(known), self.isupport.modes_per_line):
+            chunk = known[start : start + self.isupport.modes_per_line]
+            self.send("MODE", channel, "+" + "b" * len(chunk), *chunk)
+        return True
+
+    def is_ignored(self, source: str | None) -> bool:
+        if not source or not self.ignores:
+            return False
+        return any(masks.matches(mask, source, self.buffers.casefold) for mask in self.ignores)
+
     def quit(self, reason: str) -> bool:
         self.quitting = True
         return self.send("QUIT", reason)
@@ -370,6 +424,9 @@ class Session:
 
     def handle(self, msg: Message) -> None:
         msg.command = msg.command.upper()
+        if msg.source and "!" in msg.source:
+            nick, _, userhost = msg.source.partition("!")
+            self.userhosts[self.buffers.casefold(nick)] = userhost
         batch_ref = msg.tags.get("batch")
         if batch_ref and batch_ref in self._batches and msg.command != "BATCH":
             self._batches[batch_ref].messages.append(msg)
@@ -409,14 +466,14 @@ class Session:
         if self.isupport.is_channel(stripped):
             return self.buffers.open(stripped, BufferKind.CHANNEL)
         other = target if own else nick
-        return self.buffers.open(other, BufferKind.QUERY)
+        return self.open_query(other)
 
     def _time(self, msg: Message) -> datetime:
         """When it happened: the server-time tag when the server sends one."""
         return parse_server_time(msg.tags.get("time")) or now()
 
     def _numeric_text(self, msg: Message) -> str:
-        return " ".join(p for p in msg.params[1:] if p)
+        return numerics.generic(msg.params[1:])
 
     # -- registration --------------------------------------------------------------
 
@@ -654,13 +711,28 @@ class Session:
             self._sasl_give_up("the server does not negotiate capabilities")
             if self.quitting:
                 return
-        channels = self._rejoin if self.ever_registered else self.autojoin
+        rejoining = self.ever_registered
+        channels = self._rejoin if rejoining else self.autojoin
         self.ever_registered = True
         self._rejoin = []
         if channels:
-            self.join(channels, focus=not self._focus_on_join)
+            # After a reconnect the user stays in the window they were reading.
+            self.join(channels, focus=not self._focus_on_join and not rejoining)
         if self.away:
             self.send("AWAY", "away")
+        if "draft/chathistory" in self.caps:
+            # Private conversations had while we were away (or on another device).
+            end = now()
+            self.send(
+                "CHATHISTORY",
+                "TARGETS",
+                "timestamp=" + format_server_time(end - TARGETS_WINDOW),
+                "timestamp=" + format_server_time(end),
+                str(self._history_limit()),
+            )
+            for buffer in self.buffers.all:
+                if buffer.kind is BufferKind.QUERY:
+                    self._query_latest(buffer)
         self.on_event("registered", self.nick)
 
     def _on_isupport(self, msg: Message) -> None:
@@ -677,6 +749,8 @@ class Session:
         nick = (msg.source or "").split("!")[0]
         target, text = msg.params[0], msg.params[1]
         own = bool(nick) and self.is_me(nick)
+        if not own and self.is_ignored(msg.source):
+            return None
         kind: LineKind = "notice" if msg.command == "NOTICE" else "message"
         if text.startswith("\x01"):
             ctcp = text.strip("\x01")
@@ -688,7 +762,9 @@ class Session:
                 return None
             else:
                 text = f"CTCP {verb} reply: {rest}"
-        text = strip_formatting(mask_secret(target, text) if own else text)
+        raw = mask_secret(target, text) if own else text
+        text = strip_formatting(raw)
+        styled = raw if mirc.has_codes(raw) else ""
         from_server = not msg.source or ("!" not in msg.source and "." in msg.source)
         to_me = not self.isupport.is_channel(target.lstrip(self.isupport.prefix_chars))
         if (
@@ -706,9 +782,15 @@ class Session:
             nick=nick or (msg.source or ""),
             msgid=msg.tags.get("msgid"),
             own=own,
-            mention=not own and mentions(text, self.nick, self.buffers.casefold),
+            mention=not own and self.highlighted(text),
+            styled=styled,
         )
         return buffer, line
+
+    def highlighted(self, text: str) -> bool:
+        """Our nick, or one of the configured highlight words, as a word of its own."""
+        fold = self.buffers.casefold
+        return any(mentions(text, word, fold) for word in [self.nick, *self.highlights])
 
     def _answer_ctcp(self, nick: str, verb: str, arg: str, own: bool) -> None:
         if own:
@@ -902,6 +984,7 @@ class Session:
     def _on_rpl_topic_who(self, msg: Message) -> None:
         buffer = self.buffers.get(msg.param(1))
         if buffer is None:
+            self._on_numeric(msg)
             return
         setter = msg.param(2).split("!")[0]
         text = f"Topic set by {setter}"
@@ -986,9 +1069,12 @@ class Session:
         self.info(msg.param(1, "You are marked as away"), buffer=self.buffers.current)
 
     def _on_error(self, msg: Message) -> None:
+        self._error_reason = msg.param(0) or "the server sent ERROR without a reason"
         self.info(f"Server closed the link: {msg.param(0)}", kind="error")
 
     def _on_invite(self, msg: Message) -> None:
+        if self.is_ignored(msg.source):
+            return
         self.info(
             f"{self._source_nick(msg)} invites you to {msg.param(1)}", buffer=self.buffers.current
         )
@@ -1013,15 +1099,80 @@ class Session:
         )
 
     def _on_numeric(self, msg: Message) -> None:
-        code = msg.command
-        if code in WHOIS_NUMERICS or code == "318":
-            self.info(whois_text(msg), buffer=self.buffers.current)
-        elif code[0] in "45":
-            self.info(self._numeric_text(msg), kind="error", buffer=self.buffers.current)
-        elif code in ("004", "005", "252", "253", "254", "396"):
-            self.info(" ".join(msg.params[1:]), time=self._time(msg))
+        code, params = msg.command, msg.params[1:]
+        kind: LineKind = "error" if code[0] in "45" else "info"
+        text = numerics.render(code, params)
+        if code in numerics.CHANNEL_REPLIES and params:
+            buffer = self.buffers.get(params[0]) or self.buffers.current
+        elif kind == "error" or code in numerics.WHOIS_REPLIES or code in numerics.QUERY_REPLIES:
+            buffer = self.buffers.current  # the answer to something just typed
         else:
-            self.info(
-                msg.params[-1] if len(msg.params) > 1 else " ".join(msg.params),
-                time=self._time(msg),
-            )
+            buffer = self.buffers.server
+        for piece in text.split("\n"):
+            self.info(piece, kind=kind, buffer=buffer, time=self._time(msg))
+
+    # -- LIST, USERHOST, CHATHISTORY TARGETS, MARKREAD ---------------------------------
+
+    def _on_list_start(self, msg: Message) -> None:
+        self._list_rows = []
+
+    def _on_list_entry(self, msg: Message) -> None:
+        self._list_rows.append((msg.param(1), msg.param(2), strip_formatting(msg.param(3))))
+
+    def _on_list_end(self, msg: Message) -> None:
+        pattern, sort = self._list_request
+        self._list_request = ("", "users")
+        rows, self._list_rows = self._list_rows, []
+        fold = self.buffers.casefold
+        if pattern:
+            wanted = fold(pattern if masks.is_mask(pattern) else f"*{pattern}*")
+            rows = [row for row in rows if fnmatch.fnmatchcase(fold(row[0]), wanted)]
+        if sort == "name":
+            rows.sort(key=lambda row: fold(row[0]))
+        else:
+            rows.sort(key=lambda row: (-int(row[1]) if row[1].isdigit() else 0, fold(row[0])))
+        buffer = self.buffers.open(LIST_BUFFER, BufferKind.LIST, focus=True)
+        self.buffers.clear(buffer)
+        width = min(max([len(row[0]) for row in rows] + [7]), 30)
+        self.info(numerics.list_row(width, "Channel", "Users", "Topic"), buffer=buffer)
+        for channel, users, topic in rows:
+            self.info(numerics.list_row(width, channel, users, topic), buffer=buffer)
+        shown = f"matching {pattern!r}, " if pattern else ""
+        by = "name" if sort == "name" else "users"
+        self.info(f"{len(rows)} channels {shown}sorted by {by}; /list -name or -users "
+                  "[pattern] to ask again", buffer=buffer)  # fmt: skip
+
+    def _on_userhost(self, msg: Message) -> None:
+        answered: set[str] = set()
+        for entry in msg.params[-1].split():
+            nick, _, rest = entry.partition("=")
+            key = self.buffers.casefold(nick.rstrip("*"))
+            self.userhosts[key] = rest[1:]
+            answered.add(key)
+            for channel in self._pending_bans.pop(key, []):
+                self.send("MODE", channel, "+b", masks.host_ban(rest[1:]))
+        # One USERHOST asked for every waiting nick; it leaves out those not online.
+        for key in list(self._pending_bans):
+            self._pending_bans.pop(key)
+            self.info(f"No such nick {key}: nothing banned", kind="error",
+                      buffer=self.buffers.current)  # fmt: skip
+
+    def _on_chathistory(self, msg: Message) -> None:
+        if msg.param(0).upper() != "TARGETS":
+            return
+        target = msg.param(1)
+        if target and not self.isupport.is_channel(target) and not self.is_me(target):
+            self.open_query(target)
+
+    def _on_markread(self, msg: Message) -> None:
+        buffer = self.buffers.get(msg.param(0))
+        value = msg.param(1)
+        if buffer is None or not value.startswith("timestamp="):
+            return
+        moment = parse_server_time(value.removeprefix("timestamp="))
+        if moment is not None:
+            self.buffers.read_elsewhere(buffer, moment)
+
+    def _send_markread(self, buffer: Buffer, moment: datetime) -> None:
+        if READ_MARKER in self.caps and self.registered:
+            self.send("MARKREAD", buffer.name, "timestamp=" + format_server_time(moment))

@@ -9,6 +9,7 @@ its next idle pass. Leaving the ``loop.start()`` block, however it happens
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import trio
 import urwid
@@ -17,14 +18,18 @@ from ircish.client.app import Client, make_client
 from ircish.client.commands import COMMANDS, Context, run_input
 from ircish.client.config import ClientConfig
 from ircish.client.model import Buffer
-from ircish.client.widgets import PALETTE, ChatWindow
+from ircish.client.notify import Notifier
+from ircish.client.widgets import PALETTE, ChatWindow, Look
 
 # Width of CJK and emoji is computed from the text, not the bytes: the layout
 # relies on urwid knowing the text is UTF-8 whatever the locale says.
 urwid.set_encoding("utf8")
 
 
-def build_window(client: Client, ctx: Context) -> ChatWindow:
+def build_window(
+    client: Client, ctx: Context, write: Callable[[str], None] | None = None, colours: int = 256
+) -> ChatWindow:
+    """The screen's widget tree; ``write`` reaches the terminal for the bell and title."""
     session = client.session
 
     def scroll_top(buffer: Buffer) -> None:
@@ -39,8 +44,10 @@ def build_window(client: Client, ctx: Context) -> ChatWindow:
         chantypes=lambda: session.isupport.chantypes,
         away=lambda: session.away,
         online=lambda: session.registered,
+        look=Look(formatting=client.config.formatting, colours=colours),
+        notifier=Notifier(write, bell=client.config.bell) if write is not None else None,
     )
-    client.buffers.listener = window
+    client.attach(window)
     return window
 
 
@@ -52,13 +59,21 @@ async def run_fullscreen(config: ClientConfig, screen: urwid.BaseScreen | None =
             await client.connection.quit(reason)
             nursery.cancel_scope.cancel()
 
-        ctx = Context(client.session, client.buffers, lambda r: nursery.start_soon(leave, r))
-        window = build_window(client, ctx)
+        ctx = client.context(lambda r: nursery.start_soon(leave, r))
+        screen = screen or urwid.display.raw.Screen()
+
+        def write(text: str) -> None:
+            # Straight to the terminal, between urwid's redraws: BEL and OSC 2
+            # do not move the cursor, so the screen stays as drawn.
+            screen.write(text)
+            screen.flush()
+
+        window = build_window(client, ctx, write, colours=screen.colors)
         event_loop = urwid.TrioEventLoop()
         loop = urwid.MainLoop(
             window,
             PALETTE,
-            screen=screen or urwid.display.raw.Screen(),
+            screen=screen,
             event_loop=event_loop,
             handle_mouse=False,  # leave mouse selection to the terminal, for copying
         )

@@ -8,14 +8,18 @@ be driven headless with ``keypress`` and checked with ``render``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import urwid
 
+from ircish.client import mirc
 from ircish.client.completion import Completer
 from ircish.client.format import NICK_COLOURS, body, clock, nick_colour_index
 from ircish.client.model import Buffer, BufferKind, Buffers, Line, Member
+from ircish.client.notify import Notifier
 
 NICKLIST_WIDTH = 16
 HISTORY_SIZE = 200
@@ -38,6 +42,7 @@ PALETTE: list[tuple[str, str, str]] = [
     ("voice", "yellow", ""),
     ("away", "dark gray", ""),
     ("divider", "dark blue", ""),
+    ("marker", "light red", ""),
 ] + [(f"nick{index}", colour, "") for index, colour in enumerate(NICK_COLOURS)]
 
 _KIND_ATTR = {
@@ -50,35 +55,99 @@ _KIND_ATTR = {
 
 
 TIME_WIDTH = 6  # "HH:MM "
+MARKER_TEXT = "──────── last read ────────"
+
+Markup = list[tuple[str | urwid.AttrSpec, str] | str]
 
 
-def line_markup(line: Line) -> list[tuple[str, str] | str]:
+@dataclass(frozen=True)
+class Look:
+    """How lines are drawn: mIRC formatting shown or not, and the terminal's colours."""
+
+    formatting: bool = True
+    colours: int = 256
+
+
+@functools.lru_cache(maxsize=1024)
+def style_attr(style: mirc.Style, colours: int) -> urwid.AttrSpec:
+    """A mIRC style as an urwid attribute for a terminal with ``colours`` colours."""
+    name = mirc.high_name if colours >= 256 else mirc.basic_name
+    flags = [
+        setting
+        for setting, on in (
+            ("bold", style.bold),
+            ("italics", style.italic),
+            ("underline", style.underline),
+            ("standout", style.reverse),
+            ("strikethrough", style.strike),
+        )
+        if on
+    ]
+    fg = name(style.fg) if style.fg is not None else "default"
+    bg = name(style.bg) if style.bg is not None else "default"
+    return urwid.AttrSpec(",".join([fg, *flags]), bg, 256 if colours >= 256 else 16)
+
+
+def styled_markup(text: str, plain_attr: str, look: Look) -> Markup:
+    markup: Markup = []
+    for style, chunk in mirc.runs(text):
+        if style.plain:
+            markup.append((plain_attr, chunk) if plain_attr else chunk)
+        else:
+            markup.append((style_attr(style, look.colours), chunk))
+    return markup
+
+
+def line_markup(line: Line, look: Look = Look()) -> Markup:
     """The line after its time stamp, coloured by kind, nick and highlight."""
     before, nick, after = body(line)
-    markup: list[tuple[str, str] | str] = []
+    markup: Markup = []
     if line.kind in ("message", "action", "notice"):
         nick_attr = "own" if line.own else f"nick{nick_colour_index(nick)}"
         text_attr = "mention" if line.mention else "own" if line.own else ""
-        markup += [before, (nick_attr, nick), (text_attr, after) if text_attr else after]
+        markup += [before, (nick_attr, nick)]
+        if line.styled and look.formatting:
+            lead = after[: len(after) - len(line.text)]
+            markup += [(text_attr, lead) if text_attr else lead]
+            markup += styled_markup(line.styled, text_attr, look)
+        else:
+            markup += [(text_attr, after) if text_attr else after]
     else:
         markup.append((_KIND_ATTR.get(line.kind, "info"), before + after))
     return markup
 
 
-def line_widget(line: Line, previous: Line | None = None) -> urwid.Widget:
+def marker_before(line: Line, previous: Line | None, marker: datetime | None) -> bool:
+    """Whether the "last read" line goes above ``line``: the first line after it."""
+    return (
+        marker is not None
+        and previous is not None
+        and previous.time <= marker < line.time
+    )
+
+
+def line_widget(
+    line: Line,
+    previous: Line | None = None,
+    marker: datetime | None = None,
+    look: Look = Look(),
+) -> urwid.Widget:
     """Time stamp in its own column, so wrapped text stays indented under the message.
 
     The first line of a day carries the date above it: times alone would not
-    say that history from yesterday is not from today.
+    say that history from yesterday is not from today. The first unread line
+    carries the "last read" line above it.
     """
     stamp = urwid.Text(("time", clock(line, seconds=False)))
-    row = urwid.Columns([(TIME_WIDTH, stamp), urwid.Text(line_markup(line))], dividechars=0)
+    row = urwid.Columns([(TIME_WIDTH, stamp), urwid.Text(line_markup(line, look))], dividechars=0)
+    above: list[urwid.Widget] = []
+    if marker_before(line, previous, marker):
+        above.append(urwid.Text(("marker", MARKER_TEXT), wrap="clip"))
     day = line.time.astimezone().date()
     if previous is None or previous.time.astimezone().date() != day:
         if previous is not None or day != datetime.now().astimezone().date():
-            label = urwid.Text(("time", day.strftime("── %A %Y-%m-%d ──")), wrap="clip")
-            return urwid.Pile([label, row])
-    return row
+            above.append(urwid.Text(("time", day.strftime("── %A %Y-%m-%d ──")), wrap="clip"))
+    return urwid.Pile([*above, row]) if above else row
 
 
 class ChatListBox(urwid.ListBox):
@@ -104,8 +173,9 @@ def member_markup(member: Member) -> list[tuple[str, str] | str]:
 class BufferView:
     """One buffer's scrollback: its own list walker, so switching keeps the position."""
 
-    def __init__(self, buffer: Buffer) -> None:
+    def __init__(self, buffer: Buffer, look: Look = Look()) -> None:
         self.buffer = buffer
+        self.look = look
         self.walker = urwid.SimpleFocusListWalker([])
         self.listbox = ChatListBox(self.walker)
         self.shown: list[Line] = []
@@ -116,8 +186,10 @@ class BufferView:
         following = self.at_bottom()
         # The lines the walker shows, in its order: the buffer may have changed since.
         self.shown = list(self.buffer.lines)
+        marker = self.buffer.marker
         self.walker[:] = [
-            line_widget(line, self.shown[i - 1] if i else None) for i, line in enumerate(self.shown)
+            line_widget(line, self.shown[i - 1] if i else None, marker, self.look)
+            for i, line in enumerate(self.shown)
         ]
         if not self.walker:
             return
@@ -137,7 +209,7 @@ class BufferView:
         following = self.at_bottom()
         previous = self.shown[-1] if self.shown else None
         self.shown.append(line)
-        self.walker.append(line_widget(line, previous))
+        self.walker.append(line_widget(line, previous, self.buffer.marker, self.look))
         if following:
             self.walker.set_focus(len(self.walker) - 1)
 
@@ -185,8 +257,12 @@ class ChatWindow(urwid.WidgetWrap):
         chantypes: Callable[[], str] = lambda: "#&",
         away: Callable[[], bool] = lambda: False,
         online: Callable[[], bool] = lambda: True,
+        look: Look = Look(),
+        notifier: Notifier | None = None,
     ) -> None:
         self.buffers = buffers
+        self.look = look
+        self.notifier = notifier
         self.own_nick = own_nick
         self.on_submit = on_submit
         self.on_scroll_top = on_scroll_top
@@ -217,13 +293,15 @@ class ChatWindow(urwid.WidgetWrap):
     def view(self, buffer: Buffer) -> BufferView:
         view = self.views.get(id(buffer))
         if view is None or view.buffer is not buffer:
-            view = self.views[id(buffer)] = BufferView(buffer)
+            view = self.views[id(buffer)] = BufferView(buffer, self.look)
         return view
 
     def line_added(self, buffer: Buffer, line: Line) -> None:
         view = self.views.get(id(buffer))
         if view is not None and view.buffer is buffer:
             view.append(line)
+        if self.notifier is not None:
+            self.notifier.line_added(buffer, line)
 
     def history_added(self, buffer: Buffer, lines: list[Line]) -> None:
         view = self.views.get(id(buffer))
@@ -232,6 +310,8 @@ class ChatWindow(urwid.WidgetWrap):
 
     def changed(self) -> None:
         self.refresh()
+        if self.notifier is not None:
+            self.notifier.seen(self.buffers)
 
     def refresh(self) -> None:
         live = {id(b) for b in self.buffers.all}
@@ -278,6 +358,8 @@ class ChatWindow(urwid.WidgetWrap):
             return f"{buffer.name} {users}{buffer.topic}"
         if buffer.kind is BufferKind.QUERY:
             return f"Private conversation with {buffer.name}"
+        if buffer.kind is BufferKind.LIST:
+            return "Channel list   /list [-name|-users] [pattern]   /close closes it"
         return f"ircish-client — {buffer.name}   /help for commands"
 
     def status_markup(self) -> list[tuple[str, str] | str]:

@@ -183,7 +183,12 @@ async def test_tls_connects_and_checks_certificates(
     nursery.start_soon(strict.connection.run)
     await wait_for(lambda: any("Could not connect" in t for t in texts(strict, "*")))
     assert "certificate verify failed" in texts(strict, "*")[0].lower()
+    assert "--insecure" in texts(strict, "*")[0]
     assert not strict.session.registered
+    # Not retried: a certificate does not change by waiting, the loop has ended.
+    with trio.fail_after(2):
+        await strict.connection.closed.wait()
+    assert sum("Could not connect" in t for t in texts(strict, "*")) == 1
 
     insecure = client_for(port, tls=True, tls_verify=False)
     nursery.start_soon(insecure.connection.run)

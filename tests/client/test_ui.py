@@ -279,7 +279,7 @@ def test_connection_loss_is_shown_in_every_buffer() -> None:
     assert "Not connected." in ui.screen()
 
 
-def test_whois_replies_read_as_sentences() -> None:
+def test_whois_is_laid_out_as_irssi_does() -> None:
     ui = Harness()
     ui.type("/whois bob")
     ui.server(
@@ -289,13 +289,14 @@ def test_whois_replies_read_as_sentences() -> None:
         ":srv 317 ada bob 125 1700000000 :seconds idle, signon time",
         ":srv 318 ada bob :End of /WHOIS list",
     )
-    screen = ui.screen()
+    screen = ui.screen((120, 16))
     for text in [
-        "bob is ~b@host.example (Bob Smith)",
-        "bob is on irc.test (the test server)",
-        "bob is in @#lobby +#trio",
-        "bob has been idle 2m 5s, signed on 2023-11-",
-        "End of WHOIS for bob",
+        "-!- bob [~b@host.example]",
+        "-!-  ircname  : Bob Smith",
+        "-!-  server   : irc.test [the test server]",
+        "-!-  channels : @#lobby +#trio",
+        "-!-  idle     : 0 days 0 hours 2 mins 5 secs [signon: 2023-11-",
+        "-!- End of WHOIS",
     ]:
         assert text in screen
 

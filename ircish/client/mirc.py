@@ -130,24 +130,24 @@ def rgb(colour: Colour) -> tuple[int, int, int]:
     return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 
 
-# urwid's sixteen colour names with the RGB a typical terminal shows for them,
-# for the nearest match when the terminal has no more than sixteen.
+# urwid's sixteen colour names with xterm's default RGB for them, for the
+# nearest match when the terminal has no more than sixteen colours.
 BASIC_RGB: dict[str, tuple[int, int, int]] = {
     "black": (0, 0, 0),
-    "dark red": (170, 0, 0),
-    "dark green": (0, 170, 0),
-    "brown": (170, 85, 0),
-    "dark blue": (0, 0, 170),
-    "dark magenta": (170, 0, 170),
-    "dark cyan": (0, 170, 170),
-    "light gray": (170, 170, 170),
-    "dark gray": (85, 85, 85),
-    "light red": (255, 85, 85),
-    "light green": (85, 255, 85),
-    "yellow": (255, 255, 85),
-    "light blue": (85, 85, 255),
-    "light magenta": (255, 85, 255),
-    "light cyan": (85, 255, 255),
+    "dark red": (205, 0, 0),
+    "dark green": (0, 205, 0),
+    "brown": (205, 205, 0),
+    "dark blue": (0, 0, 238),
+    "dark magenta": (205, 0, 205),
+    "dark cyan": (0, 205, 205),
+    "light gray": (229, 229, 229),
+    "dark gray": (127, 127, 127),
+    "light red": (255, 0, 0),
+    "light green": (0, 255, 0),
+    "yellow": (255, 255, 0),
+    "light blue": (92, 92, 255),
+    "light magenta": (255, 0, 255),
+    "light cyan": (0, 255, 255),
     "white": (255, 255, 255),
 }
 # The first sixteen as mIRC means them, named directly rather than by distance.

@@ -221,7 +221,9 @@ def read_marker_feature(app: IrcServer, store: StoreClient | None = None) -> Ext
     owner = ReadMarkers(app, store)
     return Extension(
         name="read-marker",
-        commands=(Command("MARKREAD", owner.markread, help=MARKREAD_HELP),),
+        # Clients send MARKREAD by themselves as the user scrolls: not idle time.
+        commands=(Command("MARKREAD", owner.markread, help=MARKREAD_HELP,
+                          counts_as_activity=False),),
         capabilities={CAP: ""},
         event_listeners=(owner.on_event,),
         names_listeners=(owner.before_names,),

@@ -98,3 +98,13 @@ async def test_markers_belong_to_their_connection(server: RunningServer) -> None
     assert await _markread(bob, "MARKREAD #test") == ["MARKREAD", "#test", "*"]
     await alice.aclose()
     await bob.aclose()
+
+
+async def test_markread_is_not_activity(server: RunningServer) -> None:
+    alice = await _client(server.port, "alice", [CAP])
+    user = server.core.find_user("alice")
+    assert user is not None
+    before = user.last_active
+    await _markread(alice, "MARKREAD #test timestamp=2019-01-04T14:33:26.123Z")
+    assert user.last_active == before
+    await alice.aclose()

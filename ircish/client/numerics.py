@@ -47,11 +47,12 @@ def duration(seconds: int) -> str:
 
 
 def generic(params: Params) -> str:
-    """All the parameters; a last one that is a sentence after a colon."""
+    """All the parameters; a last one that is a sentence after a colon, unless what comes
+    before it is only numbers ("0 operator(s) online")."""
     shown = [p for p in params if p != ""]
     if not shown:
         return ""
-    if len(shown) > 1 and " " in shown[-1]:
+    if len(shown) > 1 and " " in shown[-1] and not all(p.isdigit() for p in shown[:-1]):
         return " ".join(shown[:-1]) + ": " + shown[-1]
     return " ".join(shown)
 

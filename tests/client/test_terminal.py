@@ -11,6 +11,7 @@ import struct
 import sys
 import termios
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 import trio
@@ -56,12 +57,15 @@ class Terminal:
         await self.stream.send_all(text.encode())
 
 
-async def start(port: int, size: tuple[int, int] = (80, 24)) -> Terminal:
+async def start(
+    port: int, size: tuple[int, int] = (80, 24), extra: list[str] | None = None
+) -> Terminal:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "XDG_CONFIG_HOME": "/nonexistent"}
     process = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "ircish.client.cli", "--port", str(port), "--nick", "ada"],
+        [sys.executable, "-m", "ircish.client.cli", "--port", str(port), "--nick", "ada"]
+        + (extra or []),
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -155,3 +159,37 @@ async def test_terminal_is_restored_after_an_error(
         await term.aclose()
         os.close(slave)
         output.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses a Linux pseudo-terminal")
+async def test_bell_title_and_window_log_in_a_pty(
+    server: RunningServer, connect: Callable[..., Awaitable[RawClient]], tmp_path: Path
+) -> None:
+    settings = tmp_path / "client.toml"
+    logs = tmp_path / "logs"
+    settings.write_text(f'highlight = ["python"]\nlog = true\nlog_dir = "{logs}"\n')
+    other = await connect("bob")
+    await other.send("JOIN #lobby")
+    await other.expect("366")
+    term = await start(server.port, extra=["--config", str(settings)])
+    try:
+        await term.wait_for("[ada] [2:#lobby]")
+        await other.send("PRIVMSG #lobby :does anyone here use Python?")
+        await term.wait_for("use Python?")
+        raw = term.output.decode("utf-8", "replace")
+        assert "\a" in raw and "\x1b]2;ircish: bob (#lobby)\x07" in raw
+        await other.send("PRIVMSG ada :a private word")
+        await term.wait_for("Act: 3")
+        assert "\x1b]2;ircish: bob (private message)\x07" in term.output.decode("utf-8", "replace")
+        await term.type("/quit\r")
+        with trio.fail_after(10):
+            await term.drain()
+            assert await term.process.wait() == 0
+    finally:
+        if term.process.returncode is None:
+            term.process.kill()
+            await term.process.wait()
+        await term.stream.aclose()
+    lobby = (logs / "ircish" / "#lobby.log").read_text().splitlines()
+    assert lobby[-1].endswith("<bob> does anyone here use Python?")
+    assert (logs / "ircish" / "bob.log").read_text().endswith("<bob> a private word\n")

@@ -8,7 +8,7 @@ Design choices, and why:
 - ``history.time`` is integer microseconds since the Unix epoch (UTC). Integers
   compare and index cheaply on every backend and keep the microseconds that
   ``server-time`` shows, with no timezone ambiguity.
-- ``history.id`` is the insertion order. Two lines can share a microsecond, so
+- ``history.id`` is the insertion order, 64 bits wide. Two lines can share a microsecond, so
   every query orders by ``(time, id)``: a total order that stays the same for
   the life of the database, which CHATHISTORY pagination needs.
 - ``history.target_key`` is the casefolded channel name, or for private
@@ -55,10 +55,14 @@ NAME_LEN = 200
 SOURCE_LEN = 512
 SESSION_LEN = 32
 
+# History's row ids outgrow 32 bits on a busy server: BIGINT (BIGSERIAL on PostgreSQL),
+# but INTEGER on SQLite, where only "INTEGER PRIMARY KEY" is the auto-numbered rowid.
+ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
+
 history = Table(
     "history",
     metadata,
-    Column("id", Integer, primary_key=True),
+    Column("id", ROW_ID, primary_key=True),
     Column("target_key", String(NAME_LEN * 2 + 1), nullable=False),
     Column("msgid", String(64), nullable=False),
     Column("time", BigInteger, nullable=False),

@@ -1,3 +1,14 @@
+"""The store's fixtures: each test that takes ``db_url`` or ``engine`` runs on SQLite and on
+PostgreSQL.
+
+PostgreSQL is the one given by ``IRCISH_TEST_POSTGRES_URL`` (any SQLAlchemy URL of a role
+that may create databases, e.g. ``postgresql+psycopg://ircish@127.0.0.1:5433/postgres``;
+``.ci/postgres start`` makes a private cluster and prints one). Each test gets a new
+database of its own, dropped afterwards. Without the variable the PostgreSQL runs skip
+and say so. A test about SQLite itself (its files, pragmas, locks) is marked
+``sqlite_only`` and runs once.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -8,16 +19,34 @@ from sqlalchemy import Engine
 
 from ircish.store import migrate
 from ircish.store.database import open_engine
+from tests.store import postgres
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: about SQLite itself; runs on the SQLite backend only"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    metafunc.parametrize("backend", ["sqlite"] if only else ["sqlite", "postgresql"])
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'history.db'}"
+def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'history.db'}"
+        return
+    with postgres.fresh_database() as url:
+        yield url
 
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    """A migrated database in a temporary directory."""
+    """A migrated database (a file in a temporary directory, or a new PostgreSQL database)."""
     eng = open_engine(db_url, busy_timeout_ms=200)
     migrate.upgrade(eng)
     yield eng

@@ -20,6 +20,9 @@ from ircish.store.writer import HistoryWriter
 
 from .helpers import msg
 
+# Damage to SQLite's file format; PostgreSQL has no such file to check.
+pytestmark = pytest.mark.sqlite_only
+
 SERVER = [sys.executable, "-c", "import sys; from ircish.cli import server_main; "
           "sys.exit(server_main())"]
 

@@ -61,6 +61,7 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+@pytest.mark.sqlite_only
 async def test_a_damaged_page_is_one_outage_and_nothing_is_dropped(
     engine: Engine, db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

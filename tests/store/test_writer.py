@@ -77,6 +77,7 @@ async def test_flush_works_inside_a_shielded_scope_after_cancel(engine: Engine) 
     assert count(engine) == 1
 
 
+@pytest.mark.sqlite_only
 async def test_locked_database_is_retried_and_logged_once(
     engine: Engine, db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -216,6 +217,7 @@ async def test_flush_does_not_wait_for_lines_that_arrive_after_it(engine: Engine
         nursery.cancel_scope.cancel()
 
 
+@pytest.mark.sqlite_only
 async def test_a_full_database_is_retried_until_there_is_room(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -261,6 +263,7 @@ async def test_a_value_sqlite_cannot_bind_does_not_block_the_queue(engine: Engin
     assert writer.stats.dropped_rejected == 2
 
 
+@pytest.mark.sqlite_only
 async def test_a_deleted_database_is_noticed_and_a_restored_one_is_used(
     engine: Engine, db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -46,7 +46,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_conversations_b_key', ['b_key'], unique=False)
 
     op.create_table('history',
-    sa.Column('id', sa.Integer(), nullable=False),
+    # BIGINT but on SQLite, whose auto-numbered rowid must be spelled INTEGER.
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('target_key', sa.String(length=401), nullable=False),
     sa.Column('msgid', sa.String(length=64), nullable=False),
     sa.Column('time', sa.BigInteger(), nullable=False),

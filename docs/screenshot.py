@@ -90,13 +90,32 @@ async def scene(port: int) -> str:
         await bob.send("PRIVMSG ada :lunch later?")
         tmux("send-keys", "-t", SESSION, "thanks car", "Tab", "works nicely here", "Enter")
         await trio.sleep(0.5)
+        # Away to #trio and back: what came meanwhile sits under the "last read" line.
+        tmux("send-keys", "-t", SESSION, "M-3")
+        await trio.sleep(0.3)
         await dave.send("PRIVMSG #lobby :long lines wrap at the window edge, wide text too: "
                         "漢字とかなの混じった文も崩れません")  # fmt: skip
+        await grace.send("PRIVMSG #lobby :\x02\x0304release\x03\x02 \x0312v0.2\x03 is "
+                         "\x1dout\x1d: \x0309,01mIRC colours\x03 and \x0356,88the 99\x0f too")
+        await trio.sleep(0.3)
+        tmux("send-keys", "-t", SESSION, "M-2")
         tmux("send-keys", "-t", SESSION, "/whois da", "Tab")
         await trio.sleep(0.8)
         return tmux("capture-pane", "-p", "-e", "-t", SESSION)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", SESSION], check=False)
+
+
+def xterm256(index: int) -> str:
+    """The RGB of an xterm 256-colour index: the 16, the 6x6x6 cube, the grey ramp."""
+    if index < 16:
+        return COLOURS[index]
+    if index >= 232:
+        grey = 8 + 10 * (index - 232)
+        return f"#{grey:02x}{grey:02x}{grey:02x}"
+    index -= 16
+    levels = [0 if v == 0 else 55 + 40 * v for v in (index // 36, index // 6 % 6, index % 6)]
+    return "#" + "".join(f"{v:02x}" for v in levels)
 
 
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
@@ -138,7 +157,7 @@ def cells(ansi: str) -> list[list[tuple[str, str, str, bool]]]:
                 elif code == 49:
                     bg = BACKGROUND
                 elif code in (38, 48) and i + 2 < len(codes) and codes[i + 1] == 5:
-                    colour = COLOURS[codes[i + 2]] if codes[i + 2] < 16 else FOREGROUND
+                    colour = xterm256(codes[i + 2])
                     fg, bg = (colour, bg) if code == 38 else (fg, colour)
                     i += 2
                 i += 1

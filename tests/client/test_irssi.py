@@ -408,12 +408,14 @@ def test_no_markread_without_the_capability() -> None:
 
 
 def test_reconnect_keeps_focus_scroll_and_shows_the_error_reason() -> None:
-    ui = Screen()
+    caps = "server-time message-tags batch draft/chathistory"
+    ui = Screen(caps)
     ui.type("/join #trio")
     ui.server(":ada!u@h JOIN #trio", ":srv 366 ada #trio :End")
+    base = now()
     for i in range(60):
-        ui.server(f":bob!u@h PRIVMSG #lobby :line {i}")
-    ui.type("/window #lobby")
+        stamp = format_server_time(base + timedelta(seconds=i))
+        ui.server(f"@time={stamp};msgid=t{i} :bob!u@h PRIVMSG #trio :line {i}")
     ui.window.render(SIZE, True)
     for _ in range(3):
         ui.window.keypress(SIZE, "page up")
@@ -423,10 +425,20 @@ def test_reconnect_keeps_focus_scroll_and_shows_the_error_reason() -> None:
     ui.server(":srv ERROR :Closing Link: ada (Killed (oper (enough)))")
     ui.session.connection_lost("connection closed by the server")
     assert "Disconnected: Closing Link: ada (Killed (oper (enough)))" in ui.texts("#trio")
-    ui.connect()
-    assert ui.sent[-3] == "JOIN #lobby,#trio" or "JOIN #lobby,#trio" in ui.sent
+    ui.connect(caps)  # the autojoin channel #lobby is the first one joined again
+    assert "JOIN #lobby,#trio" in ui.sent
     ui.server(":ada!u@h JOIN #trio", ":srv 366 ada #trio :End")
-    assert ui.buffers.current.name == "#lobby"
+    # The history fetched on the rejoin (the last lines again, and one new one).
+    late = format_server_time(base + timedelta(seconds=90))
+    ui.server(
+        ":srv BATCH +r chathistory #trio",
+        *(f"@batch=r;time={format_server_time(base + timedelta(seconds=i))};msgid=t{i} "
+          f":bob!u@h PRIVMSG #trio :line {i}" for i in range(50, 60)),
+        f"@batch=r;time={late};msgid=t90 :bob!u@h PRIVMSG #trio :said while away",
+        ":srv BATCH -r",
+    )  # fmt: skip
+    assert ui.buffers.current.name == "#trio"
+    assert "said while away" in ui.texts("#trio")
     after = [row for row in ui.screen().splitlines() if "line " in row]
     assert after == before
 

@@ -161,9 +161,10 @@ def build(flags: dict[str, Any], path: Path | None) -> ClientConfig:
 
 
 def save_list(path: Path, key: str, values: list[str]) -> None:
-    """Write one top-level ``key = [...]`` into the settings file, keeping the rest.
+    """Write ``key = [...]`` into the settings file, keeping the rest.
 
-    Only that line changes (or one is added above the first table), so the
+    Only that key's line changes, in whichever table it is (or one is added
+    above the first table), so the
     user's comments and layout survive; TOML's basic strings are JSON strings.
     """
     rendered = f"{key} = [{', '.join(json.dumps(v) for v in values)}]"
@@ -172,18 +173,15 @@ def save_list(path: Path, key: str, values: list[str]) -> None:
     except FileNotFoundError:
         lines = []
     pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-    for index, line in enumerate(lines):
-        if line.lstrip().startswith("["):
-            lines.insert(index, rendered)
-            break
-        if pattern.match(line):
-            end = index
-            if "]" not in line:  # an array over several lines goes as a whole
-                while end + 1 < len(lines) and "]" not in lines[end]:
-                    end += 1
-            lines[index : end + 1] = [rendered]
-            break
+    found = next((i for i, line in enumerate(lines) if pattern.match(line)), None)
+    if found is not None:  # where it is, even under [client]
+        end = found
+        if "]" not in lines[found]:  # an array over several lines goes as a whole
+            while end + 1 < len(lines) and "]" not in lines[end]:
+                end += 1
+        lines[found : end + 1] = [rendered]
     else:
-        lines.append(rendered)
+        tables = [i for i, line in enumerate(lines) if line.lstrip().startswith("[")]
+        lines.insert(tables[0] if tables else len(lines), rendered)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

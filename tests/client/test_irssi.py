@@ -212,6 +212,20 @@ def test_ignore_drops_lines_and_is_written_to_the_settings(tmp_path: Path) -> No
     assert build({}, settings).ignore == ("*!*@spam.example",)
 
 
+def test_saved_ignores_replace_the_key_where_it_is(tmp_path: Path) -> None:
+    from ircish.client.config import save_list
+
+    settings = tmp_path / "client.toml"
+    settings.write_text('# mine\n[client]\nnick = "ada"\nignore = ["old"]\n\n[aliases]\nx = "y"\n')
+    save_list(settings, "ignore", ["new", 'odd"nick'])
+    config = build({}, settings)
+    assert config.ignore == ("new", 'odd"nick') and config.aliases == {"x": "y"}
+    assert settings.read_text().startswith("# mine\n[client]\n")
+    fresh = tmp_path / "sub" / "none.toml"
+    save_list(fresh, "ignore", ["a"])
+    assert build({}, fresh).ignore == ("a",)
+
+
 def test_clear_aliases_and_help() -> None:
     ui = Screen(aliases={"ns": "msg NickServ", "hi": "msg $* hello there"})
     ui.server(":bob!u@h PRIVMSG #lobby :something to clear")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+from array import array
 from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -41,6 +42,11 @@ LINES_PER_CHANNEL = 200
 MESSAGE_TIMES_PER_CHANNEL = 5000
 MAX_CHANNELS = 1000
 MAX_NICKS = 10000
+# Nicks nobody has now (quit, or renamed away from) are kept apart and smaller:
+# the last sighting anywhere and in each channel still there. With a store, that
+# answers for them, and memory only bridges the writer's lag for the latest ones.
+MAX_GONE = MAX_NICKS
+MAX_GONE_WITH_STORE = 1000
 SEEN_PER_PLACE = 3
 # Besides "anywhere", a nick's sightings are kept for its most recent channels
 # only: someone who wandered through hundreds costs no more than this.
@@ -116,39 +122,71 @@ class _ChannelMemory:
         # MessageEvents are kept as they are and turned into HistoryLines when
         # read: recording is then one append, on the busiest path there is.
         self.lines: deque[HistoryLine | events.MessageEvent] = deque(maxlen=LINES_PER_CHANNEL)
-        self.times: deque[datetime] = deque(maxlen=MESSAGE_TIMES_PER_CHANNEL)
+        # µs in one buffer, not thousands of small objects: each of those would
+        # hold on to a piece of the allocator's memory long after a crowd left.
+        self.times = array("q")
+
+    def add_time(self, micros: int) -> None:
+        times = self.times
+        times.append(micros)
+        if len(times) >= 2 * MESSAGE_TIMES_PER_CHANNEL:
+            del times[:-MESSAGE_TIMES_PER_CHANNEL]
 
 
+# One sighting: (µs, kind, channel or None, text, nick). Never the event itself,
+# whose tags, msgid and source would be kept for thousands of nicks (a soak with
+# 10,000 nicks held 23 MB of them), nor a datetime, which costs more than its µs.
+Sighting = tuple[int, str, str | None, str, str]
 # The last SEEN_PER_PLACE sightings, oldest first: a small tuple costs a tenth of
 # a deque, and a server remembers thousands of nicks.
-Sightings = tuple[Seen | events.MessageEvent, ...]
+Sightings = tuple[Sighting, ...]
 
 
-def _push(old: Sightings, seen: Seen | events.MessageEvent) -> Sightings:
+def _push(old: Sightings, seen: Sighting) -> Sightings:
     return (*old, seen)[-SEEN_PER_PLACE:]
+
+
+def _gone_entry(places: dict[str, Sightings], exists: Callable[[str], bool] | None
+                ) -> Sightings:
+    """What is kept of a nick nobody has now: its last sighting anywhere and its
+    last in each channel that is still there (one that ended never shows again),
+    oldest first."""
+    kept = {places[key][-1] for key in places
+            if places[key] and (key == _ANYWHERE or exists is None or exists(key))}
+    anywhere = places.get(_ANYWHERE)
+    if anywhere and anywhere[-1][2] is not None and exists is not None and not exists(
+            casefold(anywhere[-1][2])):
+        kept.discard(anywhere[-1])
+    return tuple(sorted(kept, key=lambda seen: seen[0]))
 
 
 class MemoryHistory:
     """Bounded, in-process: the last lines per channel and the last sightings per nick."""
 
-    def __init__(self, exists: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, exists: Callable[[str], bool] | None = None,
+                 max_gone: int = MAX_GONE) -> None:
         """``exists(key)``: is the channel with this casefolded name there now?
 
         A channel that ended is never shown again (its history starts anew if it
         is re-created), so what is kept of it goes when its last member leaves;
         without this, every channel ever made stayed until MAX_CHANNELS.
+        ``max_gone``: how many nicks nobody has now are remembered.
         """
         self._exists = exists
+        self._max_gone = max_gone
         self._channels: dict[str, _ChannelMemory] = {}
+        self._ticks = 0
         self._seen: dict[str, dict[str, Sightings]] = {}
+        self._gone: dict[str, Sightings] = {}
         # The same by casefolded account, from the events that name one (connecting,
         # joining, speaking): a logged-in user is known on any nick.
         self._accounts: dict[str, dict[str, Sightings]] = {}
 
     def size(self) -> tuple[int, int, int]:
         """Channels, nicks and sightings kept: what bounds this memory."""
-        return (len(self._channels), len(self._seen),
-                sum(len(s) for places in self._seen.values() for s in places.values()))
+        return (len(self._channels), len(self._seen) + len(self._gone),
+                sum(len(s) for places in self._seen.values() for s in places.values())
+                + sum(len(s) for s in self._gone.values()))
 
     # ---- recording (called by the dispatcher, off the message path) --------------
 
@@ -161,13 +199,18 @@ class MemoryHistory:
                 key = casefold(event.target)
                 memory = self._channel(key)
                 memory.lines.append(event)
-                memory.times.append(events.as_datetime(event.micros))
-            self._saw(event.nick, event, key)
+                memory.add_time(event.micros)
+                sighting: Sighting = (event.micros, event.command, event.target, event.text,
+                                      event.nick)
+            else:
+                # A private message's text is never shown to plugins.
+                sighting = (event.micros, event.command, None, "", event.nick)
+            self._saw(event.nick, sighting, key)
             if event.account is not None:
-                self._saw(event.account, event, key, self._accounts)
+                self._saw(event.account, sighting, key, self._accounts)
         elif isinstance(event, events.JoinEvent):
             self._line(event.channel, event.msgid, _when(event), "JOIN", event.source, "")
-            seen = Seen(event.nick, _when(event), "JOIN", event.channel, "")
+            seen = (event.micros, "JOIN", event.channel, "", event.nick)
             self._saw(event.nick, seen, casefold(event.channel))
             if event.account is not None:
                 self._saw(event.account, seen, casefold(event.channel), self._accounts)
@@ -175,40 +218,79 @@ class MemoryHistory:
             kind = event.kind.upper()
             self._line(event.channel, event.msgid, _when(event), kind, event.source, event.reason)
             key = casefold(event.channel)
-            self._saw(event.nick, Seen(event.nick, _when(event), kind, event.channel,
-                                       event.reason), key)
+            self._saw(event.nick, (event.micros, kind, event.channel, event.reason,
+                                   event.nick), key)
             if self._exists is not None and not self._exists(key):
                 self._channels.pop(key, None)
-                # The others' sightings there age out with PLACES_PER_NICK.
+                # The others' sightings there age out with PLACES_PER_NICK, or
+                # go when they leave (``_left``).
                 self._seen[casefold(event.nick)].pop(key, None)
         elif isinstance(event, events.NickEvent):
             for channel in event.channels:
                 self._line(channel, event.msgid, _when(event), "NICK", event.source, event.new)
             for nick in (event.old, event.new):
-                self._saw(nick, Seen(nick, _when(event), "NICK", None, event.new), None)
+                self._saw(nick, (event.micros, "NICK", None, event.new, nick), None)
+            if casefold(event.old) != casefold(event.new):
+                self._left(event.old)
         elif isinstance(event, events.TopicEvent):
             self._line(event.channel, event.msgid, _when(event), "TOPIC", event.source, event.topic)
         elif isinstance(event, events.WelcomeEvent):
-            seen = Seen(event.nick, _when(event), "CONNECT", None, "")
+            seen = (event.micros, "CONNECT", None, "", event.nick)
             self._saw(event.nick, seen, None)
             if event.account is not None:
                 self._saw(event.account, seen, None, self._accounts)
         elif isinstance(event, events.DisconnectEvent):
-            self._saw(event.nick, Seen(event.nick, _when(event), "QUIT", None, event.reason), None)
+            self._saw(event.nick, (event.micros, "QUIT", None, event.reason, event.nick), None)
+            self._left(event.nick)
+
+    def _left(self, nick: str) -> None:
+        """Nobody has ``nick`` now: keep what can still be shown of it, compactly."""
+        key = casefold(nick)
+        places = self._seen.pop(key, None)
+        if places is None:
+            return
+        self._tick()
+        entry = _gone_entry(places, self._exists)
+        if entry:
+            self._gone[key] = entry
+            if len(self._gone) > self._max_gone:
+                del self._gone[next(iter(self._gone))]
+
+    def _tick(self) -> None:
+        """Called per channel made and per nick let go, to look for ended channels.
+
+        A channel's end is missed when its last LeaveEvent is (the plugin layer
+        drops events when its queue is full): look now and then, rather than
+        keep it until MAX_CHANNELS.
+        """
+        self._ticks += 1
+        if self._exists is not None and self._ticks % 256 == 0:
+            for old in [key for key in self._channels if not self._exists(key)]:
+                del self._channels[old]
 
     def _channel(self, key: str) -> _ChannelMemory:
-        return _bounded_get(self._channels, key, MAX_CHANNELS, _ChannelMemory)
+        memory = self._channels.get(key)
+        if memory is None:
+            self._tick()
+            memory = _bounded_get(self._channels, key, MAX_CHANNELS, _ChannelMemory)
+        return memory
 
     def _line(self, channel: str, msgid: str, when: datetime, kind: str, source: str,
               text: str) -> None:
         self._channel(casefold(channel)).lines.append(
             HistoryLine(msgid, when, kind, source.split("!", 1)[0], source, channel, text))
 
-    def _saw(self, nick: str, seen: Seen | events.MessageEvent, channel_key: str | None,
+    def _saw(self, nick: str, seen: Sighting, channel_key: str | None,
              table: dict[str, dict[str, Sightings]] | None = None) -> None:
         """Note a sighting of ``nick`` (or of an account, in ``self._accounts``)."""
-        places = _bounded_get(self._seen if table is None else table, casefold(nick),
-                              MAX_NICKS, dict)
+        key = casefold(nick)
+        if table is None:
+            table = self._seen
+            gone = self._gone.pop(key, None)
+            if gone is not None and key not in table:
+                # Someone has the nick again: its old sightings come back.
+                table[key] = _places(gone)
+        places = _bounded_get(table, key, MAX_NICKS, dict)
         places[_ANYWHERE] = _push(places.get(_ANYWHERE, ()), seen)
         if channel_key is not None:
             # Taken out and put back: the dict's order is then most recent last,
@@ -233,11 +315,20 @@ class MemoryHistory:
     def last_seen(self, nick: str, channel: str | None, before: datetime | None,
                   start: Start = _from_the_start, by_account: bool = False) -> Seen | None:
         """The latest sighting of ``nick`` (of the account ``nick`` if ``by_account``)."""
-        places = (self._accounts if by_account else self._seen).get(casefold(nick))
-        if not places:
-            return None
-        for item in reversed(places.get(casefold(channel) if channel else _ANYWHERE, ())):
-            if before is not None and _time(item) >= before:
+        key = casefold(nick)
+        place = casefold(channel) if channel else _ANYWHERE
+        places = (self._accounts if by_account else self._seen).get(key)
+        if places:
+            items = places.get(place, ())
+        else:
+            gone = None if by_account else self._gone.get(key)
+            if not gone:
+                return None
+            items = gone if not channel else tuple(
+                seen for seen in gone if seen[2] is not None and casefold(seen[2]) == place)
+        limit = None if before is None else events.micros_of(before)
+        for item in reversed(items):
+            if limit is not None and item[0] >= limit:
                 continue
             seen = _as_seen(item)
             first = start(seen.channel) if seen.channel is not None else None
@@ -254,18 +345,28 @@ class MemoryHistory:
         if first is not None and first > since:
             # Counted from the channel's start, which is not after a line of its own.
             since = first - timedelta(microseconds=1)
-        ordered = list(memory.times)
-        end = len(ordered) if until is None else bisect.bisect_left(ordered, until)
-        return max(0, end - bisect.bisect_right(ordered, since))
+        ordered = memory.times[-MESSAGE_TIMES_PER_CHANNEL:]
+        end = (len(ordered) if until is None
+               else bisect.bisect_left(ordered, events.micros_of(until)))
+        return max(0, end - bisect.bisect_right(ordered, events.micros_of(since)))
 
 
 def _when(event: Any) -> datetime:
     return events.as_datetime(event.micros)
 
 
-def _time(item: HistoryLine | Seen | events.MessageEvent) -> datetime:
+def _time(item: HistoryLine | events.MessageEvent) -> datetime:
     """When ``item`` happened: kept events carry µs, the rest already a datetime."""
     return _when(item) if type(item) is events.MessageEvent else item.time
+
+
+def _places(gone: Sightings) -> dict[str, Sightings]:
+    """A gone nick's entry as the places of one that is in use again."""
+    places: dict[str, Sightings] = {_ANYWHERE: gone[-1:]}
+    for seen in gone:
+        if seen[2] is not None:
+            places[casefold(seen[2])] = (seen,)
+    return places
 
 
 def _as_line(item: HistoryLine | events.MessageEvent) -> HistoryLine:
@@ -275,12 +376,9 @@ def _as_line(item: HistoryLine | events.MessageEvent) -> HistoryLine:
                        item.target, item.text)
 
 
-def _as_seen(item: Seen | events.MessageEvent) -> Seen:
-    if isinstance(item, Seen):
-        return item
-    # A private message's text is never shown to plugins.
-    return Seen(item.nick, _when(item), item.command, item.target if item.is_channel else None,
-                item.text if item.is_channel else "")
+def _as_seen(item: Sighting) -> Seen:
+    micros, kind, channel, text, nick = item
+    return Seen(nick, events.as_datetime(micros), kind, channel, text)
 
 
 class HistoryUnavailable(RuntimeError):

@@ -42,6 +42,8 @@ from ircish.core.state import User
 from ircish.hooks.api import Bot, PluginAPI, UserView
 from ircish.hooks.commands import close_awaitable
 from ircish.hooks.history import (
+    MAX_GONE,
+    MAX_GONE_WITH_STORE,
     HistoryUnavailable,
     MemoryHistory,
     ReadMark,
@@ -123,7 +125,9 @@ class HookRunner:
         self.filter_budget = settings.filter_budget_ms / 1000
         self.store_health = StoreHealth()
         self.history_timeout = self.timeout * HISTORY_SHARE
-        self.memory = MemoryHistory(self.core.channels.__contains__)
+        # With a store, the store answers for nicks that left long ago.
+        self.memory = MemoryHistory(self.core.channels.__contains__, max_gone=(
+            MAX_GONE if history_reader is None else MAX_GONE_WITH_STORE))
         self.plugins: dict[str, LoadedPlugin] = {}
         self.commands = CommandRouter(self)
         self.bot_users: dict[str, User] = {}

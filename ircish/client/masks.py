@@ -27,18 +27,20 @@ def normalise(mask: str) -> str:
 def matches(mask: str, source: str, casefold: Callable[[str], str]) -> bool:
     """Whether a message's source matches ``mask`` (a bare nick compares the nick).
 
-    Glob by hand rather than with fnmatch: nicks contain ``[`` and ``]``, which
-    fnmatch would read as character classes.
+    Globbed by hand rather than with fnmatch, which would read ``[`` and ``]``
+    in nicks as character classes.
     """
     nick = source.split("!")[0]
     if not is_mask(mask):
         return casefold(mask) == casefold(nick)
     full = source if "!" in source else source + "!*@*"
-    pattern = "".join(
-        ".*" if ch == "*" else "." if ch == "?" else re.escape(ch)
-        for ch in casefold(normalise(mask))
-    )
-    return re.fullmatch(pattern, casefold(full), re.DOTALL) is not None
+    return glob(casefold(normalise(mask)), casefold(full))
+
+
+def glob(pattern: str, text: str) -> bool:
+    """``*`` and ``?`` only: channel names and nicks contain ``[`` and ``]``."""
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, text, re.DOTALL) is not None
 
 
 def host_ban(userhost: str) -> str:

@@ -9,7 +9,6 @@ handling testable with a list standing in for the network.
 
 from __future__ import annotations
 
-import fnmatch
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1126,7 +1125,7 @@ class Session:
         fold = self.buffers.casefold
         if pattern:
             wanted = fold(pattern if masks.is_mask(pattern) else f"*{pattern}*")
-            rows = [row for row in rows if fnmatch.fnmatchcase(fold(row[0]), wanted)]
+            rows = [row for row in rows if masks.glob(wanted, fold(row[0]))]
         if sort == "name":
             rows.sort(key=lambda row: fold(row[0]))
         else:

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from ircish.config import Config
 from ircish.history.errors import StorageError
-from ircish.store import integrity, migrate
+from ircish.store import integrity, liveness, migrate
 from ircish.store.backup import BackupError, backup
 from ircish.store.database import (
     StorageConfigError,
@@ -37,8 +39,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="action", required=True, metavar="COMMAND")
     up = sub.add_parser("upgrade", help="migrate the database to the newest schema")
     up.add_argument("revision", nargs="?", default="head", help="target revision (head)")
-    down = sub.add_parser("downgrade", help="migrate the database back to REV")
+    down = sub.add_parser(
+        "downgrade",
+        help="migrate the database back to REV (drops what later revisions added; "
+        "backs it up first; the server must be stopped)",
+    )
     down.add_argument("revision", help="target revision, e.g. base or -1")
+    down.add_argument("--yes", action="store_true", help="yes, drop what REV does not have")
+    down.add_argument("--backup", type=Path, metavar="PATH",
+                      help="where the backup taken first goes (default: beside the database "
+                      "or the config file, named after the revision and the time)")
     sub.add_parser("current", help="show the database's schema revision")
     sub.add_parser("history", help="list the migrations, newest first")
     bk = sub.add_parser("backup", help="copy the live database to PATH consistently")
@@ -74,10 +84,59 @@ def _check(url: URL, out: TextIO, err: TextIO) -> int:
     return 1
 
 
-def _history(current: str | None, out: TextIO) -> None:
+def _default_backup(url: URL, config_dir: Path | None, revision: str | None) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = sqlite_file(url)
+    if path is not None:
+        return path.with_name(f"{path.name}.before-downgrade-{revision or 'base'}-{stamp}")
+    folder = config_dir or Path.cwd()
+    return folder / f"{url.database or 'ircish'}.before-downgrade-{revision or 'base'}-{stamp}.dump"
+
+
+def _downgrade(
+    engine: Engine, url: URL, args: argparse.Namespace, config_dir: Path | None,
+    out: TextIO, err: TextIO,
+) -> int:
+    """Refuse while a server uses the database; without --yes say what would happen;
+    with it, back up first and downgrade while holding the database against a start."""
+    name = f"ircish-server db downgrade {args.revision}"
+    current = migrate.current_revision(engine)
+    if args.revision != "base" and not args.revision.startswith("-"):
+        # An unknown revision is told before anything is backed up or asked.
+        _scripts().get_revision(args.revision)
+    try:
+        with liveness.exclusive(engine) as checked:
+            if not checked:
+                err.write(f"{name}: cannot tell whether a server uses this "
+                          f"{url.get_backend_name()} database; make sure none does\n")
+            if not args.yes:
+                err.write(
+                    f"{name}: this drops the tables and columns added after revision "
+                    f"{args.revision} (the database is at {current or 'base'}); a backup is "
+                    "taken first. Run it again with --yes to go ahead\n"
+                )
+                return 2
+            dest = backup(engine, args.backup or _default_backup(url, config_dir, current))
+            out.write(f"backup written to {dest}\n")
+            migrate.downgrade(engine, args.revision)
+    except liveness.DatabaseBusy:
+        err.write(
+            f"{name}: a running ircish server is using {describe_database(url)}; stop it "
+            "first (nothing was changed)\n"
+        )
+        return 1
+    out.write(f"database at revision {migrate.current_revision(engine) or 'base'}\n")
+    return 0
+
+
+def _scripts() -> ScriptDirectory:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(migrate.MIGRATIONS_DIR))
-    for script in ScriptDirectory.from_config(cfg).walk_revisions():
+    return ScriptDirectory.from_config(cfg)
+
+
+def _history(current: str | None, out: TextIO) -> None:
+    for script in _scripts().walk_revisions():
         marks = []
         if script.is_head:
             marks.append("head")
@@ -124,8 +183,7 @@ def main(
             migrate.upgrade(engine, args.revision)
             out.write(f"database at revision {migrate.current_revision(engine)}\n")
         elif args.action == "downgrade":
-            migrate.downgrade(engine, args.revision)
-            out.write(f"database at revision {migrate.current_revision(engine) or 'base'}\n")
+            return _downgrade(engine, url, args, config_dir, out, err)
         elif args.action == "current":
             rev = migrate.current_revision(engine)
             head = migrate.head_revision()

@@ -38,6 +38,7 @@ from ircish.core.chathistory import HistoryRequest
 from ircish.history import codec
 from ircish.history.rpc import FrameStream, LinkClosed
 from ircish.history.settings import StoreSettings
+from ircish.store import liveness
 from ircish.store.accounts import answer_in_transaction as answer_account
 from ircish.store.local import Store
 from ircish.store.prepare import prepare_in_subprocess
@@ -94,6 +95,17 @@ class Worker:
             await self.link.send(("fatal", describe(exc)))
             store.close()
             return 2
+        try:
+            # While it is held, `db downgrade` refuses to run (see ``liveness``).
+            mark = liveness.hold(store.engine)
+            mark.__enter__()
+        except Exception as exc:
+            busy = isinstance(exc, liveness.DatabaseBusy)
+            await self.link.send(("fatal", (
+                "[storage] `ircish-server db downgrade` is changing the database; start "
+                "again when it is done" if busy else describe(exc))))
+            store.close()
+            return 2
         self.store = store
         store.writer.on_commit = lambda count: self._out_send.send_nowait(("acked", count))
         # The server logs the outage and tells its operators; its end is the next ack.
@@ -121,6 +133,7 @@ class Worker:
                     await self._sent_all.wait()
                 nursery.cancel_scope.cancel()
         finally:
+            mark.__exit__(None, None, None)
             store.close()
         return 0
 

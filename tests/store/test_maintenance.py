@@ -29,6 +29,7 @@ def test_relative_sqlite_paths_follow_the_config_file(tmp_path: Path) -> None:
     assert resolve_url("postgresql://u@h/db", tmp_path).database == "db"
 
 
+@pytest.mark.sqlite_only
 def test_every_connection_gets_the_pragmas(engine: Engine) -> None:
     with engine.connect() as conn:
         pragma = {
@@ -44,6 +45,7 @@ def test_every_connection_gets_the_pragmas(engine: Engine) -> None:
     }
 
 
+@pytest.mark.sqlite_only
 async def test_backup_of_a_live_database(engine: Engine, tmp_path: Path) -> None:
     writer = HistoryWriter(engine, flush_interval_ms=1)
     for i in range(2000):

@@ -110,8 +110,24 @@ def test_cli_upgrade_current_history_downgrade(tmp_path: Path) -> None:
     out.seek(0)
     assert db_main(["history"], url, tmp_path, out=out, err=err) == 0
     assert "(head, current)" in out.getvalue()
-    assert db_main(["downgrade", "base"], url, tmp_path, out=out, err=err) == 0
+    # A downgrade drops data: asked for --yes first, and nothing changes without it.
+    assert db_main(["downgrade", "base"], url, tmp_path, out=out, err=err) == 2
+    assert "--yes" in err.getvalue() and migrate.head_revision() in err.getvalue()
+    engine = open_engine(f"sqlite:///{tmp_path / 'data' / 'ircish.db'}")
+    assert migrate.is_at_head(engine)
+    err.truncate(0)
+    err.seek(0)
+    saved = tmp_path / "saved.db"
+    assert db_main(["downgrade", "base", "--yes", "--backup", str(saved)], url, tmp_path,
+                   out=out, err=err) == 0
     assert err.getvalue() == ""
+    assert f"backup written to {saved}" in out.getvalue()
+    assert migrate.current_revision(engine) is None
+    # The backup taken first still has the schema the downgrade dropped.
+    copy = open_engine(f"sqlite:///{saved}")
+    assert migrate.is_at_head(copy) and _tables(copy) == TABLES
+    copy.dispose()
+    engine.dispose()
 
 
 def test_cli_errors_name_the_cause(tmp_path: Path) -> None:
@@ -120,7 +136,8 @@ def test_cli_errors_name_the_cause(tmp_path: Path) -> None:
     assert rc == 2
     assert "nowhere" in err.getvalue() and "does not exist" in err.getvalue()
     err.truncate(0)
-    rc = db_main(["downgrade", "nosuchrev"], "sqlite:///x.db", tmp_path, out=out, err=err)
+    rc = db_main(["downgrade", "nosuchrev", "--yes"], "sqlite:///x.db", tmp_path, out=out,
+                 err=err)
     assert rc == 1
     assert "nosuchrev" in err.getvalue()
 

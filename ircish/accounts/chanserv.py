@@ -85,7 +85,9 @@ class ChanServ:
         log.info("chanserv: %d registered channel(s)", len(listed))
 
     def say(self, user: User, text: str) -> None:
-        self.core.send_line(user, f":{self.source} NOTICE {user.nick} :{text}")
+        head = f":{self.source} NOTICE {user.nick} :"
+        # A topic near its length limit would not fit behind "Topic: ".
+        self.core.send_line(user, head + self.core.fit_trailing(head, text))
 
     def handle(self, user: User, verb: str, text: str) -> None:
         if verb != "PRIVMSG":

@@ -37,7 +37,8 @@ def chanserv_modes(got: list[Message]) -> list[list[str]]:
 
 
 async def test_register_refusals_and_success(tmp_path: Path) -> None:
-    async with start_server(tmp_path, accounts_config()) as srv:
+    config = accounts_config({"limits": {"topic_length": 500}})
+    async with start_server(tmp_path, config) as srv:
         alice = await registered(srv.port, "alice", "alice-password")
         bob = await RawClient.connect(srv.port)
         await bob.register("bob")
@@ -68,6 +69,13 @@ async def test_register_refusals_and_success(tmp_path: Path) -> None:
         assert "registered to alice" in info and "Modes" not in info and "Topic" not in info
         await synced(alice, "MODE #room -s")
         assert "Modes: +ntk *" in await chanserv(bob, "INFO #room")  # no key for outsiders
+        # A topic as long as a TOPIC line can carry still fits INFO's line.
+        await synced(alice, "TOPIC #room :" + "t" * 480)
+        await bob.send("PRIVMSG ChanServ :INFO #room", "PING :sync")
+        topic = next(m for m in await bob.collect_until("PONG")
+                     if m.command == "NOTICE" and m.params[-1].startswith("Topic: "))
+        assert len(f":{topic.source} NOTICE bob :{topic.params[-1]}\r\n".encode()) <= 512
+        assert topic.params[-1].startswith("Topic: ttt")
         for c in (alice, bob):
             await c.aclose()
 

@@ -63,13 +63,31 @@ def _sqlite_code(exc: BaseException) -> int | None:
     return code & 0xFF if isinstance(code, int) else None
 
 
+# PostgreSQL's SQLSTATEs about the server, not the statement's data: whole classes
+# (08 connection, 53 out of resources, 57 operator intervention such as a shutdown,
+# 58 system error) and single codes (read-only transaction, e.g. a standby after a
+# failover; database missing; lock not available; serialization failure; deadlock).
+_PG_FAULT_CLASSES = frozenset({"08", "53", "57", "58"})
+_PG_FAULTS = frozenset({"25006", "3D000", "55P03", "40001", "40P01"})
+
+
+def _pg_sqlstate(exc: BaseException) -> str | None:
+    state = getattr(getattr(exc, "orig", None) or exc, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
 def is_database_fault(exc: BaseException) -> bool:
     """Whether the driver error behind ``exc`` says the database, not the data, failed.
 
     SQLite reports a damaged file ("database disk image is malformed") as a
     plain DatabaseError, not an OperationalError; its result code tells.
+    PostgreSQL's SQLSTATE tells too: psycopg reports a read-only standby as an
+    InternalError, which would otherwise look like a batch it can never take.
     """
-    return _sqlite_code(exc) in _SQLITE_FAULTS
+    if _sqlite_code(exc) in _SQLITE_FAULTS:
+        return True
+    state = _pg_sqlstate(exc)
+    return state is not None and (state in _PG_FAULTS or state[:2] in _PG_FAULT_CLASSES)
 
 
 def describe_fault(exc: BaseException) -> str:
@@ -145,7 +163,21 @@ def open_engine(
                 raise StorageConfigError(
                     f"[storage] url: the directory {str(parent)!r} for the database does not exist"
                 )
-    engine = create_engine(parsed, **engine_kw)
+    try:
+        engine = create_engine(parsed, **engine_kw)
+    except ImportError as exc:
+        # The dialect imports its driver here: say which package brings it.
+        hint = (
+            "pip install 'ircish[postgres]' (psycopg 3)"
+            if parsed.get_backend_name() == "postgresql"
+            else "install the driver this URL names"
+        )
+        if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+            hint += ", and write the URL as postgresql+psycopg://user:password@host/database"
+        raise StorageConfigError(
+            f"[storage] url: the {parsed.drivername} driver is not installed "
+            f"({exc}); {hint}"
+        ) from exc
     if parsed.get_backend_name() == "sqlite":
         _install_sqlite_listeners(
             engine, busy_timeout_ms=busy_timeout_ms, foreign_keys=foreign_keys

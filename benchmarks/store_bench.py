@@ -27,7 +27,6 @@ import os
 import random
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import trio
@@ -52,7 +51,7 @@ def make_messages(n: int, seed: int = 1) -> list[MessageEvent]:
         out.append(
             MessageEvent(
                 msgid=f"a1b2c3d4{i:x}",
-                time=datetime.now(UTC),
+                micros=time.time_ns() // 1_000,
                 command="PRIVMSG",
                 source=f"{nick}!~{nick}@host-{rng.randrange(9999)}.example.net",
                 nick=nick,
@@ -114,12 +113,14 @@ async def sustained(
 async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
-        engine = open_engine(f"sqlite:///{path}")
+        # --url: an empty database elsewhere (PostgreSQL); default a new SQLite file.
+        url = args.url or f"sqlite:///{path}"
+        engine = open_engine(url)
         migrate.upgrade(engine)
         sink: Sink
         if args.mode == "worker":
             settings = StoreSettings(
-                url=f"sqlite:///{path}",
+                url=url,
                 flush_interval_ms=args.flush_interval_ms,
                 queue_limit=10_000_000,
             )
@@ -143,8 +144,12 @@ async def main_async(args: argparse.Namespace) -> None:
                 f"{cpu_us:.1f} µs CPU per message in this process"
             )
             with engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            size = db_size(path)
+                if engine.dialect.name == "sqlite":
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                    size = db_size(path)
+                else:
+                    size = conn.exec_driver_sql(
+                        "SELECT pg_total_relation_size('history')").scalar_one()
             print(
                 f"size:      {size / 1e6:.1f} MB for {args.burst} messages = "
                 f"{size / args.burst * 1e6 / 1e6:,.0f} MB per million messages"
@@ -172,8 +177,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--flush-interval-ms", type=int, default=50)
     parser.add_argument("--mode", choices=("worker", "inprocess"), default="worker")
+    parser.add_argument("--url", help="an empty database to use (default: a new SQLite file)")
     args = parser.parse_args()
-    print(f"SQLite store benchmark ({args.mode}), pid {os.getpid()}")
+    backend = args.url.split(":", 1)[0] if args.url else "SQLite"
+    print(f"{backend} store benchmark ({args.mode}), pid {os.getpid()}")
     trio.run(main_async, args)
 
 

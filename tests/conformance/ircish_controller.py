@@ -8,11 +8,14 @@ temporary folder, on the loopback port irctest picked, with a generated config.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import json
 import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ircish_config import SERVER_NAME, ServerSettings, write_config
@@ -104,6 +107,21 @@ class IrcishController(BaseServerController, DirectoryBasedController):
         "WHOX": None,
     }
 
+    @contextlib.contextmanager
+    def _used_ports(self) -> Iterator[set[tuple[str, int]]]:
+        # irctest's registry of ports in use is one file in /tmp for every run on
+        # the machine; runs side by side (several people testing at once) have
+        # left it empty mid-write, and irctest's own reading of it then fails the
+        # test's teardown (JSONDecodeError). Read it as irctest does, but take an
+        # unreadable file as empty and a port already gone from it as released.
+        with self._port_lock:
+            try:
+                used = _Ports((h, p) for h, p in json.loads(self._used_ports_path.read_text()))
+            except (OSError, ValueError, TypeError):
+                used = _Ports()
+            yield used
+            self._used_ports_path.write_text(json.dumps(list(used)))
+
     def create_config(self) -> None:
         if not self.directory:
             self.directory = Path(tempfile.mkdtemp(prefix="irctest-ircish-"))
@@ -176,6 +194,11 @@ class IrcishController(BaseServerController, DirectoryBasedController):
         super().kill()
         # DirectoryBasedController.kill removes the folder but keeps its name.
         self.directory = None
+
+
+class _Ports(set[tuple[str, int]]):
+    def remove(self, port: tuple[str, int]) -> None:
+        self.discard(port)
 
 
 def get_irctest_controller_class() -> type[IrcishController]:

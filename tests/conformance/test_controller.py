@@ -171,3 +171,32 @@ def test_a_server_whose_teardown_never_ran_is_stopped_by_the_next() -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("ok")
+
+
+PORTS_CHILD = """
+import sys, tempfile
+from pathlib import Path
+from filelock import FileLock
+from ircish_controller import IrcishController
+from irctest.cases import TestCaseControllerConfig
+
+tmp = Path(tempfile.mkdtemp())
+IrcishController._used_ports_path = tmp / "ports.json"
+IrcishController._port_lock = FileLock(tmp / "ports.json.lock")
+controller = IrcishController(TestCaseControllerConfig())
+(tmp / "ports.json").write_text("")  # as left by another run's interrupted write
+hostname, port = controller.get_hostname_and_port()
+(tmp / "ports.json").write_text("[]")  # and again: our port is gone from it
+controller.kill()
+print("ok", port)
+"""
+
+
+@pytest.mark.skipif(not (IRCTEST / "irctest").is_dir(), reason=f"no irctest at {IRCTEST}")
+def test_an_empty_or_reset_ports_registry_does_not_fail_a_test() -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(IRCTEST)]),
+               PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-c", PORTS_CHILD], env=env, cwd=HERE,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok ")

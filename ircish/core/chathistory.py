@@ -185,6 +185,9 @@ def parse_request(
         channels = tuple(
             (c.name, history_epoch(server, c)) for c in list(user.channels.values())
         )
+        (_, t1), (_, t2) = refs  # type: ignore[misc]
+        lo, hi = sorted((t1, t2))
+        refs = (("timestamp", min(_after_millisecond(lo), hi)), ("timestamp", hi))
         return HistoryRequest(sub, "*", refs, limit, MESSAGE_KINDS, None, viewer_of(user),
                               channels)
     target = params[1]
@@ -208,7 +211,30 @@ def parse_request(
         refs_list.append(ref)
     channel = server.find_channel(target) if target.startswith("#") else None
     since = None if channel is None else history_epoch(server, channel)
-    return HistoryRequest(sub, target, tuple(refs_list), limit, kinds, since, viewer_of(user))
+    refs = _widen(sub, tuple(refs_list))
+    return HistoryRequest(sub, target, refs, limit, kinds, since, viewer_of(user))
+
+
+def _after_millisecond(micros: int) -> int:
+    """A client's timestamp as the lower bound of "after it": time tags go out to the
+    millisecond while lines are stored to the microsecond, so ``timestamp=`` copied
+    from a line's tag means that line's whole millisecond, and "after" starts past
+    it (a finer timestamp is taken as it is)."""
+    return micros + 999 if micros % 1000 == 0 else micros
+
+
+def _widen(sub: str, refs: tuple[Ref | None, ...]) -> tuple[Ref | None, ...]:
+    """The references whose lines must come after them, moved past their millisecond."""
+    first = refs[0] if refs else None
+    if sub in ("LATEST", "AFTER") and first is not None and first[0] == "timestamp":
+        return (("timestamp", _after_millisecond(first[1])), *refs[1:])
+    if sub == "BETWEEN" and all(r is not None and r[0] == "timestamp" for r in refs):
+        (_, t1), (_, t2) = refs  # type: ignore[misc]
+        # Never past the other end: the store reads the direction from the order.
+        if t1 <= t2:
+            return (("timestamp", min(_after_millisecond(t1), t2)), ("timestamp", t2))
+        return (("timestamp", t1), ("timestamp", min(_after_millisecond(t2), t1)))
+    return refs
 
 
 # ---- access ------------------------------------------------------------------------

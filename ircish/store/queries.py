@@ -8,10 +8,8 @@ store guarantees (two lines may share a microsecond, their ids never).
 
 A reference (msgid or timestamp) marks a position. A timestamp compares by time
 alone: lines at it are neither before nor after it, and "at or after" includes
-them. Lines are stored to the microsecond but clients see (and send back) time
-tags to the millisecond, so a timestamp on a whole millisecond stands for that
-whole millisecond (``_span``): ``timestamp=`` copied from a line's tag is that
-line's time, not a moment just before it. A msgid is resolved to its line's ``(time, id)`` within
+them (a client's millisecond timestamps are widened by the parser,
+``core.chathistory.parse_request``). A msgid is resolved to its line's ``(time, id)`` within
 the same target; an unknown or invisible msgid gives an empty result.
 """
 
@@ -135,22 +133,13 @@ def _position(conn: Connection, scope: Scope, ref: Ref) -> tuple[int, int | None
     return (row.time, row.id) if row else None
 
 
-MILLI = 1_000
-
-
-def _span(t: int) -> tuple[int, int]:
-    """The first and last microsecond a timestamp reference stands for."""
-    return (t, t + MILLI - 1) if t % MILLI == 0 else (t, t)
-
-
 def _cond(pos: tuple[int, int | None], op: Op) -> ColumnElement[bool]:
     t, i = pos
     if i is None:
-        first, last = _span(t)
         return {
-            "<": history.c.time < first,
-            ">": history.c.time > last,
-            ">=": history.c.time >= first,
+            "<": history.c.time < t,
+            ">": history.c.time > t,
+            ">=": history.c.time >= t,
         }[op]
     key = tuple_(history.c.time, history.c.id)
     other = tuple_(t, i)
@@ -304,7 +293,6 @@ def targets(
     its ``since`` epoch when given.
     """
     lo, hi = sorted((start, end))
-    lo, hi = _span(lo)[1], _span(hi)[0]
     kind_cond = history.c.kind.in_(sorted(kinds))
     private: list[TargetSummary] = []
     if viewer.account:

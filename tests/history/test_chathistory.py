@@ -271,3 +271,25 @@ async def test_a_labeled_request_gets_its_answer_in_a_labeled_batch(
     await carol.send("@label=h2 CHATHISTORY LATEST #nosuch * 2")
     fail = await carol.expect("FAIL")
     assert fail.tags.get("label") == "h2"
+
+
+async def test_a_timestamp_from_a_lines_time_tag_is_that_lines_time(
+    hconnect: ClientFactory,
+) -> None:
+    # Time tags go out to the millisecond, lines are stored to the microsecond:
+    # "after timestamp=<a line's tag>" must not return that line, "before" neither.
+    alice, _ = await setup_channel(hconnect, 5)
+    _, lines = await history(alice, "CHATHISTORY LATEST #hist * 10")
+    for line in lines:
+        stamp = line.tags["time"]
+        for query in (f"AFTER #hist timestamp={stamp} 10", f"LATEST #hist timestamp={stamp} 10",
+                      f"BEFORE #hist timestamp={stamp} 10"):
+            _, got = await history(alice, f"CHATHISTORY {query}")
+            assert line.params[-1] not in texts(got), (query, texts(got))
+        _, around = await history(alice, f"CHATHISTORY AROUND #hist timestamp={stamp} 10")
+        assert line.params[-1] in texts(around)
+    first, last = lines[0].tags["time"], lines[-1].tags["time"]
+    _, between = await history(alice, f"CHATHISTORY BETWEEN #hist timestamp={first} "
+                                      f"timestamp={last} 10")
+    assert lines[0].params[-1] not in texts(between)
+    assert lines[-1].params[-1] not in texts(between)

@@ -12,9 +12,11 @@ import contextlib
 import json
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +62,7 @@ class IrcishController(BaseServerController, DirectoryBasedController):
     # irctest's SASL tests do not present (tests/accounts/test_external.py does).
     supported_sasl_mechanisms: set[str] = {"PLAIN", "SCRAM-SHA-256"}
     config_path: Path | None = None
+    tls = False
     capabilities = frozenset(
         {
             Capabilities.ACCOUNT_TAG,
@@ -143,6 +146,7 @@ class IrcishController(BaseServerController, DirectoryBasedController):
         assert self.proc is None
         self.hostname = hostname
         self.port = port
+        self.tls = ssl
         self.create_config()
         assert self.directory is not None
         cert = key = None
@@ -179,7 +183,7 @@ class IrcishController(BaseServerController, DirectoryBasedController):
             raise NotImplementedByController("account registration without a server")
         # The server migrates its database before it accepts: a CLI that migrated
         # at the same time would meet a locked database, and so would the server.
-        self.wait_for_port()
+        self._wait_until_answering()
         result = subprocess.run(
             [*_server_command(), "--config", str(self.config_path), "account", "create",
              username],
@@ -188,6 +192,24 @@ class IrcishController(BaseServerController, DirectoryBasedController):
         )
         if result.returncode != 0:
             raise RuntimeError(f"account create {username} failed: {result.stderr.strip()}")
+
+    def _wait_until_answering(self, timeout: float = 60.0) -> None:
+        """Until the server answers a PING. Its port is bound before its services
+        start (migrations among them), so a connect alone can succeed mid-migration:
+        the line waits in the backlog until the accept loop runs."""
+        self.wait_for_port()
+        if self.tls:
+            return  # a TLS-only server: the port is the best sign there is
+        deadline = time.monotonic() + timeout
+        with socket.create_connection((self.hostname, self.port), timeout=timeout) as conn:
+            conn.sendall(b"PING ready\r\n")
+            seen = b""
+            while b"PONG" not in seen:
+                conn.settimeout(max(deadline - time.monotonic(), 0.01))
+                chunk = conn.recv(4096)
+                if not chunk:
+                    raise RuntimeError("the server closed the connection before answering PING")
+                seen += chunk
 
     def kill(self) -> None:
         _running.discard(self)

@@ -96,7 +96,16 @@ level = "WARNING"
 
 def make_accounts(repo: Path, config_path: Path, count: int) -> dict[str, Any]:
     """``count`` accounts with one password hashed once; the hashing costs, measured."""
+    # The server's tree for its store code; taken off the path again below, or the
+    # login process (spawned) would look for this module in that tree.
     sys.path.insert(0, str(repo))
+    try:
+        return _make_accounts(config_path, count)
+    finally:
+        sys.path.remove(str(repo))
+
+
+def _make_accounts(config_path: Path, count: int) -> dict[str, Any]:
     from ircish.accounts import hashing, scram
     from ircish.accounts.records import AccountRequest
     from ircish.config import load_config

@@ -12,13 +12,13 @@ is nothing to show), ``draft/chathistory-targets`` for TARGETS, and errors as
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from ircish.core import events
+from ircish.core.lines import format_time
 from ircish.core.replies import batch_lines, new_batch_id, server_line
 from ircish.core.state import TAG_ACCOUNT, TAG_EXTENDED_JOIN, TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.message import format_line
@@ -296,11 +296,6 @@ def message_error(server: Server, user: User, request: HistoryRequest) -> None:
 
 # ---- formatting --------------------------------------------------------------------
 
-
-def format_time(micros: int) -> str:
-    """The ``time`` tag for a stored line: its original time, to the millisecond."""
-    seconds, rest = divmod(micros, 1_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest // 1000:03d}Z"
 
 
 def line_params(line: StoredLine, extended: bool = False) -> list[str]:

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import time
 
+from ircish.core.events import micros_from
 from ircish.core.state import TAG_ACCOUNT, TAG_EXTENDED_JOIN, TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.message import format_line
 from ircish.protocol.tags import format_tags
 
 
+def format_time(micros: int) -> str:
+    """An IRCv3 ``time`` tag value for a moment in µs: UTC, to the millisecond."""
+    seconds, rest = divmod(micros, 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{rest // 1000:03d}Z"
+
+
 def server_time(ts: float) -> str:
-    """An IRCv3 ``time`` tag value: UTC with milliseconds."""
-    whole = int(ts)
-    ms = int((ts - whole) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{ms:03d}Z"
+    # Through the same µs as the stored event (micros_from), so a live line and its
+    # copy from history carry the same tag: cutting the float's fraction gave
+    # .289 for a line stored as .290.
+    return format_time(micros_from(ts))
 
 
 def fit_trailing(head: str, text: str, budget: int) -> str:

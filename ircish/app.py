@@ -31,7 +31,11 @@ def build_server(config: Config) -> IrcServer:
     else:
         log.info("history is off: [storage] url is empty in %s", config.path)
         log.info("accounts are off: they need [storage] (the history database)")
+    from ircish.netbans.feature import netbans_feature
     from ircish.readmarker.feature import read_marker_feature
+
+    # Without [storage] bans are kept in memory only (netbans says so at start).
+    features.append(partial(netbans_feature, store=history_reader))
 
     # Without [storage] every connection keeps its own markers, in memory.
     features.append(partial(read_marker_feature, store=history_reader))

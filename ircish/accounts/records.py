@@ -55,7 +55,9 @@ class AccountRequest:
     ``cert_add`` / ``cert_del`` (name, fingerprint), ``set_setting`` (name,
     setting, value or None); for ChanServ's registrations (``store/registrations``)
     ``channel_register`` (channel, founder, micros, registered_by, most per
-    founder), ``channel_drop`` (channel), ``channel_list``.
+    founder), ``channel_drop`` (channel), ``channel_list``; for network bans
+    (``store/bans``) ``ban_list``, ``ban_add`` (ban), ``ban_del`` (kind, mask),
+    ``ban_expire`` (micros).
     """
 
     op: str

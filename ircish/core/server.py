@@ -24,6 +24,7 @@ from ircish import __version__
 from ircish.config import Config
 from ircish.core import events, monitor
 from ircish.core import numerics as N
+from ircish.core.bans import BanList
 from ircish.core.burst import Numeric, StaticReplies
 from ircish.core.commands import Command, core_commands
 from ircish.core.extension import Extension, JoinListener, MessageFilter
@@ -108,6 +109,8 @@ class Server:
         self.user_mode_counts: Counter[str] = Counter()
         self.connections: set[User] = set()
         self.channels: dict[str, Channel] = {}
+        # K-lines and D-lines (ircish.netbans keeps them, the shell refuses at accept).
+        self.bans = BanList()
         self.whowas: deque[WhowasEntry] = deque(maxlen=config.limits.whowas_entries)
         # Built from the core's table; extensions add to these in ``install``.
         self.commands: dict[str, Command] = core_commands()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import trio
 
 from ircish.config import Config, ConfigError, load_config, parse_address
-from ircish.core import events
+from ircish.core import bans, events
 from ircish.core.extension import Extension, ShutdownStep
 from ircish.core.server import Server
 from ircish.core.state import User
@@ -278,6 +278,9 @@ class IrcServer:
             refusal = "Server is full"
         elif self.per_ip[ip] >= limits.clients_per_ip:
             refusal = "Too many connections from your IP address"
+        elif (ban := self.core.bans.match_ip(ip, self.core.micros(self.core.clock()))) is not None:
+            refusal = bans.quit_reason(ban)
+            log.info("refused a connection from %s: D-line %s (%s)", ip, ban.mask, ban.reason)
         if refusal is not None:
             with trio.move_on_after(1):
                 try:

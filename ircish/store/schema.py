@@ -231,3 +231,17 @@ read_markers = Table(
     Column("target_key", String(NAME_LEN), primary_key=True),
     Column("time", BigInteger, nullable=False),
 )
+
+# Network bans (revision 0006): K-lines (kind "K", a user@host mask) and D-lines
+# (kind "D", an IP network), as ``ircish.core.bans`` normalises them. Times in
+# integer microseconds; ``expires`` 0 is never. The server reads them all at start.
+network_bans = Table(
+    "network_bans",
+    metadata,
+    Column("kind", String(1), primary_key=True),
+    Column("mask", String(SOURCE_LEN), primary_key=True),
+    Column("reason", Text, nullable=False, default=""),
+    Column("set_by", String(SOURCE_LEN), nullable=False, default=""),
+    Column("set_at", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False, default=0),
+)

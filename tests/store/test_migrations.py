@@ -19,7 +19,7 @@ from ircish.store.database import open_engine
 from ircish.store.schema import metadata
 
 TABLES = {"history", "conversations", "channels", "channel_bans", "accounts", "account_certs",
-          "account_settings", "channel_registrations", "read_markers"}
+          "account_settings", "channel_registrations", "read_markers", "network_bans"}
 
 
 def _tables(engine: Engine) -> set[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ircish.core import numerics as N
+from ircish.core.bans import refuse
 from ircish.core.nicks import banned_channel, rename, valid_nick
 from ircish.core.state import TAG_ACCOUNT, TAG_EXTENDED_JOIN, TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.casemap import casefold
@@ -30,6 +31,11 @@ def try_finish_registration(server: Server, user: User) -> None:
     if not user.password_ok:
         server.numeric(user, N.ERR_PASSWDMISMATCH, "Password incorrect")
         server.kill(user, "Bad password", "Closing Link: Bad password")
+        return
+    ban = server.bans.match_user(user.username, user.host, user.ip,
+                                 server.micros(server.clock()))
+    if ban is not None:
+        refuse(server, user, ban)
         return
     # Another connection may have registered this nick while we were negotiating.
     holder = server.users.get(user.key)

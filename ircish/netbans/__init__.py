@@ -1,0 +1,1 @@
+"""Network bans (K-lines, D-lines): the operators' commands, storage and expiry."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from ircish import __version__
+from ircish import __version__, logformat
 from ircish.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
@@ -150,11 +150,9 @@ def _leaves(group: BaseExceptionGroup[ConfigError]) -> list[ConfigError]:
 
 
 def _setup_logging(config: Config) -> None:
-    logging.basicConfig(
-        level=config.logging.level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logformat.formatter(config.logging.format))
+    logging.basicConfig(level=config.logging.level.upper(), handlers=[handler])
     # Alembic announces each of its internal plugins at INFO; only migrations matter.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 

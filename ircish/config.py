@@ -148,6 +148,7 @@ NICK_RESERVATION = ("off", "warn", "enforce")
 @dataclass(frozen=True)
 class LoggingSection:
     level: str = "INFO"
+    format: str = "text"
 
 
 @dataclass(frozen=True)
@@ -346,3 +347,6 @@ def _check(config: Config, path: str | Path) -> None:
     level = config.logging.level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(path, "logging.level", f"unknown level {config.logging.level!r}")
+    if config.logging.format not in ("text", "json"):
+        raise ConfigError(path, "logging.format",
+                          f'must be "text" or "json", got {config.logging.format!r}')

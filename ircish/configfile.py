@@ -91,6 +91,7 @@ DOCS: dict[str, str] = {
     "accounts.max_failures_per_ip": "failed logins per address in failure_window",
     "accounts.failure_window": "seconds",
     "logging.level": '"DEBUG", "INFO", "WARNING", "ERROR" or "CRITICAL"',
+    "logging.format": '"text" (one readable line per record) or "json" (one JSON object a line)',
 }
 
 

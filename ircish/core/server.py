@@ -209,6 +209,7 @@ class Server:
             self.user_mode_counts[mode] -= 1
         self.monitors.clear(user)
         if user.registered:
+            log.info("quit %s (%s) from %s: %s", user.nick, user.username, user.ip, reason)
             self._announce_quit(user, reason)
             if self.users.get(user.key) is user:
                 del self.users[user.key]
@@ -640,6 +641,9 @@ class Server:
 
     def welcome(self, user: User) -> None:
         user.registered = True
+        log.info("registered %s (%s) from %s%s%s", user.nick, user.username, user.ip,
+                 " (TLS)" if user.secure else "",
+                 f" as account {user.account}" if user.account else "")
         self.users[user.key] = user
         self.max_users = max(self.max_users, len(self.users))
         monitor.online(self, user)

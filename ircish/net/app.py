@@ -274,14 +274,16 @@ class IrcServer:
             return
         limits = self.config.limits
         refusal = None
+        ban = None
         if len(self.connections) >= limits.max_clients:
             refusal = "Server is full"
         elif self.per_ip[ip] >= limits.clients_per_ip:
             refusal = "Too many connections from your IP address"
         elif (ban := self.core.bans.match_ip(ip, self.core.micros(self.core.clock()))) is not None:
             refusal = bans.quit_reason(ban)
-            log.info("refused a connection from %s: D-line %s (%s)", ip, ban.mask, ban.reason)
         if refusal is not None:
+            why = refusal if ban is None else f"D-line {ban.mask} ({ban.reason})"
+            log.info("refused a connection from %s%s: %s", ip, " (TLS)" if tls else "", why)
             with trio.move_on_after(1):
                 try:
                     await stream.send_all(f"ERROR :Closing Link: {ip} ({refusal})\r\n".encode())
@@ -289,6 +291,7 @@ class IrcServer:
                     pass
             await trio.aclose_forcefully(stream)
             return
+        log.info("connect from %s%s", ip, " (TLS)" if tls else " (plain)")
         conn = Connection(self, stream, ip, tls)
         self.connections.add(conn)
         self.per_ip[ip] += 1

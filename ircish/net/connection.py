@@ -134,6 +134,8 @@ class Connection:
         # Never block the sender on a slow reader: drop this client instead. The
         # quit is announced from the connection's own task, not from inside the
         # broadcast loop that is calling us.
+        log.info("SendQ exceeded: %s from %s (%d bytes queued)", self.user.nick, self.user.ip,
+                 self.queued)
         self.buf.clear()
         self.queued = 0
         self.abort("SendQ exceeded")
@@ -304,6 +306,8 @@ class Connection:
                     if delay > 0:
                         if len(lines) - index > limits.flood_excess:
                             self.quit_reason = "Excess Flood"
+                            log.info("Excess Flood: %s from %s (%d lines behind fakelag)",
+                                     user.nick, user.ip, len(lines) - index)
                             core.kill(user, "Excess Flood", "Closing Link: Excess Flood")
                             return
                         await trio.sleep(delay)

@@ -38,6 +38,7 @@ def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
         ("[server]\nlisten = ['nowhere']\n", "server.listen"),
         ("[tls]\nlisten = ['127.0.0.1:0']\ncert = 'missing.pem'\nkey = 'k.pem'\n", "tls.cert"),
         ("[server\n", "not valid TOML"),
+        ("[logging]\nformat = 'xml'\n", "logging.format"),
     ],
 )
 def test_bad_config_exits_2_naming_the_key(tmp_path: Path, toml: str, key: str) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 import trio
 
 from ircish.core import numerics as N
@@ -138,7 +141,10 @@ async def test_ping_timeout_and_pong_keeps_alive(make_server) -> None:
         assert (await alive.expect("PONG")).params[-1] == "x"
 
 
-async def test_stalled_reader_is_dropped_and_does_not_delay_others(make_server) -> None:
+async def test_stalled_reader_is_dropped_and_does_not_delay_others(
+    make_server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     config = {"limits": {"sendq_bytes": 32768, "flood_burst": 100000, "flood_rate": 100000.0}}
     async with make_server(config) as srv:
         talker = await _client(srv.port, "talker")
@@ -170,9 +176,13 @@ async def test_stalled_reader_is_dropped_and_does_not_delay_others(make_server) 
         assert [(q.source.split("!")[0], q.params[0]) for q in quits] == [
             ("stalled", "SendQ exceeded")
         ]
+    assert "SendQ exceeded: stalled from 127.0.0.1" in caplog.text
 
 
-async def test_fakelag_delays_then_excess_flood_disconnects(make_server) -> None:
+async def test_fakelag_delays_then_excess_flood_disconnects(
+    make_server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     config = {"limits": {"flood_burst": 5, "flood_rate": 10.0, "flood_excess": 50}}
     async with make_server(config) as srv:
         client = await _client(srv.port, "paster")
@@ -188,6 +198,7 @@ async def test_fakelag_delays_then_excess_flood_disconnects(make_server) -> None
         await flooder.send(*[f"PRIVMSG paster :{i}" for i in range(300)])
         lines = await flooder.read_until_closed()
         assert lines[-1].command == "ERROR" and "Excess Flood" in lines[-1].params[0]
+    assert "Excess Flood: flooder from 127.0.0.1" in caplog.text
 
 
 async def test_connection_limits(make_server) -> None:

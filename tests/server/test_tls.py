@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 from pathlib import Path
 
+import pytest
 import trio
 import trustme
 
@@ -12,7 +14,10 @@ from ircish.core import numerics as N
 from tests.ircclient import RawClient
 
 
-async def test_tls_and_plain_clients_share_a_channel(tmp_path: Path, make_server) -> None:
+async def test_tls_and_plain_clients_share_a_channel(
+    tmp_path: Path, make_server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
@@ -37,6 +42,9 @@ async def test_tls_and_plain_clients_share_a_channel(tmp_path: Path, make_server
         assert (await plain.expect("PRIVMSG")).params[1] == "over tls"
         await plain.send("WHOIS secure")
         assert (await plain.expect(N.RPL_WHOISSECURE)).params[1] == "secure"
+    logged = [r.getMessage() for r in caplog.records]
+    assert "connect from 127.0.0.1 (TLS)" in logged and "connect from 127.0.0.1 (plain)" in logged
+    assert any(m.startswith("registered secure (~secure) from 127.0.0.1 (TLS)") for m in logged)
 
 
 async def test_plaintext_on_the_tls_port_does_not_hurt(tmp_path: Path, make_server) -> None:

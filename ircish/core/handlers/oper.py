@@ -137,6 +137,8 @@ def kill(server: Server, user: User, msg: Message) -> None:
         server.numeric(user, N.ERR_NOSUCHNICK, target_name, "No such nick/channel")
         return
     reason = f"Killed ({user.nick} ({comment}))"
+    log.info("KILL %s (%s) from %s by %s: %s", target.nick, target.username, target.ip,
+             user.nick, comment)
     server.send_line(target, f":{user.source} KILL {target.nick} :{comment}")
     server.kill(target, reason, f"Closing Link: {server.name} ({reason})")
 

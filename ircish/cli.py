@@ -67,6 +67,13 @@ def server_main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     _setup_logging(config)
     if args.command == "check-config":
+        from ircish.checkconfig import check
+
+        problems = check(config)
+        for problem in problems:
+            print(f"ircish-server: config error: {problem}", file=sys.stderr)
+        if problems:
+            return EXIT_CONFIG
         print(f"{args.config}: ok")
         return 0
     if args.command == "db":

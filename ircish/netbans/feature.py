@@ -46,6 +46,7 @@ class NetBans:
         self.store = store
         self._changed = trio.Event()
         self._send, self._receive = trio.open_memory_channel[AccountRequest](math.inf)
+        self._written = trio.Event()
 
     def now(self) -> int:
         return self.core.micros(self.core.clock())
@@ -75,17 +76,29 @@ class NetBans:
 
     def _save(self, request: AccountRequest) -> None:
         if self.store is not None:
-            self._send.send_nowait(request)
+            try:
+                self._send.send_nowait(request)
+            except trio.ClosedResourceError:  # shutting down: the log line says it
+                log.warning("bans: %s after shutdown began, not stored", request.op)
+
+    async def drain(self) -> None:
+        """Shutdown step: the changes queued so far reach the database (the history
+        worker still runs: its own step only flushes)."""
+        self._send.close()
+        await self._written.wait()
 
     async def _writer(self) -> None:
         # One task, so an UNKLINE never reaches the database before its KLINE.
-        async for request in self._receive:
-            if self.store is None:
-                continue
-            try:
-                await self.store.account(request)
-            except Exception as exc:
-                log.warning("bans: %s not stored: %s", request.op, exc)
+        try:
+            async for request in self._receive:
+                if self.store is None:
+                    continue
+                try:
+                    await self.store.account(request)
+                except Exception as exc:
+                    log.warning("bans: %s not stored: %s", request.op, exc)
+        finally:
+            self._written.set()
 
     async def _expire_loop(self) -> None:
         while True:
@@ -216,6 +229,7 @@ def netbans_feature(app: IrcServer, store: StoreClient | None) -> Extension:
             Command("STATS", owner.stats, min_params=1, help=STATS_HELP),
         ),
         services=(owner.serve,),
+        shutdown_steps=(owner.drain,),
         owner=owner,
     )
 

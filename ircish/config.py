@@ -47,6 +47,9 @@ class TlsSection:
     listen: tuple[str, ...] = ()
     cert: str = ""
     key: str = ""
+    # A day: long enough to matter, short enough that dropping TLS later
+    # does not lock clients out for weeks.
+    sts_duration: int = 86400
 
 
 @dataclass(frozen=True)
@@ -311,6 +314,8 @@ def _check(config: Config, path: str | Path) -> None:
                 raise ConfigError(path, f"tls.{key}", "required when tls.listen is set")
             if not config.resolve(value).is_file():
                 raise ConfigError(path, f"tls.{key}", f"file not found: {value}")
+    if config.tls.sts_duration < 0:
+        raise ConfigError(path, "tls.sts_duration", "must be 0 (off) or a number of seconds")
     if config.server.motd_file and not config.resolve(config.server.motd_file).is_file():
         raise ConfigError(path, "server.motd_file", f"file not found: {config.server.motd_file}")
     for chan in config.channels.auto_join:

@@ -36,6 +36,7 @@ DOCS: dict[str, str] = {
     "tls.listen": 'TLS listeners, e.g. ["0.0.0.0:6697"] (make a cert: ircish-server mkcert)',
     "tls.cert": "PEM certificate chain (re-read on reload)",
     "tls.key": "PEM private key (re-read on reload)",
+    "tls.sts_duration": "seconds clients keep to TLS after seeing the sts policy; 0 turns sts off",
     "channels.auto_join": "channels every client joins after registration",
     "channels.default_modes": "modes of a newly created channel",
     "limits.nick_length": "longest nickname (NICKLEN)",

@@ -116,6 +116,8 @@ class Server:
         self.commands: dict[str, Command] = core_commands()
         self.capabilities: dict[str, str] = dict(BASE_CAPABILITIES)
         self.isupport_extra: dict[str, str] = {}
+        # The first bound TLS port, for the sts policy; the shell sets it.
+        self.tls_port: int | None = None
         self.join_listeners: tuple[JoinListener, ...] = ()
         self.monitors = monitor.MonitorIndex()
         # Extensions' HELP topics beyond their verbs (plugins' bot commands).

@@ -232,6 +232,8 @@ class IrcServer:
                 for sock_listener in socket_listeners:
                     bound_host, bound_port = sock_listener.socket.getsockname()[:2]
                     self.addresses.append(BoundAddress(bound_host, bound_port, tls))
+                    if tls and self.core.tls_port is None:
+                        self.core.tls_port = bound_port
                     opened.append((sock_listener, tls))
         return opened
 

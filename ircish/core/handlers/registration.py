@@ -9,6 +9,7 @@ from ircish.core import numerics as N
 from ircish.core.bans import refuse
 from ircish.core.nicks import banned_channel, rename, valid_nick
 from ircish.core.state import TAG_ACCOUNT, TAG_EXTENDED_JOIN, TAG_MESSAGE_TAGS, TAG_SERVER_TIME
+from ircish.core.sts import sts_value
 from ircish.protocol.casemap import casefold
 from ircish.protocol.numbers import parse_decimal
 
@@ -59,6 +60,9 @@ def cap(server: Server, user: User, msg: Message) -> None:
             f"{name}={value}" if value and user.cap_version >= 302 else name
             for name, value in sorted(server.capabilities.items())
         ]
+        policy = sts_value(server, user) if user.cap_version >= 302 else None
+        if policy is not None:
+            tokens.append(f"sts={policy}")
         # CAP LS 302 may span lines: every line but the last carries a "*".
         budget = 400 if user.cap_version >= 302 else 0
         line: list[str] = []

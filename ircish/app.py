@@ -39,6 +39,9 @@ def build_server(config: Config) -> IrcServer:
 
     # Without [storage] every connection keeps its own markers, in memory.
     features.append(partial(read_marker_feature, store=history_reader))
+    from ircish.redaction.feature import redaction_feature
+
+    features.append(redaction_feature)
     if config.plugins.enabled:
         from ircish.hooks.service import plugins_feature
 

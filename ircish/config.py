@@ -87,6 +87,8 @@ class LimitsSection:
     monitor_entries: int = 100
     # Longest real name SETNAME accepts; USER's is cut to it.
     realname_length: int = 128
+    # Seconds after sending in which REDACT may remove a message (opers: longer).
+    redact_window: int = 900
 
 
 @dataclass(frozen=True)

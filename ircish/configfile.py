@@ -63,6 +63,8 @@ DOCS: dict[str, str] = {
     "limits.monitor_entries": "nicks one client may MONITOR",
     "limits.realname_length": "longest real name (SETNAME; USER's is cut to it)",
     "limits.utf8_only": "refuse lines that are not UTF-8 (UTF8ONLY)",
+    "limits.redact_window": "seconds in which a sender or channel operator may REDACT a "
+                            "message (opers: as long as it is remembered)",
     "oper.name": "the name given to OPER",
     "oper.password_hash": "from: ircish-server hash-password",
     "oper.host": "user@host mask the operator must connect from",

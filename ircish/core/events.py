@@ -161,6 +161,26 @@ class AccountEvent:
     via: str  # "SASL PLAIN", "NickServ", "REGISTER", "drop", ...
 
 
+@dataclass(frozen=True, slots=True)
+class RedactEvent:
+    """A REDACT that was accepted: ``redacted`` is the msgid of the message removed.
+
+    ``target`` is the channel, or for a private message the two nicks of that
+    conversation as the message was sent (``target`` the recipient, ``peer`` the
+    sender), which is how its history is keyed.
+    """
+
+    msgid: str
+    micros: int
+    source: str
+    nick: str
+    target: str
+    is_channel: bool
+    redacted: str
+    reason: str = ""
+    peer: str = ""
+
+
 Event = (
     MessageEvent
     | JoinEvent
@@ -171,4 +191,5 @@ Event = (
     | DisconnectEvent
     | ChannelStateEvent
     | AccountEvent
+    | RedactEvent
 )

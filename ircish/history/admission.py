@@ -21,6 +21,7 @@ from ircish.core.events import (
     LeaveEvent,
     MessageEvent,
     NickEvent,
+    RedactEvent,
     TopicEvent,
 )
 
@@ -40,7 +41,7 @@ def wanted(event: Event, store_events: frozenset[str]) -> bool:
         if event.command != "TAGMSG":
             return True
         return "tagmsg" in store_events and not set(event.tags) <= _EPHEMERAL_TAGS
-    if isinstance(event, ChannelStateEvent):
+    if isinstance(event, ChannelStateEvent | RedactEvent):
         return True
     if isinstance(event, JoinEvent):
         return "join" in store_events

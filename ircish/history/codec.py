@@ -21,6 +21,7 @@ from ircish.core.events import (
     LeaveEvent,
     MessageEvent,
     NickEvent,
+    RedactEvent,
     TopicEvent,
 )
 
@@ -32,6 +33,7 @@ _CLASSES: tuple[type[Any], ...] = (
     NickEvent,
     TopicEvent,
     ChannelStateEvent,
+    RedactEvent,
 )
 _CODES = {cls: code for code, cls in enumerate(_CLASSES)}
 _GETTERS: list[Callable[[Any], tuple[Any, ...]]] = [

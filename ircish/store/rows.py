@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ircish.core.events import (
@@ -19,6 +19,7 @@ from ircish.core.events import (
     LeaveEvent,
     MessageEvent,
     NickEvent,
+    RedactEvent,
     TopicEvent,
 )
 from ircish.store.keys import channel_key, dm_key, nick_key
@@ -44,6 +45,8 @@ class Batch:
     conversations: dict[str, Conversation]
     # Only the last state of each channel in a batch matters (it is complete).
     channel_states: dict[str, ChannelStateEvent]
+    # (target_key, msgid) of messages REDACT removed, deleted after the inserts.
+    redactions: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _tags_json(tags: dict[str, str]) -> str | None:
@@ -184,4 +187,7 @@ def to_batch(events: Iterable[Event]) -> Batch:
             )
         elif isinstance(ev, ChannelStateEvent):
             batch.channel_states[channel_key(ev.channel)] = ev
+        elif isinstance(ev, RedactEvent):
+            key = channel_key(ev.target) if ev.is_channel else dm_key(ev.peer, ev.target)
+            batch.redactions.append((key, ev.redacted))
     return batch

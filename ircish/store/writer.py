@@ -189,6 +189,9 @@ def write_batch(engine: Engine, batch: Batch) -> None:
                 _upsert_conversation(conn, conv)
             for key, ev in batch.channel_states.items():
                 _store_channel_state(conn, key, ev)
+            for key, msgid in batch.redactions:
+                conn.execute(delete(history).where(history.c.target_key == key,
+                                                   history.c.msgid == msgid))
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -1,0 +1,1 @@
+"""draft/message-redaction: REDACT."""

@@ -25,7 +25,7 @@ MARKERS = "not implementation-specific and not deprecated and not strict and not
 # accounts implement.
 SERVICES_MARKERS = "services and not implementation-specific and not deprecated and not strict"
 SERVICES_MODULES = ("sasl.py", "account_registration.py", "account_tag.py", "extended_join.py",
-                    "monitor.py", "who.py", "chathistory.py")
+                    "monitor.py", "who.py", "chathistory.py", "redact.py")
 # Without libfaketime these sleep for real minutes; ircish has no ELIST C/T either.
 DESELECT = "not FaketimeListTestCase"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from ircish.passwords import hash_password
 from ircish.redaction.feature import CAP
 from tests.ircclient import RawClient
 
@@ -135,3 +136,28 @@ async def test_tagmsg_can_be_redacted(connect: Connect) -> None:
     msgid = await sent(alice, "@+draft/react=x TAGMSG #room")
     await alice.send(f"REDACT #room {msgid}")
     assert (await bob.expect("REDACT")).params == ["#room", msgid]
+
+
+async def test_an_oper_redacts_anyones_message_even_after_the_window(make_server) -> None:
+    config = {"opers": [{"name": "boss", "password_hash": hash_password("right")}],
+              "limits": {"redact_window": 60}}
+    async with make_server(config) as srv:
+        clients = []
+        for nick in ("alice", "oper"):
+            c = await RawClient.connect(srv.port)
+            await c.register(nick, CAPS)
+            await c.send("JOIN #room")
+            await c.expect("366")
+            clients.append(c)
+        alice, oper = clients
+        msgid = await sent(alice, "PRIVMSG #room :old news")
+        # Past the window: alice herself may no longer, an operator still may.
+        srv.app.core.clock = _later(srv.app.core.clock, 120)
+        await alice.send(f"REDACT #room {msgid}")
+        assert (await alice.expect("FAIL")).params[1] == "REDACT_WINDOW_EXPIRED"
+        await oper.send(f"REDACT #room {msgid} :cleanup")
+        assert (await oper.expect("FAIL")).params[1] == "REDACT_FORBIDDEN"
+        await oper.send("OPER boss right")
+        await oper.expect("381")
+        await oper.send(f"REDACT #room {msgid} :cleanup")
+        assert (await alice.expect("REDACT")).params == ["#room", msgid, "cleanup"]

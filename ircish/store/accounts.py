@@ -77,6 +77,13 @@ def answer(conn: Connection, request: AccountRequest) -> Any:
             (r.name, r.registered, r.email)
             for r in conn.execute(select(accounts).order_by(accounts.c.key))
         ]
+    if op == "names_since":
+        return [
+            (r.name, r.registered)
+            for r in conn.execute(
+                select(accounts.c.name, accounts.c.registered)
+                .where(accounts.c.registered >= args[0]))
+        ]
     if op == "create":
         name, micros, email, password_hash, scram, certfp = args
         try:

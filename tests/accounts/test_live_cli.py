@@ -10,10 +10,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 import trio
 
 from ircish import testing
 from ircish.accounts.cli import main
+from ircish.accounts.records import AccountRequest
+from ircish.accounts.service import Unavailable
+from ircish.history.errors import StoreUnavailable
 from ircish.testing import start_server
 from tests.accounts.conftest import accounts_config
 from tests.accounts.helpers import finish, sasl_plain, start_sasl
@@ -86,3 +90,49 @@ async def test_enforce_renames_for_a_cli_account_but_not_after_its_deletion(
         assert any(m.command == "311" for m in await sven.collect_until("318"))
         await rosa.aclose()
         await sven.aclose()
+
+
+async def test_a_connection_storm_costs_one_look_up_not_one_per_client(tmp_path: Path) -> None:
+    async with start_server(tmp_path, _config("warn")) as srv:
+        service = srv.owner("accounts")
+        asked: list[str] = []
+        real_ask = service._ask
+
+        async def counting_ask(request):  # type: ignore[no-untyped-def]
+            asked.append(request.op)
+            return await real_ask(request)
+
+        service._ask = counting_ask
+        clients = [await RawClient.connect(srv.port) for _ in range(8)]
+        for number, client in enumerate(clients):
+            await client.register(f"storm{number}")
+        assert await cli(tmp_path, "warn", "create", "storm3", stdin="storm-password\n") == 0
+        # The account made after storm3 connected is still found for it.
+        await clients[3].send("NICK other3", "NICK storm3")
+        notice = await clients[3].expect(
+            lambda m: m.command == "NOTICE" and (m.source or "").startswith("NickServ!"))
+        assert "storm3 is a registered account" in notice.params[-1]
+        # 9 nicks the server did not know, answered by a few look-ups, not 9.
+        assert 1 <= len(asked) <= 3, asked
+        for client in clients:
+            await client.aclose()
+
+
+async def test_a_restarting_worker_is_unavailable_not_the_servers_end(tmp_path: Path) -> None:
+    async with start_server(tmp_path, _config("warn")) as srv:
+        service = srv.owner("accounts")
+
+        async def restarting(request):  # type: ignore[no-untyped-def]
+            raise StoreUnavailable("the history worker is not running (restarting)")
+
+        service.store.account = restarting
+        with pytest.raises(Unavailable):
+            await service.ask(AccountRequest("get", ("anyone",)))
+        # The look-up of new names meets the same answer, and the server carries on.
+        client = await RawClient.connect(srv.port)
+        await client.register("newcomer")
+        await client.send("NICK newcomer2")
+        await trio.sleep(1.5)
+        await client.send("PING :alive")
+        await client.expect("PONG")
+        await client.aclose()

@@ -113,6 +113,7 @@ class HistorySection:
     retention_days: int = 0
     replay_on_join: int = 50
     chathistory_max: int = 100
+    replay_bots: bool = False
 
 
 @dataclass(frozen=True)

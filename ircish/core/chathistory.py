@@ -298,6 +298,20 @@ def message_error(server: Server, user: User, request: HistoryRequest) -> None:
 
 
 
+ACTION = "\x01ACTION "
+
+
+def stamp_text(text: str, micros: int, now_micros: int) -> str:
+    """``text`` after its time, ``[12:34] `` in the server's local time (with the date
+    if it was not said today), for a replay to a client without ``server-time``."""
+    when = datetime.fromtimestamp(micros / 1_000_000)
+    today = datetime.fromtimestamp(now_micros / 1_000_000).date()
+    stamp = when.strftime("%H:%M") if when.date() == today else when.strftime("%Y-%m-%d %H:%M")
+    if text.startswith(ACTION):  # inside the CTCP, so "* nick [12:34] waves"
+        return f"{ACTION}[{stamp}] {text[len(ACTION):]}"
+    return f"[{stamp}] {text}"
+
+
 def line_params(line: StoredLine, extended: bool = False) -> list[str]:
     """The parameters of a stored line; ``extended``: a JOIN in its extended-join form."""
     kind = line.kind

@@ -29,18 +29,23 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import trio
 
 from ircish.config import Config, ConfigError
 from ircish.core import chathistory as ch
+from ircish.core import events
 from ircish.core.commands import Command
 from ircish.core.extension import Extension
 from ircish.history.client import StoreClient
 from ircish.history.errors import StorageError, StoreQueryError, StoreUnavailable
+from ircish.history.records import HistoryRecord
 from ircish.history.settings import DEFAULT_EVENTS, StoreSettings
 from ircish.net.connection import Connection
+from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
     from ircish.core.replies import Replies
@@ -53,6 +58,12 @@ log = logging.getLogger("ircish.store")
 
 # Requests one client may have in flight; more are refused, not queued.
 MAX_IN_FLIGHT = 4
+# user.ext key: the channels this connection has joined (each replayed once at most).
+REPLAYED = "history-replayed"
+# user.ext key of the read-marker feature's markers (read, never changed here).
+READ_MARKERS = "read-marker"
+# (account, channel) departures remembered for replay; the oldest go first.
+MAX_DEPARTURES = 10_000
 
 
 def settings_from_config(config: Config) -> StoreSettings:
@@ -80,8 +91,10 @@ class HistoryService:
         history = app.config.history
         self.max_limit = history.chathistory_max
         self.replay_lines = history.replay_on_join
+        self.replay_bots = history.replay_bots
         self._nursery: trio.Nursery | None = None
         self._in_flight: Counter[int] = Counter()
+        self._left: dict[tuple[str, str], int] = {}
 
     async def serve(self, app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
         try:
@@ -183,29 +196,87 @@ class HistoryService:
             return
         if ch.CAP in user.caps:
             return  # it will ask with CHATHISTORY, as it sees fit
-        # Only what was said before the join: later lines arrive live.
+        joined = user.ext.setdefault(REPLAYED, set())
+        if channel.key in joined:
+            return  # a rejoin on the same connection: it has seen the replay already
+        joined.add(channel.key)
+        now = server.micros(server.clock())
+        missed_since = self.missed_since(user, channel.key)
+        epoch = ch.history_epoch(server, channel)
+        since = epoch if missed_since is None else max(epoch or 0, missed_since + 1)
+        # Only what was said before the join (later lines arrive live): the newest
+        # lines before now, but none the person has already seen.
         request = ch.HistoryRequest(
             "BEFORE",
             channel.name,
-            (("timestamp", server.micros(server.clock())),),
-            self.replay_lines,
+            (("timestamp", now),),
+            # Bots' lines are left out after the read: room for some of them.
+            self.replay_lines if self.replay_bots else 2 * self.replay_lines,
             ch.MESSAGE_KINDS,
-            ch.history_epoch(server, channel),
+            since,
             ch.viewer_of(user),
         )
-        self._nursery.start_soon(self._replay, user, request)
+        self._nursery.start_soon(self._replay, user, request, missed_since is not None)
 
-    async def _replay(self, user: User, request: ch.HistoryRequest) -> None:
+    def missed_since(self, user: User, key: str) -> int | None:
+        """When this person last saw ``key`` (µs): the later of their account's read
+        marker and their account's last departure from it; None for someone unknown."""
+        seen = []
+        times = getattr(user.ext.get(READ_MARKERS), "times", None)
+        if isinstance(times, dict) and isinstance(times.get(key), int):
+            # A marker is a whole millisecond: it has read that millisecond's lines.
+            seen.append(times[key] // 1000 * 1000 + 999)
+        if user.account is not None:
+            left = self._left.get((casefold(user.account), key))
+            if left is not None:
+                seen.append(left)
+        return max(seen) if seen else None
+
+    def on_event(self, event: events.Event) -> None:
+        """Remember when an account left a channel (part, kick, quit): what was said
+        after that is what it missed."""
+        if not isinstance(event, events.LeaveEvent):
+            return
+        user = self.core.find_user(event.nick)  # still known during its quit
+        if user is None or user.account is None:
+            return
+        entry = (casefold(user.account), casefold(event.channel))
+        self._left.pop(entry, None)
+        self._left[entry] = event.micros
+        while len(self._left) > MAX_DEPARTURES:
+            del self._left[next(iter(self._left))]  # the oldest departure
+
+    async def _replay(self, user: User, request: ch.HistoryRequest, known: bool) -> None:
         channel_name = request.target
         try:
             (records,) = await self.store.ask(request)
+            if not self.replay_bots:
+                records = [r for r in records if "bot" not in r.tags][-self.replay_lines:]
             channel = self.core.find_channel(channel_name)
             if records and channel is not None and channel.key in user.channels:
-                ch.send_history(self.core, user, channel.name, records)
+                self.send_replay(user, channel.name, records, known)
         except StoreUnavailable as exc:
             log.debug("no history replay for %s in %s: %s", user.nick, channel_name, exc)
         except Exception:
             log.exception("history replay for %s in %s failed", user.nick, channel_name)
+
+    def send_replay(
+        self, user: User, channel: str, records: Sequence[HistoryRecord], known: bool,
+    ) -> None:
+        core = self.core
+        if "server-time" not in user.caps:
+            # Its client would stamp every line with the join's time.
+            now = core.micros(core.clock())
+            records = [replace(r, text=ch.stamp_text(r.text, r.micros, now)) for r in records]
+        count = plural(len(records), "line")
+        when = "said since you left" if known else "said before you joined"
+        core.send_from_server(user, "NOTICE", channel, f"*** replaying {count} {when}")
+        ch.send_history(core, user, channel, records)
+        core.send_from_server(user, "NOTICE", channel, "*** end of replay")
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 # Room for the prefix, the nick and the CRLF within IRC's 512 bytes.
@@ -249,7 +320,7 @@ def history_feature(app: IrcServer, store: StoreClient) -> Extension:
         capabilities={ch.CAP: "", ch.EVENT_PLAYBACK_CAP: ""},
         isupport={"CHATHISTORY": str(service.max_limit), "MSGREFTYPES": "msgid,timestamp"},
         # Every event the core emits goes to the writer, which keeps what it stores.
-        event_listeners=(store.submit,),
+        event_listeners=(store.submit, service.on_event),
         join_listeners=(service.on_join,),
         services=(service.serve,),
         shutdown_steps=(service.flush,),

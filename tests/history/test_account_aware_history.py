@@ -51,7 +51,7 @@ async def test_chathistory_and_replay_keep_account_and_realname(tmp_path: Path) 
         assert not any("account" in m.tags for m in lines)
         # The replay on join (messages only) reads the same stored lines.
         carol = await RawClient.connect(srv.port)
-        await carol.register("carol", ["batch", "account-tag", "message-tags"])
+        await carol.register("carol", ["batch", "account-tag", "message-tags", "server-time"])
         _, replayed = await history(carol, "JOIN #c")
         assert [(m.params[1], m.tags.get("account")) for m in replayed] == [
             ("hello from alice", "alice"), ("hello from guest", None)]

@@ -70,6 +70,9 @@ class Worker:
         self.abandoned = 0  # queries dropped because their asker gave up
         self._out_send, self._out_receive = trio.open_memory_channel[Any](math.inf)
         self._sent_all = trio.Event()
+        # Cancelled when the server stops taking our frames: a worker that kept
+        # reading then committed events nobody would hear were committed.
+        self._receiving = trio.CancelScope()
 
     async def run(self) -> int:
         hello = await self.link.receive()
@@ -118,7 +121,8 @@ class Worker:
                 await nursery.start(store.run)
                 nursery.start_soon(self._send_loop)
                 async with trio.open_nursery() as calls:
-                    await self._receive_loop(calls)
+                    with self._receiving:
+                        await self._receive_loop(calls)
                 # The server is gone or done: commit everything received.
                 with trio.move_on_after(FINAL_FLUSH_S):
                     await store.flush()
@@ -220,8 +224,14 @@ class Worker:
         try:
             async for frame in self._out_receive:
                 await self.link.send(frame)
-        except LinkClosed:
-            pass  # nobody listens any more; the work goes on
+        except LinkClosed as exc:
+            # No ack or answer can reach the server any more, so this session is
+            # over: commit what came and exit. The server sees the end, starts a
+            # new worker and sends it what was never acknowledged. Reading on
+            # instead left the server's unacknowledged events and its queries
+            # waiting for good.
+            log.warning("history worker: the server stopped reading (%s); ending", exc)
+            self._receiving.cancel()
         finally:
             self._sent_all.set()
 

@@ -42,8 +42,22 @@ class Counts:
 
 def count_junit(path: Path) -> Counts:
     """Outcomes from pytest's JUnit XML; an error (setup or teardown) counts as failed."""
-    counts = Counts()
+    total = Counts()
+    for counts in count_by_module(path).values():
+        total.passed += counts.passed
+        total.failed += counts.failed
+        total.skipped += counts.skipped
+    return total
+
+
+def count_by_module(path: Path) -> dict[str, Counts]:
+    """The outcomes per irctest module (``monitor.py``), from the cases' class names."""
+    modules: dict[str, Counts] = {}
     for case in ET.parse(path).getroot().iter("testcase"):
+        # irctest.server_tests.monitor.MonitorTestCase -> monitor.py
+        parts = case.get("classname", "").split(".")
+        name = f"{parts[2]}.py" if len(parts) > 3 else (case.get("classname") or "?")
+        counts = modules.setdefault(name, Counts())
         kinds = {child.tag for child in case}
         if kinds & {"failure", "error"}:
             counts.failed += 1
@@ -51,7 +65,19 @@ def count_junit(path: Path) -> Counts:
             counts.skipped += 1
         else:
             counts.passed += 1
-    return counts
+    return modules
+
+
+def print_modules(*reports: Path) -> None:
+    merged: dict[str, Counts] = {}
+    for report in reports:
+        for name, counts in count_by_module(report).items():
+            into = merged.setdefault(name, Counts())
+            into.passed += counts.passed
+            into.failed += counts.failed
+            into.skipped += counts.skipped
+    for name in sorted(merged):
+        print(f"  {name:32} {merged[name].line()}")
 
 
 def make_writable(root: Path) -> None:
@@ -108,6 +134,9 @@ def main(argv: list[str]) -> int:
                   file=sys.stderr)
             return services_status or 1
         services = count_junit(services_junit)
+        print("per module (generic and services together):")
+        print_modules(junit, services_junit)
+        print(f"generic: {counts.line()}")
         print(f"services ({', '.join(SERVICES_MODULES)}): {services.line()}")
         counts = Counts(counts.passed + services.passed, counts.failed + services.failed,
                         counts.skipped + services.skipped)

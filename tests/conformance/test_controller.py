@@ -21,7 +21,7 @@ from ircish.passwords import verify_password
 from ircish.testing import test_config as config_in
 from tests.conformance import ircish_config
 from tests.conformance.ircish_config import OPER_NAME, OPER_PASSWORD, ServerSettings
-from tests.conformance.run import count_junit
+from tests.conformance.run import count_by_module, count_junit
 
 HERE = Path(__file__).resolve().parent
 IRCTEST = HERE.parents[2] / "shared" / "irctest"
@@ -75,6 +75,23 @@ def test_count_junit(tmp_path: Path) -> None:
         '<testcase name="e"/></testsuite></testsuites>'
     )
     assert count_junit(report).line() == "2 passed, 2 failed, 1 skipped"
+
+
+def test_count_by_module(tmp_path: Path) -> None:
+    report = tmp_path / "junit.xml"
+    report.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="irctest.server_tests.monitor.MonitorTestCase" name="a"/>'
+        '<testcase classname="irctest.server_tests.monitor.MonitorTestCase" name="b">'
+        '<failure message="bad"/></testcase>'
+        '<testcase classname="irctest.server_tests.who.WhoTestCase" name="c">'
+        '<skipped message="no"/></testcase></testsuite></testsuites>'
+    )
+    modules = count_by_module(report)
+    assert {name: c.line() for name, c in modules.items()} == {
+        "monitor.py": "1 passed, 1 failed, 0 skipped",
+        "who.py": "0 passed, 0 failed, 1 skipped",
+    }
 
 
 # Run in a child process: importing irctest registers pytest hooks and

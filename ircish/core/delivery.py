@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.filters import Reject
-from ircish.core.state import PREFIX_RANK, PREFIXES, TAG_MESSAGE_TAGS
+from ircish.core.state import BOT_MODE, PREFIX_RANK, PREFIXES, TAG_MESSAGE_TAGS
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -161,9 +161,13 @@ def _deliver_one(
             member.sink.send(line.for_mask(member.tagmask))
     if "echo-message" in user.caps and not (tags_only and not user.tagmask & TAG_MESSAGE_TAGS):
         server.reply(user, line.for_mask(user.tagmask))
+    stored_tags = client_tags or {}
+    if BOT_MODE in user.modes and verb != "TAGMSG":
+        # Kept with the line: history marks it and replay can leave it out.
+        stored_tags = {**stored_tags, "bot": ""}
     server.emit(events.MessageEvent(
         line.msgid, server.micros(ts), verb, user.source, user.nick,  # type: ignore[arg-type]
-        user.account, canonical, is_channel, text, client_tags or {},
+        user.account, canonical, is_channel, text, stored_tags,
         None if is_channel else recipient.account,
         None if is_channel else user.session,
         None if is_channel else recipient.session,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from os import PathLike
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -163,6 +165,21 @@ class PluginAPI:
     @property
     def server_name(self) -> str:
         return self._runner.core.name
+
+    # ---- files ----------------------------------------------------------------------
+
+    @property
+    def data_dir(self) -> Path:
+        """A folder of this plugin's own: ``plugin-data/<name>`` next to config.toml,
+        made on first use (so a plugin never writes into the server's working folder)."""
+        folder = self._runner.app.config.base_dir / "plugin-data" / self.name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def path(self, value: str | PathLike[str]) -> Path:
+        """A path from this plugin's settings: a relative one is next to config.toml,
+        as every relative path in the config is."""
+        return self._runner.app.config.resolve(str(Path(value).expanduser()))
 
     # ---- bots -----------------------------------------------------------------------
 

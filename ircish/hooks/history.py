@@ -19,7 +19,7 @@ import bisect
 import logging
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -84,6 +84,8 @@ class HistoryLine:
     source: str
     target: str
     text: str
+    # Said by a bot (user mode +B, as every plugin bot is): history keeps the mark.
+    is_bot: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,8 +303,8 @@ class MemoryHistory:
 
     # ---- queries --------------------------------------------------------------------
 
-    def latest(self, channel: str, limit: int, start: Start = _from_the_start
-               ) -> list[HistoryLine]:
+    def latest(self, channel: str, limit: int, start: Start = _from_the_start,
+               kinds: frozenset[str] = PLAYBACK_KINDS) -> list[HistoryLine]:
         memory = self._channels.get(casefold(channel))
         if memory is None or limit <= 0:
             return []
@@ -310,6 +312,8 @@ class MemoryHistory:
         first = start(channel)
         if first is not None:
             items = [item for item in items if _time(item) >= first]
+        if kinds != PLAYBACK_KINDS:
+            items = [item for item in items if _kind(item) in kinds]
         return [_as_line(item) for item in items[-limit:]]
 
     def last_seen(self, nick: str, channel: str | None, before: datetime | None,
@@ -369,11 +373,29 @@ def _places(gone: Sightings) -> dict[str, Sightings]:
     return places
 
 
+def _kind(item: HistoryLine | events.MessageEvent) -> str:
+    return item.kind if isinstance(item, HistoryLine) else item.command
+
+
+def read_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
+    """A plugin's ``kinds=`` as the set a read asks for; every kind when None."""
+    if kinds is None:
+        return PLAYBACK_KINDS
+    if isinstance(kinds, str):
+        kinds = (kinds,)  # "PRIVMSG" alone, not its letters
+    chosen = frozenset(k.upper() for k in kinds)
+    unknown = chosen - PLAYBACK_KINDS
+    if unknown or not chosen:
+        raise ValueError(f"kinds= takes some of {', '.join(sorted(PLAYBACK_KINDS))}; "
+                         f"got {', '.join(sorted(unknown)) or 'none'}")
+    return chosen
+
+
 def _as_line(item: HistoryLine | events.MessageEvent) -> HistoryLine:
     if isinstance(item, HistoryLine):
         return item
     return HistoryLine(item.msgid, _when(item), item.command, item.nick, item.source,
-                       item.target, item.text)
+                       item.target, item.text, "bot" in item.tags)
 
 
 def _as_seen(item: Sighting) -> Seen:
@@ -490,12 +512,15 @@ class PluginHistory:
         self._health.answered()
         return answers
 
-    async def latest(self, channel: str, limit: int = 20) -> list[HistoryLine]:
-        """The last ``limit`` lines of a channel, oldest first."""
+    async def latest(self, channel: str, limit: int = 20,
+                     kinds: Iterable[str] | None = None) -> list[HistoryLine]:
+        """The last ``limit`` lines of a channel, oldest first; ``kinds``: only
+        these (e.g. ``{"PRIVMSG", "NOTICE"}``), every kind when None."""
+        chosen = read_kinds(kinds)
         reader = self._reader()
         if reader is None:
-            return self._memory.latest(channel, limit, self._start)
-        request = HistoryRequest("LATEST", channel, (None,), limit, PLAYBACK_KINDS,
+            return self._memory.latest(channel, limit, self._start, chosen)
+        request = HistoryRequest("LATEST", channel, (None,), limit, chosen,
                                  self._epoch(channel))
         (records,) = await self._ask(reader, request)
         return [_from_record(r) for r in records]
@@ -621,4 +646,4 @@ def _from_record(record: Any) -> HistoryLine:
     kind = record.kind
     text = (record.param or "") if kind == "NICK" else "" if kind == "JOIN" else record.text
     return HistoryLine(record.msgid, record.time, record.kind, record.nick, record.source,
-                       record.target, text)
+                       record.target, text, "bot" in record.tags)

@@ -123,6 +123,7 @@ class CommandRouter:
             return  # bots never trigger commands: no loops between bots
         found = self._lookup(event)
         if found is None:
+            self._bot_help(event)
             return
         (plugin, cmd, accepted), rest = found
         bot = bot_users.get(casefold(cmd.bot))
@@ -158,6 +159,41 @@ class CommandRouter:
             return
         if inspect.isawaitable(result):
             await self.runner.spawn(plugin, what, result, self.runner.timeout)
+
+    def _bot_help(self, event: events.MessageEvent) -> None:
+        """``!help [command]`` (``help`` in private): each bot there that has commands
+        answers with their names, or the one that has ``command`` with its help
+        text, in a NOTICE to whoever asked (a channel needs no list per asker)."""
+        private = not event.is_channel
+        word, _, rest = event.text.partition(" ")
+        if word.lower() != "!help" and not (private and word.lower() == "help"):
+            return
+        asked = rest.strip().split(" ", 1)[0].lower()
+        bot_users = self.runner.bot_users
+        if private:
+            bot = bot_users.get(casefold(event.target))
+            here = [bot] if bot is not None else []
+        else:
+            channel = self.runner.core.find_channel(event.target)
+            here = ([u for u in channel.members if u.key in bot_users]
+                    if channel is not None else [])
+        for bot in here:
+            mine = sorted(
+                ((plugin, cmd) for plugin, cmd, _ in self.bot_commands.values()
+                 if plugin.enabled and casefold(cmd.bot) == bot.key),
+                key=lambda entry: entry[1].name.lower())
+            if not mine:
+                continue
+            handle = Bot(self.runner, bot)
+            if not asked:
+                names = ", ".join(f"{cmd.prefix}{cmd.name}" for _, cmd in mine)
+                handle.notice(event.nick, f"My commands: {names}. Say !help <command> "
+                                          "for one of them.")
+                continue
+            for plugin, cmd in mine:
+                if cmd.name.lower() == asked.removeprefix(cmd.prefix):
+                    handle.notice(event.nick, cmd.help or (
+                        f"{cmd.prefix}{cmd.name}: a command of the plugin {plugin.name}."))
 
     def _lookup(self, event: events.MessageEvent) -> tuple[_Entry, str] | None:
         text = event.text

@@ -1,4 +1,5 @@
-"""Greets people: a notice when they connect, a line when they join a greeted channel.
+"""Greets people: a notice when they connect, and one when they join a greeted channel
+(or a line in the channel, with ``public_join_greeting = true``).
 
 The first client to connect after the server started gets a special greeting
 (unless seen before), and someone seen before gets "welcome back" with how many
@@ -15,6 +16,10 @@ greeting.
     nick = "WelcomeBot"
     channels = ["#lobby"]
     greeting = "Welcome to {network}, {nick}!"
+    public_join_greeting = false   # true: the join greeting is a line in the channel
+
+The bot's lines are bot lines (user mode +B): history marks them, and replay on
+join leaves them out, so nobody is greeted with yesterday's greetings.
 """
 
 from __future__ import annotations
@@ -33,14 +38,24 @@ DEFAULTS: dict[str, Any] = {
     "greeting": "Welcome to {network}, {nick}!",
     "first_greeting": "Welcome to {network}, {nick}! You are the first to connect since "
                       "the server started.",
-    # {count} is the messages said in the greeted channels since the last visit.
-    "welcome_back": "Welcome back to {network}, {nick}! {count} messages were said since "
-                    "your last visit.",
+    # {count} is the number of messages said in the greeted channels since the last
+    # visit; {messages_said} says it in words ("1 message was said", "no messages...").
+    "welcome_back": "Welcome back to {network}, {nick}! {messages_said} since your last "
+                    "visit.",
     "join_greeting": "Hello {nick}, welcome to {channel}!",
-    "join_welcome_back": "Welcome back to {channel}, {nick}! {count} messages were said "
-                         "here since your last visit.",
+    "join_welcome_back": "Welcome back to {channel}, {nick}! {messages_said} here since "
+                         "your last visit.",
+    # The join greetings go to the joiner alone, as a NOTICE; true: a line in the channel.
+    "public_join_greeting": False,
 }
-FIELDS = {"nick", "network", "channel", "count"}
+FIELDS = {"nick", "network", "channel", "count", "messages_said"}
+BOOLEANS = {"public_join_greeting"}
+
+
+def messages_said(count: int) -> str:
+    if count == 0:
+        return "No messages were said"
+    return "1 message was said" if count == 1 else f"{count} messages were said"
 
 
 def settings(api: PluginAPI) -> dict[str, Any]:
@@ -54,6 +69,9 @@ def settings(api: PluginAPI) -> dict[str, Any]:
         if key == "channels":
             if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
                 raise ValueError(f"[plugins.{api.name}] channels must be a list of channels")
+        elif key in BOOLEANS:
+            if not isinstance(value, bool):
+                raise ValueError(f"[plugins.{api.name}] {key} must be true or false")
         elif not isinstance(value, str):
             raise ValueError(f"[plugins.{api.name}] {key} must be a string")
         elif key != "nick":
@@ -98,8 +116,9 @@ async def on_welcome(api: PluginAPI, nick: str, account: str | None, first_clien
     if last is None and first_client and conf["first_greeting"]:
         template = conf["first_greeting"]
     if template:
-        api.bot(conf["nick"]).notice(nick, template.format(nick=nick, network=api.network,
-                                                           channel="", count=count))
+        api.bot(conf["nick"]).notice(nick, template.format(
+            nick=nick, network=api.network, channel="", count=count,
+            messages_said=messages_said(count)))
 
 
 @hookimpl
@@ -118,5 +137,10 @@ async def on_join(api: PluginAPI, nick: str, account: str | None, channel: str, 
         except HistoryUnavailable:
             pass  # the store is slow or down: the plain greeting will do
     if template:
-        api.bot(conf["nick"]).say(channel, template.format(
-            nick=nick, network=api.network, channel=channel, count=count))
+        text = template.format(nick=nick, network=api.network, channel=channel, count=count,
+                               messages_said=messages_said(count))
+        bot = api.bot(conf["nick"])
+        if conf["public_join_greeting"]:
+            bot.say(channel, text)
+        else:
+            bot.notice(nick, text)  # one line per join in the channel is noise for all

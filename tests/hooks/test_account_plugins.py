@@ -61,7 +61,7 @@ async def test_welcome_bot_knows_an_account_on_a_new_nick(tmp_path: Path) -> Non
 
         # The account on another nick: welcomed back, with what was said since.
         ally = await logged_in(srv.port, "ally", "alice")
-        assert await greeting(ally) == ("Welcome back to ircish, ally! 1 messages were said "
+        assert await greeting(ally) == ("Welcome back to ircish, ally! 1 message was said "
                                         "since your last visit.")
         await ally.send("QUIT :bye")
         await ally.read_until_closed()
@@ -110,7 +110,7 @@ async def test_account_sightings_survive_a_restart(tmp_path: Path) -> None:
         assert seen.params[1] == "I have not seen nobody."
         # The account's first visit since the restart, on yet another nick: from the store.
         al = await logged_in(srv.port, "al", "alice")
-        assert await greeting(al) == ("Welcome back to ircish, al! 0 messages were said since "
+        assert await greeting(al) == ("Welcome back to ircish, al! No messages were said since "
                                       "your last visit.")
         for client in (bob, al):
             await client.aclose()

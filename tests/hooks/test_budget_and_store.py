@@ -93,8 +93,8 @@ async def test_a_store_that_does_not_answer_is_not_the_plugins_failure(
                 client = await h.client(f"new{i}")
                 # Without the history, the plain greetings.
                 assert await bot_says(client, "WelcomeBot", 2) == {
-                    f"new{i}": f"Welcome to ircish, new{i}!",
-                    "#lobby": f"Hello new{i}, welcome to #lobby!"}
+                    ("NOTICE", f"new{i}", f"Welcome to ircish, new{i}!"),
+                    ("NOTICE", f"new{i}", f"Hello new{i}, welcome to #lobby!")}
             await wait_until(lambda: len(asked) == 10)
             assert asked[2:] == [x for i in range(4) for x in (f"new{i}", f"unavailable new{i}")]
         finally:

@@ -75,4 +75,7 @@ async def test_tutorial_plugin(plugin_server: Any) -> None:
             "alice: say !roll NdM, like !roll 2d6"
         await alice.send("PRIVMSG #games :!rolls")
         reply = (await alice.expect("PRIVMSG")).params[1]
-        assert re.fullmatch(r"3 rolls in the last \d+ lines of #games", reply), reply
+        assert re.fullmatch(r"3 rolls in the last \d+ messages of #games", reply), reply
+        await alice.send("PRIVMSG #games :!help roll")
+        help_line = await alice.expect("NOTICE")
+        assert help_line.source.startswith("Dice!") and help_line.params[1] == "!roll NdM"

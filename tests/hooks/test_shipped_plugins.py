@@ -18,10 +18,11 @@ def from_bot(nick: str) -> Any:
     return lambda m: m.command in ("PRIVMSG", "NOTICE") and (m.source or "").startswith(nick)
 
 
-async def bot_says(client: Any, nick: str, count: int) -> dict[str, str]:
-    """The next ``count`` lines from a bot, by target: async hooks finish in any order."""
+async def bot_says(client: Any, nick: str, count: int) -> set[tuple[str, str, str]]:
+    """The next ``count`` lines from a bot as (verb, target, text): async hooks finish
+    in any order."""
     lines = [await client.expect(from_bot(nick)) for _ in range(count)]
-    return {m.params[0]: m.params[1] for m in lines}
+    return {(m.command, m.params[0], m.params[1]) for m in lines}
 
 
 async def test_welcome_bot(plugin_server: Any) -> None:
@@ -29,17 +30,17 @@ async def test_welcome_bot(plugin_server: Any) -> None:
     async with plugin_server({}, ["welcome_bot"], settings, directory=REPO_PLUGINS,
                              config={"channels": {"auto_join": ["#lobby"]}}) as h:
         alice = await h.client("alice")
+        # Both greetings are private NOTICEs: a join says nothing to the channel.
         assert await bot_says(alice, "WelcomeBot", 2) == {
-            "alice": "Welcome to ircish, alice! You are the first to connect since the server "
-                     "started.",
-            "#lobby": "Hello alice, welcome to #lobby!",
+            ("NOTICE", "alice", "Welcome to ircish, alice! You are the first to connect since "
+                                "the server started."),
+            ("NOTICE", "alice", "Hello alice, welcome to #lobby!"),
         }
-        notice = next(m for m in alice.seen if from_bot("WelcomeBot")(m) and m.params[0] ==
-                      "alice")
-        assert notice.command == "NOTICE"
 
         bob = await h.client("bob")
-        assert (await bot_says(bob, "WelcomeBot", 2))["bob"] == "Welcome to ircish, bob!"
+        assert ("NOTICE", "bob", "Welcome to ircish, bob!") in await bot_says(
+            bob, "WelcomeBot", 2)
+        assert not any(m.params[0] == "#lobby" for m in alice.seen if from_bot("WelcomeBot")(m))
         await bob.send("QUIT :brb")
         await bob.read_until_closed()
         for text in ("one", "two", "three"):
@@ -49,9 +50,10 @@ async def test_welcome_bot(plugin_server: Any) -> None:
 
         bob = await h.client("bob")
         assert await bot_says(bob, "WelcomeBot", 2) == {
-            "bob": "Welcome back to ircish, bob! 3 messages were said since your last visit.",
-            "#lobby": "Welcome back to #lobby, bob! 3 messages were said here since your last "
-                      "visit.",
+            ("NOTICE", "bob", "Welcome back to ircish, bob! 3 messages were said since your "
+                              "last visit."),
+            ("NOTICE", "bob", "Welcome back to #lobby, bob! 3 messages were said here since "
+                              "your last visit."),
         }
         # Joining a channel that is not greeted says nothing.
         await bob.send("JOIN #quiet")

@@ -42,7 +42,7 @@ async def test_welcome_back_and_seen_after_a_restart(tmp_path: Path) -> None:
         bob = await RawClient.connect(srv.port)
         await bob.register("bob")
         back = await bob.expect(from_bot("WelcomeBot"))
-        assert back.params == ["bob", "Welcome back to ircish, bob! 0 messages were said "
+        assert back.params == ["bob", "Welcome back to ircish, bob! No messages were said "
                                       "since your last visit."]
         carol = await RawClient.connect(srv.port)
         await carol.register("carol")

@@ -267,7 +267,10 @@ class HistoryService:
         if "server-time" not in user.caps:
             # Its client would stamp every line with the join's time.
             now = core.micros(core.clock())
-            records = [replace(r, text=ch.stamp_text(r.text, r.micros, now)) for r in records]
+            # The stamp lengthens a line that may have filled 512 bytes: cut to fit.
+            records = [replace(r, text=core.fit_trailing(
+                f":{r.source} {r.kind} {r.target} :", ch.stamp_text(r.text, r.micros, now)))
+                for r in records]
         count = plural(len(records), "line")
         when = "said since you left" if known else "said before you joined"
         core.send_from_server(user, "NOTICE", channel, f"*** replaying {count} {when}")

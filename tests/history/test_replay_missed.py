@@ -135,3 +135,18 @@ async def _read_marker_replay(aserver: RunningServer) -> None:
     assert notices(lines)[0] == "*** replaying 2 lines said since you left"
     for client in (talker, phone, desk):
         await client.aclose()
+
+
+async def test_a_stamped_line_still_fits_one_irc_line(hconnect: ClientFactory) -> None:
+    from ircish.protocol.message import format_line
+
+    talker = await hconnect("talker", ["echo-message"])
+    await talker.send("JOIN #r")
+    await talker.expect("366")
+    await talker.send("PRIVMSG #r :" + "x" * 495)  # the relayed line is cut to fit
+    full = (await talker.expect("PRIVMSG")).params[-1]
+    plain = await hconnect("plain")
+    (line,) = [m for m in await join_and_collect(plain, "#r", 1) if m.command == "PRIVMSG"]
+    assert line.params[-1].startswith("[") and line.params[-1].endswith("xxx")
+    assert len(line.params[-1]) < len(full) + len("[00:00] ")
+    assert len(format_line(line.command, line.params, line.source).encode()) <= 510

@@ -14,8 +14,7 @@ returns it.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ircish.core import events
 from ircish.core.commands import Command
@@ -33,16 +32,17 @@ CAP = "draft/message-redaction"
 _REMEMBERED = 20_000
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
-    """What REDACT needs to know of one message: where it went and who sent it."""
+class Sent(NamedTuple):
+    """What REDACT needs to know of one message: where it went and who sent it.
+
+    A tuple, not a dataclass: one is made for every message on the server.
+    """
 
     micros: int
-    # casefolded channel name, or None for a private message
-    channel: str | None
+    is_channel: bool
     sender_session: str
     sender_account: str | None
-    # The nicks as sent (a private message's history is keyed by them).
+    # The names as sent (a private message's history is keyed by them).
     sender_nick: str
     target: str
     recipient_session: str | None
@@ -76,12 +76,12 @@ class Redaction:
         if type(event) is not events.MessageEvent:
             return
         if event.is_channel:
-            sender = self.core.find_user(event.nick)
+            sender = self.core.users.get(casefold(event.nick))
             session = sender.session if sender is not None else ""
-            sent = Sent(event.micros, casefold(event.target), session, event.account,
-                        event.nick, event.target, None)
+            sent = Sent(event.micros, True, session, event.account, event.nick, event.target,
+                        None)
         else:
-            sent = Sent(event.micros, None, event.session or "", event.account, event.nick,
+            sent = Sent(event.micros, False, event.session or "", event.account, event.nick,
                         event.target, event.recipient_session)
         self.recent.add(event.msgid, sent)
 
@@ -131,14 +131,14 @@ class Redaction:
         server.relay_members([m for m in recipients if CAP in m.caps], line)
         server.emit(events.RedactEvent(
             line.msgid, server.micros(line.ts), user.source, user.nick,
-            sent.target if sent.channel is None else display, sent.channel is not None,
-            msgid, reason, sent.sender_nick if sent.channel is None else ""))
+            display if sent.is_channel else sent.target, sent.is_channel,
+            msgid, reason, "" if sent.is_channel else sent.sender_nick))
 
 
 def _belongs(sent: Sent, target: str, user: User, parties: list[User]) -> bool:
     """Whether ``sent`` is a message of the conversation REDACT names."""
-    if sent.channel is not None:
-        return sent.channel == casefold(target)
+    if sent.is_channel or target.startswith("#"):
+        return sent.is_channel and casefold(sent.target) == casefold(target)
     sessions = {p.session for p in parties}
     if len(parties) == 1:  # a message to oneself
         return sent.sender_session == user.session == sent.recipient_session

@@ -161,3 +161,16 @@ async def test_an_oper_redacts_anyones_message_even_after_the_window(make_server
         await oper.expect("381")
         await oper.send(f"REDACT #room {msgid} :cleanup")
         assert (await alice.expect("REDACT")).params == ["#room", msgid, "cleanup"]
+
+
+async def test_a_private_msgid_named_under_a_channel_is_unknown(connect: Connect) -> None:
+    # The two members of a channel are exactly the two parties of the message.
+    alice, bob = await channel_of(connect, ("alice", CAPS), ("bob", CAPS))
+    private = await sent(alice, "PRIVMSG bob :just us")
+    await alice.send(f"REDACT #room {private}")
+    assert (await alice.expect("FAIL")).params[:4] == ["REDACT", "UNKNOWN_MSGID", "#room",
+                                                       private]
+    public = await sent(alice, "PRIVMSG #room :everyone")
+    await alice.send(f"REDACT bob {public}")
+    assert (await alice.expect("FAIL")).params[:4] == ["REDACT", "UNKNOWN_MSGID", "bob", public]
+    assert "REDACT" not in await lines_before_pong(bob)

@@ -132,6 +132,8 @@ class BanList:
         return min(times) if times else None
 
     def match_ip(self, ip: str, now: int) -> Ban | None:
+        if not self._bans:
+            return None  # every connection asks: parsing its address is not free
         address = _ip(ip)
         if address is None:
             return None
@@ -143,6 +145,8 @@ class BanList:
 
     def match_user(self, username: str, host: str, ip: str, now: int) -> Ban | None:
         """The D-line or K-line (tried against the host and the IP) this client matches."""
+        if not self._bans:
+            return None
         ban = self.match_ip(ip, now)
         if ban is not None:
             return ban

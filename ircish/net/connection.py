@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ircish.net")
 
+# How long one read's lines may hold the loop before others get a turn. A yield
+# after every line let the outbox flush between a sender's lines, one send per
+# line and recipient: fan-out fell from 1.19 M to 0.72 M deliveries/s.
+TURN_BUDGET_S = 0.001
+
 _BROKEN = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
@@ -290,11 +295,13 @@ class Connection:
             self.last_data = now
             self.ping_sent = None
             lines = framer.feed(data)
+            turn_start = now
             for index, raw in enumerate(lines):
-                if index:
-                    # One client's burst must not hold the loop: others get a turn
-                    # between its lines, as they would between its packets.
+                if index and trio.current_time() - turn_start > TURN_BUDGET_S:
+                    # One client's burst must not hold the loop: past its budget,
+                    # others get a turn, as they would between its packets.
                     await trio.lowlevel.checkpoint()
+                    turn_start = trio.current_time()
                 if self.closing:
                     return
                 if raw is TOO_LONG:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from ircish.core.commands import Command
 from ircish.core.handlers import oper as oper_module
 from ircish.core.server import Server
 from ircish.core.state import User
+from ircish.net.connection import TURN_BUDGET_S
 from ircish.passwords import hash_password
 from ircish.protocol import Message
 from ircish.testing import start_server
@@ -106,6 +108,9 @@ async def test_one_clients_burst_lets_others_in_between_its_lines(tmp_path: Path
 
         def tick(server: Server, user: User, msg: Message) -> None:
             order.append(user.nick)
+            # A costly line (as a password check on the loop was): together the
+            # burst holds the loop far past the reader's turn budget.
+            time.sleep(2 * TURN_BUDGET_S)
             if len(order) == 1:
                 # The other client's line reaches the server while the burst is
                 # being handled: it should not wait for the whole burst.

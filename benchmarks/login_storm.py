@@ -32,11 +32,7 @@ import json
 import multiprocessing
 import os
 import secrets
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -44,6 +40,7 @@ from typing import Any
 
 import trio
 
+from benchmarks.child import ChildServer, Lines, verb
 from benchmarks.procstat import busy_pct, cpu_busy_ticks, process_tree, tree_cpu_seconds
 from benchmarks.runlock import exclusive_run
 from benchmarks.stats import percentiles_ms
@@ -53,12 +50,6 @@ PASSWORD = "storm-password-1"
 CHANNEL = "#storm"
 # Per login name: mechanism, seconds from connect, outcome ("903", "904", "error ...").
 Results = dict[str, tuple[str, float, str]]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(work: Path, port: int, clients: int) -> Path:
@@ -191,95 +182,18 @@ class ScramClient:
         return f"{without_proof},p={base64.b64encode(proof).decode()}"
 
 
-class Server:
+class Server(ChildServer):
     """ircish as our child, pinned with taskset, from ``repo``, with accounts made."""
 
     def __init__(self, repo: Path, cpus: str, accounts: int) -> None:
-        self.repo = repo
-        self.cpus = cpus
-        self._tmp = tempfile.TemporaryDirectory(prefix="bench-login-")
-        self.work = Path(self._tmp.name)
-        self.port = free_port()
-        self.accounts = accounts
-        self.proc: subprocess.Popen[bytes] | None = None
         self.costs: dict[str, Any] = {}
 
-    def __enter__(self) -> Server:
-        config = write_config(self.work, self.port, self.accounts + 200)
-        self.costs = make_accounts(self.repo, config, self.accounts)
-        code = "import sys; from ircish.cli import server_main; sys.exit(server_main())"
-        cmd = [sys.executable, "-c", code, "--config", str(config)]
-        if self.cpus and shutil.which("taskset"):
-            cmd = ["taskset", "-c", self.cpus, *cmd]
-        env = {**os.environ, "PYTHONPATH": str(self.repo)}
-        with (self.work / "server.log").open("wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=self.work, env=env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server exited at start:\n{self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit("server did not listen within 60 s")
+        def prepare(work: Path, port: int) -> Path:
+            config = write_config(work, port, accounts + 200)
+            self.costs = make_accounts(repo, config, accounts)
+            return config
 
-    def log_tail(self, lines: int = 20) -> str:
-        text = (self.work / "server.log").read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._tmp.cleanup()
-
-
-class Lines:
-    """Minimal line reader over a Trio stream."""
-
-    def __init__(self, stream: trio.SocketStream) -> None:
-        self.stream = stream
-        self.buf = b""
-
-    async def lines(self) -> list[bytes]:
-        """The complete lines of the next read; [] at EOF."""
-        while True:
-            try:
-                data = await self.stream.receive_some(65536)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                data = b""
-            if not data:
-                return []
-            self.buf += data
-            if b"\n" in self.buf:
-                *done, self.buf = self.buf.split(b"\n")
-                return [line.rstrip(b"\r") for line in done]
-
-    async def until(self, want: set[bytes]) -> bytes:
-        """The first line whose verb is in ``want``."""
-        while True:
-            lines = await self.lines()
-            if not lines:
-                raise RuntimeError("closed")
-            for line in lines:
-                if verb(line) in want:
-                    return line
-
-
-def verb(line: bytes) -> bytes:
-    parts = line.split(b" ")
-    if parts and parts[0].startswith(b"@"):
-        parts = parts[1:]
-    if parts and parts[0].startswith(b":"):
-        parts = parts[1:]
-    return parts[0] if parts else b""
+        super().__init__(repo, cpus, "bench-login-", prepare, ready_s=60.0, stop_s=15.0)
 
 
 # ---- the logins (a process of their own) -------------------------------------------

@@ -28,11 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,6 +35,7 @@ from pathlib import Path
 
 import trio
 
+from benchmarks.child import ChildServer, Lines, verb
 from benchmarks.procstat import busy_pct, cpu_busy_ticks, cpu_seconds
 from benchmarks.runlock import exclusive_run
 from benchmarks.stats import percentiles_ms
@@ -48,12 +44,6 @@ from ircish.passwords import hash_password
 _REPO = Path(__file__).resolve().parent.parent
 OPER_NAME = "admin"
 OPER_PASSWORD = "correct horse battery staple"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(work: Path, port: int) -> Path:
@@ -89,85 +79,9 @@ password_hash = "{hash_password(OPER_PASSWORD)}"
     return config
 
 
-class Server:
-    """The server under test as our child, pinned with taskset, from ``repo``."""
-
-    def __init__(self, repo: Path, cpus: str) -> None:
-        self.repo = repo
-        self.cpus = cpus
-        self._tmp = tempfile.TemporaryDirectory(prefix="bench-oper-")
-        self.work = Path(self._tmp.name)
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Server:
-        config = write_config(self.work, self.port)
-        code = "import sys; from ircish.cli import server_main; sys.exit(server_main())"
-        cmd = [sys.executable, "-c", code, "--config", str(config)]
-        if self.cpus and shutil.which("taskset"):
-            cmd = ["taskset", "-c", self.cpus, *cmd]
-        env = {**os.environ, "PYTHONPATH": str(self.repo)}
-        with (self.work / "server.log").open("wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=self.work, env=env)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server exited at start:\n{self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit("server did not listen within 30 s")
-
-    def log_tail(self, lines: int = 20) -> str:
-        text = (self.work / "server.log").read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._tmp.cleanup()
-
-
-class Line:
-    """Minimal line reader over a Trio stream; this generator only needs verbs."""
-
-    def __init__(self, stream: trio.SocketStream) -> None:
-        self.stream = stream
-        self.buf = b""
-
-    async def lines(self) -> list[bytes]:
-        """The complete lines of the next read; [] at EOF."""
-        while True:
-            try:
-                data = await self.stream.receive_some(65536)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                data = b""
-            if not data:
-                return []
-            self.buf += data
-            if b"\n" in self.buf:
-                *done, self.buf = self.buf.split(b"\n")
-                return [line.rstrip(b"\r") for line in done]
-
-
-def verb(line: bytes) -> bytes:
-    parts = line.split(b" ")
-    if parts and parts[0].startswith(b":"):
-        parts = parts[1:]
-    return parts[0] if parts else b""
-
-
-async def register(port: int, nick: str) -> tuple[trio.SocketStream, Line]:
+async def register(port: int, nick: str) -> tuple[trio.SocketStream, Lines]:
     stream = await trio.open_tcp_stream("127.0.0.1", port)
-    reader = Line(stream)
+    reader = Lines(stream)
     await stream.send_all(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
     while True:
         lines = await reader.lines()
@@ -202,7 +116,7 @@ class Attacker:
         self.stream, reader = await register(self.port, nick)
         nursery.start_soon(self._read, self.stream, reader)
 
-    async def _read(self, stream: trio.SocketStream, reader: Line) -> None:
+    async def _read(self, stream: trio.SocketStream, reader: Lines) -> None:
         tally = self.tally
         while True:
             lines = await reader.lines()
@@ -349,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.loadgen_cpus:
         os.sched_setaffinity(0, {int(c) for c in args.loadgen_cpus.split(",")})
     lock = exclusive_run(args.lock_timeout, f"oper_storm {args.mode}")
-    with lock, Server(args.repo, args.server_cpus) as srv:
+    with lock, ChildServer(args.repo, args.server_cpus, "bench-oper-", write_config) as srv:
         assert srv.proc is not None
         cpu0, ticks0, own0, wall0 = cpu_seconds(srv.proc.pid), cpu_busy_ticks(), os.times(), \
             time.monotonic()

@@ -539,10 +539,7 @@ class PluginHistory:
         # Not seen since this process started: ask the store, which is kept by
         # target, so "anywhere" means the channels the server has right now.
         # One read for all of them, and only a nick's own lines come back.
-        if channel is not None:
-            places = [channel]
-        else:
-            places = [c.name for c in list(self._core.channels.values())][:STORE_CHANNELS]
+        places = self._store_places(channel)
         if not places:
             return None
         ref = ("timestamp", events.micros_of(before or datetime.now(UTC)))
@@ -565,6 +562,13 @@ class PluginHistory:
                     break
         return best
 
+    def _store_places(self, channel: str | None) -> list[str]:
+        """Where the store is asked for a sighting: the channel given, or else the
+        channels the server has now (history is kept by target)."""
+        if channel is not None:
+            return [channel]
+        return [c.name for c in list(self._core.channels.values())][:STORE_CHANNELS]
+
     async def last_seen_account(
         self, account: str, channel: str | None = None, before: datetime | None = None
     ) -> Seen | None:
@@ -580,10 +584,7 @@ class PluginHistory:
         reader = self._reader()
         if reader is None or remembered is not None:
             return remembered
-        if channel is not None:
-            places = [channel]
-        else:
-            places = [c.name for c in list(self._core.channels.values())][:STORE_CHANNELS]
+        places = self._store_places(channel)
         if not places:
             return None
         ref = ("timestamp", events.micros_of(before or datetime.now(UTC)))

@@ -8,6 +8,7 @@ silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -152,6 +153,18 @@ NICK_RESERVATION = ("off", "warn", "enforce")
 
 
 @dataclass(frozen=True)
+class NetworkSection:
+    # Several nodes as one network on one PostgreSQL (docs/network.md); "" is one
+    # stand-alone server, the default.
+    node_id: str = ""
+    # Seconds a node stays alive without renewing; then a survivor removes its users.
+    lease_seconds: int = 10
+
+
+_NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+
+
+@dataclass(frozen=True)
 class LoggingSection:
     level: str = "INFO"
     format: str = "text"
@@ -169,6 +182,7 @@ class Config:
     plugins: PluginsSection = PluginsSection()
     accounts: AccountsSection = AccountsSection()
     logging: LoggingSection = LoggingSection()
+    network: NetworkSection = NetworkSection()
     # Where relative paths (motd_file, storage.url, plugins.dir, tls files) resolve.
     base_dir: Path = Path(".")
     path: str = "<defaults>"
@@ -188,6 +202,7 @@ _SECTIONS: dict[str, type] = {
     "plugins": PluginsSection,
     "accounts": AccountsSection,
     "logging": LoggingSection,
+    "network": NetworkSection,
 }
 
 
@@ -352,9 +367,28 @@ def _check(config: Config, path: str | Path) -> None:
     for key in ("enforce_timeout", "max_failures", "max_failures_per_ip", "failure_window"):
         if getattr(accounts, key) <= 0:
             raise ConfigError(path, f"accounts.{key}", "must be greater than zero")
+    _check_network(config, path)
     level = config.logging.level.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(path, "logging.level", f"unknown level {config.logging.level!r}")
     if config.logging.format not in ("text", "json"):
         raise ConfigError(path, "logging.format",
                           f'must be "text" or "json", got {config.logging.format!r}')
+
+
+def _check_network(config: Config, path: str | Path) -> None:
+    network = config.network
+    if not network.node_id:
+        if network != NetworkSection():
+            raise ConfigError(path, "network.node_id", "required when [network] is set")
+        return
+    if not _NODE_ID.match(network.node_id):
+        raise ConfigError(path, "network.node_id",
+                          "must be 1-63 letters, digits, '.', '_' or '-', starting with a "
+                          f"letter or digit, got {network.node_id!r}")
+    if network.lease_seconds < 2:
+        raise ConfigError(path, "network.lease_seconds", "must be at least 2 (seconds)")
+    if not config.storage.url.startswith(("postgresql:", "postgresql+")):
+        raise ConfigError(path, "network.node_id",
+                          "a network of nodes shares one PostgreSQL database: [storage] url "
+                          f"must be a postgresql:// URL, got {config.storage.url!r}")

@@ -24,8 +24,8 @@ RESTART_ONLY: tuple[tuple[str, str | None], ...] = (
     ("accounts", None),  # read by the accounts feature when it is built
     ("plugins", "dir"),  # loading or unloading plugins needs a restart
     ("plugins", "enabled"),
-    ("logging", "format"),
-    ("network", None),  # a node joins or leaves the network only at a restart  # the handler's formatter is set up once, at start
+    ("logging", "format"),  # the handler's formatter is set up once, at start
+    ("network", None),  # a node joins or leaves the network only at a restart
 )
 
 

@@ -181,6 +181,24 @@ class RedactEvent:
     peer: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class RenameEvent:
+    """A channel was renamed (draft/channel-rename): ``old`` and ``new`` as written.
+
+    Everything kept under the old name (history, the stored state, a ChanServ
+    registration, read markers) is kept under the new one from here on; a
+    rename that changes only the case keeps the same key.
+    """
+
+    msgid: str
+    micros: int
+    source: str
+    nick: str
+    old: str
+    new: str
+    reason: str = ""
+
+
 Event = (
     MessageEvent
     | JoinEvent
@@ -192,4 +210,5 @@ Event = (
     | ChannelStateEvent
     | AccountEvent
     | RedactEvent
+    | RenameEvent
 )

@@ -22,6 +22,7 @@ from ircish.core.events import (
     MessageEvent,
     NickEvent,
     RedactEvent,
+    RenameEvent,
     TopicEvent,
 )
 
@@ -41,7 +42,7 @@ def wanted(event: Event, store_events: frozenset[str]) -> bool:
         if event.command != "TAGMSG":
             return True
         return "tagmsg" in store_events and not set(event.tags) <= _EPHEMERAL_TAGS
-    if isinstance(event, ChannelStateEvent | RedactEvent):
+    if isinstance(event, ChannelStateEvent | RedactEvent | RenameEvent):
         return True
     if isinstance(event, JoinEvent):
         return "join" in store_events

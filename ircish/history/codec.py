@@ -22,6 +22,7 @@ from ircish.core.events import (
     MessageEvent,
     NickEvent,
     RedactEvent,
+    RenameEvent,
     TopicEvent,
 )
 
@@ -34,6 +35,7 @@ _CLASSES: tuple[type[Any], ...] = (
     TopicEvent,
     ChannelStateEvent,
     RedactEvent,
+    RenameEvent,
 )
 _CODES = {cls: code for code, cls in enumerate(_CLASSES)}
 _GETTERS: list[Callable[[Any], tuple[Any, ...]]] = [

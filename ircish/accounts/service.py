@@ -82,6 +82,10 @@ class AccountService:
         self._enforcing: dict[User, str] = {}
         # Called with the name of a dropped account (ChanServ forgets its channels).
         self.drop_listeners: list[Callable[[str], None]] = []
+        # Called with a user that just logged in / out, also before registration,
+        # where no event names the connection (metadata reads the account's keys).
+        self.login_listeners: list[Callable[[User], None]] = []
+        self.logout_listeners: list[Callable[[User], None]] = []
         # Users who took a nick that was no account when they took it; the next
         # look-up of new names checks them again.
         self._unchecked: set[User] = set()
@@ -237,6 +241,8 @@ class AccountService:
         elif changed and user.registered:
             core.send_line(user, f":{core.name} MODE {user.nick} :+{REGISTERED_MODE}")
         self._notify(user, name)
+        for listener in self.login_listeners:
+            listener(user)
         core.emit(events.AccountEvent(core.micros(core.clock()), user.source, user.nick, name,
                                       previous, via))
 
@@ -252,6 +258,8 @@ class AccountService:
         source = f"{user.nick}!{user.username or '*'}@{user.host}"
         core.numeric(user, N.RPL_LOGGEDOUT, source, "You are now logged out")
         self._notify(user, "*")
+        for listener in self.logout_listeners:
+            listener(user)
         core.emit(events.AccountEvent(core.micros(core.clock()), user.source, user.nick, None,
                                       previous, via))
         self.check_nick(user)

@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 
 # Called after a user's JOIN burst into a channel (history replay hooks in here).
 JoinListener = Callable[["Server", "User", "Channel"], None]
+# Called inside the registration burst, after LUSERS and before the MOTD
+# (metadata's batch of the client's own keys must precede 376).
+WelcomeListener = Callable[["Server", "User"], None]
+# ``(server, asker, target)``: called in a WHOIS reply before 318 (metadata's 760).
+WhoisListener = Callable[["Server", "User", "User"], None]
 # The same signature for ``names_listeners``: called inside the burst, after the
 # JOIN line and topic, before the names (read-marker's MARKREAD must precede 366).
 # ``(sender, verb, target, text)``: None keeps the text, a str replaces it, Reject refuses.
@@ -48,6 +53,8 @@ class Extension:
     event_listeners: tuple[Callable[[Event], None], ...] = ()
     join_listeners: tuple[JoinListener, ...] = ()
     names_listeners: tuple[JoinListener, ...] = ()
+    welcome_listeners: tuple[WelcomeListener, ...] = ()
+    whois_listeners: tuple[WhoisListener, ...] = ()
     message_filters: tuple[MessageFilter, ...] = ()
     services: tuple[Service, ...] = ()
     shutdown_steps: tuple[ShutdownStep, ...] = ()

@@ -27,7 +27,13 @@ from ircish.core import numerics as N
 from ircish.core.bans import BanList
 from ircish.core.burst import Numeric, StaticReplies
 from ircish.core.commands import Command, core_commands
-from ircish.core.extension import Extension, JoinListener, MessageFilter
+from ircish.core.extension import (
+    Extension,
+    JoinListener,
+    MessageFilter,
+    WelcomeListener,
+    WhoisListener,
+)
 from ircish.core.lines import LineVariants, fit_trailing
 from ircish.core.offload import Inline, Offload
 from ircish.core.replies import LABEL_CAP, Replies, ReplyRouter, server_line
@@ -123,6 +129,8 @@ class Server:
         # Extensions' HELP topics beyond their verbs (plugins' bot commands).
         self.help_sources: tuple[Callable[[], Mapping[str, str]], ...] = ()
         self.names_listeners: tuple[JoinListener, ...] = ()
+        self.welcome_listeners: tuple[WelcomeListener, ...] = ()
+        self.whois_listeners: tuple[WhoisListener, ...] = ()
         self.motd_lines = self._load_motd()
         self._static: dict[str, StaticReplies] = {}
         self.ever_welcomed = False
@@ -161,6 +169,8 @@ class Server:
         self.reset_static_replies()
         self.join_listeners += extension.join_listeners
         self.names_listeners += extension.names_listeners
+        self.welcome_listeners += extension.welcome_listeners
+        self.whois_listeners += extension.whois_listeners
         self.message_filters += extension.message_filters
         if extension.help_topics is not None:
             self.help_sources += (extension.help_topics,)
@@ -653,6 +663,8 @@ class Server:
                      f"Welcome to the {self.config.server.network} IRC Network {user.source}")
         self.replies.send(user, self.static_replies("welcome").for_nick(user.nick))
         self.send_lusers(user)
+        for listener in self.welcome_listeners:
+            listener(self, user)
         self.send_motd(user)
         first = not self.ever_welcomed
         self.ever_welcomed = True

@@ -128,6 +128,8 @@ def whois(server: Server, user: User, msg: Message) -> None:
         now = server.clock()
         server.numeric(user, N.RPL_WHOISIDLE, target.nick, str(int(now - target.last_active)),
                        str(int(target.connected_at)), "seconds idle, signon time")
+        for listener in server.whois_listeners:
+            listener(server, user, target)
         server.numeric(user, N.RPL_ENDOFWHOIS, target.nick, "End of /WHOIS list")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from ircish.store.database import open_engine
 from ircish.store.schema import metadata
+from ircish.store.search import include_name
 
 config = context.config
 
@@ -26,6 +27,8 @@ def _configure(connection: Connection) -> None:
         render_as_batch=True,
         compare_type=True,
         compare_server_default=True,
+        # The search index (0007) lives outside the models: leave it alone.
+        include_name=include_name,
     )
 
 

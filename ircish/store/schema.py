@@ -245,3 +245,83 @@ network_bans = Table(
     Column("set_at", BigInteger, nullable=False),
     Column("expires", BigInteger, nullable=False, default=0),
 )
+
+# Several nodes as one network (revision 0008, ``ircish/network``; PostgreSQL only,
+# the tables exist unused on SQLite). Times are integer microseconds read off the
+# database's clock, so nodes never compare their own clocks.
+# One row per node: its epoch fences every write (a node declared dead gets a new
+# epoch, so its old one matches nothing), its lease is renewed by the node, and
+# ``last_seq`` is the end of its gap-free event sequence (the row's lock makes
+# the numbers of concurrent commits follow their commit order).
+network_nodes = Table(
+    "network_nodes",
+    metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("epoch", BigInteger, nullable=False),
+    Column("alive", Integer, nullable=False, default=1),
+    Column("lease_until", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False, default=0),
+    Column("started", BigInteger, nullable=False),
+)
+
+# Users of every node; the unique casefolded nick is the claim: a second node's
+# insert of the same key fails, and that client is answered 433.
+network_users = Table(
+    "network_users",
+    metadata,
+    Column("session", String(SESSION_LEN), primary_key=True),
+    Column("key", String(NAME_LEN), nullable=False),
+    Column("nick", String(NAME_LEN), nullable=False),
+    Column("node_id", String(64), ForeignKey("network_nodes.node_id"), nullable=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("username", String(NAME_LEN), nullable=False, default=""),
+    Column("host", String(SOURCE_LEN), nullable=False, default=""),
+    Column("realname", String(SOURCE_LEN), nullable=False, default=""),
+    Column("account", String(NAME_LEN), nullable=True),
+    Column("modes", String(64), nullable=False, default=""),
+    Column("registered", Integer, nullable=False, default=0),
+    Column("since", BigInteger, nullable=False),
+    UniqueConstraint("key"),
+    Index("ix_network_users_node_id", "node_id"),
+)
+
+# Channels as the network knows them (for a node that starts later) and who is in them.
+network_channels = Table(
+    "network_channels",
+    metadata,
+    Column("key", String(NAME_LEN), primary_key=True),
+    Column("name", String(NAME_LEN), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("topic", Text, nullable=False, default=""),
+    Column("topic_setter", String(SOURCE_LEN), nullable=False, default=""),
+    Column("topic_time", BigInteger, nullable=False, default=0),
+    Column("modes", String(64), nullable=False, default=""),
+    Column("mode_key", String(NAME_LEN), nullable=True),
+    Column("user_limit", Integer, nullable=True),
+)
+
+network_members = Table(
+    "network_members",
+    metadata,
+    Column("channel_key", String(NAME_LEN), primary_key=True),
+    Column(
+        "session",
+        String(SESSION_LEN),
+        ForeignKey("network_users.session", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("held", String(8), nullable=False, default=""),
+    Index("ix_network_members_session", "session"),
+)
+
+# Each node's events in its own gap-free sequence (origin, seq); one NOTIFY per
+# committed batch tells the others to read past the last seq they saw.
+network_events = Table(
+    "network_events",
+    metadata,
+    Column("origin", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("epoch", BigInteger, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("committed", BigInteger, nullable=False),
+)

@@ -39,6 +39,10 @@ def build_server(config: Config) -> IrcServer:
 
     # Without [storage] every connection keeps its own markers, in memory.
     features.append(partial(read_marker_feature, store=history_reader))
+    from ircish.metadata.feature import metadata_feature
+
+    # Without [storage] metadata is kept in memory only, per connection and channel.
+    features.append(partial(metadata_feature, store=history_reader))
     from ircish.redaction.feature import redaction_feature
 
     features.append(redaction_feature)

@@ -1,0 +1,1 @@
+"""IRCv3 metadata: keys and values on users and channels (``METADATA``)."""

@@ -46,6 +46,10 @@ def build_server(config: Config) -> IrcServer:
     from ircish.redaction.feature import redaction_feature
 
     features.append(redaction_feature)
+    if config.websocket.listen:
+        from ircish.web.feature import websocket_feature
+
+        features.append(websocket_feature)
     if config.plugins.enabled:
         from ircish.hooks.service import plugins_feature
 

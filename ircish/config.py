@@ -54,6 +54,22 @@ class TlsSection:
 
 
 @dataclass(frozen=True)
+class WebSocketSection:
+    # IRC over WebSocket, and the web client's files, on these addresses; () is off.
+    listen: tuple[str, ...] = ()
+    # wss:// and https:// with the [tls] certificate.
+    tls: bool = False
+    # Origins a browser page may connect from besides the listener's own
+    # (scheme://host[:port]); "*" is any. A page elsewhere could otherwise act
+    # with the visitor's address against this server.
+    allowed_origins: tuple[str, ...] = ()
+    # Addresses or networks of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: tuple[str, ...] = ()
+    # Seconds for the TLS and HTTP handshake before the socket is closed.
+    handshake_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class ChannelsSection:
     auto_join: tuple[str, ...] = ("#lobby",)
     default_modes: str = "nt"
@@ -174,6 +190,7 @@ class LoggingSection:
 class Config:
     server: ServerSection = ServerSection()
     tls: TlsSection = TlsSection()
+    websocket: WebSocketSection = WebSocketSection()
     channels: ChannelsSection = ChannelsSection()
     limits: LimitsSection = LimitsSection()
     opers: tuple[OperEntry, ...] = ()
@@ -195,6 +212,7 @@ class Config:
 _SECTIONS: dict[str, type] = {
     "server": ServerSection,
     "tls": TlsSection,
+    "websocket": WebSocketSection,
     "channels": ChannelsSection,
     "limits": LimitsSection,
     "storage": StorageSection,
@@ -302,6 +320,52 @@ def _coerce(value: Any, hint: Any, key: str, path: str | Path) -> Any:
     raise ConfigError(path, key, f"unsupported type {hint}")  # pragma: no cover
 
 
+def origin_key(text: str) -> tuple[str, str, int] | None:
+    """``scheme://host[:port]`` as (scheme, host, port), lower case, the port
+    filled in from the scheme; None if it is not such an origin."""
+    scheme, sep, rest = text.strip().lower().partition("://")
+    if not sep or scheme not in ("http", "https") or not rest or "/" in rest.rstrip("/"):
+        return None
+    rest = rest.rstrip("/")
+    default = 443 if scheme == "https" else 80
+    if rest.startswith("["):
+        host, close, port_text = rest[1:].partition("]")
+        if not close or (port_text and not port_text.startswith(":")):
+            return None
+        port_text = port_text[1:]
+    else:
+        host, _, port_text = rest.partition(":")
+    port = parse_decimal(port_text, maximum=65535) if port_text else default
+    if not host or port is None:
+        return None
+    return scheme, host, port
+
+
+def _check_websocket(config: Config, path: str | Path) -> None:
+    import ipaddress
+
+    ws = config.websocket
+    if ws.listen and ws.tls:
+        for key in ("cert", "key"):
+            value = getattr(config.tls, key)
+            if not value:
+                raise ConfigError(path, f"tls.{key}", "required when websocket.tls is true")
+            if not config.resolve(value).is_file():
+                raise ConfigError(path, f"tls.{key}", f"file not found: {value}")
+    for origin in ws.allowed_origins:
+        if origin != "*" and origin_key(origin) is None:
+            raise ConfigError(path, "websocket.allowed_origins",
+                              f'{origin!r} is not "*" nor an origin like "https://host[:port]"')
+    for proxy in ws.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(path, "websocket.trusted_proxies",
+                              f"{proxy!r} is not an IP address or network") from None
+    if ws.handshake_timeout <= 0:
+        raise ConfigError(path, "websocket.handshake_timeout", "must be greater than zero")
+
+
 def parse_address(text: str) -> tuple[str, int]:
     """``host:port`` or ``[v6]:port`` into (host, port); ValueError if malformed."""
     if text.startswith("["):
@@ -319,7 +383,7 @@ def parse_address(text: str) -> tuple[str, int]:
 
 
 def _check(config: Config, path: str | Path) -> None:
-    for section, key in (("server", "listen"), ("tls", "listen")):
+    for section, key in (("server", "listen"), ("tls", "listen"), ("websocket", "listen")):
         for addr in getattr(getattr(config, section), key):
             try:
                 parse_address(addr)
@@ -332,6 +396,7 @@ def _check(config: Config, path: str | Path) -> None:
                 raise ConfigError(path, f"tls.{key}", "required when tls.listen is set")
             if not config.resolve(value).is_file():
                 raise ConfigError(path, f"tls.{key}", f"file not found: {value}")
+    _check_websocket(config, path)
     if config.tls.sts_duration < 0:
         raise ConfigError(path, "tls.sts_duration", "must be 0 (off) or a number of seconds")
     if config.server.motd_file and not config.resolve(config.server.motd_file).is_file():

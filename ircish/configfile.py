@@ -37,6 +37,12 @@ DOCS: dict[str, str] = {
     "tls.cert": "PEM certificate chain (re-read on reload)",
     "tls.key": "PEM private key (re-read on reload)",
     "tls.sts_duration": "seconds clients keep to TLS after seeing the sts policy; 0 turns sts off",
+    "websocket.listen": 'IRC over WebSocket and the web client at /, e.g. ["127.0.0.1:8097"]',
+    "websocket.tls": "wss:// and https:// with the [tls] cert and key",
+    "websocket.allowed_origins": 'pages elsewhere that may connect ("https://host[:port]", '
+                                 '"*"); [] is same origin only',
+    "websocket.trusted_proxies": "proxies (IPs, CIDRs) whose X-Forwarded-For is believed",
+    "websocket.handshake_timeout": "seconds for the TLS and HTTP handshake",
     "channels.auto_join": "channels every client joins after registration",
     "channels.default_modes": "modes of a newly created channel",
     "limits.nick_length": "longest nickname (NICKLEN)",

@@ -17,6 +17,8 @@ RESTART_ONLY: tuple[tuple[str, str | None], ...] = (
     ("server", "listen"),
     ("server", "name"),  # the source of every line clients already hold
     ("tls", "listen"),
+    ("websocket", "listen"),
+    ("websocket", "tls"),
     ("limits", "line_length"),  # each connection's framer is built once
     ("limits", "tags_length"),
     ("storage", None),  # the history worker's database

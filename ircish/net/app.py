@@ -274,6 +274,16 @@ class IrcServer:
         except OSError:
             await trio.aclose_forcefully(stream)
             return
+        await self.serve_client(stream, ip, tls)
+
+    async def serve_client(
+        self, stream: trio.abc.Stream, ip: str, tls: bool, *, kind: str = "",
+        certfp: str | None = None,
+    ) -> None:
+        """One client on ``stream`` (a TCP or TLS socket, or another transport's
+        stream of lines such as WebSocket's), from ``ip``: the same admission,
+        limits and bans for all; ``kind`` names the transport in log lines."""
+        label = f" ({kind}{' TLS' if tls else ''})" if kind else (" (TLS)" if tls else "")
         limits = self.config.limits
         refusal = None
         ban = None
@@ -285,7 +295,7 @@ class IrcServer:
             refusal = bans.quit_reason(ban)
         if refusal is not None:
             why = refusal if ban is None else f"D-line {ban.mask} ({ban.reason})"
-            log.info("refused a connection from %s%s: %s", ip, " (TLS)" if tls else "", why)
+            log.info("refused a connection from %s%s: %s", ip, label, why)
             with trio.move_on_after(1):
                 try:
                     await stream.send_all(f"ERROR :Closing Link: {ip} ({refusal})\r\n".encode())
@@ -293,8 +303,10 @@ class IrcServer:
                     pass
             await trio.aclose_forcefully(stream)
             return
-        log.info("connect from %s%s", ip, " (TLS)" if tls else " (plain)")
+        log.info("connect from %s%s", ip, label or " (plain)")
         conn = Connection(self, stream, ip, tls)
+        if certfp is not None:
+            conn.user.certfp = certfp
         self.connections.add(conn)
         self.per_ip[ip] += 1
         try:

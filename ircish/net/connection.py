@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import trio
 
@@ -29,6 +29,13 @@ log = logging.getLogger("ircish.net")
 TURN_BUDGET_S = 0.001
 
 _BROKEN = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
+
+class NowaitSender(Protocol):
+    """What the outbox writes to without waiting: ``socket.socket.send``'s
+    contract (bytes of ``data`` dealt with; BlockingIOError when there is no room)."""
+
+    def send(self, data: bytes, /) -> int: ...
 
 
 class Connection:
@@ -58,11 +65,14 @@ class Connection:
     def __init__(self, app: IrcServer, stream: trio.abc.Stream, ip: str, secure: bool) -> None:
         self.app = app
         self.stream = stream
-        # The plain socket under a TCP stream, for the outbox's non-blocking sends;
+        # For the outbox's non-blocking sends: the plain socket under a TCP stream,
+        # or a stream's own ``nowait`` sender (WebSocket frames its lines there);
         # None for TLS, where every write goes through the stream.
-        trio_sock = getattr(stream, "socket", None)
-        raw = getattr(trio_sock, "_sock", None)
-        self.sock: socket.socket | None = raw if isinstance(raw, socket.socket) else None
+        self.sock: NowaitSender | None = getattr(stream, "nowait", None)
+        if self.sock is None:
+            trio_sock = getattr(stream, "socket", None)
+            raw = getattr(trio_sock, "_sock", None)
+            self.sock = raw if isinstance(raw, socket.socket) else None
         self.buf: list[bytes] = []
         self.queued = 0
         self.state = IDLE
@@ -236,7 +246,11 @@ class Connection:
                 # A plain socket closes without waiting (what SocketStream.aclose
                 # does before its checkpoint); aclose_forcefully's cancelled
                 # checkpoint was a third of a quit's cost in a connection storm.
-                self.stream.socket.close()  # type: ignore[attr-defined]
+                close_now = getattr(self.stream, "close_now", None)
+                if close_now is not None:
+                    close_now()
+                else:
+                    self.stream.socket.close()  # type: ignore[attr-defined]
             else:
                 await self._close_slowly()
 

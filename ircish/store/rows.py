@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ircish.core.events import (
@@ -20,6 +20,7 @@ from ircish.core.events import (
     MessageEvent,
     NickEvent,
     RedactEvent,
+    RenameEvent,
     TopicEvent,
 )
 from ircish.store.keys import channel_key, dm_key, nick_key
@@ -47,6 +48,26 @@ class Batch:
     channel_states: dict[str, ChannelStateEvent]
     # (target_key, msgid) of messages REDACT removed, deleted after the inserts.
     redactions: list[tuple[str, str]] = field(default_factory=list)
+    # Channel renames, in order, applied to the stored rows before the inserts
+    # (the batch's own rows are renamed in memory, ``_rename``).
+    renames: list[ChannelRename] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRename:
+    """What one RENAME changes in the database.
+
+    ``aside`` is where rows already stored under the new key go (None when only
+    the case changes): they belong to an earlier channel of that name, now gone,
+    which the renamed channel's members must not read. A key holding a space is
+    neither a channel's nor a conversation's (``keys``), so nothing finds them
+    there; retention still ages them out.
+    """
+
+    old_key: str
+    new_key: str
+    new_name: str
+    aside: str | None
 
 
 def _tags_json(tags: dict[str, str]) -> str | None:
@@ -190,4 +211,31 @@ def to_batch(events: Iterable[Event]) -> Batch:
         elif isinstance(ev, RedactEvent):
             key = channel_key(ev.target) if ev.is_channel else dm_key(ev.peer, ev.target)
             batch.redactions.append((key, ev.redacted))
+        elif isinstance(ev, RenameEvent):
+            _rename(batch, ev)
     return batch
+
+
+def _rename(batch: Batch, ev: RenameEvent) -> None:
+    """The batch so far as if its rows had been stored before the rename."""
+    old, new = channel_key(ev.old), channel_key(ev.new)
+    aside = None if old == new else f"{new} {ev.micros}"
+    for row in batch.history:
+        key = row["target_key"]
+        if key == old:
+            row["target_key"] = new
+            row["target"] = ev.new
+        elif key == new and aside is not None:
+            row["target_key"] = aside
+    batch.redactions = [
+        (new if key == old else aside if key == new and aside is not None else key, msgid)
+        for key, msgid in batch.redactions
+    ]
+    # The channels row is re-keyed by dropping the old one: the state that
+    # follows (this one, or the server's next) is written under the new key.
+    if aside is not None:
+        batch.channel_states.pop(new, None)
+    state = batch.channel_states.pop(old, None)
+    if state is not None:
+        batch.channel_states[new] = replace(state, channel=ev.new)
+    batch.renames.append(ChannelRename(old, new, ev.new, aside))

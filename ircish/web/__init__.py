@@ -1,0 +1,1 @@
+"""The web listener: IRC over WebSocket (IRCv3 websocket) and the web client's files."""

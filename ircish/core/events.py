@@ -116,6 +116,18 @@ class TopicEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ModeEvent:
+    """A channel MODE that changed something: ``modes`` is the applied mode string
+    and its parameters, as the members were sent them."""
+
+    msgid: str
+    micros: int
+    source: str
+    channel: str
+    modes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class WelcomeEvent:
     """A client finished registration (after 001-005, LUSERS and MOTD were sent)."""
 
@@ -205,6 +217,7 @@ Event = (
     | LeaveEvent
     | NickEvent
     | TopicEvent
+    | ModeEvent
     | WelcomeEvent
     | DisconnectEvent
     | ChannelStateEvent

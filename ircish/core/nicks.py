@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from ircish.core import events, monitor
 from ircish.protocol.casemap import casefold
@@ -13,6 +14,19 @@ if TYPE_CHECKING:
     from ircish.core.state import Channel, User
 
 _NICK_RE = re.compile(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]*\Z")
+
+
+class NickClaims(Protocol):
+    """Nicks held beyond this server (a network of nodes, ``ircish.network``).
+
+    Registration and NICK ask ``holds`` before they take a nick; if not, ``claim``
+    asks the network and answers later: ``then()`` on the loop when the nick is
+    this user's, 433 from the claimer itself when another node's user has it.
+    """
+
+    def holds(self, user: User, key: str) -> bool: ...
+
+    def claim(self, user: User, nick: str, then: Callable[[], None]) -> None: ...
 
 
 def valid_nick(nick: str, max_length: int) -> bool:

@@ -35,6 +35,7 @@ from ircish.core.extension import (
     WhoisListener,
 )
 from ircish.core.lines import LineVariants, fit_trailing
+from ircish.core.nicks import NickClaims
 from ircish.core.offload import Inline, Offload
 from ircish.core.replies import LABEL_CAP, Replies, ReplyRouter, server_line
 from ircish.core.state import BOT_MODE, Channel, Sink, User
@@ -142,6 +143,8 @@ class Server:
         self.fanout: Callable[[Iterable[Sink], bytes, Sink | None], None] = generic_fanout
         # Password checks and delayed answers; the shell runs them off the event loop.
         self.offload: Offload = Inline()
+        # Set by ircish.network on a node of several: nicks are claimed there first.
+        self.nick_claims: NickClaims | None = None
         # REHASH asks the shell to re-read the config (off the loop); it answers the
         # oper itself. Without a shell there is nothing to read.
         self.request_reload: Callable[[User], None] = self._no_reload

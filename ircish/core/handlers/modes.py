@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.masks import normalize_ban_mask
 from ircish.core.state import BOT_MODE, PREFIXES
@@ -234,8 +235,10 @@ def channel_mode(
             server.numeric(user, N.ERR_UNKNOWNMODE, ch, "is unknown mode char to me")
     if not applied:
         return
-    server.relay_channel(channel, "MODE", [channel.name, _compress(applied), *applied_params],
-                         user.source)
+    params = [channel.name, _compress(applied), *applied_params]
+    line = server.relay_channel(channel, "MODE", params, user.source)
+    server.emit(events.ModeEvent(line.msgid, server.micros(line.ts), user.source, channel.name,
+                                 tuple(params[1:])))
     if state_changed:
         no_longer_kept = "-P" in applied
         # After -P the store must still hear of it, to forget the channel (a

@@ -43,6 +43,10 @@ def try_finish_registration(server: Server, user: User) -> None:
     if holder is not None and holder is not user:
         server.numeric(user, N.ERR_NICKNAMEINUSE, user.nick, "Nickname is already in use")
         return
+    claims = server.nick_claims
+    if claims is not None and not claims.holds(user, user.key):
+        claims.claim(user, user.nick, lambda: try_finish_registration(server, user))
+        return
     server.welcome(user)
 
 
@@ -143,6 +147,10 @@ def nick(server: Server, user: User, msg: Message) -> None:
     if banned_in is not None:
         server.numeric(user, N.ERR_BANNICKCHANGE, new, banned_in.name,
                        "Cannot change nickname while banned on channel")
+        return
+    claims = server.nick_claims
+    if claims is not None and not claims.holds(user, key):
+        claims.claim(user, new, lambda: nick(server, user, msg))
         return
     rename(server, user, new)
 

@@ -46,6 +46,11 @@ def build_server(config: Config) -> IrcServer:
     from ircish.redaction.feature import redaction_feature
 
     features.append(redaction_feature)
+    from ircish.chghost.feature import chghost_feature
+    from ircish.rename.feature import rename_feature
+
+    features.append(rename_feature)
+    features.append(chghost_feature)
     if config.websocket.listen:
         from ircish.web.feature import websocket_feature
 

@@ -84,7 +84,9 @@ class RawClient:
         self.nick = nick
         if caps:
             await self.send("CAP LS 302", f"NICK {nick}", f"USER {nick} 0 * :{nick} realname")
-            await self.expect(lambda m: m.command == "CAP" and m.params[1] == "LS")
+            # The last line of the list: a long one comes as `CAP * LS * :...` lines first.
+            await self.expect(lambda m: m.command == "CAP" and m.params[1] == "LS"
+                              and m.params[2] != "*")
             await self.send(f"CAP REQ :{' '.join(caps)}")
             ack = await self.expect("CAP")
             assert ack.params[1] == "ACK", ack

@@ -12,6 +12,7 @@ from ChanServ on joining, and on identifying while in the channel.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -264,6 +265,12 @@ class ChanServ:
             self.give(channel, user, True)
 
     def on_event(self, event: events.Event) -> None:
+        if type(event) is events.RenameEvent:
+            # The registration follows the channel (the store re-keys its row).
+            reg = self.registrations.pop(casefold(event.old), None)
+            if reg is not None:
+                self.registrations[casefold(event.new)] = replace(reg, channel=event.new)
+            return
         if not isinstance(event, events.AccountEvent) or event.account is None:
             return
         user = self.core.find_user(event.nick)

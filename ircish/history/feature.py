@@ -235,6 +235,9 @@ class HistoryService:
     def on_event(self, event: events.Event) -> None:
         """Remember when an account left a channel (part, kick, quit): what was said
         after that is what it missed."""
+        if type(event) is events.RenameEvent:
+            self._renamed(casefold(event.old), casefold(event.new))
+            return
         if not isinstance(event, events.LeaveEvent):
             return
         user = self.core.find_user(event.nick)  # still known during its quit
@@ -245,6 +248,24 @@ class HistoryService:
         self._left[entry] = event.micros
         while len(self._left) > MAX_DEPARTURES:
             del self._left[next(iter(self._left))]  # the oldest departure
+
+    def _renamed(self, old: str, new: str) -> None:
+        """A channel's key changed (RENAME): what it missed, and whether it has had
+        its replay, follow the channel; the store moves the lines themselves."""
+        if old == new:
+            return
+        for entry in [e for e in self._left if e[1] in (old, new)]:
+            micros = self._left.pop(entry)
+            if entry[1] == old:
+                self._left[(entry[0], new)] = micros
+        for user in self.core.connections:
+            joined = user.ext.get(REPLAYED)
+            if isinstance(joined, set):
+                had = old in joined
+                joined.discard(old)
+                joined.discard(new)
+                if had:
+                    joined.add(new)
 
     async def _replay(self, user: User, request: ch.HistoryRequest, known: bool) -> None:
         channel_name = request.target

@@ -236,6 +236,11 @@ class MemoryHistory:
                 self._left(event.old)
         elif isinstance(event, events.TopicEvent):
             self._line(event.channel, event.msgid, _when(event), "TOPIC", event.source, event.topic)
+        elif isinstance(event, events.RenameEvent):
+            old, new = casefold(event.old), casefold(event.new)
+            memory = self._channels.pop(old, None)
+            if memory is not None:
+                self._channels[new] = memory  # an earlier channel's lines there go
         elif isinstance(event, events.WelcomeEvent):
             seen = (event.micros, "CONNECT", None, "", event.nick)
             self._saw(event.nick, seen, None)

@@ -87,6 +87,15 @@ def on_topic(
 
 
 @hookspec
+def on_rename(
+    api: PluginAPI, nick: str, source: str, old: str, new: str, reason: str, msgid: str,
+    time: datetime,
+) -> None:
+    """``nick`` renamed channel ``old`` to ``new`` (draft/channel-rename); its members
+    stay, and its history is found under ``new`` from now on."""
+
+
+@hookspec
 def on_login(
     api: PluginAPI, nick: str, source: str, account: str, previous: str | None, via: str,
     time: datetime,

@@ -74,6 +74,7 @@ _HOOK_FOR_EVENT: dict[type, str] = {
     events.MessageEvent: "on_message",
     events.NickEvent: "on_nick",
     events.TopicEvent: "on_topic",
+    events.RenameEvent: "on_rename",
 }
 # The memory history also needs these, which fire no hook.
 _RECORDED = frozenset((*_HOOK_FOR_EVENT, events.DisconnectEvent, events.AccountEvent))

@@ -133,6 +133,16 @@ class ReadMarkers:
     # ---- events and the JOIN burst ----------------------------------------------------
 
     def on_event(self, event: events.Event) -> None:
+        if type(event) is events.RenameEvent:
+            old, new = casefold(event.old), casefold(event.new)
+            every = {id(m): m for m in self._accounts.values()}
+            for user in self.core.connections:
+                markers = user.ext.get(EXT)
+                if isinstance(markers, Markers):
+                    every[id(markers)] = markers
+            for markers in every.values():
+                markers.rename(old, new)
+            return
         if isinstance(event, events.WelcomeEvent | events.AccountEvent):
             user = self.core.find_user(event.nick)
             # Only a user with an account, or markers already, needs them now.

@@ -52,3 +52,13 @@ class Markers:
                 moved.append(key)
         self.loaded = True
         return moved
+
+    def rename(self, old: str, new: str) -> None:
+        """A channel's key changed (RENAME): its marker follows, and the marker of
+        an earlier channel of the new name goes (as in the store)."""
+        if old == new:
+            return
+        moved = self.times.pop(old, None)
+        self.times.pop(new, None)
+        if moved is not None:
+            self.times[new] = moved

@@ -66,6 +66,14 @@ class RecentMessages:
     def forget(self, msgid: str) -> None:
         self._sent.pop(msgid, None)
 
+    def rename(self, old: str, new: str) -> None:
+        """A channel was renamed: its messages may be redacted under the new name."""
+        key = casefold(old)
+        sent = self._sent
+        for msgid, entry in sent.items():
+            if entry.is_channel and casefold(entry.target) == key:
+                sent[msgid] = entry._replace(target=new)
+
 
 class Redaction:
     def __init__(self, app: IrcServer) -> None:
@@ -73,6 +81,9 @@ class Redaction:
         self.recent = RecentMessages()
 
     def on_event(self, event: events.Event) -> None:
+        if type(event) is events.RenameEvent:
+            self.recent.rename(event.old, event.new)
+            return
         if type(event) is not events.MessageEvent:
             return
         if event.is_channel:

@@ -52,8 +52,15 @@ from ircish.store.database import (
     is_database_fault,
 )
 from ircish.store.filewatch import DatabaseFile, DatabaseGone
-from ircish.store.rows import Batch, Conversation, to_batch
-from ircish.store.schema import channel_bans, channels, conversations, history
+from ircish.store.rows import Batch, ChannelRename, Conversation, to_batch
+from ircish.store.schema import (
+    channel_bans,
+    channel_registrations,
+    channels,
+    conversations,
+    history,
+    read_markers,
+)
 
 log = logging.getLogger("ircish.store.writer")
 
@@ -175,6 +182,36 @@ def _store_channel_state(conn: Connection, key: str, ev: ChannelStateEvent) -> N
         )
 
 
+def _rename_channel(conn: Connection, rename: ChannelRename) -> None:
+    """Move what is stored under a channel's old key to its new one (RENAME).
+
+    UPDATEs of the key columns, no schema change. Whatever an earlier channel of
+    the new name left is moved aside first (history) or dropped (its read
+    markers, its channels row), so it neither mixes with the renamed channel's
+    nor collides with it on a unique key.
+    """
+    old, new = rename.old_key, rename.new_key
+    if rename.aside is not None:
+        conn.execute(update(history).where(history.c.target_key == new)
+                     .values(target_key=rename.aside))
+        conn.execute(delete(read_markers).where(read_markers.c.target_key == new))
+        conn.execute(delete(channel_bans).where(channel_bans.c.channel_key == new))
+        conn.execute(delete(channels).where(channels.c.key == new))
+    conn.execute(update(history).where(history.c.target_key == old)
+                 .values(target_key=new, target=rename.new_name))
+    conn.execute(update(read_markers).where(read_markers.c.target_key == old)
+                 .values(target_key=new))
+    conn.execute(update(channel_registrations).where(channel_registrations.c.key == old)
+                 .values(key=new, name=rename.new_name))
+    if rename.aside is not None:
+        # The state under the new key comes with this batch or the next one.
+        conn.execute(delete(channel_bans).where(channel_bans.c.channel_key == old))
+        conn.execute(delete(channels).where(channels.c.key == old))
+    else:
+        conn.execute(update(channels).where(channels.c.key == old)
+                     .values(name=rename.new_name))
+
+
 def to_micros_now() -> int:
     return time.time_ns() // 1_000
 
@@ -183,6 +220,8 @@ def write_batch(engine: Engine, batch: Batch) -> None:
     """Commit one batch in one transaction (called in a worker thread)."""
     with engine.connect().execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"}) as conn:
         with conn.begin():
+            for rename in batch.renames:
+                _rename_channel(conn, rename)
             if batch.history:
                 _insert_rows(conn, batch.history)
             for conv in batch.conversations.values():

@@ -1,0 +1,1 @@
+"""chghost: CHGHOST, an operator changing a user's username and host."""

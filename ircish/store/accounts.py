@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ircish.accounts.records import EXISTS, LIMIT, MAX_CERTS, NO_SUCH, OK, Account, AccountRequest
 from ircish.accounts.scram import ScramCredentials
 from ircish.protocol import casefold
-from ircish.store import bans, markers, registrations
+from ircish.store import bans, markers, metadata, registrations
 from ircish.store.schema import account_certs, account_settings, accounts, read_markers
 
 
@@ -59,6 +59,8 @@ def answer(conn: Connection, request: AccountRequest) -> Any:
     op, args = request.op, request.args
     if op in markers.OPS:
         return markers.answer(conn, request)
+    if op in metadata.OPS:
+        return metadata.answer(conn, request)
     if op in bans.OPS:
         return bans.answer(conn, request)
     if op.startswith("channel_"):

@@ -325,3 +325,35 @@ network_events = Table(
     Column("payload", Text, nullable=False),
     Column("committed", BigInteger, nullable=False),
 )
+
+# Metadata (revision 0009, IRCv3 draft/metadata): a logged-in user's keys kept with
+# the account, a registered channel's with its registration; both go with their
+# owner, and a channel's follow a rename of its registration. Keys are at most 64
+# bytes of a-z0-9_./- (``ircish.metadata.rules``).
+METADATA_KEY_LEN = 64
+
+account_metadata = Table(
+    "account_metadata",
+    metadata,
+    Column(
+        "account_id",
+        Integer,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(METADATA_KEY_LEN), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+channel_metadata = Table(
+    "channel_metadata",
+    metadata,
+    Column(
+        "channel_key",
+        String(NAME_LEN),
+        ForeignKey("channel_registrations.key", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", String(METADATA_KEY_LEN), primary_key=True),
+    Column("value", Text, nullable=False),
+)

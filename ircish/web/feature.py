@@ -44,6 +44,8 @@ class WebListener:
         self.app = app
         self.tls = app.config.websocket.tls
         self.addresses: list[BoundAddress] = []
+        # The web client's folder (tests point it elsewhere).
+        self.static_dir = static.STATIC_DIR
         self._context: ssl.SSLContext | None = None
 
     # ---- the service ------------------------------------------------------------
@@ -201,7 +203,7 @@ class WebListener:
             await http.respond_text(405, f"{request.method} is not served here",
                                     [(b"allow", b"GET, HEAD")])
             return
-        path = static.resolve(request.target)
+        path = static.resolve(request.target, self.static_dir)
         headers = static.page_headers(request.header(b"host"))
         if path is None:
             if request.target.split("?", 1)[0] in ("/", "/index.html"):

@@ -1,0 +1,1 @@
+"""Tests of IRCv3 metadata (ircish.metadata, ircish.store.metadata)."""

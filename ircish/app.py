@@ -46,6 +46,9 @@ def build_server(config: Config) -> IrcServer:
     from ircish.redaction.feature import redaction_feature
 
     features.append(redaction_feature)
+    from ircish.multiline.feature import multiline_feature
+
+    features.append(multiline_feature)
     from ircish.chghost.feature import chghost_feature
     from ircish.rename.feature import rename_feature
 

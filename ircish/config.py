@@ -106,6 +106,10 @@ class LimitsSection:
     realname_length: int = 128
     # Seconds after sending in which REDACT may remove a message (opers: longer).
     redact_window: int = 900
+    # draft/multiline: the most text bytes (line feeds included) and lines a batch
+    # may have; advertised as the capability's max-bytes and max-lines.
+    multiline_max_bytes: int = 4096
+    multiline_max_lines: int = 32
 
 
 @dataclass(frozen=True)

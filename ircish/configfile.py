@@ -71,6 +71,9 @@ DOCS: dict[str, str] = {
     "limits.utf8_only": "refuse lines that are not UTF-8 (UTF8ONLY)",
     "limits.redact_window": "seconds in which a sender or channel operator may REDACT a "
                             "message (opers: as long as it is remembered)",
+    "limits.multiline_max_bytes": "draft/multiline max-bytes: text of one batch, line feeds "
+                                  "included",
+    "limits.multiline_max_lines": "draft/multiline max-lines: lines of one batch",
     "oper.name": "the name given to OPER",
     "oper.password_hash": "from: ircish-server hash-password",
     "oper.host": "user@host mask the operator must connect from",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from ircish.core import events
 from ircish.core.lines import format_time
+from ircish.core.multiline import is_stored_multiline, stored_lines
 from ircish.core.replies import batch_lines, new_batch_id, server_line
 from ircish.core.state import TAG_ACCOUNT, TAG_EXTENDED_JOIN, TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.protocol.message import format_line
@@ -352,6 +353,16 @@ def encode_line(user: User, line: StoredLine) -> bytes | None:
     return (text + "\r\n").encode("utf-8", "replace")
 
 
+def encode_lines(server: Server, user: User, line: StoredLine) -> list[bytes]:
+    """``encode_line``, and a stored multiline message as several lines (a nested
+    ``draft/multiline`` batch or its fallback; ``ircish.core.multiline``)."""
+    if is_stored_multiline(line.kind, line.text, line.tags):
+        return stored_lines(server, user, line.kind, line.source, line.target, line.text,
+                            line.msgid, line.micros, line.account, line.tags)
+    data = encode_line(user, line)
+    return [] if data is None else [data]
+
+
 def send_batch(
     server: Server,
     user: User,
@@ -361,7 +372,7 @@ def send_batch(
 ) -> None:
     """Lines in a batch when the user has ``batch``, as plain lines otherwise."""
     with_batch = "batch" in user.caps
-    encoded = [data for line in lines if (data := encode_line(user, line)) is not None]
+    encoded = [data for line in lines for data in encode_lines(server, user, line)]
     if with_batch:
         encoded = list(batch_lines(server.name, new_batch_id(), batch_type, batch_params,
                                    encoded))

@@ -15,12 +15,18 @@ from typing import TYPE_CHECKING
 from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.filters import Reject
+from ircish.core.multiline import CAP as MULTILINE_CAP
 from ircish.core.state import BOT_MODE, PREFIX_RANK, PREFIXES, TAG_MESSAGE_TAGS
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
-    from ircish.core.state import User
+    from ircish.core.state import Channel, User
     from ircish.protocol import Message
+
+    # Where a message goes once its target is checked: (recipients and their
+    # prefixes, the target as shown, its canonical name, the channel or None, the
+    # private recipient or None, the lowest rank a STATUSMSG reaches or None).
+    Route = tuple[dict[User, str], str, str, Channel | None, User | None, int | None]
 
 log = logging.getLogger("ircish.core")
 
@@ -73,8 +79,14 @@ def deliver(server: Server, user: User, msg: Message, verb: str) -> None:
     else:
         text = params[1]
     client_tags = None
-    if msg.tags and user.tagmask & TAG_MESSAGE_TAGS:
-        client_tags = {k: v for k, v in msg.tags.items() if k.startswith("+")} or None
+    if msg.tags:
+        if "batch" in msg.tags and MULTILINE_CAP in user.caps:
+            # A line of a multiline batch that is not open (ircish.multiline takes
+            # those of an open one before they get here).
+            server.fail(user, "BATCH", "MULTILINE_INVALID", "No such multiline batch is open")
+            return
+        if user.tagmask & TAG_MESSAGE_TAGS:
+            client_tags = {k: v for k, v in msg.tags.items() if k.startswith("+")} or None
     targets = params[0].split(",")
     if len(targets) > server.limits.targets_per_message:
         if not quiet:
@@ -85,10 +97,9 @@ def deliver(server: Server, user: User, msg: Message, verb: str) -> None:
             _deliver_one(server, user, verb, target, text, client_tags, quiet)
 
 
-def _deliver_one(
-    server: Server, user: User, verb: str, target: str, text: str,
-    client_tags: dict[str, str] | None, quiet: bool,
-) -> None:
+def route(server: Server, user: User, verb: str, target: str, quiet: bool) -> Route | None:
+    """The checks of one target (it exists, ``user`` may speak there, RPL_AWAY),
+    shared by single lines and multiline batches; None after an error reply."""
     min_rank = None
     name = target
     if target[0] in _STATUS_RANK and len(target) > 1 and target[1] == "#":
@@ -99,41 +110,57 @@ def _deliver_one(
         if channel is None:
             if not quiet:
                 server.numeric(user, N.ERR_NOSUCHCHANNEL, name, "No such channel")
-            return
+            return None
         if not channel.can_send(user):
             if not quiet:
                 server.numeric(user, N.ERR_CANNOTSENDTOCHAN, channel.name,
                                "Cannot send to channel")
-            return
-        recipients = channel.members
+            return None
         display = channel.name if min_rank is None else target[0] + channel.name
-        canonical = channel.name
-        is_channel = True
-    else:
-        recipient = server.find_user(name)
-        if recipient is None:
-            if not quiet:
-                server.numeric(user, N.ERR_NOSUCHNICK, name, "No such nick/channel")
-            return
-        if recipient.service is not None:
-            # A service's commands (passwords among them) are answered, never
-            # relayed, filtered or stored.
-            if verb != "TAGMSG":
-                recipient.service(user, verb, text)
-            return
-        recipients = {recipient: ""}
-        display = canonical = recipient.nick
-        is_channel = False
-        if recipient.away is not None and verb == "PRIVMSG":
-            server.numeric(user, N.RPL_AWAY, recipient.nick, recipient.away)
+        return channel.members, display, channel.name, channel, None, min_rank
+    recipient = server.find_user(name)
+    if recipient is None:
+        if not quiet:
+            server.numeric(user, N.ERR_NOSUCHNICK, name, "No such nick/channel")
+        return None
+    if recipient.away is not None and verb == "PRIVMSG" and recipient.service is None:
+        server.numeric(user, N.RPL_AWAY, recipient.nick, recipient.away)
+    return {recipient: ""}, recipient.nick, recipient.nick, None, recipient, None
+
+
+def filter_text(server: Server, user: User, verb: str, canonical: str, is_channel: bool,
+                text: str) -> str | None:
+    """The message filters' verdict on ``text``: the text to deliver, or None after
+    telling ``user`` why it was refused."""
+    result = _apply_filters(server, user, verb, canonical, text)
+    if isinstance(result, Reject):
+        server.numeric(user, N.ERR_CANNOTSENDTOCHAN, canonical,
+                       f"Cannot send to {'channel' if is_channel else 'nick'}: "
+                       f"{result.reason}")
+        return None
+    return result
+
+
+def _deliver_one(
+    server: Server, user: User, verb: str, target: str, text: str,
+    client_tags: dict[str, str] | None, quiet: bool,
+) -> None:
+    found = route(server, user, verb, target, quiet)
+    if found is None:
+        return
+    recipients, display, canonical, channel, recipient, min_rank = found
+    is_channel = channel is not None
+    if recipient is not None and recipient.service is not None:
+        # A service's commands (passwords among them) are answered, never
+        # relayed, filtered or stored.
+        if verb != "TAGMSG":
+            recipient.service(user, verb, text)
+        return
     if server.message_filters and verb != "TAGMSG":
-        result = _apply_filters(server, user, verb, canonical, text)
-        if isinstance(result, Reject):
-            server.numeric(user, N.ERR_CANNOTSENDTOCHAN, canonical,
-                           f"Cannot send to {'channel' if is_channel else 'nick'}: "
-                           f"{result.reason}")
+        filtered = filter_text(server, user, verb, canonical, is_channel, text)
+        if filtered is None:
             return
-        text = result
+        text = filtered
     # A cheap bound first: at most 4 bytes a character, so most lines skip encoding.
     if (len(text) + len(user.source) + len(display)) * 4 > server.line_budget - _FRAME_BYTES:
         text = server.fit_trailing(f":{user.source} {verb} {display} :", text)
@@ -141,7 +168,7 @@ def _deliver_one(
     line = server.new_line(verb, params, user.source, client_tags, sender=user)
     ts = line.ts
     tags_only = verb == "TAGMSG"
-    if is_channel and min_rank is None:
+    if channel is not None and min_rank is None:
         # The hot path: whole tag groups at once, no per-member Python work here.
         skip = user.sink
         for mask, sinks in channel.sinks_by_mask.items():
@@ -168,7 +195,7 @@ def _deliver_one(
     server.emit(events.MessageEvent(
         line.msgid, server.micros(ts), verb, user.source, user.nick,  # type: ignore[arg-type]
         user.account, canonical, is_channel, text, stored_tags,
-        None if is_channel else recipient.account,
-        None if is_channel else user.session,
-        None if is_channel else recipient.session,
+        None if recipient is None else recipient.account,
+        None if recipient is None else user.session,
+        None if recipient is None else recipient.session,
     ))

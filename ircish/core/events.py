@@ -63,6 +63,10 @@ class MessageEvent:
     # party without an account is known by this connection, not by the nick.
     session: str | None = None
     recipient_session: str | None = None
+    # A draft/multiline message: ``text`` holds its lines joined by "\n", and these
+    # are the offsets in it where a line continued the previous one with no line
+    # feed (draft/multiline-concat); see ircish.core.multiline.
+    concat: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

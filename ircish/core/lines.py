@@ -79,7 +79,8 @@ class LineVariants:
             if mask & TAG_MESSAGE_TAGS:
                 if self._client_tags:
                     tags.update(self._client_tags)
-                tags["msgid"] = self.msgid
+                if self.msgid:  # a multiline fallback's later lines have none
+                    tags["msgid"] = self.msgid
                 if self._bot:
                     tags["bot"] = ""
             if mask & TAG_SERVER_TIME:

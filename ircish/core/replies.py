@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ircish.core.state import User
 
 LABEL_CAP = "labeled-response"
+MULTILINE_BATCH = b"draft/multiline"
 
 
 def new_batch_id() -> str:
@@ -44,6 +45,21 @@ def _has_batch_tag(line: bytes) -> bool:
         return False
     tags = line[1 : line.find(b" ")]
     return tags.startswith(b"batch=") or b";batch=" in tags
+
+
+def _one_multiline_batch(lines: Sequence[bytes]) -> bool:
+    """Whether ``lines`` are exactly one ``draft/multiline`` batch, nothing else."""
+    first = lines[0]
+    if first.startswith(b"@"):
+        first = first[first.find(b" ") + 1 :]
+    words = first.split(b" ", 4)
+    if len(words) < 4 or words[1] != b"BATCH" or words[3].rstrip() != MULTILINE_BATCH:
+        return False
+    ref = words[2][1:]
+    tag = b"batch=" + ref
+    return (words[2][:1] == b"+" and lines[-1].split(b" ")[-1].rstrip() == b"-" + ref
+            and all(line.startswith(b"@" + tag + b" ") or line.startswith(b"@" + tag + b";")
+                    for line in lines[1:-1]))
 
 
 def server_line(server_name: str, command: str, params: Sequence[str]) -> bytes:
@@ -96,8 +112,10 @@ class Replies:
         label = b"label=" + escape_tag_value(self.label).encode("utf-8", "replace")
         if not lines:
             out = [add_tag(server_line(self.server_name, "ACK", []), label)]
-        elif len(lines) == 1:
-            out = [add_tag(lines[0], label)]
+        elif len(lines) == 1 or _one_multiline_batch(lines):
+            # A multiline echo is one message: the label goes on its BATCH line
+            # (the multiline spec), not around it.
+            out = [add_tag(lines[0], label), *lines[1:]]
         elif "batch" in self.user.caps:
             out = list(batch_lines(self.server_name, new_batch_id(), LABEL_CAP, [], lines))
             out[0] = add_tag(out[0], label)

@@ -255,6 +255,9 @@ class Server:
     # ---- dispatch -------------------------------------------------------------------
 
     def handle(self, user: User, msg: Message) -> None:
+        batch = user.batch
+        if batch is not None and batch.take(self, user, msg):
+            return  # a line of the client's open batch (draft/multiline)
         label = msg.tags.get("label") if msg.tags else None
         if label is None or LABEL_CAP not in user.caps:
             self._dispatch(user, msg)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ircish.core.masks import mask_matches
 from ircish.protocol.casemap import casefold
+
+if TYPE_CHECKING:
+    from ircish.core.server import Server
+    from ircish.protocol import Message
 
 # Bits of User.tagmask: which variant of a relayed line a recipient wants (its
 # tags, and extended-join's longer JOIN). A broadcast encodes at most one line per
@@ -37,10 +41,18 @@ class Sink(Protocol):
     def close(self, error: str) -> None: ...
 
 
+class ClientBatch(Protocol):
+    """A batch the client has opened (``ircish.multiline``). ``take`` is given each
+    line the client sends while it is open and says whether it consumed it."""
+
+    def take(self, server: Server, user: User, msg: Message) -> bool: ...
+
+
 class User:
     __slots__ = (
         "account",
         "away",
+        "batch",
         "bot",
         "cap_negotiating",
         "cap_version",
@@ -94,6 +106,8 @@ class User:
         self.wanted_nick = ""
         # Per-connection state of extensions (a SASL exchange...), by extension name.
         self.ext: dict[str, object] = {}
+        # A client batch being received (draft/multiline): it sees each line first.
+        self.batch: ClientBatch | None = None
         self.bot = False
         # A service bot's handler (NickServ): private messages to it go here,
         # ``(sender, verb, text)``, and are neither relayed nor stored.

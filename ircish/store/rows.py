@@ -23,6 +23,7 @@ from ircish.core.events import (
     RenameEvent,
     TopicEvent,
 )
+from ircish.core.multiline import with_offsets
 from ircish.store.keys import channel_key, dm_key, nick_key
 
 Row = dict[str, Any]
@@ -121,7 +122,8 @@ def _message_rows(ev: MessageEvent, micros: int, batch: Batch) -> Iterator[Row]:
         "account": ev.account,
         "target": ev.target,
         "text": ev.text,
-        "tags": _tags_json(ev.tags),
+        # A multiline message's concat offsets ride in its tags: no column for them.
+        "tags": _tags_json(with_offsets(ev.tags, ev.concat) if ev.concat else ev.tags),
     }
     if ev.is_channel:
         yield _row(target_key=channel_key(ev.target), **common)

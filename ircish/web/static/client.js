@@ -165,18 +165,21 @@ export class IrcClient extends EventTarget {
     return this.buffers.get(this.active) ?? this.buffers.get(SERVER_BUFFER);
   }
 
-  // A line for a buffer: appended live, or merged into history (sorted by time).
-  addLine(buf, line, { live = true } = {}) {
+  // A line for a buffer: appended live, or merged into history by time. Lines of
+  // one millisecond keep the server's order: an older page ("before", given newest
+  // first) goes in front of lines with the same time, any other after them.
+  addLine(buf, line, { live = true, older = false } = {}) {
     if (line.msgid) {
       if (buf.msgids.has(line.msgid)) return;
       buf.msgids.add(line.msgid);
     }
     line.id = ++lineSeq;
     const last = buf.lines[buf.lines.length - 1];
-    if (live || !last || last.time <= line.time) buf.lines.push(line);
+    if (live || !last || (!older && last.time <= line.time)) buf.lines.push(line);
     else {
       let i = buf.lines.length;
-      while (i > 0 && buf.lines[i - 1].time > line.time) i--;
+      const later = older ? (t) => t >= line.time : (t) => t > line.time;
+      while (i > 0 && later(buf.lines[i - 1].time)) i--;
       buf.lines.splice(i, 0, line);
     }
     if (live && buf.key !== this.active && line.counts && !line.self) {
@@ -485,11 +488,13 @@ export class IrcClient extends EventTarget {
       : this.ensureBuffer(target, "query"));
     if (!buf) return;
     let added = 0;
-    for (const msg of batch.lines) {
+    const older = buf.historyRequest === "before";
+    const messages = older ? [...batch.lines].reverse() : batch.lines;
+    for (const msg of messages) {
       const line = this.messageLine(msg);
       if (!line) continue;
       const before = buf.lines.length;
-      this.addLine(buf, line, { live: false });
+      this.addLine(buf, line, { live: false, older });
       added += buf.lines.length - before;
     }
     if (batch.lines.length < this.historyPage()) buf.historyDone = true;

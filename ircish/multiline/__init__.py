@@ -1,0 +1,1 @@
+"""IRCv3 ``draft/multiline``: client batches of PRIVMSG/NOTICE lines, one message."""

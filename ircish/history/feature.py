@@ -40,6 +40,7 @@ from ircish.core import chathistory as ch
 from ircish.core import events
 from ircish.core.commands import Command
 from ircish.core.extension import Extension
+from ircish.core.multiline import is_stored_multiline, shift_offsets
 from ircish.history.client import StoreClient
 from ircish.history.errors import StorageError, StoreQueryError, StoreUnavailable
 from ircish.history.records import HistoryRecord
@@ -288,15 +289,22 @@ class HistoryService:
         if "server-time" not in user.caps:
             # Its client would stamp every line with the join's time.
             now = core.micros(core.clock())
-            # The stamp lengthens a line that may have filled 512 bytes: cut to fit.
-            records = [replace(r, text=core.fit_trailing(
-                f":{r.source} {r.kind} {r.target} :", ch.stamp_text(r.text, r.micros, now)))
-                for r in records]
+            records = [self._stamped(r, now) for r in records]
         count = plural(len(records), "line")
         when = "said since you left" if known else "said before you joined"
         core.send_from_server(user, "NOTICE", channel, f"*** replaying {count} {when}")
         ch.send_history(core, user, channel, records)
         core.send_from_server(user, "NOTICE", channel, "*** end of replay")
+
+    def _stamped(self, record: HistoryRecord, now: int) -> HistoryRecord:
+        text = ch.stamp_text(record.text, record.micros, now)
+        if is_stored_multiline(record.kind, record.text, record.tags):
+            # The stamp goes on the first line; each line is cut to fit as it is sent.
+            return replace(record, text=text,
+                           tags=shift_offsets(record.tags, len(text) - len(record.text)))
+        # The stamp lengthens a line that may have filled 512 bytes: cut to fit.
+        return replace(record, text=self.core.fit_trailing(
+            f":{record.source} {record.kind} {record.target} :", text))
 
 
 def plural(count: int, noun: str) -> str:

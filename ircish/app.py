@@ -28,6 +28,11 @@ def build_server(config: Config) -> IrcServer:
         from ircish.accounts.feature import accounts_feature
 
         features.append(partial(accounts_feature, store=store))
+        if config.network.node_id:
+            # After history: its worker has migrated the shared database by then.
+            from ircish.network.feature import network_feature
+
+            features.append(network_feature)
     else:
         log.info("history is off: [storage] url is empty in %s", config.path)
         log.info("accounts are off: they need [storage] (the history database)")

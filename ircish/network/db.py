@@ -1,0 +1,296 @@
+"""The network's tables, read and written with psycopg 3 (synchronous), in the worker only.
+
+Every function takes an open psycopg connection and runs one transaction; the
+caller (``ircish.network.worker``) runs them in a thread, never on a Trio loop.
+
+Three rules hold the network together:
+
+- Fencing: every write of a node starts by locking its ``network_nodes`` row
+  with its own epoch and a lease that has not run out (``_fence``). A node
+  declared dead has a new epoch in that row, so nothing it still tries to write
+  can commit, and a node whose lease ran out stops writing even before a
+  survivor notices.
+- Gap-free sequences: the seq numbers of a batch come from ``last_seq`` of that
+  same locked row, so one origin's batches commit in the order of their numbers
+  and a reader that saw seq N has seen every seq below it.
+- One NOTIFY per committed batch (``pg_notify`` in the transaction, delivered at
+  commit); readers treat it as a doorbell and read the table, so a missed
+  notification costs latency, never a line.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from ircish.protocol.casemap import casefold
+
+CHANNEL = "ircish_network"
+# The database's clock in µs: nodes never compare their own clocks.
+NOW = "(extract(epoch from clock_timestamp()) * 1000000)::bigint"
+# pg_try_advisory_xact_lock key of the one survivor that removes dead nodes ("ircnet").
+REAPER_LOCK = 0x6972636E6574
+Op = dict[str, Any]
+
+
+class Fenced(Exception):
+    """This node's epoch or lease is no longer the live one: it must stop."""
+
+
+@dataclass
+class Snapshot:
+    epoch: int
+    positions: dict[str, int]  # origin -> last seq already reflected in the tables
+    users: list[dict[str, Any]] = field(default_factory=list)
+    channels: list[dict[str, Any]] = field(default_factory=list)
+    members: list[tuple[str, str, str]] = field(default_factory=list)  # key, session, held
+
+
+def connect(url: str, autocommit: bool = False) -> psycopg.Connection[Any]:
+    return psycopg.connect(_libpq_url(url), autocommit=autocommit)
+
+
+def _libpq_url(url: str) -> str:
+    # SQLAlchemy's spelling (postgresql+psycopg://) is not libpq's.
+    scheme, sep, rest = url.partition("://")
+    return "postgresql://" + rest if sep and scheme.startswith("postgresql") else url
+
+
+def _fence(cur: psycopg.Cursor[Any], node: str, epoch: int, count: int = 0) -> int:
+    """Lock this node's row if it is still the live one; the new end of its sequence."""
+    cur.execute(
+        f"UPDATE network_nodes SET last_seq = last_seq + %s WHERE node_id = %s AND epoch = %s"
+        f" AND alive = 1 AND lease_until > {NOW} RETURNING last_seq",
+        (count, node, epoch),
+    )
+    row = cur.fetchone()
+    if row is None:
+        raise Fenced(f"node {node} epoch {epoch} is no longer live (lease ran out or reaped)")
+    return int(row[0])
+
+
+def join(conn: psycopg.Connection[Any], node: str, lease_s: int) -> tuple[int, list[Op]]:
+    """Take this node's row with a new epoch (fencing any older process of the same
+    node), and remove the users an earlier run left: their QUITs, in our sequence."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO network_nodes (node_id, epoch, alive, lease_until, last_seq, started)"
+            f" VALUES (%s, 1, 1, {NOW} + %s, 0, {NOW})"
+            " ON CONFLICT (node_id) DO UPDATE SET epoch = network_nodes.epoch + 1, alive = 1,"
+            " lease_until = EXCLUDED.lease_until, started = EXCLUDED.started RETURNING epoch",
+            (node, lease_s * 1_000_000),
+        )
+        row = cur.fetchone()
+        assert row is not None
+        epoch = int(row[0])
+        quits = _quits_for(cur, node, f"{node} restarted")
+        if quits:
+            _append(cur, node, epoch, quits)
+    return epoch, quits
+
+
+def renew(conn: psycopg.Connection[Any], node: str, epoch: int, lease_s: int) -> None:
+    with conn.transaction(), conn.cursor() as cur:
+        _fence(cur, node, epoch)
+        cur.execute(f"UPDATE network_nodes SET lease_until = {NOW} + %s WHERE node_id = %s",
+                    (lease_s * 1_000_000, node))
+
+
+def leave(conn: psycopg.Connection[Any], node: str, epoch: int) -> None:
+    """A clean stop: our users are gone already; the lease ends now."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(f"UPDATE network_nodes SET lease_until = {NOW} WHERE node_id = %s"
+                    " AND epoch = %s", (node, epoch))
+
+
+def reap(conn: psycopg.Connection[Any], node: str, epoch: int) -> list[Op]:
+    """If no other survivor is at it, declare every node whose lease ran out dead:
+    a new epoch fences it, and its users QUIT (in our sequence). The QUITs made."""
+    made: list[Op] = []
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (REAPER_LOCK,))
+        row = cur.fetchone()
+        if row is None or not row[0]:
+            return []
+        cur.execute(
+            f"SELECT node_id FROM network_nodes WHERE alive = 1 AND lease_until < {NOW}"
+            " AND node_id <> %s ORDER BY node_id FOR UPDATE", (node,))
+        dead = [r[0] for r in cur.fetchall()]
+        if not dead:
+            return []
+        for gone in dead:
+            cur.execute("UPDATE network_nodes SET alive = 0, epoch = epoch + 1 WHERE node_id = %s",
+                        (gone,))
+            made += _quits_for(cur, gone, f"{gone} left the network")
+        if made:
+            _append(cur, node, epoch, made)
+        else:
+            _fence(cur, node, epoch)
+    return made
+
+
+def _quits_for(cur: psycopg.Cursor[Any], node: str, reason: str) -> list[Op]:
+    cur.execute(
+        f"SELECT session, nick, username, host, registered, {NOW} FROM network_users"
+        " WHERE node_id = %s ORDER BY since, session", (node,))
+    quits = []
+    for session, nick, username, host, registered, now in cur.fetchall():
+        if registered:
+            quits.append({"t": "quit", "session": session, "nick": nick, "reason": reason,
+                          "source": f"{nick}!{username or '*'}@{host}",
+                          "msgid": secrets.token_hex(8), "micros": int(now)})
+        else:
+            quits.append({"t": "release", "session": session})
+    return quits
+
+
+def append(conn: psycopg.Connection[Any], node: str, epoch: int, ops: list[Op]) -> int:
+    """Commit ``ops`` as the next seqs of this node, with their effect on the tables
+    and one NOTIFY; the last seq."""
+    with conn.transaction(), conn.cursor() as cur:
+        return _append(cur, node, epoch, ops)
+
+
+def _append(cur: psycopg.Cursor[Any], node: str, epoch: int, ops: list[Op]) -> int:
+    last = _fence(cur, node, epoch, len(ops))
+    first = last - len(ops) + 1
+    cur.executemany(
+        f"INSERT INTO network_events (origin, seq, epoch, payload, committed)"
+        f" VALUES (%s, %s, %s, %s, {NOW})",
+        [(node, first + i, epoch, json.dumps(op, separators=(",", ":")))
+         for i, op in enumerate(ops)],
+    )
+    for op in ops:
+        _apply(cur, op)
+    cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, node))
+    return last
+
+
+def _apply(cur: psycopg.Cursor[Any], op: Op) -> None:
+    """An event's lasting effect on the shared tables (a message has none)."""
+    kind = op["t"]
+    if kind == "user":
+        cur.execute(
+            "UPDATE network_users SET nick = %s, username = %s, host = %s, realname = %s,"
+            " account = %s, modes = %s, registered = 1 WHERE session = %s",
+            (op["nick"], op["username"], op["host"], op["realname"], op["account"],
+             op["modes"], op["session"]))
+    elif kind in ("quit", "release"):
+        cur.execute("DELETE FROM network_users WHERE session = %s", (op["session"],))
+    elif kind == "account":
+        cur.execute("UPDATE network_users SET account = %s WHERE session = %s",
+                    (op["account"], op["session"]))
+    elif kind == "join":
+        key = casefold(op["channel"])
+        cur.execute(
+            "INSERT INTO network_channels (key, name, created, topic, topic_setter, topic_time,"
+            " modes) VALUES (%s, %s, %s, '', '', 0, %s) ON CONFLICT (key) DO NOTHING",
+            (key, op["channel"], op["micros"], op.get("modes", "")))
+        cur.execute(
+            "INSERT INTO network_members (channel_key, session, held) VALUES (%s, %s, %s)"
+            " ON CONFLICT (channel_key, session) DO UPDATE SET held = EXCLUDED.held",
+            (key, op["session"], op["held"]))
+    elif kind in ("part", "kick"):
+        key = casefold(op["channel"])
+        cur.execute("DELETE FROM network_members WHERE channel_key = %s AND session = %s",
+                    (key, op["session"]))
+        cur.execute("DELETE FROM network_channels c WHERE key = %s AND NOT EXISTS"
+                    " (SELECT 1 FROM network_members m WHERE m.channel_key = c.key)", (key,))
+    elif kind == "topic":
+        cur.execute("UPDATE network_channels SET topic = %s, topic_setter = %s, topic_time = %s"
+                    " WHERE key = %s", (op["topic"], op["setter"], op["micros"],
+                                        casefold(op["channel"])))
+    elif kind == "mode":
+        key = casefold(op["channel"])
+        cur.execute("UPDATE network_channels SET modes = %s, mode_key = %s, user_limit = %s"
+                    " WHERE key = %s", (op["flags"], op["key"], op["limit"], key))
+        for session, held in op["held"]:
+            cur.execute("UPDATE network_members SET held = %s WHERE channel_key = %s"
+                        " AND session = %s", (held, key, session))
+
+
+def claim(conn: psycopg.Connection[Any], node: str, epoch: int, session: str, nick: str,
+          registered: bool, micros: int) -> bool:
+    """Take ``nick`` for ``session`` (a new claim, or a registered user's rename):
+    False if someone on any node holds it. The unique key decides a race."""
+    key = casefold(nick)
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            _fence(cur, node, epoch)
+            if registered:
+                cur.execute("UPDATE network_users SET key = %s, nick = %s WHERE session = %s",
+                            (key, nick, session))
+                return cur.rowcount == 1
+            cur.execute(
+                "INSERT INTO network_users (session, key, nick, node_id, epoch, username, host,"
+                " realname, modes, registered, since) VALUES (%s, %s, %s, %s, %s, '', '', '',"
+                " '', 0, %s) ON CONFLICT (session) DO UPDATE SET key = EXCLUDED.key,"
+                " nick = EXCLUDED.nick",
+                (session, key, nick, node, epoch, micros))
+            return True
+    except psycopg.errors.UniqueViolation:
+        return False
+
+
+def snapshot(conn: psycopg.Connection[Any], node: str, epoch: int) -> Snapshot:
+    """Every other node's users, the channels and who is in them, and the seq each
+    origin had reached when this was read: one consistent picture to start from."""
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT node_id, last_seq FROM network_nodes")
+            positions = {r[0]: int(r[1]) for r in cur.fetchall()}
+            cur.execute(
+                "SELECT session, nick, username, host, realname, account, modes, node_id, since"
+                " FROM network_users WHERE registered = 1 AND node_id <> %s ORDER BY since",
+                (node,))
+            names = ("session", "nick", "username", "host", "realname", "account", "modes",
+                     "node", "since")
+            users = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            cur.execute("SELECT key, name, created, topic, topic_setter, topic_time, modes,"
+                        " mode_key, user_limit FROM network_channels")
+            names = ("key", "name", "created", "topic", "setter", "topic_time", "flags",
+                     "mode_key", "limit")
+            channels = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            cur.execute("SELECT m.channel_key, m.session, m.held FROM network_members m"
+                        " JOIN network_users u ON u.session = m.session WHERE u.node_id <> %s",
+                        (node,))
+            members = [(r[0], r[1], r[2]) for r in cur.fetchall()]
+    finally:
+        conn.isolation_level = None
+    return Snapshot(epoch, positions, users, channels, members)
+
+
+def read_new(conn: psycopg.Connection[Any], node: str, positions: dict[str, int],
+             limit: int = 5000) -> list[tuple[str, int, Op]]:
+    """Events of other origins past ``positions`` (updated), in each origin's order."""
+    out: list[tuple[str, int, Op]] = []
+    with conn.cursor() as cur:
+        cur.execute("SELECT node_id, last_seq FROM network_nodes WHERE node_id <> %s", (node,))
+        behind = [(origin, int(last)) for origin, last in cur.fetchall()
+                  if int(last) > positions.get(origin, 0)]
+        for origin, _ in behind:
+            cur.execute("SELECT seq, payload FROM network_events WHERE origin = %s AND seq > %s"
+                        " ORDER BY seq LIMIT %s", (origin, positions.get(origin, 0), limit))
+            for seq, payload in cur.fetchall():
+                out.append((origin, int(seq), json.loads(payload)))
+                positions[origin] = int(seq)
+    return out
+
+
+def status(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    """One row per node for ``ircish-server network status``."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"SELECT n.node_id, n.epoch, n.alive, (n.lease_until - {NOW}) / 1000000.0,"
+            " n.last_seq, (SELECT count(*) FROM network_users u WHERE u.node_id = n.node_id"
+            " AND u.registered = 1),"
+            f" ({NOW} - (SELECT e.committed FROM network_events e"
+            " WHERE e.origin = n.node_id ORDER BY e.seq DESC LIMIT 1)) / 1000000.0"
+            " FROM network_nodes n ORDER BY n.node_id")
+        names = ("node", "epoch", "alive", "lease_left_s", "last_seq", "users", "last_event_s")
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

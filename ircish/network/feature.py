@@ -1,0 +1,171 @@
+"""Several ircish nodes as one network: the extension (``[network] node_id``).
+
+What this node's users do is captured from the core's events
+(``capture``) and handed to the network worker, which commits it to the
+node's sequence in the shared PostgreSQL; what the other nodes' users do
+comes back from the worker and is replayed into the core's state
+(``replica``). Nicks are claimed in the database before registration or NICK
+takes them (``NetworkNode.claim``, the core's ``Server.nick_claims``): the
+client's next lines wait for the answer, and a nick another node holds is 433.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ircish.config import ConfigError
+from ircish.core import events
+from ircish.core import numerics as N
+from ircish.core.extension import Extension
+from ircish.net.connection import Connection
+from ircish.network.capture import Capture
+from ircish.network.client import NetworkClient, NetworkUnavailable
+from ircish.network.replica import Replica
+from ircish.protocol.casemap import casefold
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ircish.core.replies import Replies
+    from ircish.core.state import User
+    from ircish.net.app import IrcServer
+
+log = logging.getLogger("ircish.network")
+
+STOP_TIMEOUT_S = 5.0
+
+
+class NetworkNode:
+    def __init__(self, app: IrcServer) -> None:
+        config = app.config
+        self.app = app
+        self.server = app.core
+        self.node = config.network.node_id
+        self.sessions: dict[str, User] = {}
+        self.capture = Capture(self.server, self.sessions)
+        self.replica = Replica(self.server, self.sessions)
+        url = str(config.storage.url)
+        self.client = NetworkClient(url, self.node, config.network.lease_seconds)
+        self.client.on_ready = self._ready
+        self.client.on_remote = self._remote
+        self.client.on_lost = self._lost
+        self.seen: dict[str, int] = {}  # origin -> last seq applied
+        self._nursery: trio.Nursery | None = None
+        self._ended = trio.Event()
+        self.server.nick_claims = self
+
+    # ---- the event path ---------------------------------------------------------------
+
+    def on_event(self, event: events.Event) -> None:
+        op = self.capture.op(event)
+        if op is not None:
+            self.client.submit(op)
+
+    def _ready(self, snapshot: Any) -> None:
+        self.seen = dict(snapshot.positions)
+        self.replica.load(snapshot.users, snapshot.channels, snapshot.members)
+        log.info("node %s (epoch %d) sees %d users of other nodes", self.node, snapshot.epoch,
+                 len(snapshot.users))
+
+    def _remote(self, rows: list[tuple[str, int, dict[str, Any]]]) -> None:
+        apply = self.replica.apply
+        for origin, seq, op in rows:
+            apply(origin, op)
+            if seq:
+                self.seen[origin] = seq
+
+    def _lost(self, reason: str) -> None:
+        log.error("node %s left the network: %s; closing its clients", self.node, reason)
+        for conn in list(self.app.connections):
+            conn.quit_reason = "Node left the network"
+            conn.close(f"Closing Link: {self.server.name} (this node left the network)")
+        self.app.shutdown()
+
+    # ---- nick claims (core.nicks.NickClaims) ----------------------------------------------
+
+    def holds(self, user: User, key: str) -> bool:
+        if not isinstance(user.sink, Connection):
+            return True  # a bot: local to this node
+        return user.ext.get("network") == key
+
+    def claim(self, user: User, nick: str, then: Callable[[], None]) -> None:
+        conn = user.sink
+        nursery = self._nursery
+        if nursery is None or not isinstance(conn, Connection):
+            self.server.numeric(user, N.ERR_NICKNAMEINUSE, nick,
+                                "Nickname cannot be claimed now, try again")
+            return
+        replies = self.server.defer_replies(user)
+        conn.hold()
+        nursery.start_soon(self._claim, conn, user, nick, replies, then)
+
+    async def _claim(self, conn: Connection, user: User, nick: str, replies: Replies | None,
+                     then: Callable[[], None]) -> None:
+        server = self.server
+        try:
+            try:
+                ok: bool | None = await self.client.claim(
+                    user.session, nick, user.registered, server.micros(server.clock()))
+            except NetworkUnavailable:
+                ok = None
+            if user not in server.connections:
+                if ok and not user.registered:
+                    self.client.submit({"t": "release", "session": user.session})
+                return
+            with server.replies.collecting(replies):
+                if ok:
+                    user.ext["network"] = casefold(nick)
+                    then()
+                elif ok is None:
+                    server.numeric(user, N.ERR_NICKNAMEINUSE, nick,
+                                   "Nickname cannot be claimed now, try again")
+                else:
+                    if not user.registered:
+                        # As if the NICK had not been taken: 433 goes to "*", and the
+                        # next NICK starts a new claim.
+                        user.nick, user.key = "*", ""
+                    server.numeric(user, N.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
+        except Exception:
+            log.exception("nick claim of %r failed", nick)
+        finally:
+            conn.release()
+
+    # ---- service and stop ---------------------------------------------------------------
+
+    async def serve(self, app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                try:
+                    await nursery.start(self._run_client)
+                except RuntimeError as exc:
+                    raise ConfigError(app.config.path, "network.node_id", str(exc)) from exc
+                self._nursery = nursery
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+
+    async def _run_client(self, *, task_status: trio.TaskStatus[None]) -> None:
+        try:
+            await self.client.run(task_status=task_status)
+        finally:
+            self._ended.set()
+
+    async def stop(self) -> None:
+        await self.client.stop()
+        with trio.move_on_after(STOP_TIMEOUT_S):
+            await self._ended.wait()
+
+
+def network_feature(app: IrcServer) -> Extension:
+    node = NetworkNode(app)
+    return Extension(
+        name="network",
+        event_listeners=(node.on_event,),
+        services=(node.serve,),
+        shutdown_steps=(node.stop,),
+        owner=node,
+    )

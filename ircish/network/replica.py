@@ -1,0 +1,305 @@
+"""Other nodes' users and what they do, in this node's core state.
+
+A remote user is an ordinary registered ``User`` whose sink forwards nothing
+(``RemoteSink``): NAMES, WHO, WHOIS, MONITOR and the channel rules see it like
+anyone, and a line the core relays to it is dropped here (its own node
+delivers it). ``Replica.apply`` replays one operation of another origin: it
+changes the state directly and sends the local members the line the origin's
+members saw, with the same msgid and time. It emits no core event, so nothing
+it does is stored again or sent back to the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ircish.core import monitor
+from ircish.core.lines import LineVariants
+from ircish.core.state import BOT_MODE, PREFIXES, TAG_MESSAGE_TAGS, Channel, User
+from ircish.protocol.casemap import casefold
+from ircish.protocol.message import format_line
+
+if TYPE_CHECKING:
+    from ircish.core.server import Server
+
+log = logging.getLogger("ircish.network")
+
+Op = dict[str, Any]
+_PREFIX_MODES = "".join(mode for mode, _ in PREFIXES)
+_LIST_MODES = {"b": "bans", "e": "excepts", "I": "invex"}
+
+
+class RemoteSink:
+    """Where a remote user's bytes go: nowhere, its own node sends them."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+
+    def send(self, data: bytes) -> None:
+        pass
+
+    def close(self, error: str) -> None:
+        pass
+
+
+def is_remote(user: User) -> bool:
+    return user.sink.__class__ is RemoteSink
+
+
+class Replica:
+    def __init__(self, server: Server, sessions: dict[str, User]) -> None:
+        self.server = server
+        self.sessions = sessions
+        self.applied = 0
+
+    def apply(self, origin: str, op: Op) -> None:
+        handler = getattr(self, "_" + op.get("t", ""), None)
+        if handler is None:
+            log.warning("network: unknown operation %r from %s ignored", op.get("t"), origin)
+            return
+        try:
+            handler(origin, op)
+        except Exception:
+            log.exception("network: operation %r from %s failed", op.get("t"), origin)
+        self.applied += 1
+
+    # ---- users ----------------------------------------------------------------------
+
+    def _user(self, origin: str, op: Op) -> None:
+        server = self.server
+        if op["session"] in self.sessions:
+            return
+        holder = server.find_user(op["nick"])
+        if holder is not None:
+            # The database gave the nick to one session; a local holder here means this
+            # replica is behind (the holder's quit is on its way). The newcomer wins.
+            log.warning("network: %s of %s arrives while %r holds the nick here",
+                        op["nick"], origin, holder.source)
+            if is_remote(holder):
+                self._quit(origin, {"session": holder.session, "reason": "nick collision",
+                                    "msgid": server.new_msgid(), "micros": op["micros"]})
+            else:
+                return
+        user = server.connect(RemoteSink(origin), "0.0.0.0", op["host"])
+        user.password_ok = True
+        user.session = op["session"]
+        user.username = op["username"]
+        user.realname = op["realname"]
+        user.account = op.get("account")
+        user.connected_at = user.last_active = op["micros"] / 1_000_000
+        user.set_nick(op["nick"])
+        for mode in op.get("modes", ""):
+            server.set_user_mode(user, mode, True)
+        user.registered = True
+        server.users[user.key] = user
+        self.sessions[user.session] = user
+        monitor.online(server, user)
+
+    def _remote(self, op: Op) -> User | None:
+        user = self.sessions.get(op["session"])
+        return user if user is not None and is_remote(user) else None
+
+    def _quit(self, origin: str, op: Op) -> None:
+        user = self._remote(op)
+        if user is None:
+            return
+        server = self.server
+        line = self._line("QUIT", [op["reason"]], user.source, op)
+        seen: set[User] = {user}
+        for channel in list(user.channels.values()):
+            for member in channel.members:
+                if member not in seen:
+                    seen.add(member)
+                    member.sink.send(line.for_mask(member.tagmask))
+            server.remove_member(channel, user)
+        self._forget(user)
+
+    def _forget(self, user: User) -> None:
+        server = self.server
+        server.connections.discard(user)
+        for mode in user.modes:
+            server.user_mode_counts[mode] -= 1
+        if server.users.get(user.key) is user:
+            del server.users[user.key]
+            monitor.offline(server, user.nick)
+        self.sessions.pop(user.session, None)
+        server.whowas.append((user.nick, user.username, user.host, user.realname,
+                              server.clock()))
+
+    def _release(self, origin: str, op: Op) -> None:
+        pass  # a claim that never registered: nothing was shown
+
+    def _nick(self, origin: str, op: Op) -> None:
+        user = self._remote(op)
+        if user is None:
+            return
+        server = self.server
+        line = self._line("NICK", [op["new"]], user.source, op)
+        for peer in server.peers(user):
+            peer.sink.send(line.for_mask(peer.tagmask))
+        old = user.nick
+        if server.users.get(user.key) is user:
+            del server.users[user.key]
+        user.set_nick(op["new"])
+        server.users[user.key] = user
+        if casefold(old) != user.key:
+            monitor.offline(server, old)
+            monitor.online(server, user)
+
+    def _account(self, origin: str, op: Op) -> None:
+        user = self._remote(op)
+        if user is not None:
+            user.account = op["account"]
+
+    # ---- channels ---------------------------------------------------------------------
+
+    def _channel(self, name: str, micros: int, flags: str) -> Channel:
+        server = self.server
+        key = casefold(name)
+        channel = server.channels.get(key)
+        if channel is None:
+            channel = Channel(name=name, key=key, created=micros / 1_000_000)
+            channel.modes.update(flags)
+            server.channels[key] = channel
+        return channel
+
+    def _join(self, origin: str, op: Op) -> None:
+        user = self._remote(op)
+        if user is None:
+            return
+        channel = self._channel(op["channel"], op["micros"], op.get("modes", ""))
+        if channel.key in user.channels:
+            return
+        channel.add_member(user, op["held"])
+        user.channels[channel.key] = channel
+        extended = (user.source, [channel.name, user.account or "*", user.realname])
+        line = self._line("JOIN", [channel.name], user.source, op, user, extended)
+        self._to_channel(channel, line)
+
+    def _part(self, origin: str, op: Op) -> None:
+        user = self._remote(op)
+        channel = self.server.find_channel(op["channel"])
+        if user is None or channel is None or user not in channel.members:
+            return
+        params = [channel.name, op["reason"]] if op["reason"] else [channel.name]
+        self._to_channel(channel, self._line("PART", params, user.source, op))
+        self.server.remove_member(channel, user)
+
+    def _kick(self, origin: str, op: Op) -> None:
+        # The one kicked may be anyone's, ours too.
+        user = self.sessions.get(op["session"])
+        channel = self.server.find_channel(op["channel"])
+        if user is None or channel is None or user not in channel.members:
+            return
+        params = [channel.name, user.nick, op["reason"]]
+        self._to_channel(channel, self._line("KICK", params, op["source"], op))
+        self.server.remove_member(channel, user)
+
+    def _topic(self, origin: str, op: Op) -> None:
+        channel = self.server.find_channel(op["channel"])
+        if channel is None:
+            return
+        channel.topic = op["topic"]
+        channel.topic_setter = op["setter"]
+        channel.topic_time = op["micros"] / 1_000_000
+        self._to_channel(channel, self._line("TOPIC", [channel.name, op["topic"]],
+                                             op["source"], op))
+
+    def _mode(self, origin: str, op: Op) -> None:
+        channel = self.server.find_channel(op["channel"])
+        if channel is None:
+            return
+        modes = op["modes"]
+        args = list(modes[1:])
+        adding = True
+        when = op["micros"] / 1_000_000
+        for ch in modes[0] if modes else "":
+            if ch in "+-":
+                adding = ch == "+"
+            elif ch in _LIST_MODES:
+                mask = args.pop(0) if args else ""
+                masks: list[tuple[str, str, float]] = getattr(channel, _LIST_MODES[ch])
+                folded = casefold(mask)
+                masks[:] = [m for m in masks if casefold(m[0]) != folded]
+                if adding:
+                    masks.append((mask, op["source"], when))
+            elif ch in _PREFIX_MODES or ch == "k" or (ch == "l" and adding):
+                if args:
+                    args.pop(0)
+        # Flags, key, limit and prefixes as they ended up on the origin.
+        channel.modes = set(op["flags"])
+        channel.password = op["key"]
+        channel.limit = op["limit"]
+        for session, held in op["held"]:
+            member = self.sessions.get(session)
+            if member is not None and member in channel.members:
+                channel.members[member] = held
+        self._to_channel(channel, self._line("MODE", [channel.name, *modes], op["source"], op))
+
+    # ---- messages ---------------------------------------------------------------------
+
+    def _msg(self, origin: str, op: Op) -> None:
+        server = self.server
+        command = op["command"]
+        tags = dict(op.get("tags") or {})
+        bot = tags.pop("bot", None) is not None
+        tags_only = command == "TAGMSG"
+        params = [op["target"]] if tags_only else [op["target"], op["text"]]
+        line = LineVariants(format_line(command, params, op["source"]), op["msgid"],
+                            op["micros"] / 1_000_000, tags or None, op.get("account"), bot)
+        if op["channel"]:
+            channel = server.find_channel(op["target"])
+            if channel is None:
+                return
+            fanout = server.fanout
+            for mask, sinks in channel.sinks_by_mask.items():
+                if not tags_only or mask & TAG_MESSAGE_TAGS:
+                    fanout(sinks, line.for_mask(mask), None)
+            return
+        recipient = self.sessions.get(op.get("to", ""))
+        if recipient is None or is_remote(recipient):
+            return
+        if tags_only and not recipient.tagmask & TAG_MESSAGE_TAGS:
+            return
+        recipient.sink.send(line.for_mask(recipient.tagmask))
+
+    # ---- a node's start --------------------------------------------------------------
+
+    def load(self, users: list[dict[str, Any]], channels: list[dict[str, Any]],
+             members: list[tuple[str, str, str]]) -> None:
+        """The network as the snapshot found it (no client is connected yet)."""
+        for row in users:
+            self._user(row["node"], {**row, "micros": row["since"]})
+        for row in channels:
+            channel = self._channel(row["name"], row["created"], row["flags"])
+            channel.topic = row["topic"]
+            channel.topic_setter = row["setter"]
+            channel.topic_time = row["topic_time"] / 1_000_000
+            channel.password = row["mode_key"]
+            channel.limit = row["limit"]
+        for key, session, held in members:
+            user = self.sessions.get(session)
+            channel = self.server.channels.get(key)
+            if user is not None and channel is not None and is_remote(user):
+                channel.add_member(user, held)
+                user.channels[key] = channel
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    def _line(self, command: str, params: list[str], source: str, op: Op,
+              sender: User | None = None,
+              extended: tuple[str, list[str]] | None = None) -> LineVariants:
+        if sender is None:
+            sender = self.server.sender_of(source)
+        account = sender.account if sender is not None else None
+        bot = sender is not None and BOT_MODE in sender.modes
+        return LineVariants(format_line(command, params, source), op["msgid"],
+                            op["micros"] / 1_000_000, None, account, bot, extended)
+
+    def _to_channel(self, channel: Channel, line: LineVariants) -> None:
+        fanout = self.server.fanout
+        for mask, sinks in channel.sinks_by_mask.items():
+            fanout(sinks, line.for_mask(mask), None)

@@ -1,0 +1,236 @@
+"""The network worker process: this node's side of the shared PostgreSQL.
+
+Started by ``ircish.network.client.NetworkClient`` as ``python -m
+ircish.network.worker FD`` with one end of a socketpair (frames as in
+``ircish.history.rpc``). psycopg runs here, in threads of this process, never
+on the server's loop. Two connections:
+
+- the writer: this node's events (one transaction and one NOTIFY per batch:
+  everything that arrived while the previous commit ran), nick claims, the
+  lease renewal every third of the lease, and the reaping of dead nodes; one
+  task uses it, in the order the server sent things, so a claim is decided
+  before the events that follow it;
+- the listener: LISTEN, then on each notification (and every ``POLL_S``
+  anyway, so a lost notification costs latency only) the other origins'
+  events past the last seq seen, sent to the server in each origin's order.
+
+Frames from the server: ``("hello", url, node, lease_s, level)``, ``("events",
+[op...])``, ``("claim", id, session, nick, registered, micros)``. To the server:
+``("ready", Snapshot)`` or ``("fatal", text)``, ``("remote", [(origin, seq,
+op)...])``, ``("claimed", id, ok)``, ``("fenced", text)``. When the writer cannot
+renew the lease in time (the database unreachable, this process paused), the
+worker says ``fenced`` and exits: a survivor removes this node's users, and the
+server closes its clients.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import sys
+import time
+from collections import deque
+from typing import Any
+
+import psycopg
+import trio
+
+from ircish.history.rpc import FrameStream, LinkClosed
+from ircish.network import db
+
+log = logging.getLogger("ircish.network.worker")
+
+POLL_S = 0.5
+RETRY_S = 0.2
+
+
+class Worker:
+    def __init__(self, link: FrameStream) -> None:
+        self.link = link
+        self.node = ""
+        self.lease_s = 10
+        self.epoch = 0
+        self.url = ""
+        self._todo: deque[tuple[Any, ...]] = deque()
+        self._wake = trio.Event()
+        self._ended = False
+        self._renewed = 0.0  # monotonic time of the last renewal that committed
+        self.positions: dict[str, int] = {}
+        self.conn: psycopg.Connection[Any] | None = None
+        self.status = 0
+
+    async def run(self) -> int:
+        _, self.url, self.node, self.lease_s, level = await self.link.receive()
+        logging.getLogger().setLevel(level)
+        try:
+            writer = await trio.to_thread.run_sync(db.connect, self.url)
+            listener = await trio.to_thread.run_sync(db.connect, self.url, True)
+            await trio.to_thread.run_sync(listener.execute, f"LISTEN {db.CHANNEL}")
+            self.epoch, _ = await trio.to_thread.run_sync(db.join, writer, self.node,
+                                                          self.lease_s)
+            self._renewed = time.monotonic()
+            snap = await trio.to_thread.run_sync(db.snapshot, writer, self.node, self.epoch)
+        except (psycopg.Error, OSError) as exc:
+            await self.link.send(("fatal", f"[network] cannot join the network: {exc}"))
+            return 2
+        self.positions = {k: v for k, v in snap.positions.items() if k != self.node}
+        log.info("node %s joined the network with epoch %d", self.node, self.epoch)
+        await self.link.send(("ready", snap))
+        self.conn = writer
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._receive_loop)
+                nursery.start_soon(self._write_loop, nursery)
+                nursery.start_soon(self._listen_loop, listener)
+        finally:
+            self.conn.close()
+            listener.close()
+        return self.status
+
+    async def _receive_loop(self) -> None:
+        while True:
+            try:
+                frame = await self.link.receive()
+            except LinkClosed:
+                break
+            self._todo.append(frame)
+            self._wake.set()
+        # The server is gone or done: write what came, end the lease, exit.
+        self._ended = True
+        self._wake.set()
+
+    async def _write_loop(self, nursery: trio.Nursery) -> None:
+        try:
+            await self._write_until_ended()
+        except db.Fenced as exc:
+            log.error("node %s: %s; stopping", self.node, exc)
+            self.status = 3
+            try:
+                await self.link.send(("fenced", str(exc)))
+            except LinkClosed:
+                pass
+        nursery.cancel_scope.cancel()
+
+    async def _write_until_ended(self) -> None:
+        renew_every = self.lease_s / 3
+        while True:
+            with trio.move_on_after(max(0.0, self._renewed + renew_every - time.monotonic())):
+                await self._wake.wait()
+            self._wake = trio.Event()
+            if time.monotonic() >= self._renewed + renew_every:
+                await self._guarded(self._renew)
+            while self._todo:
+                await self._guarded(self._write_some)
+            if self._ended:
+                try:
+                    await trio.to_thread.run_sync(db.leave, self.conn, self.node, self.epoch)
+                except psycopg.Error as exc:
+                    log.warning("node %s: could not end its lease: %s", self.node, exc)
+                return
+
+    async def _guarded(self, step: Any) -> None:
+        """``step`` until it commits; a database fault is retried until the lease
+        would have run out, and then this node is as good as dead."""
+        while True:
+            try:
+                await step(self.conn)
+                return
+            except psycopg.OperationalError as exc:
+                if time.monotonic() > self._renewed + self.lease_s:
+                    raise db.Fenced(f"the database was unreachable past the lease: {exc}") \
+                        from exc
+                log.warning("node %s: database fault, retrying: %s", self.node, exc)
+                await trio.sleep(RETRY_S)
+                assert self.conn is not None
+                if self.conn.broken or self.conn.closed:
+                    try:
+                        self.conn = await trio.to_thread.run_sync(db.connect, self.url)
+                    except psycopg.OperationalError as again:
+                        log.warning("node %s: cannot reconnect yet: %s", self.node, again)
+
+    async def _renew(self, conn: psycopg.Connection[Any]) -> None:
+        await trio.to_thread.run_sync(db.renew, conn, self.node, self.epoch, self.lease_s)
+        self._renewed = time.monotonic()
+        quits = await trio.to_thread.run_sync(db.reap, conn, self.node, self.epoch)
+        if quits:
+            # Our own sequence is not read back: the server hears of them here.
+            log.warning("node %s removed %d users of nodes whose lease ran out", self.node,
+                        len(quits))
+            await self.link.send(("remote", [(self.node, 0, op) for op in quits]))
+
+    async def _write_some(self, conn: psycopg.Connection[Any]) -> None:
+        todo = self._todo
+        frame = todo[0]
+        if frame[0] == "claim":
+            _, call_id, session, nick, registered, micros = frame
+            ok = await trio.to_thread.run_sync(db.claim, conn, self.node, self.epoch, session,
+                                               nick, registered, micros)
+            todo.popleft()
+            await self.link.send(("claimed", call_id, ok))
+            return
+        # Every batch of events queued up to the next claim goes in one commit.
+        ops: list[dict[str, Any]] = []
+        taken = 0
+        for queued in todo:
+            if queued[0] != "events":
+                break
+            ops.extend(queued[1])
+            taken += 1
+        if ops:
+            await trio.to_thread.run_sync(db.append, conn, self.node, self.epoch, ops)
+        for _ in range(taken):
+            todo.popleft()
+        if not taken:
+            log.error("network worker: unknown frame %r dropped", frame[0])
+            todo.popleft()
+
+    async def _listen_loop(self, conn: psycopg.Connection[Any]) -> None:
+        while True:
+            try:
+                rows = await trio.to_thread.run_sync(db.read_new, conn, self.node,
+                                                     self.positions)
+                if rows:
+                    await self.link.send(("remote", rows))
+                    continue  # maybe more than one read's worth
+                await trio.to_thread.run_sync(_wait_notify, conn, POLL_S,
+                                              abandon_on_cancel=True)
+            except psycopg.OperationalError as exc:
+                # Notifications sent meanwhile are lost; the positions are not.
+                log.warning("node %s: the LISTEN connection failed (%s); reconnecting",
+                            self.node, exc)
+                await trio.sleep(RETRY_S)
+                try:
+                    conn = await trio.to_thread.run_sync(db.connect, self.url, True)
+                    await trio.to_thread.run_sync(conn.execute, f"LISTEN {db.CHANNEL}")
+                except psycopg.OperationalError:
+                    continue
+
+
+def _wait_notify(conn: psycopg.Connection[Any], timeout: float) -> None:
+    for _ in conn.notifies(timeout=timeout, stop_after=1):
+        pass
+
+
+async def _main(fd: int) -> int:
+    sock = socket.socket(fileno=fd)
+    link = FrameStream(trio.SocketStream(trio.socket.from_stdlib_socket(sock)))
+    try:
+        return await Worker(link).run()
+    except LinkClosed:
+        return 0
+    finally:
+        await link.aclose()
+
+
+def main(argv: list[str]) -> int:
+    # The server decides when this ends (a terminal's ^C reaches the whole group).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    return trio.run(_main, int(argv[0]))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

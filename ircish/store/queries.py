@@ -91,6 +91,22 @@ def private_rows(viewer: Viewer, target: str) -> ColumnElement[bool]:
     return or_(*conds) if conds else false()
 
 
+def all_private_rows(viewer: Viewer) -> ColumnElement[bool]:
+    """Every private row ``viewer`` may see, in all its conversations (SEARCH): the
+    same rule as ``private_rows``, without naming the other party."""
+    conds: list[ColumnElement[bool]] = []
+    if viewer.account:
+        # A channel line has an account too, but never a recipient.
+        conds.append(and_(
+            history.c.recipient_key.is_not(None),
+            or_(history.c.account == viewer.account,
+                history.c.recipient_account == viewer.account),
+        ))
+    if viewer.session:
+        conds.append(_by_session(viewer))
+    return or_(*conds) if conds else false()
+
+
 class Scope:
     """Which rows one query may see: one target, some kinds, one viewer.
 

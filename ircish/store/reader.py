@@ -1,8 +1,9 @@
 """The one read API of the database: ``ask(*requests)``, run in worker threads.
 
 Each request is a ``core.chathistory.HistoryRequest``, answered by
-``queries.answer``; several asked together share one read transaction (a
-plugin's "seen anywhere" asks about many channels at once). SQLite in WAL mode
+``queries.answer``, or an ``ircish.search.request.SearchRequest``, answered by
+``search.answer``; several asked together share one read transaction (a plugin's
+"seen anywhere" asks about many channels at once). SQLite in WAL mode
 lets readers run beside the one writer, so reads get their own small pool of
 threads (bounded by a limiter) and never wait for a commit, and the Trio thread
 never waits for the disk.
@@ -17,7 +18,8 @@ from sqlalchemy import Engine
 
 from ircish.core.chathistory import HistoryRequest
 from ircish.history.records import ChannelState
-from ircish.store import queries
+from ircish.search.request import SearchRequest
+from ircish.store import queries, search
 from ircish.store.keys import DEFAULT_CHANTYPES
 
 
@@ -33,13 +35,17 @@ class HistoryReader:
         self._limiter = trio.CapacityLimiter(max_threads)
         self._chantypes = chantypes
 
-    def _answer_all(self, requests: tuple[HistoryRequest, ...]) -> list[Any]:
+    def _answer_all(self, requests: tuple[HistoryRequest | SearchRequest, ...]) -> list[Any]:
         # One read transaction: a msgid lookup and the page it anchors (or the
         # channels of one question) see the same snapshot.
         with self._engine.connect() as conn, conn.begin():
-            return [queries.answer(conn, r, self._chantypes) for r in requests]
+            return [
+                search.answer(conn, r) if isinstance(r, SearchRequest)
+                else queries.answer(conn, r, self._chantypes)
+                for r in requests
+            ]
 
-    async def ask(self, *requests: HistoryRequest) -> list[Any]:
+    async def ask(self, *requests: HistoryRequest | SearchRequest) -> list[Any]:
         """Each request's answer, in order."""
         return await trio.to_thread.run_sync(self._answer_all, requests, limiter=self._limiter)
 

@@ -1,0 +1,1 @@
+"""Search across history: the soju.im/search extension (SEARCH)."""

@@ -380,7 +380,7 @@ def cmd_whois(ctx: Context, args: str) -> None:
 
 @command("/away [message]", "Mark yourself away; without a message, back again.")
 def cmd_away(ctx: Context, args: str) -> None:
-    need_connection(ctx, ctx.session.send("AWAY", args) if args else ctx.session.send("AWAY"))
+    need_connection(ctx, ctx.session.set_away(args))
 
 
 @command("/quit [reason]", "Disconnect and exit.")

@@ -25,7 +25,13 @@ WHOIS_REPLIES = frozenset(
 )  # fmt: skip
 
 # Answers to a query the user just typed, shown where they typed it.
-QUERY_REPLIES = frozenset({"221", "315", "341", "352", "354", "391"})
+QUERY_REPLIES = frozenset({"221", "302", "303", "315", "341", "352", "354", "391"})
+# Errors numbered outside 400-599: invalid mode parameter, no privileges, monitor list full.
+ERRORS = frozenset({"696", "723", "734"})
+
+
+def is_error(code: str) -> bool:
+    return code[:1] in ("4", "5") or code in ERRORS
 
 
 def when(value: str) -> str:
@@ -97,6 +103,30 @@ def _who(p: Params) -> str:
     )
 
 
+def _time(p: Params) -> str:
+    # 391: "server :text", or the newer "server timestamp offset :text".
+    text = p[-1] if len(p) > 2 else when(_p(p, 1))
+    return f"Time on {_p(p, 0)}: {text}"
+
+
+def _userhost(p: Params) -> str:
+    # 302: "nick*=+user@host ...": * an operator, - away.
+    found = []
+    for entry in _p(p, 0).split():
+        nick, _, rest = entry.partition("=")
+        notes = (["operator"] if nick.endswith("*") else []) + (
+            ["away"] if rest.startswith("-") else []
+        )
+        text = f"{nick.rstrip('*')} is {rest[1:]}"
+        found.append(text + (f" ({', '.join(notes)})" if notes else ""))
+    return "; ".join(found) or "No such nick"
+
+
+def _sentence(p: Params) -> str:
+    # 265/266 repeat their numbers in the sentence: "Current local users 4, max 5".
+    return p[-1] if len(p) > 1 and " " in p[-1] else generic(p)
+
+
 def _mode(p: Params) -> str:
     return f"Mode {_p(p, 0)}: " + " ".join(p[1:])
 
@@ -139,7 +169,11 @@ LAYOUTS: dict[str, Callable[[Params], str]] = {
     "368": lambda p: f"{_p(p, 0)}: end of ban list",
     "728": lambda p: _list_entry("quiet")([_p(p, 0), *p[2:]]),
     "729": lambda p: f"{_p(p, 0)}: end of quiet list",
-    "391": lambda p: f"Time on {_p(p, 0)}: {_p(p, 1)}",
+    "391": _time,
+    "302": _userhost,
+    "303": lambda p: "Online: " + (_p(p, 0) or "nobody of those"),
+    "265": _sentence,
+    "266": _sentence,
     "005": lambda p: " ".join(p),
 }
 

@@ -130,7 +130,9 @@ class Session:
         self._list_rows: list[tuple[str, str, str]] = []
         self._list_request: tuple[str, str] = ("", "users")
         self._error_reason: str | None = None
-        self._query_history: set[str] = set()  # queries asked for LATEST on this link
+        # Query windows asked for LATEST (and their read marker) on this link; by window,
+        # so one closed and opened again is asked again.
+        self._query_history: dict[str, Buffer] = {}
         self.sasl = sasl
         self.account: str | None = None  # what the server says we are logged in as
         self.buffers = buffers
@@ -142,6 +144,7 @@ class Session:
         self.registered = False
         self.ever_registered = False
         self.away = False
+        self.away_message = "away"  # what /away said last, set again after a reconnect
         self.quitting = False
         # For plain mode's pacing: ("registered", nick), ("joined", channel),
         # ("lost", reason), and ("closed", "") once the connection stops for good.
@@ -241,7 +244,7 @@ class Session:
         self._sasl_final = False
         self._sasl_settled = False
         self._error_reason = None
-        self._query_history = set()
+        self._query_history = {}
         self.userhosts = {}
         self._pending_bans = {}
         if self.identity.password:
@@ -354,14 +357,17 @@ class Session:
         return buffer
 
     def _query_latest(self, buffer: Buffer) -> None:
+        """A query window's marker and recent history, asked for once per window and link."""
         key = self.buffers.casefold(buffer.name)
-        if "draft/chathistory" not in self.caps or not self.registered:
+        if not self.registered or self._query_history.get(key) is buffer:
             return
-        if key in self._query_history:
-            return
-        self._query_history.add(key)
-        buffer.history_pending = True
-        self.send("CHATHISTORY", "LATEST", buffer.name, "*", str(self._history_limit()))
+        self._query_history[key] = buffer
+        if READ_MARKER in self.caps:
+            # The server sends a channel's marker at JOIN; a nick's must be asked for.
+            self.send("MARKREAD", buffer.name)
+        if "draft/chathistory" in self.caps:
+            buffer.history_pending = True
+            self.send("CHATHISTORY", "LATEST", buffer.name, "*", str(self._history_limit()))
 
     def request_list(self, pattern: str = "", sort: str = "users") -> bool:
         """LIST into the list window, filtered by ``pattern`` here (servers differ in
@@ -400,6 +406,13 @@ class Session:
         if not source or not self.ignores:
             return False
         return any(masks.matches(mask, source, self.buffers.casefold) for mask in self.ignores)
+
+    def set_away(self, message: str) -> bool:
+        """AWAY with ``message``, or back with an empty one; kept for reconnects."""
+        if message:
+            self.away_message = message
+            return self.send("AWAY", message)
+        return self.send("AWAY")
 
     def quit(self, reason: str) -> bool:
         self.quitting = True
@@ -718,7 +731,7 @@ class Session:
             # After a reconnect the user stays in the window they were reading.
             self.join(channels, focus=not self._focus_on_join and not rejoining)
         if self.away:
-            self.send("AWAY", "away")
+            self.send("AWAY", self.away_message)
         if "draft/chathistory" in self.caps:
             # Private conversations had while we were away (or on another device).
             end = now()
@@ -729,9 +742,9 @@ class Session:
                 "timestamp=" + format_server_time(end),
                 str(self._history_limit()),
             )
-            for buffer in self.buffers.all:
-                if buffer.kind is BufferKind.QUERY:
-                    self._query_latest(buffer)
+        for buffer in self.buffers.all:
+            if buffer.kind is BufferKind.QUERY:
+                self._query_latest(buffer)
         self.on_event("registered", self.nick)
 
     def _on_isupport(self, msg: Message) -> None:
@@ -1099,7 +1112,7 @@ class Session:
 
     def _on_numeric(self, msg: Message) -> None:
         code, params = msg.command, msg.params[1:]
-        kind: LineKind = "error" if code[0] in "45" else "info"
+        kind: LineKind = "error" if numerics.is_error(code) else "info"
         text = numerics.render(code, params)
         if code in numerics.CHANNEL_REPLIES and params:
             buffer = self.buffers.get(params[0]) or self.buffers.current
@@ -1142,6 +1155,9 @@ class Session:
                   "[pattern] to ask again", buffer=buffer)  # fmt: skip
 
     def _on_userhost(self, msg: Message) -> None:
+        if not self._pending_bans:
+            self._on_numeric(msg)  # the user asked, with /raw USERHOST
+            return
         answered: set[str] = set()
         for entry in msg.params[-1].split():
             nick, _, rest = entry.partition("=")

@@ -51,6 +51,8 @@ def stamp(moment: datetime) -> str:
 @dataclass
 class _Conn:
     stream: trio.abc.Stream
+    # The connection's own task and a test's to_all may send at once.
+    sending: trio.Lock = field(default_factory=trio.Lock)
     nick: str = ""
     user: bool = False
     caps: set[str] = field(default_factory=set)
@@ -120,7 +122,8 @@ class FakeIrcd:
 
     async def _send(self, conn: _Conn, line: str) -> None:
         try:
-            await conn.stream.send_all((line + "\r\n").encode())
+            async with conn.sending:
+                await conn.stream.send_all((line + "\r\n").encode())
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
 

@@ -32,6 +32,8 @@ class ServerSettings:
     accounts: bool = False
     register_before_connect: bool = True
     email_required: bool = False
+    # irctest's websocket tests: a [websocket] listener on this "host:port".
+    websocket: str | None = None
 
 
 @functools.cache
@@ -94,9 +96,12 @@ def render_config(settings: ServerSettings) -> str:
             f"register_before_connect = {_toml_bool(settings.register_before_connect)}",
             f"email_required = {_toml_bool(settings.email_required)}",
         ]
+    websocket = ["[websocket]", f"listen = {_toml([settings.websocket])}"] \
+        if settings.websocket else []
     sections = [
         server,
         tls,
+        websocket,
         ["[channels]", "auto_join = []"],
         limits,
         ["[[opers]]", f"name = {_toml(OPER_NAME)}", f"password_hash = {_toml(_oper_hash())}"],

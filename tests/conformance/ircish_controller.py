@@ -145,8 +145,10 @@ class IrcishController(BaseServerController, DirectoryBasedController):
         websocket_hostname: str | None = None,
         websocket_port: int | None = None,
     ) -> None:
-        if websocket_hostname is not None or websocket_port is not None:
-            raise NotImplementedByController("WebSocket")
+        websocket = None
+        if websocket_hostname is not None and websocket_port is not None:
+            # Loopback, as for the IRC port (irctest may hand out a wildcard).
+            websocket = f"127.0.0.1:{websocket_port}"
         assert self.proc is None
         self.hostname = hostname
         self.port = port
@@ -170,6 +172,7 @@ class IrcishController(BaseServerController, DirectoryBasedController):
             accounts=run_services,
             register_before_connect=self.test_config.account_registration_before_connect,
             email_required=self.test_config.account_registration_requires_email,
+            websocket=websocket,
         )
         config = write_config(settings)
         self.config_path = config

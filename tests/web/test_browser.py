@@ -347,7 +347,7 @@ def search_for_zebras(alice: Any) -> None:
 def test_the_client_reconnects_and_rejoins_after_a_server_restart(
     server: ServerThread, alice: Any
 ) -> None:
-    switch_to(alice, "#web")
+    join(alice, "#back")
     server.stop()
     wait_for(alice, lambda d: js(d, "return window.ircish.state") == "reconnecting",
              message="the client never noticed the server left")
@@ -355,12 +355,15 @@ def test_the_client_reconnects_and_rejoins_after_a_server_restart(
     server.start()
     wait_for(alice, lambda d: js(d, "return window.ircish.registered"), timeout=40,
              message="the client never reconnected")
+    # The rejoin (sent on the welcome, before it #back shows as not joined).
+    wait_for(alice, lambda d: js(d, "return window.ircish.buffer('#back').joined"),
+             message="#back was not rejoined")
     frank = Tcp(server, "frank")
     try:
-        frank.send("JOIN #web")
-        wait_for(alice, lambda d: "frank" in member_names(d), message="#web was not rejoined")
+        frank.send("JOIN #back")
+        wait_for(alice, lambda d: "frank" in member_names(d), message="frank not in the list")
         assert "@alice" in member_names(alice)
-        frank.send("PRIVMSG #web :welcome back")
+        frank.send("PRIVMSG #back :welcome back")
         wait_for_text(alice, "welcome back")
     finally:
         frank.close()

@@ -1,0 +1,135 @@
+"""Real ircish node processes sharing one new PostgreSQL database, for the network tests.
+
+Each node is ``ircish-server`` in a process group of its own (its history and
+network workers are in it too, so a SIGKILL of the group is a machine dying),
+listening on a free port of 127.0.0.1. The database is new for each test
+(``tests.store.postgres.fresh_database``); without ``IRCISH_TEST_POSTGRES_URL``
+the tests skip and say why.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+from tests.ircclient import RawClient
+from tests.store import postgres
+
+SERVER = [sys.executable, "-c", "import sys; from ircish.cli import server_main; "
+          "sys.exit(server_main())"]
+START_TIMEOUT_S = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Node:
+    node_id: str
+    port: int
+    config: Path
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    clients: list[RawClient] = field(default_factory=list)
+
+    async def client(self, nick: str, caps: list[str] | None = None) -> RawClient:
+        client = await RawClient.connect(self.port)
+        self.clients.append(client)
+        welcome = await client.register(nick, caps)
+        assert welcome[0].command == "001", welcome
+        return client
+
+    def log_text(self) -> str:
+        return self.log.read_text("utf-8", "replace")
+
+    def signal_group(self, signum: int) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signum)
+
+
+class Network:
+    def __init__(self, url: str, folder: Path, lease_s: int) -> None:
+        self.url = url
+        self.folder = folder
+        self.lease_s = lease_s
+        self.nodes: list[Node] = []
+
+    def add(self, node_id: str) -> Node:
+        port = _free_port()
+        config = self.folder / f"{node_id}.toml"
+        config.write_text(
+            f'[server]\nname = "{node_id}.test"\nlisten = ["127.0.0.1:{port}"]\n'
+            '[channels]\nauto_join = []\n'
+            f'[storage]\nurl = "{self.url}"\n'
+            f'[network]\nnode_id = "{node_id}"\nlease_seconds = {self.lease_s}\n')
+        node = Node(node_id, port, config, self.folder / f"{node_id}.log")
+        self.nodes.append(node)
+        return node
+
+    async def start(self, *nodes: Node) -> None:
+        for node in nodes:
+            with node.log.open("ab") as out:
+                node.proc = subprocess.Popen(
+                    [*SERVER, "--config", str(node.config)], stdout=out, stderr=out,
+                    stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        for node in nodes:
+            marker = f"listening on 127.0.0.1:{node.port}"
+            while marker not in node.log_text():
+                assert node.proc is not None
+                if node.proc.poll() is not None:
+                    raise AssertionError(f"{node.node_id} exited:\n{node.log_text()[-3000:]}")
+                assert time.monotonic() < deadline, node.log_text()[-3000:]
+                await trio.sleep(0.1)
+
+    def stop_all(self) -> None:
+        for node in self.nodes:
+            if node.proc is not None and node.proc.poll() is None:
+                node.proc.send_signal(signal.SIGTERM)
+        for node in self.nodes:
+            if node.proc is None:
+                continue
+            try:
+                node.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(node.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            node.proc.wait()
+
+
+@asynccontextmanager
+async def network(folder: Path, lease_s: int = 10) -> AsyncIterator[Network]:
+    with postgres.fresh_database() as url:
+        net = Network(url, folder, lease_s)
+        try:
+            yield net
+        finally:
+            for node in net.nodes:
+                for client in node.clients:
+                    with trio.move_on_after(1):
+                        await client.aclose()
+            net.stop_all()
+
+
+async def eventually(check: object, timeout: float = 10.0) -> None:
+    """Poll an async predicate until true (replication between nodes is asynchronous)."""
+    deadline = trio.current_time() + timeout
+    while not await check():  # type: ignore[operator]
+        assert trio.current_time() < deadline, f"{check} never became true"
+        await trio.sleep(0.05)

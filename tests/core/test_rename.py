@@ -187,3 +187,28 @@ def test_rename_is_offered_and_has_help(net: Net) -> None:
     ls = " ".join(m.params[-1] for m in asker.send("CAP LS 302"))
     assert CAP in ls.split()
     assert "RENAME" in " ".join(m.params[-1] for m in asker.send("HELP RENAME"))
+
+
+def test_read_markers_follow_the_channel(net: Net) -> None:
+    op = net.client("op", [CAP])
+    reader = net.client("reader", ["draft/read-marker"])
+    net.joined("#old", op, reader)
+    stamp = "timestamp=2026-01-02T03:04:05.678Z"
+    assert only(reader.send(f"MARKREAD #old {stamp}")).params == ["#old", stamp]
+    op.send("RENAME #old #new")
+    got = reader.take()
+    # The fallback's JOIN burst carries the marker, under the new name, before the names.
+    assert commands(got) == ["PART", "JOIN", "MARKREAD", "353", "366"]
+    assert got[2].params == ["#new", stamp]
+    assert only(reader.send("MARKREAD #new")).params == ["#new", stamp]
+    assert only(reader.send("MARKREAD #old")).params == ["#old", "*"]
+
+
+def test_a_message_said_before_the_rename_can_be_redacted_after(net: Net) -> None:
+    caps = [CAP, "message-tags", "echo-message", "draft/message-redaction"]
+    op = net.client("op", caps)
+    net.joined("#old", op)
+    msgid = first(op.send("PRIVMSG #old :oops"), "PRIVMSG").tags["msgid"]
+    op.send("RENAME #old #new")
+    redact = only(op.send(f"REDACT #new {msgid}"))
+    assert (redact.command, redact.params) == ("REDACT", ["#new", msgid])

@@ -82,3 +82,22 @@ async def test_a_persistent_channel_comes_back_under_its_new_name(
         assert [b[0] for b in channel.bans] == ["bad!*@*"]
         again = await member(srv.port, "again", "#new", CAPS)
         assert await history(again, "#new") == [("#new", "hello")]
+
+
+async def test_a_replay_had_under_the_old_name_is_not_repeated_under_the_new(
+    make_server: Callable[..., Any],
+) -> None:
+    async with make_server(with_history()) as srv:
+        op = await member(srv.port, "op", "#old", CAPS)
+        await said(op, "#old", "before")
+        carol = await RawClient.connect(srv.port)
+        await carol.register("carol")
+        await carol.send("JOIN #old")
+        await carol.expect(lambda m: m.command == "NOTICE" and "end of replay" in m.params[1])
+        await op.send("RENAME #old #new")
+        await carol.expect("366")
+        await carol.send("PART #new", "JOIN #new", "PING :sync")
+        got = await carol.collect_until("PONG")
+        assert "JOIN" in [m.command for m in got]
+        # A rejoin on the same connection: it has seen the replay already.
+        assert [m for m in got if m.command == "NOTICE" and "replay" in m.params[1]] == []

@@ -310,6 +310,54 @@ def test_markup_from_the_network_renders_as_text(server: ServerThread, alice: An
         alice.switch_to.alert.text  # noqa: B018 (reading it is the check)
 
 
+# -- accounts -------------------------------------------------------------------------------
+
+# Long enough that SASL PLAIN's payload needs two AUTHENTICATE chunks, and not ASCII.
+PASSWORD = "pässwörd-" + "k" * 320
+
+
+def test_login_to_an_account_with_sasl_plain(
+    server: ServerThread, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    gina = Tcp(server, "gina")
+    try:
+        gina.send(f"REGISTER * * {PASSWORD}")
+        done = gina.expect(lambda m: m.command in ("REGISTER", "FAIL"))
+        assert done.params[0] == "SUCCESS", done
+    finally:
+        gina.close()
+    with chromium(*DESKTOP, tmp_path_factory.mktemp("chrome-gina")) as driver:
+        driver.get(server.url)
+        wait_for(driver, lambda d: d.find_element("id", "login-nick")).send_keys("gina")
+        js(driver, "document.getElementById('login-account-box').open = true")
+        driver.find_element("id", "login-account").send_keys("gina")
+        driver.find_element("id", "login-password").send_keys("wrong password")
+        driver.find_element("id", "login-submit").click()
+        # A refused login goes back to the form with the server's reason, no retry loop.
+        wait_for(driver, lambda d: d.find_element("id", "login-error").text != "",
+                 message="a wrong password was not reported")
+        assert driver.find_element("id", "login").is_displayed()
+        assert "Login failed" in driver.find_element("id", "login-error").text
+        assert js(driver, "return window.ircish.stopped")
+
+        driver.find_element("id", "login-password").send_keys(PASSWORD)
+        driver.find_element("id", "login-submit").click()
+        wait_for(driver, lambda d: js(d, "return window.ircish.registered"),
+                 message="gina did not register")
+        who = Tcp(server, "whoasks")
+        try:
+            who.send("WHOIS gina")
+            account = who.expect(lambda m: m.command in ("330", "318"))
+        finally:
+            who.close()
+        assert account.command == "330" and account.params[2] == "gina", account
+        # The nick and account name may be remembered, the password never.
+        stored = js(driver, "return JSON.stringify({...localStorage})")
+        assert "gina" in stored and "kkkk" not in stored and "wrong" not in stored
+        assert "kkkk" not in driver.current_url
+        assert driver.find_element("id", "login-password").get_attribute("value") == ""
+
+
 # -- search ---------------------------------------------------------------------------------
 
 

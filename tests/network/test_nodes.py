@@ -24,7 +24,7 @@ def _same_line(a, b) -> None:  # type: ignore[no-untyped-def]
     assert a.tags["msgid"] == b.tags["msgid"] and a.tags["time"] == b.tags["time"]
 
 
-async def test_two_nodes_are_one_network(tmp_path: Path) -> None:
+async def test_two_nodes_are_one_network(tmp_path: Path, postgres_url: str) -> None:
     async with network(tmp_path) as net:
         n1, n2 = net.add("n1"), net.add("n2")
         await net.start(n1)
@@ -98,7 +98,7 @@ async def test_two_nodes_are_one_network(tmp_path: Path) -> None:
         assert again.nick == "alice"
 
 
-async def test_nick_race_has_one_winner_per_nick(tmp_path: Path) -> None:
+async def test_nick_race_has_one_winner_per_nick(tmp_path: Path, postgres_url: str) -> None:
     """Clients on three nodes claim the same five nicks (rfc1459 case variants) at once,
     round after round: one holder per nick, the rest 433, every node agreeing.
     (Smaller than the issue's 60 clients x 50 rounds: 12 clients x 8 rounds.)"""

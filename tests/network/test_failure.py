@@ -1,0 +1,77 @@
+"""A node that dies, or is paused past its lease: the others remove its users, and a
+paused node that wakes up finds itself fenced and closes its clients."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import trio
+
+from ircish.network.db import connect
+from tests.network.nodes import network
+from tests.network.test_nodes import CAPS, _names
+
+LEASE_S = 3
+
+
+async def _two_nodes_in_x(net):  # type: ignore[no-untyped-def]
+    n1, n2 = net.add("n1"), net.add("n2")
+    await net.start(n1)
+    await net.start(n2)
+    alice = await n1.client("alice", CAPS)
+    bob = await n2.client("bob", CAPS)
+    await alice.send("JOIN #x")
+    await alice.expect("366")
+    await bob.send("JOIN #x")
+    await bob.expect("366")
+    await alice.expect("JOIN")
+    return n1, n2, alice, bob
+
+
+async def test_a_killed_node_quits_its_users_within_the_lease(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with network(tmp_path, lease_s=LEASE_S) as net:
+        n1, n2, alice, bob = await _two_nodes_in_x(net)
+        await alice.send("PRIVMSG #x :still here")
+        await bob.expect("PRIVMSG")
+        n1.signal_group(signal.SIGKILL)
+        # Within the lease and one renewal period, with room for a loaded machine.
+        quit_line = await bob.expect("QUIT", timeout=3 * LEASE_S + 5)
+        assert quit_line.source.startswith("alice!")
+        assert quit_line.params == ["n1 left the network"]
+        assert "msgid" in quit_line.tags and "time" in quit_line.tags
+        assert await _names(bob, "#x") == {"@bob"}
+        # The nick is free: someone on n2 takes it.
+        again = await n2.client("alice")
+        assert again.nick == "alice"
+
+
+async def test_a_node_paused_past_its_lease_is_fenced(tmp_path: Path, postgres_url: str) -> None:
+    async with network(tmp_path, lease_s=LEASE_S) as net:
+        n1, _, alice, bob = await _two_nodes_in_x(net)
+        n1.signal_group(signal.SIGSTOP)
+        try:
+            quit_line = await bob.expect("QUIT", timeout=3 * LEASE_S + 5)
+            assert quit_line.params == ["n1 left the network"]
+            # Sent while n1 sleeps: it reads this after waking, when it is dead already.
+            await alice.send("PRIVMSG #x :from beyond")
+        finally:
+            n1.signal_group(signal.SIGCONT)
+        closing = await alice.read_until_closed(timeout=3 * LEASE_S + 5)
+        assert closing and closing[-1].command == "ERROR"
+        assert "left the network" in closing[-1].params[0]
+        assert n1.proc is not None
+        await trio.to_thread.run_sync(n1.proc.wait, 15)
+        assert not [m for m in await bob.nothing_within(1.0) if m.command == "PRIVMSG"]
+        conn = await trio.to_thread.run_sync(connect, net.url, True)
+        try:
+            cur = conn.execute("SELECT count(*) FROM network_events WHERE payload LIKE %s",
+                               ("%from beyond%",))
+            assert cur.fetchone() == (0,)
+            row = conn.execute("SELECT alive, epoch FROM network_nodes WHERE node_id = 'n1'"
+                               ).fetchone()
+            assert row == (0, 2)
+        finally:
+            conn.close()

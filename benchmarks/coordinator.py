@@ -28,6 +28,8 @@ class TargetServer:
     port: int
     pid: int | None = None
     label: str = "server"
+    # The server's WebSocket listener, for --transport websocket (ircish only).
+    ws_port: int | None = None
 
 
 class _Workers:
@@ -101,10 +103,16 @@ def run_scenario(
     cpus: tuple[int, ...],
     nice: int = 0,
     realtime: bool = False,
+    transport: str = "tcp",
 ) -> dict[str, Any]:
+    port = server.port
+    if transport == "websocket":
+        if server.ws_port is None:
+            raise BenchmarkError(f"{server.label} has no WebSocket listener")
+        port = server.ws_port
     plans = [
-        dataclasses.replace(p, nice=nice, realtime=realtime)
-        for p in layout(sc, server.host, server.port, procs, cpus)
+        dataclasses.replace(p, nice=nice, realtime=realtime, transport=transport)
+        for p in layout(sc, server.host, port, procs, cpus)
     ]
     pid = server.pid
     result: dict[str, Any] = {
@@ -121,6 +129,7 @@ def run_scenario(
             "warmup": sc.warmup,
             "drain": sc.drain,
             "procs": len(plans),
+            "transport": transport,
             "loadgen_cpus": list(cpus),
             "nice": nice,
             "loadgen_realtime": realtime,

@@ -61,6 +61,9 @@ class WorkerPlan:
     # ordinary processes (sched_rt_runtime_us), so a saturated worker cannot lock a core.
     realtime: bool = False
     padding: int = 0
+    # "tcp", or "websocket": the same IRC lines, one WebSocket message each
+    # (text.ircv3.net), to a server's WebSocket listener on `port`.
+    transport: str = "tcp"
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def summary(result: dict[str, Any]) -> str:
         f"mode={p['mode']} rate={p['rate']:g}/s window={p['window']} duration={p['duration']:g}s "
         f"warmup={p['warmup']:g}s procs={p['procs']} loadgen_cpus={p['loadgen_cpus']} "
         f"nice={p.get('nice', 0)} realtime={'yes' if p.get('loadgen_realtime') else 'no'} "
-        f"ircish_tree={p.get('ircish_tree', '?')}"
+        f"ircish_tree={p.get('ircish_tree', '?')} transport={p.get('transport', 'tcp')}"
     )
     reg = result["registration_latency"]
     lines.append(

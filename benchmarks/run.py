@@ -97,6 +97,13 @@ def _parser() -> argparse.ArgumentParser:
         "commit) instead of this one; the generator stays this tree's",
     )
     p.add_argument(
+        "--transport",
+        choices=("tcp", "websocket"),
+        default="tcp",
+        help="the clients' transport: IRC over TCP, or over WebSocket (text.ircv3.net) to a "
+        "started ircish's [websocket] listener (with --host: --port is the WebSocket port)",
+    )
+    p.add_argument(
         "--latency-all-lines",
         action="store_true",
         default=None,
@@ -174,9 +181,11 @@ def _one(sc: Scenario, kind: str | None, args: argparse.Namespace) -> dict[str, 
         if args.host not in ("127.0.0.1", "localhost", "::1") and not args.host.startswith("127."):
             raise SystemExit("--host must be a loopback address: this generator is for local tests")
         pid = args.server_pid or find_listening_pid(args.port)
-        target = TargetServer(args.host, args.port, pid, f"{args.host}:{args.port}")
+        target = TargetServer(args.host, args.port, pid, f"{args.host}:{args.port}",
+                              ws_port=args.port)
         cpus = _loadgen_cpus(args, False)
-        return run_scenario(sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime)
+        return run_scenario(sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime,
+                            args.transport)
     storage = args.ircish_storage == "sqlite"
     with LaunchedServer(
         kind,
@@ -184,9 +193,11 @@ def _one(sc: Scenario, kind: str | None, args: argparse.Namespace) -> dict[str, 
         ircish_storage=storage,
         nice=args.nice,
         ircish_tree=args.ircish_tree,
+        websocket=args.transport == "websocket",
     ) as target:
         cpus = _loadgen_cpus(args, True)
-        result = run_scenario(sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime)
+        result = run_scenario(sc, target, args.procs or len(cpus), cpus, args.nice, args.realtime,
+                              args.transport)
     result["params"]["server_cpus"] = list(_cpus(args.server_cpus))
     return result
 

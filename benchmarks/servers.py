@@ -45,8 +45,11 @@ flood_excess = 1000000
 """
 
 
-def _ircish_command(work: Path, port: int, storage: bool = True) -> list[str]:
+def _ircish_command(
+    work: Path, port: int, storage: bool = True, ws_port: int | None = None
+) -> list[str]:
     config = work / "config.toml"
+    websocket = f'[websocket]\nlisten = ["127.0.0.1:{ws_port}"]\n' if ws_port else ""
     # History on by default: persisting messages is part of ircish's real message path.
     url = f"sqlite:///{work}/bench.db" if storage else ""
     config.write_text(
@@ -58,6 +61,7 @@ description = "ircish under load"
 listen = ["127.0.0.1:{port}"]
 motd = "benchmark"
 
+{websocket}
 [channels]
 auto_join = []
 
@@ -213,6 +217,7 @@ class LaunchedServer:
         ircish_storage: bool = True,
         nice: int = 0,
         ircish_tree: Path | None = None,
+        websocket: bool = False,
     ) -> None:
         if kind not in _COMMANDS:
             raise BenchmarkError(f"unknown server {kind!r}; known: {', '.join(KINDS)}")
@@ -222,14 +227,18 @@ class LaunchedServer:
         self.ircish_storage = ircish_storage
         self.nice = nice
         self.ircish_tree = ircish_tree
+        if websocket and kind != "ircish":
+            raise BenchmarkError(f"--transport websocket: only ircish is set up for it, not {kind}")
+        self.websocket = websocket
         self._tmp = tempfile.TemporaryDirectory(prefix=f"bench-{kind}-")
         self.work = Path(self._tmp.name)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> TargetServer:
         port = free_port()
+        ws_port = free_port() if self.websocket else None
         if self.kind == "ircish":
-            cmd = _ircish_command(self.work, port, self.ircish_storage)
+            cmd = _ircish_command(self.work, port, self.ircish_storage, ws_port)
         else:
             cmd = _COMMANDS[self.kind](self.work, port)
         if self.nice:
@@ -257,7 +266,9 @@ class LaunchedServer:
         )
         log.close()
         self._wait_ready(port)
-        return TargetServer("127.0.0.1", port, self.proc.pid, self.kind)
+        if ws_port is not None:
+            self._wait_ready(ws_port)
+        return TargetServer("127.0.0.1", port, self.proc.pid, self.kind, ws_port)
 
     def _wait_ready(self, port: int) -> None:
         assert self.proc is not None

@@ -54,7 +54,65 @@ _FATAL_NUMERICS = frozenset(
 # The most a worker waits for its next coordinator command before deciding it was abandoned.
 _ABANDON_S = 900.0
 
-_CONNECTING, _REGISTERING, _JOINING, _READY, _FAILED = range(5)
+_CONNECTING, _REGISTERING, _JOINING, _READY, _FAILED, _UPGRADING = range(6)
+
+# WebSocket mode: the opening handshake, and frames. A client must mask what it
+# sends; an all-zero masking key is a valid one and leaves the payload as it is,
+# so framing a line costs a header and no per-byte work.
+_WS_REQUEST = (
+    b"GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: bG9hZGdlbmVyYXRvcjAwMA==\r\nSec-WebSocket-Version: 13\r\n"
+    b"Sec-WebSocket-Protocol: text.ircv3.net\r\n\r\n"
+)
+_NO_MASK = b"\0\0\0\0"
+
+
+def ws_frames(data: bytes) -> bytes:
+    """CRLF-ended lines as masked text frames, one per line."""
+    parts = []
+    for line in data.split(b"\r\n"):
+        size = len(line)
+        if not size:
+            continue
+        if size < 126:
+            parts.append(bytes((0x81, 0x80 | size)))
+        else:
+            parts.append(bytes((0x81, 0xFE)) + size.to_bytes(2, "big"))
+        parts.append(_NO_MASK)
+        parts.append(line)
+    return b"".join(parts)
+
+
+def ws_lines(buf: bytes) -> tuple[bytes, bytes]:
+    """The server's complete data frames in ``buf`` as CRLF-ended lines, and the
+    bytes of a frame not complete yet. Server frames are never masked; control
+    frames (ircish sends none but close) are skipped."""
+    out = []
+    i = 0
+    n = len(buf)
+    while i + 2 <= n:
+        size = buf[i + 1] & 0x7F
+        head = 2
+        if size == 126:
+            if i + 4 > n:
+                break
+            size = int.from_bytes(buf[i + 2:i + 4], "big")
+            head = 4
+        elif size == 127:
+            if i + 10 > n:
+                break
+            size = int.from_bytes(buf[i + 2:i + 10], "big")
+            head = 10
+        end = i + head + size
+        if end > n:
+            break
+        if buf[i] & 0x0F < 3:
+            out.append(buf[i + head:end])
+        i = end
+    if not out:
+        return b"", buf[i:]
+    out.append(b"")
+    return b"\r\n".join(out), buf[i:]
 
 
 class _Client:
@@ -75,6 +133,7 @@ class _Client:
         "state",
         "tail",
         "watcher",
+        "ws_tail",
     )
 
     def __init__(self, spec: ClientSpec) -> None:
@@ -95,6 +154,9 @@ class _Client:
         self.last_ack_ns = 0
         # The epoll events this client waits for when its send buffer is empty.
         self.mask = _EPOLLIN
+        # WebSocket mode: received bytes of a frame not complete yet (or, while
+        # upgrading, of the HTTP answer).
+        self.ws_tail = b""
 
 
 class Worker:
@@ -112,6 +174,7 @@ class Worker:
         self.probe_other_ns = 0
         # Clients connecting, registering or joining right now.
         self.in_flight = 0
+        self.websocket = plan.transport == "websocket"
 
     # ------------------------------------------------------------------ helpers
     def _error(self, reason: str) -> None:
@@ -141,6 +204,8 @@ class Worker:
         """Send now; whatever the kernel does not take waits for EPOLLOUT."""
         if c.sock is None:
             return
+        if self.websocket and c.state != _UPGRADING:
+            data = ws_frames(data)
         if c.outbuf:
             c.outbuf += data
             return
@@ -200,10 +265,33 @@ class Worker:
         if err:
             self._fail(c, "refused" if err == errno.ECONNREFUSED else errno.errorcode.get(err, "?"))
             return
-        c.state = _REGISTERING
         self.epoll.modify(c.fd, _EPOLLIN)
+        if self.websocket:
+            c.state = _UPGRADING
+            self._send(c, _WS_REQUEST % (self.plan.host.encode(), self.plan.port))
+            return
+        self._register(c)
+
+    def _register(self, c: _Client) -> None:
+        c.state = _REGISTERING
         nick = c.spec.nick.encode()
         self._send(c, b"NICK %s\r\nUSER %s 0 * :ircish load generator\r\n" % (nick, nick))
+
+    def _ws_read(self, c: _Client, data: bytes) -> bytes:
+        """What a WebSocket client received, as the lines a TCP client would have."""
+        buf = c.ws_tail + data if c.ws_tail else data
+        if c.state == _UPGRADING:
+            end = buf.find(b"\r\n\r\n")
+            if end == -1:
+                c.ws_tail = buf
+                return b""
+            if not buf.startswith(b"HTTP/1.1 101"):
+                self._fail(c, "websocket: " + buf[:40].decode("latin-1"))
+                return b""
+            buf = buf[end + 4:]
+            self._register(c)
+        lines, c.ws_tail = ws_lines(buf)
+        return lines
 
     def _setup_read(self, c: _Client, report: SetupReport | None) -> None:
         """Read during setup and idle time: only registration, joins, PING and errors."""
@@ -218,6 +306,10 @@ class Worker:
         if not data:
             self._drop(c, "closed by server" if c.state == _READY else "closed before ready")
             return
+        if self.websocket:
+            data = self._ws_read(c, data)
+            if not data:
+                return
         buf = c.tail + data
         cut = buf.rfind(b"\n") + 1
         c.tail = buf[cut:]
@@ -375,6 +467,8 @@ class Worker:
         all_lines = plan.latency_all_lines
         ms, me = tl.measure_start, tl.measure_end
         pad = self.pad
+        websocket = self.websocket
+        ws_read = self._ws_read
         window = plan.window
         closed = plan.mode == "closed"
         opened = plan.mode == "open"
@@ -431,6 +525,10 @@ class Worker:
                 disconnected += 1
                 self._drop(c, "closed during run")
                 return
+            if websocket:
+                data = ws_read(c, data)
+                if not data:
+                    return
             t = mono()
             if c.tail:
                 data = c.tail + data
@@ -578,7 +676,8 @@ class Worker:
         for c in self.clients:
             if c.sock is not None:
                 try:
-                    c.sock.send(b"QUIT :done\r\n")
+                    c.sock.send(ws_frames(b"QUIT :done\r\n") if self.websocket
+                                else b"QUIT :done\r\n")
                 except OSError:
                     pass
             self._close(c)

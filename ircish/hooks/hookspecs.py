@@ -68,7 +68,10 @@ def on_message(
     is_channel: bool, text: str, msgid: str, tags: dict[str, str], time: datetime,
     from_bot: bool,
 ) -> None:
-    """A PRIVMSG, NOTICE or TAGMSG was delivered to a channel or a user."""
+    """A PRIVMSG, NOTICE or TAGMSG was delivered to a channel or a user.
+
+    A ``draft/multiline`` message comes once, with its lines in ``text`` joined by
+    ``\\n`` (those sent with ``draft/multiline-concat`` joined with nothing)."""
 
 
 @hookspec

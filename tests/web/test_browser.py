@@ -387,6 +387,14 @@ def search_for_zebras(alice: Any) -> None:
                         ".map(e => e.textContent)")
     assert sorted(results) == ["another zebra crossing", "the quick brown zebra jumps"]
     assert "2 results" in alice.find_element("id", "results-title").text
+    # Two words: both must appear.
+    box.clear()
+    box.send_keys("brown zebra\n")
+    wait_for(alice, lambda d: "1 result for" in d.find_element("id", "results-title").text,
+             message="the two-word search did not narrow the results")
+    results = js(alice, "return [...document.querySelectorAll('#results-list .result .text')]"
+                        ".map(e => e.textContent)")
+    assert results == ["the quick brown zebra jumps"]
 
 
 # -- reconnect ------------------------------------------------------------------------------

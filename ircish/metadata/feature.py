@@ -83,6 +83,9 @@ class Metadata:
         # Channels whose entries are in the database (registered when last seen).
         self._stored_channels: set[str] = set()
         self._writes: trio.MemorySendChannel[AccountRequest] | None = None
+        # Changes sent to the writer and not yet answered by the store.
+        self._pending = 0
+        self._drained = trio.Event()
 
     # ---- the store -------------------------------------------------------------------
 
@@ -96,8 +99,17 @@ class Metadata:
             # One writer, so two changes of one key reach the database in order.
             async for request in receive:
                 await self._write(request)
+                self._pending -= 1
+                if self._pending == 0:
+                    self._drained.set()
         finally:
             self._writes = None
+
+    async def drain(self) -> None:
+        """At shutdown, while the store still runs: let the changes made reach it."""
+        if self._pending:
+            self._drained = trio.Event()
+            await self._drained.wait()
 
     async def _read_channels(self) -> None:
         assert self.store is not None
@@ -122,6 +134,7 @@ class Metadata:
             return
         try:
             self._writes.send_nowait(request)
+            self._pending += 1
         except trio.WouldBlock:
             log.warning("metadata change (%s) not stored: too many waiting", request.op)
 
@@ -608,5 +621,6 @@ def metadata_feature(app: IrcServer, store: StoreClient | None = None) -> Extens
         welcome_listeners=(owner.on_welcome,),
         whois_listeners=(owner.in_whois,),
         services=(owner.serve,),
+        shutdown_steps=(owner.drain,),
         owner=owner,
     )

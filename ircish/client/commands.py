@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ircish.client import search
 from ircish.client.model import BufferKind, Buffers
 from ircish.client.session import Session
 
@@ -93,7 +94,7 @@ def run_input(ctx: Context, text: str, depth: int = 0) -> None:
     if not text:
         return
     buffer = ctx.buffers.current
-    if buffer.kind in (BufferKind.SERVER, BufferKind.LIST):
+    if buffer.kind in (BufferKind.SERVER, BufferKind.LIST, BufferKind.SEARCH):
         error(ctx, f"This is the {buffer.kind.value} window: /join a channel or /msg someone")
         return
     ctx.session.say(buffer.name, text)
@@ -171,7 +172,7 @@ def cmd_query(ctx: Context, args: str) -> None:
 @command("/me action", "Describe what you are doing, in the third person.")
 def cmd_me(ctx: Context, args: str) -> None:
     buffer = ctx.buffers.current
-    if buffer.kind in (BufferKind.SERVER, BufferKind.LIST):
+    if buffer.kind in (BufferKind.SERVER, BufferKind.LIST, BufferKind.SEARCH):
         error(ctx, "/me works in a channel or query")
         return
     ctx.session.say(buffer.name, args, action=True)
@@ -222,6 +223,23 @@ def cmd_list(ctx: Context, args: str) -> None:
         else:
             pattern = word
     need_connection(ctx, ctx.session.request_list(pattern, sort))
+
+
+@command(
+    search.USAGE,
+    "Search the server's history (this window's channel or query unless -in or -all).",
+)
+def cmd_search(ctx: Context, args: str) -> None:
+    buffer = ctx.buffers.current
+    here = buffer.name if buffer.kind in (BufferKind.CHANNEL, BufferKind.QUERY) else None
+    try:
+        query = search.parse(args, here)
+    except search.SearchUsage as exc:
+        error(ctx, str(exc))
+        return
+    problem = ctx.session.search(query)
+    if problem is not None:
+        error(ctx, problem)
 
 
 @command("/mode [#channel|nick] [modes [args]]", "Show or change modes.")

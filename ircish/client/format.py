@@ -35,13 +35,14 @@ def clock(line: Line, seconds: bool = True) -> str:
 
 def body(line: Line) -> tuple[str, str, str]:
     """(before, nick, after): the line's text with the nick kept apart for colouring."""
+    where = line.where + " " if line.where else ""
     match line.kind:
         case "message":
-            return "<", line.nick, "> " + line.text
+            return where + "<", line.nick, "> " + line.text
         case "action":
-            return "* ", line.nick, " " + line.text
+            return where + "* ", line.nick, " " + line.text
         case "notice":
-            return "-", line.nick, "- " + line.text
+            return where + "-", line.nick, "- " + line.text
         case _:
             marks = {
                 "join": "--> ",

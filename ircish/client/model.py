@@ -46,6 +46,8 @@ class Line:
     mention: bool = False
     # The text with its mIRC formatting codes, when it had any; ``text`` never has them.
     styled: str = ""
+    # Where it was said, shown before the nick: a search result's channel or query.
+    where: str = ""
 
 
 MAX_LINES = 10_000  # scrollback per buffer; older lines can be fetched again as history
@@ -56,6 +58,7 @@ class BufferKind(enum.Enum):
     CHANNEL = "channel"
     QUERY = "query"
     LIST = "list"  # the answer to /list
+    SEARCH = "search"  # the answer to /search
 
 
 LIST_BUFFER = "-list-"  # a leading "-" is in no nick or channel name

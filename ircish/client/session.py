@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ircish.client import masks, mirc, numerics
+from ircish.client import masks, mirc, numerics, search
 from ircish.client.isupport import ISupport
 from ircish.client.model import (
     LIST_BUFFER,
@@ -59,6 +59,7 @@ WANTED_CAPS = (
     "away-notify",
     "cap-notify",
     "draft/read-marker",
+    search.CAP,
 )
 READ_MARKER = "draft/read-marker"
 # CHATHISTORY TARGETS after connecting looks this far back for private conversations.
@@ -129,6 +130,7 @@ class Session:
         self._pending_bans: dict[str, list[str]] = {}
         self._list_rows: list[tuple[str, str, str]] = []
         self._list_request: tuple[str, str] = ("", "users")
+        self._searches: list[search.Query] = []  # asked and not yet answered, in order
         self._error_reason: str | None = None
         # Query windows asked for LATEST (and their read marker) on this link; by window,
         # so one closed and opened again is asked again.
@@ -245,6 +247,7 @@ class Session:
         self._sasl_settled = False
         self._error_reason = None
         self._query_history = {}
+        self._searches = []
         self.userhosts = {}
         self._pending_bans = {}
         if self.identity.password:
@@ -334,7 +337,7 @@ class Session:
         """Ask for the history before the oldest line shown, once at a time."""
         if (
             "draft/chathistory" not in self.caps
-            or buffer.kind is BufferKind.SERVER
+            or buffer.kind not in (BufferKind.CHANNEL, BufferKind.QUERY)
             or buffer.history_pending
             or buffer.history_exhausted
         ):
@@ -375,6 +378,20 @@ class Session:
         self._list_request = (pattern, sort)
         self._list_rows = []
         return self.send("LIST")
+
+    def search(self, query: search.Query) -> str | None:
+        """Send SEARCH; the answer fills the search window. Else why not, in words."""
+        if not self.connected:
+            return "Not connected."
+        if search.CAP not in self.caps or "batch" not in self.caps:
+            # Without a batch its results could not be told from messages said now.
+            return (
+                "This server does not offer search (no soju.im/search capability); "
+                "PageUp in a window pages through its history instead"
+            )
+        self._searches.append(query)
+        self.send("SEARCH", search.attributes(query))
+        return None
 
     def ban_mask(self, target: str) -> str | None:
         """The mask to ban for a nick or mask; None when the nick's host is unknown."""
@@ -835,10 +852,35 @@ class Session:
             return
         if batch.kind in HISTORY_BATCH_TYPES and batch.params:
             self._history_batch(batch)
+        elif batch.kind in search.BATCH_TYPES:
+            self._search_batch(batch)
         else:
             for inner in batch.messages:
                 inner.tags.pop("batch", None)
                 self.handle(inner)
+
+    def _search_batch(self, batch: _Batch) -> None:
+        query = self._searches.pop(0) if self._searches else None
+        results = [
+            line
+            for inner in batch.messages
+            if (line := search.result_line(inner, self.is_me, self.isupport.is_channel))
+            is not None
+        ]
+        results.sort(key=lambda line: line.time)  # the spec only says it SHOULD be in order
+        buffer = self.buffers.open(search.SEARCH_BUFFER, BufferKind.SEARCH, focus=True)
+        self.buffers.clear(buffer)
+        heading = query.describe() if query is not None else "Search"
+        self.info(f"{heading}:", buffer=buffer)
+        for line in results:
+            self.buffers.add(buffer, line)
+        if not results:
+            found = "No messages match"
+        else:
+            found = f"{len(results)} message{'s' if len(results) != 1 else ''} found"
+            if query is not None and len(results) >= query.limit:
+                found += f" (the first {query.limit}: -limit N for more)"
+        self.info(found, buffer=buffer, time=results[-1].time if results else None)
 
     def _history_batch(self, batch: _Batch) -> None:
         target = batch.params[0]
@@ -1097,6 +1139,14 @@ class Session:
             account = f" of {msg.param(2)}" if len(msg.params) >= 4 else ""
             text = f"{verb}{account} failed: {msg.params[-1]} ({msg.param(1)})"
             self.info(text, kind="error" if msg.command == "FAIL" else "info",
+                      buffer=self.buffers.current)  # fmt: skip
+            return
+        if msg.param(0).upper() == "SEARCH" and msg.command == "FAIL":
+            query = self._searches.pop(0) if self._searches else None
+            heading = query.describe() if query is not None else "Search"
+            said = msg.params[-1] if len(msg.params) > 2 else ""
+            detail = " ".join(msg.params[1:-1])
+            self.info(f"{heading} failed: {said} ({detail})", kind="error",
                       buffer=self.buffers.current)  # fmt: skip
             return
         if msg.param(0).upper() == "CHATHISTORY":

@@ -360,6 +360,8 @@ class ChatWindow(urwid.WidgetWrap):
             return f"Private conversation with {buffer.name}"
         if buffer.kind is BufferKind.LIST:
             return "Channel list   /list [-name|-users] [pattern]   /close closes it"
+        if buffer.kind is BufferKind.SEARCH:
+            return "Search results   /search [-in target] [-from nick] text   /close closes it"
         return f"ircish-client — {buffer.name}   /help for commands"
 
     def status_markup(self) -> list[tuple[str, str] | str]:

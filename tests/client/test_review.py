@@ -4,7 +4,7 @@ query windows' read markers, a query opened again, replies to typed commands, aw
 from __future__ import annotations
 
 from ircish.client.numerics import when
-from tests.client.test_irssi import HISTORY_CAPS, Screen
+from tests.client.test_irssi import HISTORY_CAPS, SIZE, Screen
 
 
 def test_a_query_window_asks_for_its_read_marker_and_draws_the_line() -> None:
@@ -93,3 +93,13 @@ def test_the_away_message_is_set_again_after_a_reconnect() -> None:
     assert "AWAY :gone fishing" in ui.sent
     ui.type("/away")
     assert ui.sent[-1] == "AWAY"
+
+
+def test_page_up_in_the_list_window_asks_no_history() -> None:
+    ui = Screen(HISTORY_CAPS)
+    ui.type("/list")
+    ui.server(":srv 321 ada Channel :Users Name", ":srv 322 ada #lobby 3 :hi", ":srv 323 ada :End")
+    ui.sent.clear()
+    ui.window.keypress(SIZE, "page up")
+    ui.window.keypress(SIZE, "page up")
+    assert not any(line.startswith("CHATHISTORY") for line in ui.sent)

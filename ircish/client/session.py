@@ -38,6 +38,7 @@ from ircish.client.sasl import (
 )
 from ircish.client.scram import ScramFailure
 from ircish.client.text import (
+    count,
     format_server_time,
     mentions,
     parse_server_time,
@@ -877,7 +878,7 @@ class Session:
         if not results:
             found = "No messages match"
         else:
-            found = f"{len(results)} message{'s' if len(results) != 1 else ''} found"
+            found = count(len(results), "message") + " found"
             if query is not None and len(results) >= query.limit:
                 found += f" (the first {query.limit}: -limit N for more)"
         self.info(found, buffer=buffer, time=results[-1].time if results else None)
@@ -1075,7 +1076,7 @@ class Session:
                 member.away = old.away
         buffer.members = members
         ops = sum(1 for m in members.values() if "@" in m.prefixes)
-        text = f"{len(members)} users on {channel} ({ops} ops)"
+        text = f"{count(len(members), 'user')} on {channel} ({count(ops, 'op')})"
         if requested:
             text = f"Names {channel}: " + " ".join(
                 m.prefixes[:1] + m.nick
@@ -1201,7 +1202,7 @@ class Session:
             self.info(numerics.list_row(width, channel, users, topic), buffer=buffer)
         shown = f"matching {pattern!r}, " if pattern else ""
         by = "name" if sort == "name" else "users"
-        self.info(f"{len(rows)} channels {shown}sorted by {by}; /list -name or -users "
+        self.info(f"{count(len(rows), 'channel')} {shown}sorted by {by}; /list -name or -users "
                   "[pattern] to ask again", buffer=buffer)  # fmt: skip
 
     def _on_userhost(self, msg: Message) -> None:

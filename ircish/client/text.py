@@ -83,3 +83,8 @@ def parse_server_time(value: str | None) -> datetime | None:
 def format_server_time(moment: datetime) -> str:
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def count(number: int, word: str) -> str:
+    """``1 user``, ``2 users``: English plurals of the words the client counts."""
+    return f"{number} {word}" if number == 1 else f"{number} {word}s"

@@ -20,6 +20,7 @@ from ircish.client.completion import Completer
 from ircish.client.format import NICK_COLOURS, body, clock, nick_colour_index
 from ircish.client.model import Buffer, BufferKind, Buffers, Line, Member
 from ircish.client.notify import Notifier
+from ircish.client.text import count
 
 NICKLIST_WIDTH = 16
 HISTORY_SIZE = 200
@@ -354,7 +355,7 @@ class ChatWindow(urwid.WidgetWrap):
 
     def topic_text(self, buffer: Buffer) -> str:
         if buffer.kind is BufferKind.CHANNEL:
-            users = f"[{len(buffer.members)} users] " if buffer.joined else "[not joined] "
+            users = f"[{count(len(buffer.members), 'user')}] " if buffer.joined else "[not joined] "
             return f"{buffer.name} {users}{buffer.topic}"
         if buffer.kind is BufferKind.QUERY:
             return f"Private conversation with {buffer.name}"

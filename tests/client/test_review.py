@@ -103,3 +103,14 @@ def test_page_up_in_the_list_window_asks_no_history() -> None:
     ui.window.keypress(SIZE, "page up")
     ui.window.keypress(SIZE, "page up")
     assert not any(line.startswith("CHATHISTORY") for line in ui.sent)
+
+
+def test_counts_of_one_read_as_english() -> None:
+    ui = Screen()
+    ui.server(":ada!u@h JOIN #dev", ":srv 353 ada = #dev :@ada", ":srv 366 ada #dev :End")
+    ui.type("/window #dev")
+    assert ui.screen().splitlines()[0].startswith("#dev [1 user] ")
+    assert "1 user on #dev (1 op)" in ui.texts("#dev")
+    ui.type("/list")
+    ui.server(":srv 322 ada #dev 1 :", ":srv 323 ada :End")
+    assert ui.texts("-list-")[-1].startswith("1 channel sorted by users")

@@ -25,6 +25,9 @@ def build_server(config: Config) -> IrcServer:
         store = open_store(config)
         history_reader = store
         features.append(partial(history_feature, store=store))
+        from ircish.search.feature import search_feature
+
+        features.append(partial(search_feature, store=store))
         from ircish.accounts.feature import accounts_feature
 
         features.append(partial(accounts_feature, store=store))

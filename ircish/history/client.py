@@ -67,6 +67,7 @@ from ircish.history.errors import StorageError, StoreQueryError, StoreUnavailabl
 from ircish.history.records import ChannelState
 from ircish.history.rpc import FrameStream, LinkClosed
 from ircish.history.settings import StoreSettings
+from ircish.search.request import SearchRequest
 
 log = logging.getLogger("ircish.store")
 
@@ -240,7 +241,7 @@ class StoreClient:
 
     # -- queries -----------------------------------------------------------------
 
-    async def ask(self, *requests: HistoryRequest) -> list[Any]:
+    async def ask(self, *requests: HistoryRequest | SearchRequest) -> list[Any]:
         """The worker's answer to each request, in order; or StoreUnavailable /
         StoreQueryError. It sees every line submitted before the call."""
         link = self._link

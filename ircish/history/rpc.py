@@ -7,7 +7,8 @@ length and a pickled tuple whose first item names it:
 server → worker
     ``("open", settings, config_dir, log_level, restore)``  first frame
     ``("events", encoded)``          a batch for the writer (``codec``)
-    ``("query", id, requests, wait_s)``  history requests (``HistoryRequest``), answered
+    ``("query", id, requests, wait_s)``  history requests (``HistoryRequest``, or a
+                                     SEARCH's ``SearchRequest``), answered
                                      after every event sent before them is committed
                                      (or ``wait_s`` has passed)
     ``("account", id, request)``      an ``AccountRequest``, answered in its own transaction

@@ -772,13 +772,20 @@ class Session:
 
     # -- messages ------------------------------------------------------------------
 
-    def _chat_line(self, msg: Message) -> tuple[Buffer, Line] | None:
-        """A PRIVMSG/NOTICE as the buffer it belongs to and the line to show there."""
+    def _chat_line(self, msg: Message, history_of: str | None = None) -> tuple[Buffer, Line] | None:
+        """A PRIVMSG/NOTICE as the buffer it belongs to and the line to show there.
+
+        ``history_of`` is the target of the history batch it came in: an old CTCP is
+        not answered, and in a private conversation every line not from the other
+        person is ours, whatever nick we had then (nick_ after a retry, say).
+        """
         if len(msg.params) < 2:
             return None
         nick = (msg.source or "").split("!")[0]
         target, text = msg.params[0], msg.params[1]
         own = bool(nick) and self.is_me(nick)
+        if history_of is not None and not own and not self.isupport.is_channel(history_of):
+            own = bool(nick) and self.buffers.casefold(nick) != self.buffers.casefold(history_of)
         if not own and self.is_ignored(msg.source):
             return None
         kind: LineKind = "notice" if msg.command == "NOTICE" else "message"
@@ -788,7 +795,8 @@ class Session:
             if verb.upper() == "ACTION":
                 kind, text = "action", rest
             elif msg.command == "PRIVMSG":
-                self._answer_ctcp(nick, verb.upper(), rest, own)
+                if history_of is None:
+                    self._answer_ctcp(nick, verb.upper(), rest, own)
                 return None
             else:
                 text = f"CTCP {verb} reply: {rest}"
@@ -890,7 +898,7 @@ class Session:
         for inner in batch.messages:
             if inner.command.upper() in ("PRIVMSG", "NOTICE"):
                 inner.command = inner.command.upper()
-                placed = self._chat_line(inner)
+                placed = self._chat_line(inner, history_of=target)
                 if placed is not None:
                     lines.append(placed)
         buffer = self.buffers.get(target) if self.isupport.is_channel(target) else None

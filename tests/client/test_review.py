@@ -114,3 +114,28 @@ def test_counts_of_one_read_as_english() -> None:
     ui.type("/list")
     ui.server(":srv 322 ada #dev 1 :", ":srv 323 ada :End")
     assert ui.texts("-list-")[-1].startswith("1 channel sorted by users")
+
+
+def test_private_history_from_an_older_nick_stays_in_the_query_and_no_ctcp_is_answered() -> None:
+    ui = Screen(HISTORY_CAPS)
+    ui.server(":ada!u@h NICK ada_")  # the account's history still says "ada"
+    ui.type("/query bob")
+    ui.sent.clear()
+    ui.server(
+        ":srv BATCH +h chathistory bob",
+        "@batch=h;time=2026-11-30T10:00:00.000Z;msgid=b1 :ada!u@h PRIVMSG bob :from my old nick",
+        "@batch=h;time=2026-11-30T10:01:00.000Z;msgid=b2 :bob!b@h PRIVMSG ada :\x01VERSION\x01",
+        "@batch=h;time=2026-11-30T10:02:00.000Z;msgid=b3 :bob!b@h PRIVMSG ada :hi ada",
+        ":srv BATCH -h",
+    )
+    assert ui.buffers.get("ada") is None
+    bob = ui.buffers.get("bob")
+    assert bob is not None
+    assert [(line.text, line.own) for line in bob.lines] == [
+        ("from my old nick", True),
+        ("hi ada", False),
+    ]
+    assert not any(line.startswith("NOTICE") for line in ui.sent)
+    # A live CTCP is still answered.
+    ui.server(":bob!b@h PRIVMSG ada_ :\x01VERSION\x01")
+    assert ui.sent[-1].startswith("NOTICE bob :\x01VERSION ircish-client")

@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("db_args", nargs=argparse.REMAINDER)
     account = sub.add_parser("account", help="accounts: create, list, show, delete, passwd NAME")
     account.add_argument("account_args", nargs=argparse.REMAINDER)
+    network = sub.add_parser("network", help="a network of nodes: status")
+    network.add_argument("network_args", nargs=argparse.REMAINDER)
     plugins = sub.add_parser("plugins", help="plugin tools: list")
     plugins.add_argument("plugin_args", nargs=argparse.REMAINDER)
     return parser
@@ -80,6 +82,10 @@ def server_main(argv: list[str] | None = None) -> int:
         from ircish.store.cli import main as db_main
 
         return db_main(args.db_args, config)
+    if args.command == "network":
+        from ircish.network.cli import main as network_main
+
+        return network_main(args.network_args, config)
     if args.command == "account":
         from ircish.accounts.cli import main as account_main
 

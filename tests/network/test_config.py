@@ -57,3 +57,9 @@ def test_network_changes_only_at_a_restart(tmp_path: Path) -> None:
     merged, pending = merge_reload(running, fresh)
     assert merged.network == running.network
     assert pending == ["network.node_id", "network.lease_seconds"]
+
+
+def test_network_status_needs_a_network(tmp_path: Path) -> None:
+    result = _run(["--config", str(_write(tmp_path, "")), "network", "status"])
+    assert result.returncode == 2
+    assert "[network] node_id is not set" in result.stderr

@@ -11,6 +11,7 @@ import trio
 from ircish.network.db import connect
 from tests.network.nodes import network
 from tests.network.test_nodes import CAPS, _names
+from tests.server.test_process import _run
 
 LEASE_S = 3
 
@@ -46,6 +47,13 @@ async def test_a_killed_node_quits_its_users_within_the_lease(
         # The nick is free: someone on n2 takes it.
         again = await n2.client("alice")
         assert again.nick == "alice"
+        # The operator's view: n1 dead with no users, n2 live with bob and alice.
+        result = await trio.to_thread.run_sync(
+            lambda: _run(["--config", str(n2.config), "network", "status"]))
+        assert result.returncode == 0, result.stderr
+        rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+        assert rows["n1"][1:3] == ["dead", "2"] and rows["n1"][5] == "0"
+        assert rows["n2"][1:3] == ["live", "1"] and rows["n2"][5] == "2"
 
 
 async def test_a_node_paused_past_its_lease_is_fenced(tmp_path: Path, postgres_url: str) -> None:

@@ -43,7 +43,9 @@ async def test_a_registered_channel_keeps_its_registration_under_the_new_name(
         await synced(alice, "TOPIC #room :registered topic")
         got = await synced(alice, "RENAME #room #Hall :moved")
         assert [m.params for m in got if m.command == "PART"] == [["#room", "moved"]]
-        assert "registered to alice" in await chanserv(alice, "INFO #hall")
+        info = await chanserv(alice, "INFO #hall")
+        # When and by whom: ChanServ's own record followed the channel too.
+        assert "registered to alice" in info and "Registered by alice!" in info
         assert "not registered" in await chanserv(alice, "INFO #room")
         await alice.aclose()
     async with start_server(tmp_path, accounts_config()) as srv:

@@ -294,7 +294,8 @@ def test_markup_from_the_network_renders_as_text(server: ServerThread, alice: An
     finally:
         mallory.close()
     texts = message_texts(alice)
-    assert texts[-len(XSS_LINES) - 1:-1] == XSS_LINES
+    end = texts.index("over")
+    assert texts[end - len(XSS_LINES):end] == XSS_LINES, texts
     assert js(alice, "return document.getElementById('topic').textContent") == \
         "<img src=x onerror=\"window.__xss = 'topic'\">"
     for selector in ("#messages img", "#messages script", "#topic img",
@@ -395,6 +396,26 @@ def search_for_zebras(alice: Any) -> None:
     results = js(alice, "return [...document.querySelectorAll('#results-list .result .text')]"
                         ".map(e => e.textContent)")
     assert results == ["the quick brown zebra jumps"]
+
+
+def test_without_history_the_search_box_says_search_is_unavailable(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    bare = ServerThread(tmp_path_factory.mktemp("bare"), {"storage": {"url": ""}})
+    bare.start()
+    try:
+        with chromium(*DESKTOP, tmp_path_factory.mktemp("chrome-bare")) as driver:
+            login(driver, bare.url, "hank")
+            assert "soju.im/search" not in js(driver, "return [...window.ircish.offered.keys()]")
+            box = driver.find_element("id", "search-input")
+            assert not box.is_enabled()
+            assert box.get_attribute("placeholder") == "Search unavailable"
+            type_line(driver, "/search anything")
+            wait_for(driver, lambda d: d.find_element("id", "results").is_displayed())
+            assert driver.find_element("id", "results-title").text == \
+                "Search is unavailable on this server"
+    finally:
+        bare.stop()
 
 
 # -- reconnect ------------------------------------------------------------------------------

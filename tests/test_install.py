@@ -60,6 +60,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
                    "ircish/migrations/versions/0001_initial.py",
                    "ircish/plugins/welcome_bot.py", "ircish/plugins/seen_bot.py"):
         assert needed in names, needed
+    # The web client's files (ircish/web/static, package data) travel with the wheel.
+    static = ROOT / "ircish" / "web" / "static"
+    shipped = [p.relative_to(ROOT).as_posix() for p in static.rglob("*") if p.is_file()]
+    assert "ircish/web/feature.py" in names
+    assert not [n for n in shipped if n not in names], sorted(names)
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), sorted(names)
     venv = work / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])

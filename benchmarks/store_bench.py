@@ -116,7 +116,8 @@ async def main_async(args: argparse.Namespace) -> None:
         # --url: an empty database elsewhere (PostgreSQL); default a new SQLite file.
         url = args.url or f"sqlite:///{path}"
         engine = open_engine(url)
-        migrate.upgrade(engine)
+        # --revision 0006: the schema before the search index (0007), for a before/after.
+        migrate.upgrade(engine, args.revision)
         sink: Sink
         if args.mode == "worker":
             settings = StoreSettings(
@@ -178,6 +179,9 @@ def main() -> None:
     parser.add_argument("--flush-interval-ms", type=int, default=50)
     parser.add_argument("--mode", choices=("worker", "inprocess"), default="worker")
     parser.add_argument("--url", help="an empty database to use (default: a new SQLite file)")
+    parser.add_argument("--revision", default="head",
+                        help="migrate to this revision only (e.g. 0006: without the search "
+                        "index; --mode inprocess, as the worker migrates to head itself)")
     args = parser.parse_args()
     backend = args.url.split(":", 1)[0] if args.url else "SQLite"
     print(f"{backend} store benchmark ({args.mode}), pid {os.getpid()}")

@@ -358,6 +358,25 @@ def test_login_to_an_account_with_sasl_plain(
         assert "kkkk" not in driver.current_url
         assert driver.find_element("id", "login-password").get_attribute("value") == ""
 
+        # A private line to the account, then a fresh page: the conversation is listed
+        # again (CHATHISTORY TARGETS) and opens with what was said (LATEST).
+        ivan = Tcp(server, "ivan")
+        try:
+            ivan.send("PRIVMSG gina :remember this one", "PING :sent")
+            ivan.expect("PONG")
+            wait_for(driver, lambda d: badge(d, "ivan") == "badge mention:1")
+            driver.refresh()
+            wait_for(driver, lambda d: d.find_element("id", "login-account").get_attribute(
+                "value") == "gina", message="the account name was not remembered")
+            driver.find_element("id", "login-password").send_keys(PASSWORD)
+            driver.find_element("id", "login-submit").click()
+            wait_for(driver, lambda d: js(d, "return window.ircish.buffer('ivan') != null"),
+                     message="the private conversation was not listed after a reload")
+            switch_to(driver, "ivan")
+            wait_for_text(driver, "remember this one")
+        finally:
+            ivan.close()
+
 
 # -- search ---------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""The metadata feature: ``METADATA``, the ``draft/metadata-3`` capability, the
-notifications to subscribers, the batches on registration and JOIN, and 760 in WHOIS.
+"""The metadata feature: ``METADATA``, the ``draft/metadata-2`` and ``draft/metadata-3``
+capabilities (``ircish.metadata.dialect`` says how they differ), the notifications
+to subscribers, the batches on registration and JOIN, and 760 in WHOIS.
 
 ``metadata_feature(app, store)`` is listed by ``ircish.app.build_server`` always.
 With ``[storage]`` (``store`` is the history worker's client) a logged-in user's
@@ -27,6 +28,7 @@ from ircish.core.commands import Command
 from ircish.core.extension import Extension
 from ircish.core.replies import batch_lines, new_batch_id, server_line
 from ircish.metadata import rules
+from ircish.metadata.dialect import CAPS, V2, aware, dialect_of
 from ircish.metadata.rules import Entries, Limits
 from ircish.protocol.casemap import casefold
 
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ircish.metadata")
 
-CAP = "draft/metadata-3"
 EXT = "metadata"
 VERB = "METADATA"
 RPL_WHOISKEYVALUE = "760"
@@ -246,13 +247,34 @@ class Metadata:
 
     def _subscribed(self, user: User, key: str) -> bool:
         session = user.ext.get(EXT)
-        return (CAP in user.caps and user.registered and isinstance(session, Session)
+        return (user.registered and aware(user.caps) and isinstance(session, Session)
                 and key in session.subs)
 
     def _change_line(self, to: User, target: str, key: str, value: str | None) -> bytes:
+        """A change or a current value as ``to``'s draft says: 761/766 or METADATA."""
+        if not dialect_of(to.caps).numerics:
+            params = [target, key, "*"] if value is None else [target, key, "*", value]
+            return server_line(self.core.name, VERB, params)
         if value is None:
             return self.core.format_numeric(to.nick, RPL_KEYNOTSET, (target, key, "Key not set"))
         return self.core.format_numeric(to.nick, RPL_KEYVALUE, (target, key, "*", value))
+
+    def _key_problem(self, user: User, code: str, *context: str) -> bytes:
+        return server_line(self.core.name, dialect_of(user.caps).key_problem,
+                           [VERB, code, *context])
+
+    def _bad_params(self, server: Server, user: User, sub: str, text: str) -> None:
+        if dialect_of(user.caps) is V2:
+            server.numeric(user, "461", VERB, text)
+        else:
+            server.fail(user, VERB, "INVALID_PARAMS", sub, text)
+
+    def _sync_later(self, server: Server, user: User, target: str) -> None:
+        if dialect_of(user.caps).numerics:
+            server.numeric(user, RPL_METADATASYNCLATER, target, "0",
+                           "Use METADATA SYNC for the current values")
+        else:
+            server.numeric(user, RPL_METADATASYNCLATER, target, "0")
 
     def _notify_user(self, entries: Entries, key: str, actor: User | None) -> None:
         """Tell subscribers who see one of ``entries``' connections (sharing a channel,
@@ -289,9 +311,16 @@ class Metadata:
 
     def _values_for(self, to: User, target: str, values: dict[str, str],
                     keys: Iterable[str] | None) -> list[bytes]:
+        """761 for each of ``keys`` (all if None) that is set: GET and LIST."""
         fmt = self.core.format_numeric
         wanted = values if keys is None else (k for k in keys if k in values)
         return [fmt(to.nick, RPL_KEYVALUE, (target, key, "*", values[key])) for key in wanted]
+
+    def _current(self, to: User, target: str, values: dict[str, str],
+                 keys: Iterable[str] | None) -> list[bytes]:
+        """The current values in ``to``'s draft: SYNC, JOIN and registration batches."""
+        wanted = values if keys is None else (k for k in keys if k in values)
+        return [self._change_line(to, target, key, values[key]) for key in wanted]
 
     def _sync_lines(self, to: User, channel: Channel | None, users: Iterable[User],
                     keys: set[str]) -> list[bytes]:
@@ -301,33 +330,32 @@ class Metadata:
         if channel is not None:
             entries = self.channels.get(channel.key)
             if entries is not None and entries.values:
-                lines += self._values_for(to, channel.name, entries.values, sorted(keys))
+                lines += self._current(to, channel.name, entries.values, sorted(keys))
         for other in users:
             if other is to:
                 continue
             session = other.ext.get(EXT)
             if isinstance(session, Session) and session.entries.values:
-                lines += self._values_for(to, other.nick, session.entries.values, sorted(keys))
+                lines += self._current(to, other.nick, session.entries.values, sorted(keys))
         return lines
 
     # ---- registration, JOIN, WHOIS, leaving -------------------------------------------
 
     def on_welcome(self, server: Server, user: User) -> None:
         """Inside the registration burst, before the MOTD: the client's own keys."""
-        if CAP not in user.caps:
+        if not aware(user.caps):
             return
         entries = self.entries_of(user)
         self._send_batch(user, "metadata", [user.nick],
-                         self._values_for(user, user.nick, entries.values, None))
+                         self._current(user, user.nick, entries.values, None))
 
     def after_join(self, server: Server, user: User, channel: Channel) -> None:
         session = user.ext.get(EXT)
-        if CAP in user.caps:
+        if aware(user.caps):
             keys = session.subs if isinstance(session, Session) else set()
             lines = self._sync_lines(user, channel, channel.members, keys)
             if len(lines) > SYNC_LATER_LINES:
-                server.numeric(user, RPL_METADATASYNCLATER, channel.name, "0",
-                               "Too much metadata: use METADATA SYNC")
+                self._sync_later(server, user, channel.name)
             else:
                 self._send_batch(user, "metadata", [channel.name], lines)
         if not isinstance(session, Session) or not session.entries.values:
@@ -335,7 +363,7 @@ class Metadata:
         # Members who had no channel in common with the joiner learn its keys now.
         values = session.entries.values
         for member in channel.members:
-            if member is user or CAP not in member.caps:
+            if member is user or not aware(member.caps):
                 continue
             theirs = member.ext.get(EXT)
             if not isinstance(theirs, Session) or not theirs.subs & values.keys():
@@ -349,7 +377,7 @@ class Metadata:
                                                                   values[key]))
 
     def in_whois(self, server: Server, user: User, target: User) -> None:
-        if CAP not in user.caps:
+        if not aware(user.caps):
             return
         session = target.ext.get(EXT)
         if isinstance(session, Session):
@@ -380,12 +408,15 @@ class Metadata:
     def command(self, server: Server, user: User, msg: Message) -> None:
         params = msg.params
         if len(params) < 2:
-            server.fail(user, VERB, "INVALID_PARAMS", "*", "Not enough parameters")
+            self._bad_params(server, user, "*", "Not enough parameters")
             return
         target, sub = params[0], params[1].upper()
         if sub not in SUBCOMMANDS:
             shown = sub if sub and " " not in sub and not sub.startswith(":") else "*"
-            server.fail(user, VERB, "INVALID_PARAMS", shown, f'Unknown subcommand "{sub}"')
+            if dialect_of(user.caps) is V2:
+                server.fail(user, VERB, "SUBCOMMAND_INVALID", shown, "Invalid subcommand")
+            else:
+                server.fail(user, VERB, "INVALID_PARAMS", shown, f'Unknown subcommand "{sub}"')
             return
         if not user.registered and (sub not in BEFORE_CONNECT or target != "*"):
             server.fail(user, VERB, "INVALID_TARGET", target,
@@ -429,18 +460,19 @@ class Metadata:
             channel.modes, user in channel.members, user.oper) == "closed"
         values = entries.values if entries is not None else {}
         fmt = server.format_numeric
+        dialect = dialect_of(user.caps)
         if sub == "GET":
             if not args:
-                server.fail(user, VERB, "INVALID_PARAMS", "GET", "Not enough parameters")
+                self._bad_params(server, user, "GET", "Not enough parameters")
                 return
             lines = []
             for key in args:
                 if not rules.valid_key(key, self.limits):
-                    lines.append(server_line(server.name, "WARN",
-                                             [VERB, "INVALID_KEY", key, "Invalid key"]))
+                    lines.append(self._key_problem(user, dialect.invalid_key, key,
+                                                   "Invalid key"))
                 elif closed:
-                    lines.append(server_line(server.name, "WARN", [
-                        VERB, "KEY_NO_PERMISSION", name, key, "Permission denied"]))
+                    lines.append(self._key_problem(user, "KEY_NO_PERMISSION", name, key,
+                                                   "Permission denied"))
                 elif key in values:
                     lines.append(fmt(user.nick, RPL_KEYVALUE, (name, key, "*", values[key])))
                 else:
@@ -449,8 +481,8 @@ class Metadata:
             return
         if sub == "LIST":
             if closed:
-                lines = [server_line(server.name, "WARN", [
-                    VERB, "KEY_NO_PERMISSION", name, "*", "Permission denied"])]
+                lines = [self._key_problem(user, "KEY_NO_PERMISSION", name, "*",
+                                           "Permission denied")]
             else:
                 lines = self._values_for(user, name, values, None)
             self._send_batch(user, "metadata", [name], lines)
@@ -462,10 +494,10 @@ class Metadata:
             allowed = rules.may_edit_user(other is user, user.oper)
         key = args[0] if sub == "SET" and args else "*"
         if sub == "SET" and not args:
-            server.fail(user, VERB, "INVALID_PARAMS", "SET", "Not enough parameters")
+            self._bad_params(server, user, "SET", "Not enough parameters")
             return
         if sub == "SET" and not rules.valid_key(key, self.limits):
-            server.fail(user, VERB, "INVALID_KEY", key, "Invalid key")
+            server.fail(user, VERB, dialect.invalid_key, key, "Invalid key")
             return
         if not allowed:
             server.fail(user, VERB, "KEY_NO_PERMISSION", name, key,
@@ -473,8 +505,15 @@ class Metadata:
             return
         value = args[1] if len(args) > 1 and args[1] != "" else None
         if value is not None and not rules.valid_value(value, self.limits):
-            server.fail(user, VERB, "INVALID_VALUE", key,
-                        f"A value is UTF-8 of at most {self.limits.max_value_bytes} bytes")
+            text = f"A value is UTF-8 of at most {self.limits.max_value_bytes} bytes"
+            if dialect is V2:
+                server.fail(user, VERB, dialect.invalid_value, text)
+            else:
+                server.fail(user, VERB, dialect.invalid_value, key, text)
+            return
+        if (sub == "SET" and value is None and dialect.unset_missing_fails
+                and key not in values):
+            server.fail(user, VERB, "KEY_NOT_SET", name, key, "Key not set")
             return
         wait = self.session(user).rate.take(server.clock(), self.limits)
         if wait:
@@ -495,8 +534,11 @@ class Metadata:
             return
         changed = entries.set(key, value, self.limits.max_keys)
         if changed is None:
-            server.fail(user, VERB, "LIMIT_REACHED", name, str(self.limits.max_keys),
-                        f"{name} has {self.limits.max_keys} keys already")
+            text = f"{name} has {self.limits.max_keys} keys already"
+            if dialect is V2:
+                server.fail(user, VERB, "LIMIT_REACHED", name, text)
+            else:
+                server.fail(user, VERB, "LIMIT_REACHED", name, str(self.limits.max_keys), text)
             return
         if value is None:
             server.numeric(user, RPL_KEYNOTSET, name, key, "Key not set")
@@ -530,31 +572,36 @@ class Metadata:
                 for chunk in _chunks(keys)])
             return
         if not args:
-            server.fail(user, VERB, "INVALID_PARAMS", sub, "Not enough parameters")
+            self._bad_params(server, user, sub, "Not enough parameters")
             return
+        dialect = dialect_of(user.caps)
         if sub == "UNSUB":
             ok, invalid = rules.unsubscribe(session.subs, args, self.limits)
             for chunk in _chunks(ok):
                 server.numeric(user, RPL_METADATAUNSUBOK, *chunk)
             for key in invalid:
-                server.send_from_server(user, "WARN", VERB, "INVALID_KEY", key, "Invalid key")
+                server.reply(user, self._key_problem(user, dialect.invalid_key, key,
+                                                     "Invalid key"))
             return
         out = rules.subscribe(session.subs, args, self.limits)
         for chunk in _chunks(out.ok):
             server.numeric(user, RPL_METADATASUBOK, *chunk)
         for key in out.invalid:
-            server.send_from_server(user, "WARN", VERB, "INVALID_KEY", key, "Invalid key")
+            server.reply(user, self._key_problem(user, dialect.invalid_key, key, "Invalid key"))
         if out.limit_key is not None:
-            server.fail(user, VERB, "LIMIT_REACHED", out.limit_key, str(self.limits.max_subs),
-                        f"You may subscribe to {self.limits.max_subs} keys at most")
+            text = f"You may subscribe to {self.limits.max_subs} keys at most"
+            if dialect is V2:
+                server.fail(user, VERB, dialect.sub_limit, out.limit_key, text)
+            else:
+                server.fail(user, VERB, dialect.sub_limit, out.limit_key,
+                            str(self.limits.max_subs), text)
         if out.new and user.registered:
             lines = self._all_visible(user, set(out.new))
             if lines and len(lines) <= SYNC_LATER_LINES:
                 self._send_batch(user, "metadata", ["*ALL"], lines)
-            else:
-                # Nothing to send (or too much at once): the spec's other answer.
-                server.numeric(user, RPL_METADATASYNCLATER, "*ALL", "0",
-                               "Use METADATA * SYNC for the current values")
+            elif lines or dialect.sync_later_after_sub:
+                # Too much at once, or (metadata-3) nothing to send: the other answer.
+                self._sync_later(server, user, "*ALL")
 
     def _all_visible(self, user: User, keys: set[str]) -> list[bytes]:
         lines: list[bytes] = []
@@ -581,8 +628,8 @@ class Metadata:
         if channel is not None:
             access = rules.channel_access(channel.modes, user in channel.members, user.oper)
             if access == "closed":
-                lines = [server_line(server.name, "WARN", [
-                    VERB, "KEY_NO_PERMISSION", name, "*", "Permission denied"])]
+                lines = [self._key_problem(user, "KEY_NO_PERMISSION", name, "*",
+                                           "Permission denied")]
             else:
                 lines = self._sync_lines(user, channel, channel.members, keys)
         else:
@@ -615,7 +662,7 @@ def metadata_feature(app: IrcServer, store: StoreClient | None = None) -> Extens
         name="metadata",
         commands=(Command(VERB, owner.command, before_registration=True,
                           help=METADATA_HELP),),
-        capabilities={CAP: owner.limits.cap_value()},
+        capabilities={cap: owner.limits.cap_value() for cap in CAPS},
         event_listeners=(owner.on_event,),
         join_listeners=(owner.after_join,),
         welcome_listeners=(owner.on_welcome,),

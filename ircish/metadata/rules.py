@@ -1,10 +1,8 @@
 """Metadata rules as plain Python: keys, values, limits, subscriptions, who may do what.
 
 Nothing here sends a line or touches a socket; ``ircish.metadata.feature`` turns
-the outcomes into replies. The specification is IRCv3 metadata (the
-``draft/metadata-3`` revision irctest checks: notifications are 761/766
-numerics, the standard-reply codes are ``INVALID_KEY``, ``INVALID_VALUE``,
-``LIMIT_REACHED``...).
+the outcomes into replies, in the words of the draft each client negotiated
+(``ircish.metadata.dialect``). The specification is IRCv3 metadata.
 """
 
 from __future__ import annotations

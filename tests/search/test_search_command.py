@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ircish.history.errors import StoreUnavailable
 from ircish.protocol import Message
-from ircish.testing import start_server
+from ircish.testing import RunningServer, start_server
 from tests.accounts.conftest import accounts_config, registered
 from tests.history.conftest import ALL_CAPS, ClientFactory
 from tests.ircclient import RawClient
@@ -177,3 +178,19 @@ async def test_private_lines_follow_the_account_not_the_nick(tmp_path: Path) -> 
         assert texts(lines) == ["the vault code is 4242"]
         for client in (bob, mallory, again):
             await client.aclose()
+
+
+async def test_no_store_is_an_internal_error_and_the_server_goes_on(
+    hserver: RunningServer, hconnect: ClientFactory
+) -> None:
+    alice, _ = await _channel(hconnect)
+    service = hserver.owner("search")
+
+    async def restarting(*args: object, **kwargs: object) -> list[object]:
+        raise StoreUnavailable("the history worker is not running (restarting)")
+
+    service.store.ask = restarting  # type: ignore[method-assign]
+    fail, _ = await search(alice, "in=#harbour;text=boat")
+    assert fail.params[:2] == ["SEARCH", "INTERNAL_ERROR"]
+    await alice.send("PING :still")
+    await alice.expect("PONG")

@@ -189,8 +189,32 @@ def test_login_join_and_chat_with_a_tcp_client(server: ServerThread, alice: Any)
         wait_for(alice, lambda d: "+bob" in member_names(d), message="bob was not voiced")
         bob.send("PART #web :bye")
         wait_for(alice, lambda d: "+bob" not in member_names(d))
+
+        # /nick renames us everywhere: the sidebar, the nick list.
+        type_line(alice, "/nick alice_")
+        wait_for(alice, lambda d: d.find_element("id", "me").text == "alice_")
+        wait_for(alice, lambda d: "@alice_" in member_names(d))
+        type_line(alice, "/nick alice")
+        wait_for(alice, lambda d: "@alice" in member_names(d))
     finally:
         bob.close()
+
+
+def test_a_long_open_conversation_keeps_a_bounded_number_of_lines(alice: Any) -> None:
+    kept = js(alice, """
+        const c = window.ircish;
+        const buf = c.ensureBuffer('#busy', 'channel');
+        for (let i = 0; i < 4600; i++) {
+            const line = c.makeLine('privmsg', 'someone', 'line ' + i, null);
+            line.msgid = 'm' + i;
+            c.addLine(buf, line);
+        }
+        const out = [buf.lines.length, buf.lines[0].text, buf.msgids.has('m0'),
+                     buf.historyDone];
+        c.closeBuffer('#busy');
+        return out;""")
+    # Trimmed by 500 each time it passes 4000: at the 4001st and the 4501st line.
+    assert kept == [3600, "line 1000", False, False]
 
 
 def test_a_second_browser_on_a_phone_sized_window(

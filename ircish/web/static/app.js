@@ -32,7 +32,8 @@ function hashClass(nick) {
 }
 
 function timeText(date) {
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit",
+    hourCycle: "h23" });
 }
 
 // -- login ------------------------------------------------------------------------------
@@ -476,12 +477,6 @@ $("scrim").addEventListener("click", () => {
 });
 $("members-button").addEventListener("click", () => {
   document.body.classList.toggle("members-open");
-});
-
-client.addEventListener("mention", (ev) => {
-  if (document.hidden && "Notification" in window && Notification.permission === "granted") {
-    new Notification(ev.detail.buffer.name, { body: ev.detail.line.text.slice(0, 200) });
-  }
 });
 
 window.addEventListener("beforeunload", () => {

@@ -18,6 +18,9 @@ const HISTORY_PAGE = 50;
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 const TEXT_BYTES = 400; // room for the prefix and tags the server adds when relaying
+// A tab left open in a busy channel keeps this many lines; older ones can be fetched again.
+const MAX_LINES = 4000;
+const TRIM_LINES = 500;
 
 let lineSeq = 0;
 
@@ -188,6 +191,14 @@ export class IrcClient extends EventTarget {
       this.emit("buffers");
     }
     if (live) this.emit("line", { buffer: buf, line });
+    if (live && buf.lines.length > MAX_LINES) this.trim(buf);
+  }
+
+  trim(buf) {
+    const dropped = buf.lines.splice(0, TRIM_LINES);
+    for (const line of dropped) if (line.msgid) buf.msgids.delete(line.msgid);
+    buf.historyDone = false;
+    this.emit("history", { buffer: buf, loading: false, added: -dropped.length });
   }
 
   info(buf, text, kind = "info", msg = null) {
@@ -602,7 +613,6 @@ export class IrcClient extends EventTarget {
       if (this.caps.has(HISTORY_CAP)) this.requestLatest(buf);
     }
     this.addLine(buf, line);
-    if (line.highlight && buf.key !== this.active) this.emit("mention", { buffer: buf, line });
   }
 
   // -- outgoing -----------------------------------------------------------------------

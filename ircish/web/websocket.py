@@ -52,8 +52,27 @@ def _text_safe(data: bytes) -> bytes:
     return data
 
 
+# A fan-out hands every member the same bytes: framed once, not once per member.
+# Keyed by the bytes (their hash is kept by the object), per frame kind.
+_CACHE_ENTRIES = 512
+_CACHE_MAX_BYTES = 16384
+_framed: tuple[dict[bytes, bytes], dict[bytes, bytes]] = ({}, {})
+
+
 def encode_frames(data: bytes, binary: bool) -> bytes:
     """Every CRLF-ended line of ``data`` as one WebSocket frame, without the CRLF."""
+    cache = _framed[binary]
+    wire = cache.get(data)
+    if wire is None:
+        wire = _encode(data, binary)
+        if len(data) <= _CACHE_MAX_BYTES:
+            if len(cache) >= _CACHE_ENTRIES:
+                cache.clear()
+            cache[data] = wire
+    return wire
+
+
+def _encode(data: bytes, binary: bool) -> bytes:
     opcode = _OP_BINARY if binary else _OP_TEXT
     if not binary:
         data = _text_safe(data)

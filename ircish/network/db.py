@@ -50,8 +50,9 @@ class Snapshot:
     members: list[tuple[str, str, str]] = field(default_factory=list)  # key, session, held
 
 
-def connect(url: str, autocommit: bool = False) -> psycopg.Connection[Any]:
-    return psycopg.connect(_libpq_url(url), autocommit=autocommit)
+def connect(url: str, autocommit: bool = False, name: str = "ircish") -> psycopg.Connection[Any]:
+    """``name`` is the connection's application_name (pg_stat_activity shows it)."""
+    return psycopg.connect(_libpq_url(url), autocommit=autocommit, application_name=name)
 
 
 def _libpq_url(url: str) -> str:

@@ -12,6 +12,7 @@ it does is stored again or sent back to the network.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ircish.core import monitor
@@ -28,6 +29,7 @@ log = logging.getLogger("ircish.network")
 Op = dict[str, Any]
 _PREFIX_MODES = "".join(mode for mode, _ in PREFIXES)
 _LIST_MODES = {"b": "bans", "e": "excepts", "I": "invex"}
+RECENT_MSGIDS = 50_000
 
 
 class RemoteSink:
@@ -54,8 +56,23 @@ class Replica:
         self.server = server
         self.sessions = sessions
         self.applied = 0
+        self.duplicates = 0
+        # The msgids of the latest operations: a batch whose commit was confirmed
+        # by nobody (the connection died in COMMIT) is written again by its worker,
+        # and must not be shown twice.
+        self._recent: set[str] = set()
+        self._recent_order: deque[str] = deque()
 
     def apply(self, origin: str, op: Op) -> None:
+        msgid = op.get("msgid")
+        if msgid is not None:
+            if msgid in self._recent:
+                self.duplicates += 1
+                return
+            self._recent.add(msgid)
+            self._recent_order.append(msgid)
+            if len(self._recent_order) > RECENT_MSGIDS:
+                self._recent.discard(self._recent_order.popleft())
         handler = getattr(self, "_" + op.get("t", ""), None)
         if handler is None:
             log.warning("network: unknown operation %r from %s ignored", op.get("t"), origin)

@@ -64,8 +64,9 @@ class Worker:
         _, self.url, self.node, self.lease_s, level = await self.link.receive()
         logging.getLogger().setLevel(level)
         try:
-            writer = await trio.to_thread.run_sync(db.connect, self.url)
-            listener = await trio.to_thread.run_sync(db.connect, self.url, True)
+            writer = await trio.to_thread.run_sync(db.connect, self.url, False, self._name("w"))
+            listener = await trio.to_thread.run_sync(db.connect, self.url, True,
+                                                     self._name("listen"))
             await trio.to_thread.run_sync(listener.execute, f"LISTEN {db.CHANNEL}")
             self.epoch, _ = await trio.to_thread.run_sync(db.join, writer, self.node,
                                                           self.lease_s)
@@ -87,6 +88,9 @@ class Worker:
             self.conn.close()
             listener.close()
         return self.status
+
+    def _name(self, role: str) -> str:
+        return f"ircish-network {self.node} {role}"
 
     async def _receive_loop(self) -> None:
         while True:
@@ -145,7 +149,8 @@ class Worker:
                 assert self.conn is not None
                 if self.conn.broken or self.conn.closed:
                     try:
-                        self.conn = await trio.to_thread.run_sync(db.connect, self.url)
+                        self.conn = await trio.to_thread.run_sync(db.connect, self.url, False,
+                                                                  self._name("w"))
                     except psycopg.OperationalError as again:
                         log.warning("node %s: cannot reconnect yet: %s", self.node, again)
 
@@ -201,7 +206,8 @@ class Worker:
                             self.node, exc)
                 await trio.sleep(RETRY_S)
                 try:
-                    conn = await trio.to_thread.run_sync(db.connect, self.url, True)
+                    conn = await trio.to_thread.run_sync(db.connect, self.url, True,
+                                                         self._name("listen"))
                     await trio.to_thread.run_sync(conn.execute, f"LISTEN {db.CHANNEL}")
                 except psycopg.OperationalError:
                     continue

@@ -83,3 +83,40 @@ async def test_a_node_paused_past_its_lease_is_fenced(tmp_path: Path, postgres_u
             assert row == (0, 2)
         finally:
             conn.close()
+
+
+async def _terminate(url: str, application_name: str) -> int:
+    def run() -> int:
+        conn = connect(url, True)
+        try:
+            rows = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                " WHERE application_name = %s", (application_name,)).fetchall()
+            return len(rows)
+        finally:
+            conn.close()
+
+    return await trio.to_thread.run_sync(run)
+
+
+async def test_lost_database_connections_lose_and_double_no_line(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """n2's LISTEN connection and n1's writer connection are terminated mid-traffic:
+    n2 catches up from the table, n1 retries its batch; every line arrives once, in order."""
+    async with network(tmp_path) as net:
+        n1, n2, alice, bob = await _two_nodes_in_x(net)
+        count = 120
+        for i in range(count):
+            await alice.send(f"PRIVMSG #x :line {i}")
+            if i == 40:
+                assert await _terminate(net.url, "ircish-network n2 listen") == 1
+            if i == 80:
+                assert await _terminate(net.url, "ircish-network n1 w") == 1
+        got = []
+        while len(got) < count:
+            line = await bob.expect("PRIVMSG", timeout=15)
+            got.append(line.params[1])
+        assert got == [f"line {i}" for i in range(count)]
+        assert not [m for m in await bob.nothing_within(1.5) if m.command == "PRIVMSG"]
+        assert "LISTEN connection failed" in n2.log_text()
+        assert "database fault, retrying" in n1.log_text()

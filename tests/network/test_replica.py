@@ -112,3 +112,19 @@ def test_bad_or_unknown_operations_are_logged_not_fatal(
     assert "operation 'msg' from a failed" in caplog.text
     assert b.server.find_channel("#c") is None
     assert bob.send("PING x")[-1].command == "PONG"
+
+
+def test_an_operation_written_twice_is_shown_once(pair: tuple[Node, Node]) -> None:
+    a, b = pair
+    alice = a.net.client("alice", CAPS)
+    bob = b.net.client("bob", CAPS)
+    alice.send("JOIN #c")
+    bob.send("JOIN #c")
+    alice.take()
+    op = {"t": "msg", "command": "PRIVMSG", "source": alice.user.source, "account": None,
+          "target": "#c", "channel": True, "text": "once", "tags": {}, "msgid": "dup1",
+          "micros": 1_700_000_000_000_000}
+    b.replica.apply("a", op)
+    b.replica.apply("a", dict(op))  # the same batch again, after a lost COMMIT answer
+    assert [m.params[1] for m in bob.take() if m.command == "PRIVMSG"] == ["once"]
+    assert b.replica.duplicates == 1

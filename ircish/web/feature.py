@@ -104,21 +104,26 @@ class WebListener:
         except OSError:
             await trio.aclose_forcefully(stream)
             return
-        transport: trio.abc.Stream = stream
-        handed_over = False
+        client = None
         try:
-            handed_over = await self._exchange(stream, peer)
+            client = await self._exchange(stream, peer)
         except _BROKEN:
             pass
         except Exception:
             log.exception("web request from %s failed", peer)
-        finally:
-            if not handed_over:
-                await trio.aclose_forcefully(transport)
+        if client is None:
+            await trio.aclose_forcefully(stream)
+            return
+        # Served from here, where nothing of the handshake (h11's state, the
+        # request) is still held: an idle client costs only its connection.
+        ws, ip, certfp = client
+        await self.app.serve_client(ws, ip, self.tls, kind="WebSocket", certfp=certfp)
 
-    async def _exchange(self, stream: trio.SocketStream, peer: str) -> bool:
-        """The handshake and its answer; True once a WebSocket client was served
-        (its stream was closed by its connection)."""
+    async def _exchange(
+        self, stream: trio.SocketStream, peer: str
+    ) -> tuple[WebSocketStream, str, str | None] | None:
+        """The handshake and its answer; a WebSocket client's stream, address and
+        certificate fingerprint once it is upgraded, else None (answered)."""
         cfg = self.app.config.websocket
         transport: trio.abc.Stream = stream
         certfp = None
@@ -140,24 +145,24 @@ class WebListener:
                 log.info("bad HTTP request from %s: %s", peer, exc)
                 await http.respond_text(400, f"Bad request: {exc}")
                 await trio.aclose_forcefully(transport)
-                return False
+                return None
         if timer.cancelled_caught:
             log.info("web handshake from %s timed out after %gs", peer, cfg.handshake_timeout)
             await trio.aclose_forcefully(transport)
-            return False
+            return None
         if request is None:
             await trio.aclose_forcefully(transport)
-            return False
+            return None
         if handshake.is_upgrade(request):
             return await self._upgrade(http, transport, request, peer, certfp)
         await self._serve_file(http, request)
         await trio.aclose_forcefully(transport)
-        return False
+        return None
 
     async def _upgrade(
         self, http: HttpExchange, transport: trio.abc.Stream, request: Request, peer: str,
         certfp: str | None,
-    ) -> bool:
+    ) -> tuple[WebSocketStream, str, str | None] | None:
         cfg = self.app.config.websocket
         refusal = handshake.check_upgrade(request)
         origin = request.header(b"origin")
@@ -171,7 +176,7 @@ class WebListener:
                      refusal.reason)
             await http.respond_text(refusal.status, refusal.reason, list(refusal.headers))
             await trio.aclose_forcefully(transport)
-            return False
+            return None
         subprotocol = handshake.choose_subprotocol(
             request.header_values(b"sec-websocket-protocol"))
         key = (request.header(b"sec-websocket-key") or "").strip()
@@ -194,8 +199,7 @@ class WebListener:
                              subprotocol, longest, ip)
         if ip != peer:
             log.info("WebSocket from proxy %s for %s", peer, ip)
-        await self.app.serve_client(ws, ip, self.tls, kind="WebSocket", certfp=certfp)
-        return True
+        return ws, ip, certfp
 
     async def _serve_file(self, http: HttpExchange, request: Request) -> None:
         head = request.method == "HEAD"

@@ -111,8 +111,10 @@ def result_line(
             return None
         kind, text = "action", rest
     own = bool(nick) and is_me(nick)
-    # A private message is filed under the other person, as its query window is.
-    where = target if is_channel(target.lstrip("@+%&~")) or own else nick
+    if is_channel(target.lstrip("@+%&~")):
+        where = target
+    else:  # filed under the other person, as its query window is
+        where = f"{target if own else nick} (private)"
     plain = strip_formatting(text)
     return Line(
         parse_server_time(msg.tags.get("time")) or now(),

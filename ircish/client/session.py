@@ -888,7 +888,7 @@ class Session:
         else:
             found = count(len(results), "message") + " found"
             if query is not None and len(results) >= query.limit:
-                found += f" (the first {query.limit}: -limit N for more)"
+                found += f" (the limit of {query.limit}: -limit N for more)"
         self.info(found, buffer=buffer, time=results[-1].time if results else None)
 
     def _history_batch(self, batch: _Batch) -> None:

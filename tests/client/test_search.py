@@ -68,8 +68,8 @@ def test_search_fills_its_own_window_with_time_place_and_sender() -> None:
     order = [
         screen.index("#lobby <bob> deploy on friday, ada"),
         screen.index("── Monday 2026-11-30 ──"),
-        screen.index("bob <ada> deploy friday?"),  # private: filed under the other person
-        screen.index("carol * carol deploys friday"),
+        screen.index("bob (private) <ada> deploy friday?"),  # under the other person
+        screen.index("carol (private) * carol deploys friday"),
         screen.index("3 messages found"),
     ]
     assert order == sorted(order)
@@ -89,7 +89,7 @@ def test_search_fills_its_own_window_with_time_place_and_sender() -> None:
     )
     screen = ui.screen((100, 20))
     assert "Search everywhere from bob for 'deploy':" in screen
-    assert "1 message found (the first 1: -limit N for more)" in screen
+    assert "1 message found (the limit of 1: -limit N for more)" in screen
     assert "deploy friday?" not in screen
     ui.sent.clear()
     ui.window.keypress(SIZE, "page up")

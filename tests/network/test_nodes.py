@@ -33,7 +33,7 @@ async def test_two_nodes_are_one_network(tmp_path: Path, postgres_url: str) -> N
         await alice.expect("TOPIC")
         # n2 starts later: it learns alice, #x and its topic from the tables.
         await net.start(n2)
-        bob = await n2.client("bob", CAPS)
+        bob = await n2.client("bob", [*CAPS, "batch", "draft/chathistory"])
         await bob.send("JOIN #x")
         joined = await bob.collect_until("366")
         assert any(m.command == "332" and m.params[-1] == "before n2" for m in joined)
@@ -43,10 +43,23 @@ async def test_two_nodes_are_one_network(tmp_path: Path, postgres_url: str) -> N
         bob_join = next(m for m in joined if m.command == "JOIN")
         _same_line(await alice.expect("JOIN"), bob_join)
 
+        said = []
         for verb in ("PRIVMSG", "NOTICE"):
             await alice.send(f"{verb} #x :hello from n1")
             echo = await alice.expect(verb)
             _same_line(await bob.expect(verb), echo)
+            said.append(echo)
+
+        # n1 stored them in the shared history: n2 answers CHATHISTORY with them.
+        async def n2_has_history() -> bool:
+            await bob.send("CHATHISTORY LATEST #x * 10")
+            batch = await bob.collect_until("BATCH")
+            end = await bob.collect_until("BATCH")
+            lines = [m for m in batch + end if m.command in ("PRIVMSG", "NOTICE")]
+            return [(m.tags["msgid"], m.tags["time"]) for m in lines] == [
+                (m.tags["msgid"], m.tags["time"]) for m in said]
+
+        await eventually(n2_has_history)
         await alice.send("MODE #x +o bob")
         _same_line(await bob.expect("MODE"), await alice.expect("MODE"))
         await bob.send("TOPIC #x :set on n2")

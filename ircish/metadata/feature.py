@@ -385,7 +385,9 @@ class Metadata:
                 server.numeric(user, RPL_WHOISKEYVALUE, target.nick, key, "*", value)
 
     def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.LeaveEvent):
+        if isinstance(event, events.WelcomeEvent):
+            self._came_online(event.nick)
+        elif isinstance(event, events.LeaveEvent):
             self._forget_if_gone(casefold(event.channel))
         elif isinstance(event, events.ChannelStateEvent):
             channel = self.core.find_channel(event.channel)
@@ -396,6 +398,19 @@ class Metadata:
         elif isinstance(event, events.DisconnectEvent):
             for key in [k for k in self.channels if k not in self.core.channels]:
                 self._forget_if_gone(key)
+
+    def _came_online(self, nick: str) -> None:
+        """After the 730 a watcher got: the newcomer's keys it subscribed to, as a
+        batch like SYNC's."""
+        user = self.core.find_user(nick)
+        watchers = self.core.monitors.by_nick.get(user.key) if user is not None else None
+        if user is None or not watchers:
+            return
+        for watcher in list(watchers):
+            session = watcher.ext.get(EXT)
+            if aware(watcher.caps) and isinstance(session, Session):
+                self._send_batch(watcher, "metadata", [user.nick],
+                                 self._sync_lines(watcher, None, [user], session.subs))
 
     def _forget_if_gone(self, key: str) -> None:
         # A registered channel stays in the server while empty; an unregistered one

@@ -258,3 +258,22 @@ async def test_channel_keys_go_with_an_unregistered_channel(
     assert "#chan" not in server.owner("metadata").channels
     await _join(foo, "#chan")
     assert _unbatched(await _answer(foo, "METADATA #chan LIST")) == []
+
+
+async def test_a_watcher_gets_the_keys_of_a_user_coming_online(
+    server: RunningServer, connect: Connect,
+) -> None:
+    watcher = await connect("watcher", CAPS)
+    await _answer(watcher, "METADATA * SUB display-name")
+    await _answer(watcher, "MONITOR + later")
+    later = await RawClient.connect(server.port)
+    await later.send("CAP LS 302", f"CAP REQ :{CAP} batch")
+    await later.expect(lambda m: m.command == "CAP" and m.params[1] == "ACK")
+    await _answer(later, "METADATA * SET display-name :Late")
+    await later.send("NICK later", "USER later 0 * :later", "CAP END")
+    await later.expect("376")
+    await watcher.expect("730")
+    after = await _answer(watcher, "METADATA * SUBS")
+    assert _unbatched(after[:3]) == [["761", "watcher", "later", "display-name", "*", "Late"]]
+    assert after[0][2:] == ["metadata", "later"]
+    await later.aclose()

@@ -368,6 +368,12 @@ def _check_websocket(config: Config, path: str | Path) -> None:
                               f"{proxy!r} is not an IP address or network") from None
     if ws.handshake_timeout <= 0:
         raise ConfigError(path, "websocket.handshake_timeout", "must be greater than zero")
+    taken = {parse_address(a) for a in (*config.server.listen, *config.tls.listen)}
+    for addr in ws.listen:
+        host, port = parse_address(addr)
+        if port and (host, port) in taken:
+            raise ConfigError(path, "websocket.listen",
+                              f"{addr} is an IRC listener already (server.listen or tls.listen)")
 
 
 def parse_address(text: str) -> tuple[str, int]:

@@ -448,6 +448,12 @@ def test_without_history_the_search_box_says_search_is_unavailable(
     bare.start()
     try:
         with chromium(*DESKTOP, tmp_path_factory.mktemp("chrome-bare")) as driver:
+            # A nick the server refuses (432) goes back to the form with its reason.
+            driver.get(bare.url)
+            wait_for(driver, lambda d: d.find_element("id", "login-nick")).send_keys("9lives")
+            driver.find_element("id", "login-submit").click()
+            wait_for(driver, lambda d: "cannot be used" in d.find_element(
+                "id", "login-error").text, message="the refused nick was not reported")
             login(driver, bare.url, "hank")
             assert "soju.im/search" not in js(driver, "return [...window.ircish.offered.keys()]")
             box = driver.find_element("id", "search-input")

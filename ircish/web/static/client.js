@@ -357,7 +357,11 @@ export class IrcClient extends EventTarget {
   }
 
   afterAck() {
-    if (this.settings.account && this.caps.has("sasl")) {
+    if (this.settings.account && !this.caps.has("sasl")) {
+      this.fatal("The server refused SASL: cannot log in to an account");
+      return;
+    }
+    if (this.settings.account) {
       const mechs = (this.offered.get("sasl") || "PLAIN").split(",");
       if (mechs[0] !== "" && !mechs.includes("PLAIN")) {
         this.fatal("The server does not offer SASL PLAIN");
@@ -662,6 +666,10 @@ export class IrcClient extends EventTarget {
       this.send("NICK", this.nick);
       return;
     }
+    if (msg.command === "432" && !this.registered) {
+      this.fatal(`The nickname ${this.nick} cannot be used: ${msg.params.at(-1)}`);
+      return;
+    }
     if (["902", "904", "905", "906"].includes(msg.command)) {
       this.fatal(`Login failed: ${msg.params[msg.params.length - 1]}`);
       return;
@@ -724,8 +732,9 @@ const HANDLERS = {
       buf.joined = true;
       buf.historyDone = false;
       buf.members.clear();
+      // The channel asked for, or the first one (auto-join) while the server window shows.
       const wanted = this.switchOnJoin.delete(this.casefold(channel));
-      if (wanted) this.setActive(channel);
+      if (wanted || this.active === SERVER_BUFFER) this.setActive(channel);
       this.requestLatest(buf);
     }
     this.setMember(buf, msg.nick);

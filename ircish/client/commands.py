@@ -446,10 +446,15 @@ def cmd_close(ctx: Context, args: str) -> None:
     ctx.buffers.close(buffer)
 
 
-@command("/window N", "Switch to window N (also Alt-N, Ctrl-N, Ctrl-P).")
+@command("/window [N|name|next|prev|close]", "Switch to window N (also Alt-N, Ctrl-N, Ctrl-P).")
 def cmd_window(ctx: Context, args: str) -> None:
     word = args.strip().lower()
-    if word in ("next", "n"):
+    if not word:
+        listing = " ".join(f"{ctx.buffers.number(b)}:{b.name}" for b in ctx.buffers.all)
+        info(ctx, f"Windows: {listing}")
+    elif word == "close":  # irssi's spelling of /close
+        cmd_close(ctx, "")
+    elif word in ("next", "n"):
         ctx.buffers.switch_relative(1)
     elif word in ("prev", "p"):
         ctx.buffers.switch_relative(-1)

@@ -742,7 +742,9 @@ class Session:
             if self.quitting:
                 return
         rejoining = self.ever_registered
-        channels = self._rejoin if rejoining else self.autojoin
+        # A channel whose window was closed while we were away stays left.
+        rejoin = [name for name in self._rejoin if self.buffers.get(name) is not None]
+        channels = rejoin if rejoining else self.autojoin
         self.ever_registered = True
         self._rejoin = []
         if channels:

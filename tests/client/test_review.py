@@ -139,3 +139,25 @@ def test_private_history_from_an_older_nick_stays_in_the_query_and_no_ctcp_is_an
     # A live CTCP is still answered.
     ui.server(":bob!b@h PRIVMSG ada_ :\x01VERSION\x01")
     assert ui.sent[-1].startswith("NOTICE bob :\x01VERSION ircish-client")
+
+
+def test_a_channel_closed_while_disconnected_is_not_joined_again() -> None:
+    ui = Screen()
+    ui.server(":ada!u@h JOIN #dev", ":srv 366 ada #dev :End")
+    ui.session.connection_lost("gone")
+    ui.type("/window #dev")
+    ui.type("/close")
+    ui.sent.clear()
+    ui.session.connection_made(ui.sent.append)
+    ui.server(":srv 001 ada :Welcome")
+    assert [line for line in ui.sent if line.startswith("JOIN")] == ["JOIN #lobby"]
+    assert ui.buffers.get("#dev") is None
+
+
+def test_window_alone_lists_the_windows_and_window_close_closes() -> None:
+    ui = Screen()
+    ui.type("/query ivan")
+    ui.type("/window")
+    assert ui.texts("ivan")[-1] == "Windows: 1:irc.test 2:#lobby 3:ivan"
+    ui.type("/window close")
+    assert ui.buffers.get("ivan") is None

@@ -387,6 +387,17 @@ class Metadata:
     def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.WelcomeEvent):
             self._came_online(event.nick)
+        elif isinstance(event, events.RenameEvent):
+            # The rows follow the registration in the database (ON UPDATE CASCADE).
+            old, new = casefold(event.old), casefold(event.new)
+            if old != new:
+                moved = self.channels.pop(old, None)
+                self.channels.pop(new, None)
+                if moved is not None:
+                    self.channels[new] = moved
+                if old in self._stored_channels:
+                    self._stored_channels.discard(old)
+                    self._stored_channels.add(new)
         elif isinstance(event, events.LeaveEvent):
             self._forget_if_gone(casefold(event.channel))
         elif isinstance(event, events.ChannelStateEvent):

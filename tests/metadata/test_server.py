@@ -277,3 +277,14 @@ async def test_a_watcher_gets_the_keys_of_a_user_coming_online(
     assert _unbatched(after[:3]) == [["761", "watcher", "later", "display-name", "*", "Late"]]
     assert after[0][2:] == ["metadata", "later"]
     await later.aclose()
+
+
+async def test_channel_keys_follow_a_rename(connect: Connect) -> None:
+    foo = await connect("foo", [*CAPS, "draft/channel-rename"])
+    await _join(foo, "#old")
+    await _answer(foo, "METADATA #old SET url :u")
+    await _answer(foo, "RENAME #old #new :moving")
+    assert _unbatched(await _answer(foo, "METADATA #new LIST")) == [
+        ["761", "foo", "#new", "url", "*", "u"]]
+    (gone,) = await _answer(foo, "METADATA #old LIST")
+    assert gone[:4] == ["FAIL", "METADATA", "INVALID_TARGET", "#old"]

@@ -160,3 +160,37 @@ async def test_websocket_over_tls(tmp_path: Path) -> None:
             while chunk := await stream.receive_some(65536):
                 data += chunk
         assert b"HTTP/1.1 200" not in data
+
+
+async def test_per_address_limit_counts_websocket_clients(tmp_path: Path) -> None:
+    config = {**_config(), "limits": {"clients_per_ip": 2}}
+    async with start_server(tmp_path, config) as srv:
+        first, _ = await ws_irc(ws_port(srv), "one")
+        tcp = await RawClient.connect(srv.port)
+        await tcp.register("two")
+        third, _ = await ws_irc(ws_port(srv))
+        got = await third.read_until_closed()
+        assert got[-1].command == "ERROR"
+        assert "Too many connections from your IP address" in got[-1].params[-1]
+        await first.send("PING :still")
+        assert (await first.expect("PONG")).params[-1] == "still"
+
+
+async def test_a_reload_changes_the_allowed_origins(tmp_path: Path) -> None:
+    from ircish.app import build_server
+    from ircish.config import load_config
+    from tests.web.wsclient import Rejected, WsClient
+
+    path = tmp_path / "config.toml"
+    base = ("[server]\nlisten = ['127.0.0.1:0']\n[channels]\nauto_join = []\n"
+            "[storage]\nurl = ''\n[websocket]\nlisten = ['127.0.0.1:0']\n")
+    path.write_text(base)
+    app = build_server(load_config(path))
+    async with start_server(tmp_path, app=app) as srv:
+        port = ws_port(srv)
+        with pytest.raises(Rejected):
+            await WsClient.connect(port, origin="https://chat.example.org")
+        path.write_text(base + "allowed_origins = ['https://chat.example.org']\n")
+        assert await srv.app.reload()
+        client = await WsClient.connect(port, origin="https://chat.example.org")
+        assert client.subprotocol == "text.ircv3.net"

@@ -74,7 +74,7 @@ class Network:
             f'[server]\nname = "{node_id}.test"\nlisten = ["127.0.0.1:{port}"]\n'
             '[channels]\nauto_join = []\n'
             # Test clients send bursts; fakelag would only slow the tests down.
-            '[limits]\nflood_burst = 1000\n'
+            '[limits]\nflood_burst = 1000\nflood_rate = 1000.0\nflood_excess = 100000\n'
             f'[storage]\nurl = "{self.url}"\n'
             f'[network]\nnode_id = "{node_id}"\nlease_seconds = {self.lease_s}\n')
         node = Node(node_id, port, config, self.folder / f"{node_id}.log")

@@ -192,9 +192,10 @@ class Metadata:
                 shared.loaded = True
         shared.sessions.add(user)
         session.entries = shared
-        # What this connection set itself is the latest write: it wins.
+        # What this connection set itself is the latest write: it wins (stored
+        # here at once if the account's keys are in, else once they are read).
         for key, value in own.values.items():
-            if shared.set(key, value, self.limits.max_keys):
+            if shared.set(key, value, self.limits.max_keys) and shared.loaded:
                 self._save_user(shared, key)
                 self._notify_user(shared, key, actor=user)
         if not shared.loaded:

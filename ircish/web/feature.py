@@ -194,9 +194,8 @@ class WebListener:
         # One byte past the most a line may hold with its tags: the framer then
         # answers 417 for a longer message, as for a TCP client's line.
         longest = limits.line_length - 2 + min(limits.tags_length, CLIENT_TAGS_MAX) + 2
-        ws = WebSocketStream(transport, WsConnection(ConnectionType.SERVER,
-                                                     trailing_data=http.trailing_data()),
-                             subprotocol, longest, ip)
+        ws = WebSocketStream(transport, WsConnection(ConnectionType.SERVER), subprotocol,
+                             longest, ip, trailing=http.trailing_data())
         if ip != peer:
             log.info("WebSocket from proxy %s for %s", peer, ip)
         return ws, ip, certfp

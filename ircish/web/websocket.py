@@ -104,6 +104,15 @@ def frames_with_ends(data: bytes, binary: bool) -> list[tuple[int, bytes]]:
     return out
 
 
+def _unmask(payload: bytes, key: bytes) -> bytes:
+    if key == b"\0\0\0\0" or not payload:
+        return payload
+    size = len(payload)
+    mask = (key * (size // 4 + 1))[:size]
+    return (int.from_bytes(payload, "little") ^ int.from_bytes(mask, "little")).to_bytes(
+        size, "little")
+
+
 class _Nowait:
     """The outbox's non-blocking send on a plain-TCP WebSocket (``NowaitSender``).
 
@@ -153,7 +162,7 @@ class WebSocketStream(trio.abc.Stream):
 
     def __init__(
         self, transport: trio.abc.Stream, ws: WsConnection, subprotocol: str | None,
-        max_line: int, peer: str,
+        max_line: int, peer: str, trailing: bytes = b"",
     ) -> None:
         self.transport = transport
         self.ws = ws
@@ -171,6 +180,9 @@ class WebSocketStream(trio.abc.Stream):
         self._ready: list[bytes] = []
         self._message: list[bytes] = []
         self._message_size = 0
+        # Frames are read by _take_simple_frames until one needs wsproto.
+        self._fast = True
+        self._fast_buf = trailing
         raw = getattr(getattr(transport, "socket", None), "_sock", None)
         self.nowait = _Nowait(self, raw) if isinstance(raw, socket.socket) else None
 
@@ -222,6 +234,8 @@ class WebSocketStream(trio.abc.Stream):
     # ---- reading ----------------------------------------------------------------
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        if self._fast_buf and not self._ready:
+            await self._feed(b"")  # what came with the handshake
         while not self._ready:
             if self._eof:
                 return b""
@@ -229,11 +243,59 @@ class WebSocketStream(trio.abc.Stream):
             if not data:
                 self._eof = True
                 return b""
-            self.ws.receive_data(data)
-            await self._handle_events()
+            await self._feed(data)
         lines = b"".join(self._ready)
         self._ready.clear()
         return lines
+
+    async def _feed(self, data: bytes) -> None:
+        if self._fast:
+            buf = self._fast_buf + data if self._fast_buf else data
+            self._fast_buf = self._take_simple_frames(buf)
+            if self._fast:
+                return
+            data, self._fast_buf = self._fast_buf, b""
+        self.ws.receive_data(data)
+        await self._handle_events()
+
+    def _take_simple_frames(self, buf: bytes) -> bytes:
+        """The common frames read here, the rest of ``buf`` returned: a whole
+        masked text or binary message in one frame of under 64 KiB (and, for
+        text, valid UTF-8). At the first frame of any other kind (control,
+        fragment, extension bits, an error) wsproto takes over for good from
+        that frame on: it answers every case the RFC has. It costs 45 µs a
+        message; this, a few."""
+        i = 0
+        n = len(buf)
+        while i + 6 <= n:
+            first = buf[i]
+            second = buf[i + 1]
+            if (first != _OP_TEXT and first != _OP_BINARY) or second < 0x80:
+                self._fast = False
+                return buf[i:]
+            size = second & 0x7F
+            head = 6
+            if size == 126:
+                if i + 8 > n:
+                    break
+                size = int.from_bytes(buf[i + 2:i + 4], "big")
+                head = 8
+            elif size == 127:
+                self._fast = False
+                return buf[i:]
+            end = i + head + size
+            if end > n:
+                break
+            payload = _unmask(buf[i + head:end], buf[i + head - 4:i + head])
+            if first == _OP_TEXT:
+                try:
+                    payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    self._fast = False
+                    return buf[i:]
+            self._add(payload, True)
+            i = end
+        return buf[i:]
 
     async def _handle_events(self) -> None:
         for event in self.ws.events():

@@ -217,3 +217,48 @@ async def test_garbage_gets_400_and_other_methods_405(tmp_path: Path) -> None:
                     answer += chunk
             assert answer.split(b" ")[1] == status, answer
             assert b"x-content-type-options: nosniff" in answer.lower()
+
+
+async def test_fragments_pings_and_huge_messages_are_read_too(tmp_path: Path) -> None:
+    from wsproto.events import TextMessage as Text
+
+    async with start_server(tmp_path, WS) as srv:
+        tcp = await RawClient.connect(srv.port)
+        await tcp.register("tcp")
+        web, lines = await ws_irc(ws_port(srv), "web")
+        client = lines.client
+        # One message in three frames, a ping between two of them.
+        first = Text(data="PRIVMSG tcp :one ", message_finished=False)
+        await client.send_raw(client.ws.send(first))
+        await client.ping(b"mid")
+        await client.send_raw(client.ws.send(Text(data="two ", message_finished=False)))
+        await client.send_raw(client.ws.send(Text(data="three", message_finished=True)))
+        assert (await tcp.expect("PRIVMSG")).params == ["tcp", "one two three"]
+        # Over 64 KiB: a frame with a 64-bit length.
+        await web.send("PRIVMSG tcp :" + "h" * 100_000)
+        assert (await web.expect(N.ERR_INPUTTOOLONG)).params[0] == "web"
+        await web.send("PRIVMSG tcp :after")
+        assert (await tcp.expect("PRIVMSG")).params == ["tcp", "after"]
+        assert client.pongs == [b"mid"]
+
+
+async def test_lines_sent_with_the_handshake_are_read(tmp_path: Path) -> None:
+    async with start_server(tmp_path, WS) as srv:
+        port = ws_port(srv)
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        frames = b""
+        for line in (b"NICK early", b"USER early 0 * :r"):
+            key = b"\x01\x02\x03\x04"
+            masked = bytes(b ^ key[i % 4] for i, b in enumerate(line))
+            frames += bytes((0x81, 0x80 | len(line))) + key + masked
+        await stream.send_all(
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n" % port + frames)
+        seen = b""
+        with trio.fail_after(5):
+            while b" 001 early " not in seen:
+                chunk = await stream.receive_some(65536)
+                assert chunk
+                seen += chunk
+        assert b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in seen  # RFC 6455's example answer

@@ -59,6 +59,17 @@ class RawClient:
                 if match(msg):
                     return msg
 
+    async def cap_ls(self) -> list[str]:
+        """``CAP LS 302``'s whole list, however many lines it takes (a long one comes
+        as ``CAP * LS * :...`` lines before the last)."""
+        await self.send("CAP LS 302")
+        offered: list[str] = []
+        while True:
+            line = await self.expect(lambda m: m.command == "CAP" and m.params[1] == "LS")
+            offered += line.params[-1].split()
+            if line.params[2] != "*":
+                return offered
+
     async def collect_until(self, command: str, timeout: float = DEFAULT_TIMEOUT) -> list[Message]:
         """Every line up to and including the first ``command``."""
         start = len(self.seen)

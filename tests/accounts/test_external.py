@@ -52,9 +52,7 @@ async def test_external_by_a_self_signed_certificates_fingerprint(tmp_path: Path
     async with start_server(tmp_path, config) as srv:
         assert srv.tls_port is not None
         owner = await tls_client(srv.tls_port, server_ca, mine)
-        await owner.send("CAP LS 302")
-        ls = await owner.expect("CAP")
-        assert "sasl=PLAIN,SCRAM-SHA-256,EXTERNAL" in ls.params[-1].split()
+        assert "sasl=PLAIN,SCRAM-SHA-256,EXTERNAL" in await owner.cap_ls()
         await owner.send("CAP END")
         await owner.register("pat")
         await owner.send("REGISTER * * pat-password")
@@ -81,9 +79,7 @@ async def test_external_by_a_self_signed_certificates_fingerprint(tmp_path: Path
 async def test_external_is_not_offered_without_tls(tmp_path: Path) -> None:
     async with start_server(tmp_path, accounts_config()) as srv:
         client = await RawClient.connect(srv.port)
-        await client.send("CAP LS 302")
-        ls = await client.expect("CAP")
-        assert "sasl=PLAIN,SCRAM-SHA-256" in ls.params[-1].split()
+        assert "sasl=PLAIN,SCRAM-SHA-256" in await client.cap_ls()
         await client.send("CAP REQ :sasl", "AUTHENTICATE EXTERNAL")
         assert (await client.expect("908")).params[1] == "PLAIN,SCRAM-SHA-256"
         await client.expect("904")

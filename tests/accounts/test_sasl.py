@@ -18,10 +18,8 @@ from tests.ircclient import RawClient
 
 async def test_cap_ls_offers_the_mechanisms(aserver: RunningServer) -> None:
     client = await RawClient.connect(aserver.port)
-    await client.send("CAP LS 302")
-    ls = await client.expect("CAP")
     # No TLS listener here, so no EXTERNAL (see test_external.py).
-    assert "sasl=PLAIN,SCRAM-SHA-256" in ls.params[-1].split()
+    assert "sasl=PLAIN,SCRAM-SHA-256" in await client.cap_ls()
     await client.aclose()
 
 

@@ -40,10 +40,7 @@ async def test_welcome_burst_over_socket(irc: Connect) -> None:
 
 async def test_cap_negotiation(irc: Connect) -> None:
     c = await irc()
-    await c.send("CAP LS 302")
-    ls = await c.expect("CAP")
-    assert ls.params[:2] == ["*", "LS"]
-    offered = ls.params[-1].split()
+    offered = await c.cap_ls()
     for cap in ("multi-prefix", "cap-notify", "server-time", "message-tags", "echo-message",
                 "userhost-in-names", "away-notify"):
         assert cap in offered

@@ -119,26 +119,30 @@ async def test_registered_channel_keeps_its_keys_across_a_restart(tmp_path: Path
         await stranger.aclose()
 
 
-async def test_keys_set_before_logging_in_win_and_are_kept(aserver: RunningServer) -> None:
-    owner = await registered(aserver.port, "alys", "pw-alys-123")
-    await owner.send(f"CAP REQ :{CAP} batch")
-    await owner.expect("CAP")
-    await _answer(owner, "METADATA * SET display-name :Stored")
-    await _answer(owner, "METADATA * SET color :red")
-    await owner.aclose()
-    client = await RawClient.connect(aserver.port)
-    client.nick = "tablet"
-    await client.send("CAP LS 302")
-    await client.expect(lambda m: m.command == "CAP" and m.params[1] == "LS"
-                        and m.params[2] != "*")
-    await client.send(f"CAP REQ :sasl batch {CAP}")
-    await client.expect(lambda m: m.command == "CAP" and m.params[1] == "ACK")
-    await _answer(client, "METADATA * SET display-name :Fresh")
-    assert await sasl_plain(client, "alys", "pw-alys-123") == "903"
-    await client.send("NICK tablet", "USER tablet 0 * :tablet", "CAP END")
-    burst = await client.collect_until("376")
-    assert sorted(m.params[2:] for m in burst if m.command == "761") == [
-        ["color", "*", "red"], ["display-name", "*", "Fresh"]]
-    await client.aclose()
-    assert sorted(p[2:] for p in await _login(aserver.port, "phone", "alys", "pw-alys-123")) \
-        == [["color", "*", "red"], ["display-name", "*", "Fresh"]]
+async def test_keys_set_before_logging_in_win_and_are_kept(tmp_path: Path) -> None:
+    async with start_server(tmp_path, accounts_config()) as srv:
+        owner = await registered(srv.port, "alys", "pw-alys-123")
+        await owner.send(f"CAP REQ :{CAP} batch")
+        await owner.expect("CAP")
+        await _answer(owner, "METADATA * SET display-name :Stored")
+        await _answer(owner, "METADATA * SET color :red")
+        await owner.aclose()
+    async with start_server(tmp_path, accounts_config()) as srv:
+        client = await RawClient.connect(srv.port)
+        client.nick = "tablet"
+        await client.send("CAP LS 302")
+        await client.expect(lambda m: m.command == "CAP" and m.params[1] == "LS"
+                            and m.params[2] != "*")
+        await client.send(f"CAP REQ :sasl batch {CAP}")
+        await client.expect(lambda m: m.command == "CAP" and m.params[1] == "ACK")
+        await _answer(client, "METADATA * SET display-name :Fresh")
+        assert await sasl_plain(client, "alys", "pw-alys-123") == "903"
+        await client.send("NICK tablet", "USER tablet 0 * :tablet", "CAP END")
+        burst = await client.collect_until("376")
+        assert sorted(m.params[2:] for m in burst if m.command == "761") == [
+            ["color", "*", "red"], ["display-name", "*", "Fresh"]]
+        await client.aclose()
+    # Stored: a new process reads "Fresh" from the database.
+    async with start_server(tmp_path, accounts_config()) as srv:
+        assert sorted(p[2:] for p in await _login(srv.port, "phone", "alys", "pw-alys-123")) \
+            == [["color", "*", "red"], ["display-name", "*", "Fresh"]]

@@ -111,6 +111,7 @@ async def run_plain(
 ) -> int:
     client = client or make_client(config, give_up_after=PLAIN_ATTEMPTS)
     client.attach(PrintListener(write))
+    client.session.focus_results = False  # after /list, text still goes to the channel
     ready = _Ready(client)
     done = False
 

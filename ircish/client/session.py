@@ -148,6 +148,9 @@ class Session:
         self.ever_registered = False
         self.away = False
         self.away_message = "away"  # what /away said last, set again after a reconnect
+        # The list and search windows take the focus; plain mode keeps it where the
+        # script's lines go.
+        self.focus_results = True
         self.quitting = False
         # For plain mode's pacing: ("registered", nick), ("joined", channel),
         # ("lost", reason), and ("closed", "") once the connection stops for good.
@@ -879,7 +882,9 @@ class Session:
             is not None
         ]
         results.sort(key=lambda line: line.time)  # the spec only says it SHOULD be in order
-        buffer = self.buffers.open(search.SEARCH_BUFFER, BufferKind.SEARCH, focus=True)
+        buffer = self.buffers.open(
+            search.SEARCH_BUFFER, BufferKind.SEARCH, focus=self.focus_results
+        )
         self.buffers.clear(buffer)
         heading = query.describe() if query is not None else "Search"
         self.info(f"{heading}:", buffer=buffer)
@@ -1204,7 +1209,7 @@ class Session:
             rows.sort(key=lambda row: fold(row[0]))
         else:
             rows.sort(key=lambda row: (-int(row[1]) if row[1].isdigit() else 0, fold(row[0])))
-        buffer = self.buffers.open(LIST_BUFFER, BufferKind.LIST, focus=True)
+        buffer = self.buffers.open(LIST_BUFFER, BufferKind.LIST, focus=self.focus_results)
         self.buffers.clear(buffer)
         width = min(max([len(row[0]) for row in rows] + [7]), 30)
         self.info(numerics.list_row(width, "Channel", "Users", "Topic"), buffer=buffer)

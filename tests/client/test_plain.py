@@ -144,3 +144,27 @@ async def test_pace_allows_a_burst_then_a_steady_rate(autojump_clock: object) ->
     assert trio.current_time() - start == pytest.approx(0.5)
     await trio.sleep(10)
     assert await pace.take(10) == 3  # refills to the burst, never beyond
+
+
+async def test_plain_text_after_list_still_goes_to_the_channel(
+    server: RunningServer, connect: Callable[..., Awaitable[RawClient]]
+) -> None:
+    other = await connect("bob")
+    await other.send("JOIN #lobby")
+    await other.expect("366")
+    output: list[str] = []
+    pending = ["/list", "after the list"]
+
+    async def read_line() -> str | None:
+        if pending == ["after the list"]:
+            with trio.fail_after(5):  # the answer is in: the list window exists now
+                while not any(" -list- " in line and "sorted by" in line for line in output):
+                    await trio.sleep(0.01)
+        await trio.sleep(0)
+        return pending.pop(0) if pending else None
+
+    with trio.fail_after(10):
+        status = await run_plain(config(server.port, nick="bot"), read_line, output.append)
+    assert status == 0
+    said = [m for m in await other.nothing_within(0.3) if m.command == "PRIVMSG"]
+    assert [m.params for m in said] == [["#lobby", "after the list"]]

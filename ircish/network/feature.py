@@ -12,7 +12,7 @@ client's next lines wait for the answer, and a nick another node holds is 433.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
@@ -20,10 +20,9 @@ from ircish.config import ConfigError
 from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.extension import Extension
-from ircish.net.connection import Connection
 from ircish.network.capture import Capture
 from ircish.network.client import NetworkClient, NetworkUnavailable
-from ircish.network.replica import Replica
+from ircish.network.replica import Replica, is_remote
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
@@ -36,6 +35,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("ircish.network")
 
 STOP_TIMEOUT_S = 5.0
+
+
+class Holding(Protocol):
+    """A sink that can hold its client's next lines (``net.connection.Connection``)."""
+
+    def hold(self) -> None: ...
+
+    def release(self) -> None: ...
 
 
 class NetworkNode:
@@ -87,22 +94,22 @@ class NetworkNode:
     # ---- nick claims (core.nicks.NickClaims) ----------------------------------------------
 
     def holds(self, user: User, key: str) -> bool:
-        if not isinstance(user.sink, Connection):
+        if not hasattr(user.sink, "hold"):
             return True  # a bot: local to this node
         return user.ext.get("network") == key
 
     def claim(self, user: User, nick: str, then: Callable[[], None]) -> None:
         conn = user.sink
         nursery = self._nursery
-        if nursery is None or not isinstance(conn, Connection):
+        if nursery is None or not hasattr(conn, "hold"):
             self.server.numeric(user, N.ERR_NICKNAMEINUSE, nick,
                                 "Nickname cannot be claimed now, try again")
             return
         replies = self.server.defer_replies(user)
-        conn.hold()
+        conn.hold()  # type: ignore[attr-defined]
         nursery.start_soon(self._claim, conn, user, nick, replies, then)
 
-    async def _claim(self, conn: Connection, user: User, nick: str, replies: Replies | None,
+    async def _claim(self, conn: Holding, user: User, nick: str, replies: Replies | None,
                      then: Callable[[], None]) -> None:
         server = self.server
         try:
@@ -117,7 +124,13 @@ class NetworkNode:
                 return
             with server.replies.collecting(replies):
                 if ok:
-                    user.ext["network"] = casefold(nick)
+                    key = casefold(nick)
+                    user.ext["network"] = key
+                    stale = server.users.get(key)
+                    if stale is not None and stale is not user and is_remote(stale):
+                        # The database says its holder let it go; that news is still on
+                        # its way here (the replica keys the user again when it comes).
+                        del server.users[key]
                     then()
                 elif ok is None:
                     server.numeric(user, N.ERR_NICKNAMEINUSE, nick,

@@ -13,7 +13,7 @@ and hands the snapshot to ``on_ready``; then:
 
 The worker is the node's lease: if it says ``fenced`` or dies, this node can
 no longer prove it is alive and ``on_lost`` is called (the feature closes the
-clients and stops the server). A restart of the worker in place is not done.
+clients); ``run`` returns, and a new ``run`` joins again with a new epoch.
 """
 
 from __future__ import annotations
@@ -92,6 +92,9 @@ class NetworkClient:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                   ) -> None:
+        # Nothing from before this session: a node that was declared dead must not
+        # write what its clients said meanwhile.
+        self._queue.clear()
         parent_end, child_end = socket.socketpair()
         try:
             proc = await trio.lowlevel.open_process(
@@ -129,6 +132,7 @@ class NetworkClient:
             with trio.CancelScope(shield=True):
                 await self._close(link, proc)
         if not self._closing:
+            self._queue.clear()
             self.on_lost(reason)
 
     async def _ship_loop(self, link: FrameStream) -> None:
@@ -155,6 +159,10 @@ class NetworkClient:
                 return f"this node was fenced: {frame[1]}"
             else:
                 log.error("network: unknown frame %r from the worker", kind)
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
 
     async def stop(self) -> None:
         """A clean stop: send what is queued, end the stream; the worker ends the lease."""

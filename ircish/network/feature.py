@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("ircish.network")
 
 STOP_TIMEOUT_S = 5.0
+REJOIN_INITIAL_S = 0.5
+REJOIN_MAX_S = 30.0
 
 
 class Holding(Protocol):
@@ -85,11 +87,13 @@ class NetworkNode:
                 self.seen[origin] = seq
 
     def _lost(self, reason: str) -> None:
-        log.error("node %s left the network: %s; closing its clients", self.node, reason)
+        log.error("node %s left the network: %s; closing its clients and joining again",
+                  self.node, reason)
         for conn in list(self.app.connections):
             conn.quit_reason = "Node left the network"
             conn.close(f"Closing Link: {self.server.name} (this node left the network)")
-        self.app.shutdown()
+        # The other nodes' users as this node knew them; the next join reads them again.
+        self.replica.reset()
 
     # ---- nick claims (core.nicks.NickClaims) ----------------------------------------------
 
@@ -162,8 +166,21 @@ class NetworkNode:
             self._nursery = None
 
     async def _run_client(self, *, task_status: trio.TaskStatus[None]) -> None:
+        """The first join is part of the start (its failure stops it); after a loss
+        the node joins again, with a new epoch, backing off while it cannot."""
         try:
             await self.client.run(task_status=task_status)
+            delay = REJOIN_INITIAL_S
+            while not self.client.closing:
+                await trio.sleep(delay)
+                if self.client.closing:
+                    break
+                try:
+                    await self.client.run()
+                    delay = REJOIN_INITIAL_S
+                except RuntimeError as exc:
+                    log.error("node %s cannot join the network yet: %s", self.node, exc)
+                    delay = min(delay * 2, REJOIN_MAX_S)
         finally:
             self._ended.set()
 

@@ -283,6 +283,14 @@ class Replica:
             return
         recipient.sink.send(line.for_mask(recipient.tagmask))
 
+    def reset(self) -> None:
+        """Forget every remote user, silently (this node's clients are being closed)."""
+        server = self.server
+        for user in [u for u in self.sessions.values() if is_remote(u)]:
+            for channel in list(user.channels.values()):
+                server.remove_member(channel, user)
+            self._forget(user)
+
     # ---- a node's start --------------------------------------------------------------
 
     def load(self, users: list[dict[str, Any]], channels: list[dict[str, Any]],

@@ -1,15 +1,17 @@
 """A node that dies, or is paused past its lease: the others remove its users, and a
-paused node that wakes up finds itself fenced and closes its clients."""
+paused node that wakes up finds itself fenced, closes its clients and joins again."""
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
 import trio
 
 from ircish.network.db import connect
-from tests.network.nodes import network
+from tests.ircclient import RawClient
+from tests.network.nodes import eventually, network
 from tests.network.test_nodes import CAPS, _names
 from tests.server.test_process import _run
 
@@ -70,9 +72,28 @@ async def test_a_node_paused_past_its_lease_is_fenced(tmp_path: Path, postgres_u
         closing = await alice.read_until_closed(timeout=3 * LEASE_S + 5)
         assert closing and closing[-1].command == "ERROR"
         assert "left the network" in closing[-1].params[0]
-        assert n1.proc is not None
-        await trio.to_thread.run_sync(n1.proc.wait, 15)
         assert not [m for m in await bob.nothing_within(1.0) if m.command == "PRIVMSG"]
+        # n1 joins again with a new epoch: its new users are everyone's.
+        assert n1.proc is not None and n1.proc.poll() is None
+
+        async def registers() -> bool:
+            client = await RawClient.connect(n1.port)
+            await client.send("NICK dave", "USER dave 0 * :Dave")
+            # 433 "cannot be claimed now" until n1 is back in the network.
+            if (await client.expect(lambda m: m.command in ("001", "433"))).command == "001":
+                n1.clients.append(client)
+                return True
+            await client.aclose()
+            await trio.sleep(0.3)
+            return False
+
+        await eventually(registers, timeout=20)
+
+        async def seen_on_n2() -> bool:
+            await bob.send("WHOIS dave")
+            return (await bob.expect(lambda m: m.command in ("311", "401"))).command == "311"
+
+        await eventually(seen_on_n2)
         conn = await trio.to_thread.run_sync(connect, net.url, True)
         try:
             cur = conn.execute("SELECT count(*) FROM network_events WHERE payload LIKE %s",
@@ -80,7 +101,7 @@ async def test_a_node_paused_past_its_lease_is_fenced(tmp_path: Path, postgres_u
             assert cur.fetchone() == (0,)
             row = conn.execute("SELECT alive, epoch FROM network_nodes WHERE node_id = 'n1'"
                                ).fetchone()
-            assert row == (0, 2)
+            assert row == (1, 3)
         finally:
             conn.close()
 
@@ -120,3 +141,36 @@ async def test_lost_database_connections_lose_and_double_no_line(
         assert not [m for m in await bob.nothing_within(1.5) if m.command == "PRIVMSG"]
         assert "LISTEN connection failed" in n2.log_text()
         assert "database fault, retrying" in n1.log_text()
+
+
+def _network_worker_of(pid: int) -> int:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"ircish.network.worker" in cmdline:
+            return int(entry.name)
+    raise AssertionError(f"no network worker under pid {pid}")
+
+
+async def test_a_dead_network_worker_makes_its_node_join_again(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with network(tmp_path) as net:
+        n1, _, alice, bob = await _two_nodes_in_x(net)
+        assert n1.proc is not None
+        os.kill(_network_worker_of(n1.proc.pid), signal.SIGKILL)
+        # The node cannot vouch for its users any more: it closes them, and its new
+        # epoch QUITs them everywhere at once (no wait for the lease).
+        closing = await alice.read_until_closed(timeout=10)
+        assert closing[-1].command == "ERROR"
+        quit_line = await bob.expect("QUIT", timeout=15)
+        assert quit_line.source.startswith("alice!") and quit_line.params == ["n1 restarted"]
+        again = await n1.client("alice")
+        await again.send("JOIN #x")
+        await bob.expect(lambda m: m.command == "JOIN" and m.source.startswith("alice!"))

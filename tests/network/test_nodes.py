@@ -157,3 +157,17 @@ async def test_nick_race_has_one_winner_per_nick(tmp_path: Path, postgres_url: s
                 if any(client is held[0][0] for held in holders.values()):
                     await client.send(f"NICK back{round_no}x{k}")
                     await client.expect("NICK")
+        # Afterwards, one channel across the three nodes: each line reaches all.
+        for client, _ in clients:
+            await client.send("JOIN #all")
+            await client.expect("366")
+        speaker = clients[-1][0]
+
+        async def everyone_is_in() -> bool:
+            return len(await _names(speaker, "#all")) == len(clients)
+
+        await eventually(everyone_is_in)
+        await speaker.send("PRIVMSG #all :to all three nodes")
+        for client, _ in clients[:-1]:
+            got = await client.expect(lambda m: m.command == "PRIVMSG")
+            assert got.params == ["#all", "to all three nodes"]

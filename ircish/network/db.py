@@ -182,6 +182,10 @@ def _apply(cur: psycopg.Cursor[Any], op: Op) -> None:
              op["modes"], op["session"]))
     elif kind in ("quit", "release"):
         cur.execute("DELETE FROM network_users WHERE session = %s", (op["session"],))
+    elif kind == "nick":
+        # The claim moved the key already; a change of case only needs the spelling.
+        cur.execute("UPDATE network_users SET nick = %s WHERE session = %s",
+                    (op["new"], op["session"]))
     elif kind == "account":
         cur.execute("UPDATE network_users SET account = %s WHERE session = %s",
                     (op["account"], op["session"]))

@@ -80,7 +80,7 @@ def upgrade() -> None:
         _run(_SQLITE_UP)
     elif dialect == "postgresql":
         _run(_POSTGRES_UP)
-    # Other databases: no index; search there scans (the store says so).
+    # Other databases: no index; the store matches words with ILIKE there.
 
 
 def downgrade() -> None:

@@ -54,8 +54,8 @@ def _text_safe(data: bytes) -> bytes:
 
 # A fan-out hands every member the same bytes: framed once, not once per member.
 # Keyed by the bytes (their hash is kept by the object), per frame kind.
-_CACHE_ENTRIES = 512
-_CACHE_MAX_BYTES = 16384
+_CACHE_ENTRIES = 256
+_CACHE_MAX_BYTES = 4096  # at most 1 MiB held per kind
 _framed: tuple[dict[bytes, bytes], dict[bytes, bytes]] = ({}, {})
 
 

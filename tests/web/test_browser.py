@@ -480,7 +480,8 @@ def test_the_client_reconnects_and_rejoins_after_a_server_restart(
              and "reconnecting in" in d.find_element("id", "status").text,
              message="the client never noticed the server left")
     server.start()
-    wait_for(alice, lambda d: js(d, "return window.ircish.registered"), timeout=40,
+    # Attempts come after about 1, 2, 4, 8, 16 and 30 s: a slow restart may wait a while.
+    wait_for(alice, lambda d: js(d, "return window.ircish.registered"), timeout=70,
              message="the client never reconnected")
     # The rejoin (sent on the welcome, before it #back shows as not joined).
     wait_for(alice, lambda d: js(d, "return window.ircish.buffer('#back').joined"),

@@ -205,7 +205,9 @@ def wait_for_text(driver: Any, text: str, timeout: float = WAIT) -> None:
 
 
 def active_buffer(driver: Any) -> str:
-    return js(driver, "return window.ircish.activeBuffer().name")
+    """The conversation shown, named as in the sidebar ("server" for the server's)."""
+    return js(driver, "const b = window.ircish.activeBuffer();"
+                      "return b.kind === 'server' ? 'server' : b.name")
 
 
 def browser_log(driver: Any) -> list[dict[str, Any]]:

@@ -439,6 +439,13 @@ def search_for_zebras(alice: Any) -> None:
     results = js(alice, "return [...document.querySelectorAll('#results-list .result .text')]"
                         ".map(e => e.textContent)")
     assert results == ["the quick brown zebra jumps"]
+    # A result leads to its line in the conversation.
+    switch_to(alice, "server")
+    alice.find_element("css selector", "#results-list .result").click()
+    wait_for(alice, lambda d: active_buffer(d) == "#find")
+    wait_for(alice, lambda d: js(d, "const f = document.querySelector('#messages .line.flash');"
+                                    "return f && f.querySelector('.text').textContent")
+             == "the quick brown zebra jumps", message="the result's line was not shown")
 
 
 def test_without_history_the_search_box_says_search_is_unavailable(

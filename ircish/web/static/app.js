@@ -453,11 +453,24 @@ client.addEventListener("search", (ev) => {
       if (e.target.closest("a")) return;
       const target = client.buffer(line.target)
         ?? (client.isChannel(line.target) ? null : client.ensureBuffer(line.target, "query"));
-      if (target) client.setActive(target.name);
+      if (!target) return;
+      client.setActive(target.name);
+      if (window.matchMedia("(max-width: 720px)").matches) $("results").hidden = true;
+      showLine(line.msgid);
     });
     list.append(li);
   }
 });
+
+// The line a search result names, when it is loaded: brought into view and marked.
+function showLine(msgid) {
+  if (!msgid) return;
+  const row = [...$("messages").querySelectorAll(".line")].find((e) => e.dataset.msgid === msgid);
+  if (!row) return;
+  row.scrollIntoView({ block: "center" });
+  row.classList.add("flash");
+  setTimeout(() => row.classList.remove("flash"), 2500);
+}
 
 $("search-form").addEventListener("submit", (ev) => {
   ev.preventDefault();

@@ -878,7 +878,8 @@ class Session:
         results = [
             line
             for inner in batch.messages
-            if (line := search.result_line(inner, self.is_me, self.isupport.is_channel))
+            if not self.is_ignored(inner.source)
+            and (line := search.result_line(inner, self.is_me, self.isupport.is_channel))
             is not None
         ]
         results.sort(key=lambda line: line.time)  # the spec only says it SHOULD be in order

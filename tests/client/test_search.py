@@ -125,3 +125,18 @@ def test_a_server_without_search_gets_a_clear_message_and_no_line() -> None:
     assert ui.buffers.current.lines[-1].text == "Not connected."
     ui.type("/search -limit")
     assert ui.buffers.current.lines[-1].text.startswith("-limit needs a value")
+
+
+def test_ignored_senders_stay_out_of_the_results() -> None:
+    ui = Screen(SEARCH_CAPS)
+    ui.type("/ignore *!*@spam.example")
+    ui.type("/search cheap")
+    ui.server(
+        ":srv BATCH +s soju.im/search",
+        "@batch=s;time=2026-11-29T09:00:00.000Z :spammer!s@spam.example PRIVMSG #lobby :cheap",
+        "@batch=s;time=2026-11-29T09:01:00.000Z :bob!b@h PRIVMSG #lobby :cheap flights, spam",
+        ":srv BATCH -s",
+    )
+    chat = [line.nick for line in ui.buffers.current.lines if line.kind == "message"]
+    assert chat == ["bob"]
+    assert ui.texts(search.SEARCH_BUFFER)[-1] == "1 message found"

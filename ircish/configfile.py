@@ -105,6 +105,9 @@ DOCS: dict[str, str] = {
     "accounts.failure_window": "seconds",
     "logging.level": '"DEBUG", "INFO", "WARNING", "ERROR" or "CRITICAL"',
     "logging.format": '"text" (one readable line per record) or "json" (one JSON object a line)',
+    "network.node_id": 'this node\'s unique name in a network of nodes on one PostgreSQL '
+                       '[storage] url (docs/network.md); "" is a stand-alone server',
+    "network.lease_seconds": "a node silent this long is declared dead and its users QUIT",
 }
 
 

@@ -18,6 +18,7 @@ from ircish.accounts.records import EXISTS, LIMIT, OK, Account, AccountRequest
 from ircish.accounts.register import registration_refusal, valid_email
 from ircish.accounts.service import AccountService, Unavailable
 from ircish.core.bots import create_bot
+from ircish.core.closing import closing_link
 from ircish.core.nicks import valid_nick
 from ircish.protocol.casemap import casefold
 
@@ -252,7 +253,7 @@ class NickServ:
             self.say(user, f"You are not identified for {target.nick}.")
         else:
             reason = f"GHOST command used by {user.nick}"
-            self.core.kill(target, reason, f"Closing Link: {target.host} ({reason})")
+            self.core.kill(target, reason, closing_link(target.host, reason))
             self.say(user, f"{args[0]} has been ghosted.")
 
     def cmd_cert(self, user: User, args: list[str]) -> None:

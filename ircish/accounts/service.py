@@ -32,6 +32,7 @@ from ircish.accounts import hashing
 from ircish.accounts.records import OK, Account, AccountRequest
 from ircish.core import events
 from ircish.core import numerics as N
+from ircish.core.closing import closing_link
 from ircish.core.monitor import audience
 from ircish.core.nicks import rename
 from ircish.core.throttle import AttemptThrottle
@@ -297,7 +298,7 @@ class AccountService:
                 # client is let go at once, before it can join or speak.
                 reason = "You must log in with SASL on this server"
                 log.info("%s from %s refused: no SASL login", user.nick, user.ip)
-                self.core.kill(user, reason, f"Closing Link: {user.host} ({reason})")
+                self.core.kill(user, reason, closing_link(user.host, reason))
                 return
         elif isinstance(event, events.NickEvent):
             user = self.core.find_user(event.new)

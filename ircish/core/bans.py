@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ircish.core import numerics as N
+from ircish.core.closing import closing_link
 from ircish.core.masks import mask_matches
 from ircish.protocol.numbers import parse_decimal
 
@@ -173,7 +174,7 @@ def refuse(server: Server, user: User, ban: Ban) -> None:
     log.info("refused %s from %s: %s-line %s (%s)", user.username or "*", user.ip,
              ban.kind, ban.mask, ban.reason)
     server.numeric(user, N.ERR_YOUREBANNEDCREEP, f"You are banned from this server: {ban.reason}")
-    server.kill(user, quit_reason(ban), f"Closing Link: {user.host} ({quit_reason(ban)})")
+    server.kill(user, quit_reason(ban), closing_link(user.host, quit_reason(ban)))
 
 
 def enforce(server: Server, ban: Ban) -> list[User]:
@@ -187,5 +188,5 @@ def enforce(server: Server, ban: Ban) -> list[User]:
     for user in hit:
         log.info("killed %s (%s) from %s: %s-line %s (%s)", user.nick, user.username, user.ip,
                  ban.kind, ban.mask, ban.reason)
-        server.kill(user, quit_reason(ban), f"Closing Link: {user.host} ({quit_reason(ban)})")
+        server.kill(user, quit_reason(ban), closing_link(user.host, quit_reason(ban)))
     return hit

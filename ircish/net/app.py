@@ -18,6 +18,7 @@ import trio
 
 from ircish.config import Config, ConfigError, load_config, parse_address
 from ircish.core import bans, events
+from ircish.core.closing import closing_link
 from ircish.core.extension import Extension, ShutdownStep
 from ircish.core.server import Server
 from ircish.core.state import User
@@ -195,7 +196,7 @@ class IrcServer:
             accept_scope.cancel()
             for conn in list(self.connections):
                 conn.quit_reason = "Server shutting down"
-                conn.close(f"Closing Link: {self.config.server.name} (Server shutting down)")
+                conn.close(closing_link(conn.user.host, "Server shutting down"))
             with trio.move_on_after(SHUTDOWN_GRACE):
                 await connections_nursery_done.wait()
             with trio.CancelScope(shield=True):
@@ -298,7 +299,7 @@ class IrcServer:
             log.info("refused a connection from %s%s: %s", ip, label, why)
             with trio.move_on_after(1):
                 try:
-                    await stream.send_all(f"ERROR :Closing Link: {ip} ({refusal})\r\n".encode())
+                    await stream.send_all(f"ERROR :{closing_link(ip, refusal)}\r\n".encode())
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                     pass
             await trio.aclose_forcefully(stream)
@@ -334,13 +335,13 @@ class IrcServer:
                 if not user.registered:
                     if now - conn.created >= limits.registration_timeout:
                         conn.quit_reason = "Registration timed out"
-                        conn.close("Closing Link: Registration timed out")
+                        conn.close(closing_link(user.host, "Registration timed out"))
                     continue
                 if conn.ping_sent is not None:
                     if now - conn.ping_sent >= limits.ping_timeout:
                         reason = f"Ping timeout: {int(now - conn.last_data)} seconds"
                         conn.quit_reason = reason
-                        self.core.kill(user, reason, f"Closing Link: {user.host} ({reason})")
+                        self.core.kill(user, reason, closing_link(user.host, reason))
                 elif now - conn.last_data >= limits.ping_interval:
                     conn.ping_sent = now
                     conn.send(f"PING :{self.config.server.name}\r\n".encode())

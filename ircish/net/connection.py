@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 import trio
 
 from ircish.core import numerics as N
+from ircish.core.closing import closing_link
 from ircish.net import clientcert
 from ircish.net.flood import FloodGate
 from ircish.net.outbox import DIRTY, IDLE, WRITING
@@ -237,7 +238,7 @@ class Connection:
                     self.app.outbox.mark(self)
                 await self._reader()
                 # The reader stopped (EOF or a close was asked): let the writer finish.
-                self.close(f"Closing Link: {self.user.host} ({self.quit_reason})")
+                self.close(closing_link(self.user.host, self.quit_reason))
         finally:
             self._nursery = None
             self._reader_task = None
@@ -260,7 +261,8 @@ class Connection:
                 # Best effort: the socket is full, which is why we are here.
                 with trio.move_on_after(0.2):
                     try:
-                        await self.stream.send_all(b"ERROR :Closing Link: SendQ exceeded\r\n")
+                        error = closing_link(self.user.host, self.quit_reason)
+                        await self.stream.send_all(f"ERROR :{error}\r\n".encode())
                     except _BROKEN:
                         pass
             await trio.aclose_forcefully(self.stream)
@@ -329,7 +331,7 @@ class Connection:
                             self.quit_reason = "Excess Flood"
                             log.info("Excess Flood: %s from %s (%d lines behind fakelag)",
                                      user.nick, user.ip, len(lines) - index)
-                            core.kill(user, "Excess Flood", "Closing Link: Excess Flood")
+                            core.kill(user, "Excess Flood", closing_link(user.host, "Excess Flood"))
                             return
                         await trio.sleep(delay)
                 text, utf8 = decode_checked(raw)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ import trio
 from ircish.config import ConfigError
 from ircish.core import events
 from ircish.core import numerics as N
+from ircish.core.closing import closing_link
 from ircish.core.extension import Extension
 from ircish.network.capture import Capture
 from ircish.network.client import NetworkClient, NetworkUnavailable
@@ -91,7 +92,7 @@ class NetworkNode:
                   self.node, reason)
         for conn in list(self.app.connections):
             conn.quit_reason = "Node left the network"
-            conn.close(f"Closing Link: {self.server.name} (this node left the network)")
+            conn.close(closing_link(conn.user.host, "this node left the network"))
         # The other nodes' users as this node knew them; the next join reads them again.
         self.replica.reset()
 

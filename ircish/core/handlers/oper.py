@@ -27,6 +27,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ircish.core import numerics as N
+from ircish.core.closing import closing_link
 from ircish.core.masks import mask_matches
 from ircish.core.throttle import AttemptThrottle
 from ircish.passwords import verify_password
@@ -116,7 +117,7 @@ def _failed(server: Server, user: User, name: str, why: str, code: str, text: st
     if count >= FAILURES_PER_CONNECTION:
         server.numeric(user, code, text)
         reason = "Too many failed OPER attempts"
-        server.kill(user, reason, f"Closing Link: {user.host} ({reason})")
+        server.kill(user, reason, closing_link(user.host, reason))
         return
     attempts.begin(("conn", user))
 
@@ -140,7 +141,7 @@ def kill(server: Server, user: User, msg: Message) -> None:
     log.info("KILL %s (%s) from %s by %s: %s", target.nick, target.username, target.ip,
              user.nick, comment)
     server.send_line(target, f":{user.source} KILL {target.nick} :{comment}")
-    server.kill(target, reason, f"Closing Link: {server.name} ({reason})")
+    server.kill(target, reason, closing_link(target.host, reason))
 
 
 def rehash(server: Server, user: User, msg: Message) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ircish.core import numerics as N
 from ircish.core.bans import refuse
+from ircish.core.closing import closing_link
 from ircish.core.nicks import banned_channel, rename, valid_nick
 from ircish.core.state import TAG_ACCOUNT, TAG_EXTENDED_JOIN, TAG_MESSAGE_TAGS, TAG_SERVER_TIME
 from ircish.core.sts import sts_value
@@ -31,7 +32,7 @@ def try_finish_registration(server: Server, user: User) -> None:
         return
     if not user.password_ok:
         server.numeric(user, N.ERR_PASSWDMISMATCH, "Password incorrect")
-        server.kill(user, "Bad password", "Closing Link: Bad password")
+        server.kill(user, "Bad password", closing_link(user.host, "Bad password"))
         return
     ban = server.bans.match_user(user.username, user.host, user.ip,
                                  server.micros(server.clock()))
@@ -189,5 +190,5 @@ def pong(server: Server, user: User, msg: Message) -> None:
 def quit_(server: Server, user: User, msg: Message) -> None:
     reason = server.fit_trailing(f":{user.source} QUIT :Quit: ", msg.param(0))
     quit_reason = f"Quit: {reason}" if reason else "Client Quit"
-    error = server.fit_trailing("ERROR :", f"Closing Link: {user.host} ({quit_reason})")
+    error = server.fit_trailing("ERROR :", closing_link(user.host, quit_reason))
     server.kill(user, quit_reason, error)

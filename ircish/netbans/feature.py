@@ -1,4 +1,4 @@
-"""The network bans feature: ``KLINE``/``UNKLINE``, ``DLINE``/``UNDLINE``, ``STATS k|d``.
+"""The network bans feature: ``KLINE``/``UNKLINE``, ``DLINE``/``UNDLINE``, ``STATS k|d|u``.
 
 ``netbans_feature(app, store)`` is listed by ``ircish.app.build_server`` always;
 ``store`` is the history worker's client when ``[storage]`` is configured (bans
@@ -187,7 +187,17 @@ class NetBans:
                     server.numeric(user, N.RPL_STATSKLINE, "K", host, "*", username, reason)
                 else:
                     server.numeric(user, N.RPL_STATSDLINE, "D", ban.mask, reason)
+        elif letter == "u":
+            server.numeric(user, N.RPL_STATSUPTIME, server_up(server.clock() - server.started))
         server.numeric(user, N.RPL_ENDOFSTATS, letter or "*", "End of /STATS report")
+
+
+def server_up(seconds: float) -> str:
+    """RPL_STATSUPTIME's text, as RFC 2812 writes it."""
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"Server Up {days} days {hours:02}:{minutes:02}:{secs:02}"
 
 
 def _handler(method: Any, kind: str) -> Any:
@@ -209,7 +219,9 @@ DLINE_HELP = (
 UNDLINE_HELP = "UNDLINE <ip|cidr>\nOperators: remove a D-line."
 STATS_HELP = (
     "STATS <letter>\n"
-    "Operators: k lists the K-lines (216), d the D-lines (225)."
+    "u: how long the server has been up (242). Operators only: k lists the\n"
+    "K-lines (216), d the D-lines (225). Every answer ends with 219; any other\n"
+    "letter gets that end line alone."
 )
 
 

@@ -4,6 +4,7 @@ expiry, and bans that survive a restart."""
 from __future__ import annotations
 
 import logging
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 import trio
 from sqlalchemy import create_engine, text
 
+from ircish.netbans.feature import server_up
 from ircish.passwords import hash_password
 from ircish.protocol import Message
 from ircish.testing import start_server
@@ -202,3 +204,22 @@ async def test_bans_survive_a_restart(tmp_path: Path) -> None:
         await _ask(op, "UNDLINE 192.0.2.0/24")
         await _until_stored(db, [("K", "victim@*")])
         await op.aclose()
+
+
+def test_server_up_text() -> None:
+    assert server_up(0) == "Server Up 0 days 00:00:00"
+    assert server_up(2 * 86400 + 3 * 3600 + 4 * 60 + 5.9) == "Server Up 2 days 03:04:05"
+    assert server_up(400 * 86400 + 86399) == "Server Up 400 days 23:59:59"
+
+
+async def test_stats_u_answers_the_uptime_to_anyone(tmp_path: Path) -> None:
+    async with start_server(tmp_path, _config()) as srv:
+        c = await RawClient.connect(srv.port)
+        await c.register("curious")
+        srv.core.started -= 3 * 86400 + 5 * 3600  # as if started three days earlier
+        got = await _ask(c, "STATS u")
+        assert [m.command for m in got] == ["242", "219"]
+        assert got[0].params[0] == "curious"
+        assert re.fullmatch(r"Server Up 3 days 05:00:\d\d", got[0].params[1]), got[0].params
+        assert got[1].params[1:] == ["u", "End of /STATS report"]
+        await c.aclose()

@@ -35,6 +35,8 @@ log = logging.getLogger("ircish.network")
 
 Op = dict[str, Any]
 CLOSE_TIMEOUT_S = 5.0
+# How long a claim waits for a worker that is (re)joining before it is refused.
+CLAIM_WAIT_S = 5.0
 
 
 class NetworkUnavailable(Exception):
@@ -49,6 +51,7 @@ class NetworkClient:
         self._queue: list[Op] = []
         self._wake = trio.Event()
         self._link: FrameStream | None = None
+        self._up = trio.Event()  # set while a worker is joined
         self._ids = itertools.count(1)
         self._calls: dict[int, tuple[trio.Event, list[bool]]] = {}
         self.on_ready: Callable[[Any], None] = lambda snapshot: None
@@ -65,6 +68,10 @@ class NetworkClient:
             self._wake.set()
 
     async def claim(self, session: str, nick: str, registered: bool, micros: int) -> bool:
+        if self._link is None:
+            # Between two sessions (a rejoin takes a second or two): wait a little.
+            with trio.move_on_after(CLAIM_WAIT_S):
+                await self._up.wait()
         link = self._link
         if link is None:
             raise NetworkUnavailable("the network worker is not running")
@@ -115,6 +122,7 @@ class NetworkClient:
             self.epoch = snapshot.epoch
             self.on_ready(snapshot)
             self._link = link
+            self._up.set()
             task_status.started()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._ship_loop, link)
@@ -126,6 +134,8 @@ class NetworkClient:
                                    ) from exc
         finally:
             self._link = None
+            if self._up.is_set():
+                self._up = trio.Event()
             for done, _ in self._calls.values():
                 done.set()
             self._calls.clear()

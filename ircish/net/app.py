@@ -22,6 +22,7 @@ from ircish.core.closing import closing_link
 from ircish.core.extension import Extension, ShutdownStep
 from ircish.core.server import Server
 from ircish.core.state import User
+from ircish.core.tables import TableShrinker
 from ircish.net import clientcert
 from ircish.net.connection import Connection
 from ircish.net.offload import TrioOffload
@@ -55,6 +56,15 @@ class IrcServer:
         self.core.offload = self.offload
         self.connections: set[Connection] = set()
         self.per_ip: Counter[str] = Counter()
+        # The tables a crowd of clients grows; rebuilt smaller once it has left.
+        core = self.core
+        self.shrinker = TableShrinker({
+            "users": lambda: core.users, "channels": lambda: core.channels,
+            "core connections": lambda: core.connections,
+            "connections": lambda: self.connections, "per_ip": lambda: self.per_ip,
+            "monitor nicks": lambda: core.monitors.by_nick,
+            "monitor lists": lambda: core.monitors.lists,
+        })
         self._stop = trio.Event()
         self.stopped = trio.Event()
         self.nursery: trio.Nursery | None = None
@@ -329,6 +339,7 @@ class IrcServer:
             interval = min(1.0, limits.registration_timeout / 4, limits.ping_interval / 4,
                            limits.ping_timeout / 4)
             await trio.sleep(interval)
+            self.shrinker.check()
             now = trio.current_time()
             for conn in list(self.connections):
                 user = conn.user

@@ -223,15 +223,19 @@ async def watch_peak(pid: int, peak: list[Rss]) -> None:
         await trio.sleep(0.5)
 
 
-def report(args: argparse.Namespace, base: Rss, peak: Rss, after: Rss, tally: Tally) -> None:
+def report(args: argparse.Namespace, base: Rss, peak: Rss, after: Rss, tally: Tally,
+           idle: Rss | None = None) -> None:
     print(f"soak: {args.clients} clients x {args.duration:.0f} s, {tally.sessions} sessions, "
           f"{len(tally.nicks)} distinct nicks, {len(tally.channels)} distinct channels, "
           f"{tally.lines} lines sent, {tally.errors} client errors")
     print(f"  baseline  {_fmt(base)}")
     print(f"  peak      {_fmt(peak)}")
     print(f"  after     {_fmt(after)}   ({args.settle:.0f} s after the last client left)")
-    grown, tree = (after.server - base.server) / MB, (after.tree - base.tree) / MB
-    print(f"  after - baseline: server {grown:+.1f} MB, tree {tree:+.1f} MB")
+    if idle is not None:
+        print(f"  idle      {_fmt(idle)}   ({args.idle:.0f} s later, nobody connected)")
+    last = idle or after
+    grown, tree = (last.server - base.server) / MB, (last.tree - base.tree) / MB
+    print(f"  last - baseline: server {grown:+.1f} MB, tree {tree:+.1f} MB")
 
 
 async def run_subprocess(args: argparse.Namespace) -> int:
@@ -265,7 +269,11 @@ async def run_subprocess(args: argparse.Namespace) -> int:
                 await trio.sleep(args.settle)
                 nursery.cancel_scope.cancel()
             after = read_rss(proc.pid)
-            report(args, base, peak[0], after, tally)
+            idle = None
+            if args.idle:
+                await trio.sleep(args.idle)
+                idle = read_rss(proc.pid)
+            report(args, base, peak[0], after, tally, idle)
             errors = [line for line in (work / "server.log").read_text().splitlines()
                       if " ERROR " in line or "Traceback" in line]
             print(f"  server log: {len(errors)} ERROR/Traceback lines")
@@ -312,7 +320,11 @@ async def run_in_process(args: argparse.Namespace) -> int:
             gc.collect()
             after_snap = tracemalloc.take_snapshot()
             after = read_rss(pid)
-            report(args, base, peak[0], after, tally)
+            idle = None
+            if args.idle:
+                await trio.sleep(args.idle)
+                idle = read_rss(pid)
+            report(args, base, peak[0], after, tally, idle)
             traced, _ = tracemalloc.get_traced_memory()
             print(f"  tracemalloc: {traced / MB:.1f} MB traced now; biggest growth:")
             ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
@@ -380,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=30, help="lines per visit")
     parser.add_argument("--settle", type=float, default=10.0,
                         help="seconds to wait after the last client left")
+    parser.add_argument("--idle", type=float, default=0.0,
+                        help="seconds more with nobody connected, then RSS once more")
     parser.add_argument("--warmup", type=float, default=3.0,
                         help="seconds between start and the baseline reading")
     parser.add_argument("--seed", type=int, default=1)

@@ -14,6 +14,7 @@ returns it.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Container
 from typing import TYPE_CHECKING, NamedTuple
 
 from ircish.core import events
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 CAP = "draft/message-redaction"
 # Enough for a busy server's last hours; each entry is a few short strings.
 _REMEMBERED = 20_000
+# Seconds between sweeps of what can no longer be redacted (see Redaction._maybe_sweep).
+SWEEP_EVERY = 10
 
 
 class Sent(NamedTuple):
@@ -66,6 +69,21 @@ class RecentMessages:
     def forget(self, msgid: str) -> None:
         self._sent.pop(msgid, None)
 
+    def __len__(self) -> int:
+        return len(self._sent)
+
+    def sweep(self, channels: Container[str], sessions: Container[str]) -> None:
+        """Forget what nobody can redact any more: messages of channels that are
+        gone (one made again under the name is a new channel) and private messages
+        whose sender or recipient has left (REDACT needs both connections). A new
+        OrderedDict, since one never shrinks its table when entries go."""
+        kept = OrderedDict(
+            (msgid, sent) for msgid, sent in self._sent.items()
+            if (casefold(sent.target) in channels if sent.is_channel
+                else sent.sender_session in sessions and sent.recipient_session in sessions))
+        if len(kept) < len(self._sent):
+            self._sent = kept
+
     def rename(self, old: str, new: str) -> None:
         """A channel was renamed: its messages may be redacted under the new name."""
         key = casefold(old)
@@ -79,10 +97,15 @@ class Redaction:
     def __init__(self, app: IrcServer) -> None:
         self.core: Server = app.core
         self.recent = RecentMessages()
+        self._swept_micros = 0
+        self._swept_connections = 0
 
     def on_event(self, event: events.Event) -> None:
         if type(event) is events.RenameEvent:
             self.recent.rename(event.old, event.new)
+            return
+        if type(event) is events.DisconnectEvent:
+            self._maybe_sweep(event.micros)
             return
         if type(event) is not events.MessageEvent:
             return
@@ -95,6 +118,19 @@ class Redaction:
             sent = Sent(event.micros, False, event.session or "", event.account, event.nick,
                         event.target, event.recipient_session)
         self.recent.add(event.msgid, sent)
+
+    def _maybe_sweep(self, micros: int) -> None:
+        # At most every SWEEP_EVERY seconds, or sooner whenever the connections have
+        # halved since the last sweep, so a crowd that leaves is forgotten with
+        # it (the last departure always sweeps) at a cost of a few scans.
+        connections = len(self.core.connections)
+        if (micros - self._swept_micros < SWEEP_EVERY * 1_000_000
+                and connections * 2 > self._swept_connections):
+            return
+        self._swept_micros, self._swept_connections = micros, connections
+        if len(self.recent):
+            self.recent.sweep(self.core.channels,
+                              {user.session for user in self.core.connections})
 
     def redact(self, server: Server, user: User, msg: Message) -> None:
         target, msgid = msg.params[0], msg.params[1]

@@ -1,13 +1,19 @@
-"""Migration 0007, the search index: built over the history already stored, kept by every
-later insert, delete and edit, and dropped again without touching a line; on SQLite and
-PostgreSQL."""
+"""Migrations 0007 and 0010, the search index: built over the history already stored, kept by
+every later insert, delete and edit, and dropped again without touching a line; on SQLite and
+PostgreSQL. 0010 moves PostgreSQL's index onto a stored column the planner has statistics for."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from sqlalchemy import Connection, Engine, inspect, text
 
+from ircish.core.chathistory import Viewer
+from ircish.search.request import SearchRequest
 from ircish.store import migrate
 from ircish.store.database import open_engine
+from ircish.store.search import _statement
 
 _ROWS = [
     # (id, target_key, msgid, time, kind, source, target, text)
@@ -45,14 +51,19 @@ def _index_objects(engine: Engine) -> set[str]:
             return set(conn.exec_driver_sql(
                 "SELECT name FROM sqlite_master WHERE name LIKE 'history_fts%'").scalars())
         return set(conn.exec_driver_sql(
-            "SELECT indexname FROM pg_indexes WHERE indexname = 'ix_history_search'").scalars())
+            "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'ix_history_search%%'"
+        ).scalars()) | set(conn.exec_driver_sql(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name = 'history' AND column_name = 'search_vector'").scalars())
 
 
-def _expected_objects(engine: Engine) -> set[str]:
+def _expected_objects(engine: Engine, revision: str = "head") -> set[str]:
     if engine.dialect.name == "sqlite":
         return {"history_fts", "history_fts_data", "history_fts_idx", "history_fts_config",
                 "history_fts_insert", "history_fts_delete", "history_fts_update"}
-    return {"ix_history_search"}
+    if revision in ("0007", "0008", "0009"):
+        return {"ix_history_search"}
+    return {"ix_history_search_vector", "search_vector"}
 
 
 def _history(engine: Engine) -> list[tuple[object, ...]]:
@@ -68,7 +79,7 @@ def test_search_index_upgrade_and_downgrade_keep_the_history(db_url: str) -> Non
     with engine.begin() as conn:
         _insert(conn, _ROWS)
     migrate.upgrade(engine, "0007")
-    assert _index_objects(engine) == _expected_objects(engine)
+    assert _index_objects(engine) == _expected_objects(engine, "0007")
     # The lines already there are indexed; joins and topics are not messages.
     assert _found(engine, "harbour") == [1, 2]
     assert _found(engine, "HARBOUR") == [1, 2]
@@ -102,3 +113,87 @@ def test_search_index_upgrade_and_downgrade_keep_the_history(db_url: str) -> Non
 def test_the_search_index_and_its_triggers_exist_at_head(engine: Engine) -> None:
     # A later migration that recreates the history table must keep them.
     assert _index_objects(engine) == _expected_objects(engine)
+
+
+def _found_by_column(engine: Engine, word: str) -> list[int]:
+    """The ids 0010's column finds for one word (PostgreSQL)."""
+    with engine.connect() as conn:
+        return list(conn.execute(text(
+            "SELECT id FROM history WHERE kind IN ('PRIVMSG', 'NOTICE')"
+            " AND search_vector @@ plainto_tsquery('simple', :q) ORDER BY id"), {"q": word}
+        ).scalars())
+
+
+def test_search_vector_upgrade_and_downgrade_keep_the_history(db_url: str) -> None:
+    engine = open_engine(db_url)
+    migrate.upgrade(engine, "0009")
+    with engine.begin() as conn:
+        _insert(conn, _ROWS)
+    migrate.upgrade(engine, "0010")
+    assert _index_objects(engine) == _expected_objects(engine, "0010")
+    assert _history(engine) == _ROWS
+    assert _found(engine, "harbour") == [1, 2]
+    if engine.dialect.name == "postgresql":
+        assert _found_by_column(engine, "HARBOUR") == [1, 2]
+        with engine.connect() as conn:
+            vectors = dict(conn.exec_driver_sql(
+                "SELECT id, search_vector IS NOT NULL FROM history").all())
+            # The upgrade ran ANALYZE: the column has statistics from the start.
+            analysed = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stats WHERE tablename = 'history'"
+                " AND attname = 'search_vector'").scalar()
+        assert vectors == {1: True, 2: True, 3: False, 4: False}
+        assert analysed == 1
+    # Every later write keeps the index (the column on PostgreSQL).
+    with engine.begin() as conn:
+        _insert(conn, [(5, "#chan", "c5", 50, "PRIVMSG", "dave!d@h", "#chan", "harbour seal"),
+                       (6, "#chan", "c6", 60, "KICK", "dave!d@h", "#chan", "harbour kick")])
+        conn.exec_driver_sql("DELETE FROM history WHERE id = 1")
+        conn.exec_driver_sql("UPDATE history SET text = 'the quay is closed' WHERE id = 2")
+    assert _found(engine, "harbour") == [5]
+    if engine.dialect.name == "postgresql":
+        assert _found_by_column(engine, "harbour") == [5]
+        assert _found_by_column(engine, "quay") == [2]
+    before = _history(engine)
+
+    migrate.downgrade(engine, "0009")
+    assert migrate.current_revision(engine) == "0009"
+    assert _index_objects(engine) == _expected_objects(engine, "0009")
+    assert _history(engine) == before
+    assert _found(engine, "harbour") == [5]
+    migrate.upgrade(engine)
+    assert _index_objects(engine) == _expected_objects(engine)
+    assert _history(engine) == before
+    engine.dispose()
+
+
+def _plan(conn: Connection, sql: str, **params: object) -> dict[str, object]:
+    explained = conn.execute(text("EXPLAIN (FORMAT JSON) " + sql), params).scalar_one()
+    plan = explained if isinstance(explained, list) else json.loads(explained)
+    return plan[0]["Plan"]  # type: ignore[no-any-return]
+
+
+def test_the_planner_tells_a_common_word_from_a_rare_one(engine: Engine) -> None:
+    # 0007's partial expression index had no statistics the planner uses: it guessed the
+    # same few rows for every word, and read all matches of two common words to sort them.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's FTS5 has no planner estimates to check")
+    rows = [(i, "#chan", f"m{i}", i, "PRIVMSG", "a!a@h", "#chan",
+             "common words here" + (" rare" if i == 1 else "")) for i in range(1, 3001)]
+    with engine.begin() as conn:
+        _insert(conn, rows)
+        conn.exec_driver_sql("ANALYZE history")
+    sql = ("SELECT id FROM history WHERE kind IN ('PRIVMSG', 'NOTICE')"
+           " AND search_vector @@ to_tsquery('simple', :q)")
+    with engine.connect() as conn:
+        common = _plan(conn, sql, q="common")["Plan Rows"]
+        rare = _plan(conn, sql, q="rare")["Plan Rows"]
+        # And the store's own query reads the column, not 0007's expression.
+        stmt = _statement(conn, SearchRequest(
+            channels=(("#chan", None),), viewer=Viewer("someone"),
+            phrases=(("common",), ("words",)), limit=50))
+        compiled = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
+        store_plan = json.dumps(_plan(conn, compiled))
+    assert isinstance(common, int) and isinstance(rare, int)
+    assert common > 2000 and rare < 100
+    assert "search_vector" in store_plan and "to_tsvector" not in store_plan

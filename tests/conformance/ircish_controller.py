@@ -76,7 +76,6 @@ class IrcishController(BaseServerController, DirectoryBasedController):
             Capabilities.MESSAGE_TAGS,
             Capabilities.MULTI_PREFIX,
             Capabilities.MULTILINE,
-            Capabilities.MULTILINE,
             Capabilities.READ_MARKER,
             Capabilities.SERVER_TIME,
             Capabilities.SETNAME,

@@ -74,6 +74,8 @@ class Capture:
         op: Op = {"t": "msg", "command": ev.command, "source": ev.source, "account": ev.account,
                   "target": ev.target, "channel": ev.is_channel, "text": ev.text,
                   "tags": ev.tags, "msgid": ev.msgid, "micros": ev.micros}
+        if ev.concat:
+            op["concat"] = list(ev.concat)
         if not ev.is_channel:
             recipient = self.server.find_user(ev.target)
             if recipient is None or recipient.key in self.local:

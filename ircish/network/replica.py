@@ -15,8 +15,9 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ircish.core import monitor
+from ircish.core import monitor, multiline
 from ircish.core.lines import LineVariants
+from ircish.core.multiline import MessageLines
 from ircish.core.state import BOT_MODE, PREFIXES, TAG_MESSAGE_TAGS, Channel, User
 from ircish.protocol.casemap import casefold
 from ircish.protocol.message import format_line
@@ -264,7 +265,12 @@ class Replica:
         tags = dict(op.get("tags") or {})
         bot = tags.pop("bot", None) is not None
         tags_only = command == "TAGMSG"
-        params = [op["target"]] if tags_only else [op["target"], op["text"]]
+        text = op.get("text", "")
+        if not tags_only and "\n" in text:
+            # A draft/multiline message: its lines, never a raw line feed in one line.
+            self._multiline(op, tags, bot)
+            return
+        params = [op["target"]] if tags_only else [op["target"], text]
         line = LineVariants(format_line(command, params, op["source"]), op["msgid"],
                             op["micros"] / 1_000_000, tags or None, op.get("account"), bot)
         if op["channel"]:
@@ -282,6 +288,21 @@ class Replica:
         if tags_only and not recipient.tagmask & TAG_MESSAGE_TAGS:
             return
         recipient.sink.send(line.for_mask(recipient.tagmask))
+
+    def _multiline(self, op: Op, tags: dict[str, str], bot: bool) -> None:
+        server = self.server
+        message = MessageLines(
+            op["source"], op["command"], op["target"],
+            multiline.split(op["text"], op.get("concat") or ()), op["msgid"],
+            op["micros"] / 1_000_000, tags or None, op.get("account"), bot, server.line_budget)
+        if op["channel"]:
+            channel = server.find_channel(op["target"])
+            recipients = [] if channel is None else list(channel.members)
+        else:
+            recipients = [self.sessions.get(op.get("to", ""))]
+        for user in recipients:
+            if user is not None and not is_remote(user):
+                user.sink.send(message.for_user(user))
 
     def reset(self) -> None:
         """Forget every remote user, silently (this node's clients are being closed)."""

@@ -11,6 +11,7 @@ import pytest
 from ircish.core.server import Server
 from ircish.network.capture import Capture
 from ircish.network.replica import Replica, is_remote
+from ircish.protocol import parse
 from tests.core.helpers import Net, every, first, make_server
 
 CAPS = ["message-tags", "server-time", "echo-message", "extended-join"]
@@ -128,3 +129,45 @@ def test_an_operation_written_twice_is_shown_once(pair: tuple[Node, Node]) -> No
     b.replica.apply("a", dict(op))  # the same batch again, after a lost COMMIT answer
     assert [m.params[1] for m in bob.take() if m.command == "PRIVMSG"] == ["once"]
     assert b.replica.duplicates == 1
+
+
+ML_BASE = ["message-tags", "batch", "echo-message", "server-time"]
+ML_LINES = [
+    "@batch=r1 PRIVMSG #c hello",
+    "@batch=r1 PRIVMSG #c :how is ",
+    "@batch=r1;draft/multiline-concat PRIVMSG #c :everyone?",
+    "@batch=r1 PRIVMSG #c :\x01fake",
+]
+
+
+def test_a_multiline_message_reaches_the_other_node_as_lines_never_a_line_feed(
+    tmp_path: Path,
+) -> None:
+    from ircish.multiline.feature import multiline_extension
+
+    a, b = Node(tmp_path, "a"), Node(tmp_path, "b")
+    a.peers, b.peers = [b], [a]
+    for node in (a, b):
+        node.server.install(multiline_extension(node.server))
+    alice = a.net.client("alice", [*ML_BASE, "draft/multiline"])
+    bob = b.net.client("bob", ML_BASE)
+    carol = b.net.client("carol", [*ML_BASE, "draft/multiline"])
+    for client in (alice, bob, carol):
+        client.send("JOIN #c")
+    for client in (alice, bob, carol):
+        client.take()
+    echo = alice.send("BATCH +r1 draft/multiline #c", *ML_LINES, "BATCH -r1")
+    msgid = first(echo, "BATCH").tags["msgid"]
+    # Without the capability: one PRIVMSG per line, no raw line feed anywhere
+    # (a "\n" inside one line would let a sender forge lines on the other node).
+    raw = bob.raw()
+    assert not any("\n" in line for line in raw)
+    texts = [parse(line).params[-1] for line in raw]
+    assert texts == ["hello", "how is ", "everyone?", "\x01fake"]
+    assert parse(raw[0]).tags["msgid"] == msgid
+    # With it: the batch, its lines in order, the concat kept, the origin's msgid.
+    lines = carol.take()
+    start, inner = lines[0], lines[1:-1]
+    assert start.command == "BATCH" and start.tags["msgid"] == msgid
+    assert [m.params[-1] for m in inner] == ["hello", "how is ", "everyone?", "\x01fake"]
+    assert ["draft/multiline-concat" in m.tags for m in inner] == [False, False, True, False]

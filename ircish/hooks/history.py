@@ -34,6 +34,7 @@ from ircish.core.chathistory import (
     HistoryRequest,
 )
 from ircish.protocol.casemap import casefold
+from ircish.search.request import like_nick
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -548,7 +549,7 @@ class PluginHistory:
         if not places:
             return None
         ref = ("timestamp", events.micros_of(before or datetime.now(UTC)))
-        pattern = _like_nick(nick)
+        pattern = like_nick(nick)
         # One read for all of them (one transaction), a few candidates each.
         found = await self._ask(reader, *(
             HistoryRequest("NICK", place, (ref,), STORE_CANDIDATES, PLAYBACK_KINDS,
@@ -627,23 +628,6 @@ class PluginHistory:
                                  self._epoch(channel))
         (count,) = await self._ask(reader, request)
         return int(count)
-
-
-def _like_nick(nick: str) -> str:
-    """A case-insensitive LIKE pattern matching ``nick`` under any casemapping.
-
-    SQL folds ASCII letters only; rfc1459 also pairs []\\~ with {}|^, so those
-    become one-character wildcards and the caller checks the candidates.
-    """
-    out = []
-    for char in nick:
-        if char in "[]{}\\|^~":
-            out.append("_")
-        elif char in "%_":
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    return "".join(out)
 
 
 def _from_record(record: Any) -> HistoryLine:

@@ -38,6 +38,23 @@ SHUTDOWN_GRACE = 2.0
 Feature = Callable[["IrcServer"], Extension]
 
 
+# Out of descriptors or memory: the listener waits a moment and goes on.
+_ACCEPT_PAUSES = (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS)
+
+
+async def accept_patiently(listener: trio.SocketListener) -> trio.SocketStream:
+    """The listener's next connection; running out of descriptors or memory is a
+    log line and a pause, not the end of the listener."""
+    while True:
+        try:
+            return await listener.accept()
+        except OSError as exc:
+            if exc.errno not in _ACCEPT_PAUSES:
+                raise
+            log.error("accept failed (%s); pausing new connections", exc.strerror)
+            await trio.sleep(0.1)
+
+
 @dataclass(frozen=True)
 class BoundAddress:
     host: str
@@ -263,14 +280,7 @@ class IrcServer:
         self, listener: trio.SocketListener, tls: bool, conns: trio.Nursery
     ) -> None:
         while True:
-            try:
-                stream: trio.abc.Stream = await listener.accept()
-            except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS):
-                    log.error("accept failed (%s); pausing new connections", exc.strerror)
-                    await trio.sleep(0.1)
-                    continue
-                raise
+            stream: trio.abc.Stream = await accept_patiently(listener)
             if tls:
                 # What trio.SSLListener does, with the context of the moment.
                 assert self.ssl_context is not None

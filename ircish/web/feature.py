@@ -23,7 +23,7 @@ from wsproto.utilities import generate_accept_token
 from ircish.config import ConfigError, parse_address
 from ircish.core.extension import Extension
 from ircish.net import clientcert
-from ircish.net.app import BoundAddress
+from ircish.net.app import BoundAddress, accept_patiently
 from ircish.protocol.framing import CLIENT_TAGS_MAX
 from ircish.web import handshake, static
 from ircish.web.http import BadRequest, HttpExchange, Request
@@ -86,14 +86,7 @@ class WebListener:
     async def _accept_loop(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
         async with listener:
             while True:
-                try:
-                    stream = await listener.accept()
-                except OSError as exc:
-                    if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS):
-                        log.error("accept failed (%s); pausing new connections", exc.strerror)
-                        await trio.sleep(0.1)
-                        continue
-                    raise
+                stream = await accept_patiently(listener)
                 nursery.start_soon(self._handle, stream)
 
     # ---- one socket -------------------------------------------------------------

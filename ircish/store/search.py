@@ -155,13 +155,18 @@ def _run_sqlite(conn: Connection, stmt: Select[Any], budget_s: float) -> list[Ro
 
 
 def _run_postgresql(conn: Connection, stmt: Select[Any], budget_s: float) -> list[Row[Any]]:
-    # SET LOCAL ends with the savepoint the caller opened.
     conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(budget_s * 1000))}")
     # One core per search: for common words the plan walks the newest ids back, and
     # parallel workers there cost more to start and merge than they save (measured on a
     # busy machine: 105 -> 42 ms and 194 -> 77 ms, benchmarks/RESULTS.md "Search").
     conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-    return list(conn.execute(stmt).all())
+    rows = list(conn.execute(stmt).all())
+    # A released savepoint keeps SET LOCAL to the end of the reader's transaction (only
+    # a rolled-back one, after an interruption, undoes it): later queries there must not
+    # inherit the search's budget.
+    conn.exec_driver_sql("SET LOCAL statement_timeout = DEFAULT")
+    conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = DEFAULT")
+    return rows
 
 
 def _stopped(exc: DBAPIError) -> bool:

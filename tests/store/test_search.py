@@ -215,3 +215,21 @@ async def test_a_search_over_its_budget_is_stopped(engine: Engine) -> None:
                        limit=3)
     (found,) = await reader.ask(ok)
     assert not found.stopped and len(found.records) == 3
+
+
+async def test_a_search_leaves_the_transactions_later_queries_without_its_budget(
+    reader: HistoryReader, engine: Engine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the budget is a PostgreSQL setting; SQLite's progress handler is removed")
+    from ircish.store.search import answer
+
+    request = SearchRequest(channels=(("#chan", None),), viewer=ANY,
+                            phrases=phrases_of("harbour"), sender_like=None)
+    with engine.connect() as conn, conn.begin():
+        before = conn.exec_driver_sql("SHOW statement_timeout").scalar()
+        found = answer(conn, request)
+        assert found.records and not found.stopped
+        assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == before
+        workers = conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar()
+        assert workers != "0"

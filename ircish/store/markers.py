@@ -14,17 +14,15 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from ircish.accounts.records import NO_SUCH, AccountRequest
-from ircish.protocol import casefold
-from ircish.store.schema import accounts, read_markers
+from ircish.store import account_ids
+from ircish.store.schema import read_markers
 
 OPS = frozenset({"read_markers", "read_marker_set"})
 
 
 def answer(conn: Connection, request: AccountRequest) -> Any:
     op, args = request.op, request.args
-    account_id = conn.execute(
-        select(accounts.c.id).where(accounts.c.key == casefold(args[0]))
-    ).scalar()
+    account_id = account_ids.account_id(conn, args[0])
     if account_id is None:
         return NO_SUCH
     if op == "read_markers":

@@ -21,7 +21,8 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from ircish.accounts.records import NO_SUCH, OK, AccountRequest
 from ircish.protocol import casefold
-from ircish.store.schema import account_metadata, accounts, channel_metadata, channel_registrations
+from ircish.store import account_ids
+from ircish.store.schema import account_metadata, channel_metadata, channel_registrations
 
 OPS = frozenset({"metadata_get", "metadata_set", "metadata_channels", "metadata_channel_set",
                  "metadata_channel_replace"})
@@ -38,9 +39,7 @@ def answer(conn: Connection, request: AccountRequest) -> Any:
         return tuple((channel, key, value) for channel, key, value in rows)
     if op.startswith("metadata_channel_"):
         return _channel(conn, op, args)
-    account_id = conn.execute(
-        select(accounts.c.id).where(accounts.c.key == casefold(args[0]))
-    ).scalar()
+    account_id = account_ids.account_id(conn, args[0])
     if account_id is None:
         return NO_SUCH
     if op == "metadata_get":

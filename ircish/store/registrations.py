@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ircish.accounts.records import EXISTS, LIMIT, NO_SUCH, OK, AccountRequest, ChannelRegistration
 from ircish.protocol import casefold
+from ircish.store import account_ids
 from ircish.store.schema import accounts, channel_registrations
 
 
@@ -30,9 +31,7 @@ def answer(conn: Connection, request: AccountRequest) -> Any:
                 for r in rows]
     if op == "channel_register":
         channel, founder, micros, registered_by, most = args
-        founder_id = conn.execute(
-            select(accounts.c.id).where(accounts.c.key == casefold(founder))
-        ).scalar()
+        founder_id = account_ids.account_id(conn, founder)
         if founder_id is None:
             return NO_SUCH
         owned = conn.execute(

@@ -17,10 +17,12 @@ user itself is told its new host with 396 either way.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from string import ascii_letters, digits
 from typing import TYPE_CHECKING
 
+from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.commands import Command
 from ircish.core.extension import Extension
@@ -49,13 +51,35 @@ def valid_username(name: str, max_length: int) -> bool:
     return 0 < len(name) <= max_length and bool(body) and set(body) <= _USER_CHARS
 
 
-def valid_host(host: str) -> bool:
-    return (
-        0 < len(host) <= HOST_LENGTH
-        and set(host) <= _HOST_CHARS
-        # ':' first would make it a trailing parameter; '.', '-', '/' look broken.
-        and host[0] not in ":.-/"
-    )
+def host_problem(host: str) -> str | None:
+    """Why ``host`` cannot be a user's host, or None if it can.
+
+    As Solanum's CHGHOST: not empty, at most HOSTLEN, no ':' in front (it would
+    start a trailing parameter), and no digit right after the last '/' (a cloak
+    like ``user/24`` would read as a CIDR block). As Ergo's vhosts, which allow
+    no ':' at all, a ':' is kept only in an IPv6 address, the one host that has
+    them: ``y.z:`` is neither a name nor an address.
+    """
+    if not 0 < len(host) <= HOST_LENGTH:
+        return f"A host is 1 to {HOST_LENGTH} characters"
+    if not set(host) <= _HOST_CHARS:
+        return "A host is letters, digits, '.', '-', ':' or '/'"
+    if host[0] in ":.-/":
+        return "A host cannot begin with ':', '.', '-' or '/'"
+    if ":" in host and not _is_ipv6(host):
+        return "A ':' belongs only in an IPv6 address"
+    _, slash, last = host.rpartition("/")
+    if slash and last[:1].isdigit():
+        return "A digit after the last '/' would make the host look like a CIDR block"
+    return None
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def chghost(server: Server, user: User, msg: Message) -> None:
@@ -69,9 +93,9 @@ def chghost(server: Server, user: User, msg: Message) -> None:
                     f"A username is 1 to {server.limits.user_length} letters, digits, "
                     "'-', '_' or '.' (with '~' in front at most)")
         return
-    if not valid_host(host):
-        server.fail(user, "CHGHOST", "INVALID_HOSTNAME", host,
-                    f"A host is 1 to {HOST_LENGTH} letters, digits, '.', '-', ':' or '/'")
+    problem = host_problem(host)
+    if problem is not None:
+        server.fail(user, "CHGHOST", "INVALID_HOSTNAME", host, problem)
         return
     if (username, host) == (target.username, target.host):
         server.fail(user, "CHGHOST", "UNCHANGED", target.nick,
@@ -96,6 +120,8 @@ def change_host(server: Server, target: User, username: str, host: str) -> None:
     target.set_nick(target.nick)  # the source, from the new parts
     line = server.new_line("CHGHOST", [username, host], old, sender=target)
     server.relay_members(told, line)
+    server.emit(events.HostEvent(line.msgid, server.micros(line.ts), old, target.nick,
+                                 username, host))
     if fallback:
         simulate_reconnect(server, target, old, fallback)
     server.numeric(target, RPL_VISIBLEHOST, host, "is now your displayed host")

@@ -112,13 +112,24 @@ def test_bad_input_is_refused(net: Net) -> None:
         assert fail(f"CHGHOST tim {user} host") == ["CHGHOST", "INVALID_USERNAME"], user
     for host in ("a@b", "a!b", ":ip", "*.org", ".dot", "", "a b", "x" * 64, "ü.de"):
         assert fail(f"CHGHOST tim user :{host}") == ["CHGHOST", "INVALID_HOSTNAME"], host
+    # A ':' is an IPv6 address's only; a digit after the last '/' reads as a CIDR block.
+    for host in ("y.z:", "a:b", "host:6667", "user/24", "10.0.0.0/8", "1:2:3"):
+        reply = only(ircop.send(f"CHGHOST tim user {host}"))
+        assert reply.command == "FAIL", host
+        assert reply.params[:3] == ["CHGHOST", "INVALID_HOSTNAME", host], host
+    assert "IPv6" in only(ircop.send("CHGHOST tim user y.z:")).params[-1]
+    assert net.server.find_user("tim").source == "tim!~tim@localhost"
     assert fail("CHGHOST tim ~tim localhost") == ["CHGHOST", "UNCHANGED"]
     assert net.server.find_user("tim").source == "tim!~tim@localhost"
     # IPv6 addresses and cloaks are hosts.
     ircop.send("CHGHOST tim tim 2001:db8::1")
     assert net.server.find_user("tim").host == "2001:db8::1"
+    ircop.send("CHGHOST tim tim 2001:db8::")
+    assert net.server.find_user("tim").host == "2001:db8::"
     ircop.send("CHGHOST tim tim user/tim")
     assert net.server.find_user("tim").source == "tim!tim@user/tim"
+    ircop.send("CHGHOST tim tim user/tim2")
+    assert net.server.find_user("tim").source == "tim!tim@user/tim2"
 
 
 def test_chghost_is_offered_and_has_help(net: Net) -> None:

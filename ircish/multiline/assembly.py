@@ -17,6 +17,13 @@ batch (another command, a PRIVMSG without the tag) ends it with
 PONG pass untouched. A labeled ``BATCH +`` keeps its reply buffer open here, so
 the label goes on the echo (or the error) when the batch ends.
 
+A channel renamed while a batch to it is open (``draft/channel-rename``) takes
+the batch along (``follow_rename``): it is delivered to the channel under its
+new name, and its lines may name the channel by any name it has had since the
+batch opened (a client cannot know of a rename its lines crossed on the way).
+Without this the message was lost at ``BATCH -ref`` (403 for the old name) or
+refused (``MULTILINE_INVALID_TARGET`` for the new one).
+
 There is no timeout: an open batch holds at most ``max-bytes`` of text, and it
 goes with its connection.
 """
@@ -69,12 +76,14 @@ class SpentBatch:
 
 
 class OpenBatch:
-    __slots__ = ("client_tags", "lines", "ref", "replies", "size", "target", "verb")
+    __slots__ = ("client_tags", "lines", "names", "ref", "replies", "size", "target", "verb")
 
     def __init__(self, ref: str, target: str, client_tags: dict[str, str] | None,
                  replies: Replies | None) -> None:
         self.ref = ref
         self.target = target
+        # Every name (casefolded) the target has had since the batch opened.
+        self.names = {casefold(target)}
         self.client_tags = client_tags
         self.replies = replies
         self.verb: str | None = None
@@ -120,7 +129,7 @@ class OpenBatch:
                         "Invalid multiline batch: a line needs a target and a text")
             return
         target, text = params[0], params[1]
-        if casefold(target) != casefold(self.target):
+        if casefold(target) not in self.names:
             self.refuse(server, user, "MULTILINE_INVALID_TARGET", self.target, target,
                         "Invalid multiline target")
             return
@@ -161,3 +170,17 @@ class OpenBatch:
             with server.replies.collecting(self.replies):
                 deliver_multiline(server, user, self.verb, self.target, self.lines,
                                   self.client_tags)
+
+
+def follow_rename(server: Server, old_key: str, new: str) -> None:
+    """The channel keyed ``old_key`` is now called ``new``: open batches to it follow,
+    a STATUSMSG one (``@#chan``) keeping its prefix."""
+    for user in server.users.values():
+        batch = user.batch
+        if not isinstance(batch, OpenBatch):
+            continue
+        target = batch.target
+        status = target[0] if target[:1] != "#" and target[1:2] == "#" else ""
+        if casefold(target[len(status):]) == old_key:
+            batch.target = status + new
+            batch.names.add(casefold(batch.target))

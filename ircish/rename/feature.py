@@ -8,6 +8,9 @@ registered channel only its founder (or an IRC operator). Channels listed in
 ``[channels] auto_join`` are not renamed (the config would bring the old name
 back).
 
+A multiline batch open to the channel follows it to its new name
+(``ircish.multiline.assembly.follow_rename``).
+
 Members with the capability get one ``RENAME`` line; the others, as the spec's
 fallback, a PART of the old name and a JOIN burst (topic, names) of the new one,
 except when only the case changes. The old name is free at once: there is no
@@ -30,6 +33,7 @@ from ircish.core import numerics as N
 from ircish.core.commands import Command
 from ircish.core.extension import Extension
 from ircish.core.membership import send_names, send_topic, valid_channel_name
+from ircish.multiline.assembly import follow_rename
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
@@ -84,6 +88,7 @@ def rename_channel(server: Server, channel: Channel, new: str) -> None:
     """Give ``channel`` the name ``new`` (already checked to be free)."""
     old_key, new_key = channel.key, casefold(new)
     channel.name = new
+    follow_rename(server, old_key, new)
     if old_key == new_key:
         return
     channel.key = new_key

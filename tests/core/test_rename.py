@@ -212,3 +212,70 @@ def test_a_message_said_before_the_rename_can_be_redacted_after(net: Net) -> Non
     op.send("RENAME #old #new")
     redact = only(op.send(f"REDACT #new {msgid}"))
     assert (redact.command, redact.params) == ("REDACT", ["#new", msgid])
+
+
+def test_an_open_multiline_batch_follows_the_channel_to_its_new_name(net: Net) -> None:
+    caps = [CAP, "message-tags", "batch", "echo-message", "draft/multiline"]
+    op = net.client("op", [CAP])
+    writer = net.client("writer", caps)
+    reader = net.client("reader", ["batch"])  # no multiline: the fallback's plain lines
+    other = net.client("other", caps)
+    net.joined("#old", op, writer, reader)
+    net.joined("#elsewhere", other)
+    assert writer.send("BATCH +r1 draft/multiline #old", "@batch=r1 PRIVMSG #old :one") == []
+    assert other.send("BATCH +o1 draft/multiline #elsewhere",
+                      "@batch=o1 PRIVMSG #elsewhere :mine") == []
+    op.send("RENAME #old #new")
+    writer.take()
+    reader.take()
+    # The old name is free again; a new channel under it is not the batch's target.
+    stranger = net.client("stranger")
+    net.joined("#old", stranger)
+    # One line the client sent before it saw the RENAME, one after.
+    echo = writer.send("@batch=r1 PRIVMSG #old :two", "@batch=r1 PRIVMSG #new :three",
+                       "BATCH -r1")
+    assert "FAIL" not in commands(echo) and "403" not in commands(echo)
+    start = first(echo, "BATCH")
+    assert start.params[1:] == ["draft/multiline", "#new"]
+    assert [(m.params[0], m.params[1]) for m in echo if m.command == "PRIVMSG"] == [
+        ("#new", "one"), ("#new", "two"), ("#new", "three")]
+    assert [(m.command, m.params) for m in reader.take()] == [
+        ("PRIVMSG", ["#new", "one"]), ("PRIVMSG", ["#new", "two"]),
+        ("PRIVMSG", ["#new", "three"])]
+    assert stranger.take() == []
+    # A batch to another channel is left as it was.
+    theirs = other.send("BATCH -o1")
+    assert first(theirs, "BATCH").params[1:] == ["draft/multiline", "#elsewhere"]
+
+
+def test_a_batch_line_naming_a_channel_the_target_never_was_is_still_refused(
+        net: Net) -> None:
+    caps = [CAP, "message-tags", "batch", "echo-message", "draft/multiline"]
+    op = net.client("op", [CAP])
+    writer = net.client("writer", caps)
+    net.joined("#old", op, writer)
+    writer.send("BATCH +r1 draft/multiline #old", "@batch=r1 PRIVMSG #old :one")
+    op.send("RENAME #old #new")
+    writer.take()
+    fail = only(writer.send("@batch=r1 PRIVMSG #other :two"))
+    assert fail.params[:4] == ["BATCH", "MULTILINE_INVALID_TARGET", "#new", "#other"]
+
+
+def test_a_statusmsg_batch_keeps_its_prefix_under_the_new_name(net: Net) -> None:
+    caps = [CAP, "message-tags", "batch", "echo-message", "draft/multiline"]
+    op = net.client("op", [CAP])
+    writer = net.client("writer", caps)
+    voiced = net.client("voiced", caps)
+    net.joined("#old", op, writer, voiced)
+    op.send("MODE #old +o writer", "MODE #old +v voiced")
+    writer.take()
+    voiced.take()
+    assert writer.send("BATCH +r1 draft/multiline @#old",
+                       "@batch=r1 PRIVMSG @#old :ops only") == []
+    op.send("RENAME #old #new")
+    writer.take()
+    voiced.take()
+    echo = writer.send("@batch=r1 PRIVMSG @#new :still", "BATCH -r1")
+    assert first(echo, "BATCH").params[1:] == ["draft/multiline", "@#new"]
+    assert voiced.take() == []  # +v is below @
+    assert first(op.take(), "PRIVMSG").params == ["@#new", "ops only"]

@@ -262,6 +262,8 @@ network_nodes = Table(
     Column("lease_until", BigInteger, nullable=False),
     Column("last_seq", BigInteger, nullable=False, default=0),
     Column("started", BigInteger, nullable=False),
+    # Revision 0011: the server name its users are on (WHOIS, WHO, LUSERS elsewhere).
+    Column("server_name", String(NAME_LEN), nullable=True),
 )
 
 # Users of every node; the unique casefolded nick is the claim: a second node's
@@ -281,6 +283,7 @@ network_users = Table(
     Column("modes", String(64), nullable=False, default=""),
     Column("registered", Integer, nullable=False, default=0),
     Column("since", BigInteger, nullable=False),
+    Column("away", Text, nullable=True),  # revision 0011
     UniqueConstraint("key"),
     Index("ix_network_users_node_id", "node_id"),
 )
@@ -298,6 +301,8 @@ network_channels = Table(
     Column("modes", String(64), nullable=False, default=""),
     Column("mode_key", String(NAME_LEN), nullable=True),
     Column("user_limit", Integer, nullable=True),
+    # Revision 0011: +b/+e/+I as JSON, the whole lists after their latest change.
+    Column("lists", Text, nullable=True),
 )
 
 network_members = Table(

@@ -28,9 +28,9 @@ round trip.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
@@ -42,10 +42,10 @@ from ircish.core.commands import Command
 from ircish.core.extension import Extension
 from ircish.core.multiline import is_stored_multiline, shift_offsets
 from ircish.history.client import StoreClient
+from ircish.history.deferred import DeferredAnswers
 from ircish.history.errors import StorageError, StoreQueryError, StoreUnavailable
 from ircish.history.records import HistoryRecord
 from ircish.history.settings import DEFAULT_EVENTS, StoreSettings
-from ircish.net.connection import Connection
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
@@ -65,6 +65,34 @@ REPLAYED = "history-replayed"
 READ_MARKERS = "read-marker"
 # (account, channel) departures remembered for replay; the oldest go first.
 MAX_DEPARTURES = 10_000
+# Replays on join one connection may have waiting for the store at once; its other
+# joins wait their turn (a JOIN of many channels is not a burst of queries).
+MAX_REPLAYS = 2
+# user.ext key: this connection's replays not yet sent (``PendingReplays``).
+PENDING_REPLAYS = "history-replays"
+
+
+class PendingReplays:
+    """One connection's replays on join that are not sent yet: their turn to ask
+    the store, and by channel key the scope that drops one when the user leaves
+    the channel (or the server) before it is sent, so a slow store never keeps a
+    departed user alive."""
+
+    def __init__(self) -> None:
+        self.turns = trio.CapacityLimiter(MAX_REPLAYS)
+        self.scopes: dict[str, trio.CancelScope] = {}
+
+    def drop(self, key: str) -> None:
+        scope = self.scopes.pop(key, None)
+        if scope is not None:
+            scope.cancel()
+
+
+def pending_replays(user: User) -> PendingReplays:
+    pending = user.ext.get(PENDING_REPLAYS)
+    if not isinstance(pending, PendingReplays):
+        pending = user.ext[PENDING_REPLAYS] = PendingReplays()
+    return pending
 
 
 def settings_from_config(config: Config) -> StoreSettings:
@@ -94,7 +122,8 @@ class HistoryService:
         self.replay_lines = history.replay_on_join
         self.replay_bots = history.replay_bots
         self._nursery: trio.Nursery | None = None
-        self._in_flight: Counter[int] = Counter()
+        # CHATHISTORY answers: at most MAX_IN_FLIGHT a connection.
+        self.deferred = DeferredAnswers(MAX_IN_FLIGHT)
         self._left: dict[tuple[str, str], int] = {}
 
     async def serve(self, app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
@@ -106,11 +135,11 @@ class HistoryService:
                 except StorageError as exc:
                     raise ConfigError(app.config.path, "storage.url", str(exc)) from exc
                 self.restore_channels()
-                self._nursery = nursery
+                self._nursery = self.deferred.nursery = nursery
                 task_status.started()
                 await trio.sleep_forever()
         finally:
-            self._nursery = None
+            self._nursery = self.deferred.nursery = None
 
     async def flush(self) -> None:
         await self.store.flush()
@@ -147,22 +176,11 @@ class HistoryService:
         if request.sub != "TARGETS" and not ch.may_read(server, user, request.target):
             ch.invalid_target(server, user, request)
             return
-        if self._nursery is None or self._in_flight[id(user)] >= MAX_IN_FLIGHT:
+        if not self.deferred.start(server, user, partial(self._answer, user, request)):
             ch.message_error(server, user, request)
-            return
-        self._in_flight[id(user)] += 1
-        # The answer comes after the store's reply; a label must still go on it.
-        replies = server.defer_replies(user)
-        # And the client's next lines wait for it, so its replies keep the order of
-        # its commands (a PING right after CHATHISTORY is answered after the batch).
-        conn = user.sink if isinstance(user.sink, Connection) else None
-        if conn is not None:
-            conn.hold()
-        self._nursery.start_soon(self._answer, user, request, replies, conn)
 
     async def _answer(
         self, user: User, request: ch.HistoryRequest, replies: Replies | None,
-        conn: Connection | None = None,
     ) -> None:
         try:
             (found,) = await self.store.ask(request)
@@ -183,12 +201,6 @@ class HistoryService:
             if user in self.core.connections:
                 with self.core.replies.collecting(replies):
                     ch.message_error(self.core, user, request)
-        finally:
-            if conn is not None:
-                conn.release()
-            self._in_flight[id(user)] -= 1
-            if not self._in_flight[id(user)]:
-                del self._in_flight[id(user)]
 
     # -- replay on join ----------------------------------------------------------
 
@@ -217,7 +229,10 @@ class HistoryService:
             since,
             ch.viewer_of(user),
         )
-        self._nursery.start_soon(self._replay, user, request, missed_since is not None)
+        pending = pending_replays(user)
+        scope = pending.scopes[channel.key] = trio.CancelScope()
+        self._nursery.start_soon(self._replay, user, request, missed_since is not None,
+                                 pending, channel.key, scope)
 
     def missed_since(self, user: User, key: str) -> int | None:
         """When this person last saw ``key`` (µs): the later of their account's read
@@ -242,9 +257,15 @@ class HistoryService:
         if not isinstance(event, events.LeaveEvent):
             return
         user = self.core.find_user(event.nick)  # still known during its quit
-        if user is None or user.account is None:
+        if user is None:
             return
-        entry = (casefold(user.account), casefold(event.channel))
+        key = casefold(event.channel)
+        pending = user.ext.get(PENDING_REPLAYS)
+        if isinstance(pending, PendingReplays):
+            pending.drop(key)
+        if user.account is None:
+            return
+        entry = (casefold(user.account), key)
         self._left.pop(entry, None)
         self._left[entry] = event.micros
         while len(self._left) > MAX_DEPARTURES:
@@ -260,6 +281,10 @@ class HistoryService:
             if entry[1] == old:
                 self._left[(entry[0], new)] = micros
         for user in self.core.connections:
+            pending = user.ext.get(PENDING_REPLAYS)
+            if isinstance(pending, PendingReplays):
+                # Its request names the old channel, which is gone: not sent.
+                pending.drop(old)
             joined = user.ext.get(REPLAYED)
             if isinstance(joined, set):
                 had = old in joined
@@ -268,19 +293,27 @@ class HistoryService:
                 if had:
                     joined.add(new)
 
-    async def _replay(self, user: User, request: ch.HistoryRequest, known: bool) -> None:
+    async def _replay(
+        self, user: User, request: ch.HistoryRequest, known: bool, pending: PendingReplays,
+        key: str, scope: trio.CancelScope,
+    ) -> None:
         channel_name = request.target
         try:
-            (records,) = await self.store.ask(request)
-            if not self.replay_bots:
-                records = [r for r in records if "bot" not in r.tags][-self.replay_lines:]
-            channel = self.core.find_channel(channel_name)
-            if records and channel is not None and channel.key in user.channels:
-                self.send_replay(user, channel.name, records, known)
+            with scope:
+                async with pending.turns:
+                    (records,) = await self.store.ask(request)
+                if not self.replay_bots:
+                    records = [r for r in records if "bot" not in r.tags][-self.replay_lines:]
+                channel = self.core.find_channel(channel_name)
+                if records and channel is not None and channel.key in user.channels:
+                    self.send_replay(user, channel.name, records, known)
         except StoreUnavailable as exc:
             log.debug("no history replay for %s in %s: %s", user.nick, channel_name, exc)
         except Exception:
             log.exception("history replay for %s in %s failed", user.nick, channel_name)
+        finally:
+            if pending.scopes.get(key) is scope:
+                del pending.scopes[key]
 
     def send_replay(
         self, user: User, channel: str, records: Sequence[HistoryRecord], known: bool,

@@ -16,7 +16,7 @@ private conversations. Errors are ``FAIL SEARCH INVALID_PARAMS <attribute>`` and
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
@@ -25,8 +25,8 @@ from ircish.core import chathistory as ch
 from ircish.core.commands import Command
 from ircish.core.extension import Extension
 from ircish.history.client import StoreClient
+from ircish.history.deferred import DeferredAnswers
 from ircish.history.errors import StoreQueryError, StoreUnavailable
-from ircish.net.connection import Connection
 from ircish.protocol.casemap import casefold
 from ircish.protocol.numbers import parse_decimal
 from ircish.search.request import (
@@ -147,37 +147,26 @@ class SearchService:
     def __init__(self, app: IrcServer, store: StoreClient) -> None:
         self.core: Server = app.core
         self.store = store
-        self._nursery: trio.Nursery | None = None
-        self._in_flight: Counter[int] = Counter()
+        self.deferred = DeferredAnswers(MAX_IN_FLIGHT)
 
     async def serve(self, app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
         try:
             async with trio.open_nursery() as nursery:
-                self._nursery = nursery
+                self.deferred.nursery = nursery
                 task_status.started()
                 await trio.sleep_forever()
         finally:
-            self._nursery = None
+            self.deferred.nursery = None
 
     def on_command(self, server: Server, user: User, msg: Message) -> None:
         request = parse_search(server, user, msg)
         if request is None:
             return
-        if self._nursery is None or self._in_flight[id(user)] >= MAX_IN_FLIGHT:
+        if not self.deferred.start(server, user, partial(self._answer, user, request)):
             server.fail(user, "SEARCH", "INTERNAL_ERROR", "Too many searches at once")
-            return
-        self._in_flight[id(user)] += 1
-        # The answer comes after the store's; a label must still go on it, and the
-        # client's next lines wait for it so its replies keep the order of its commands.
-        replies = server.defer_replies(user)
-        conn = user.sink if isinstance(user.sink, Connection) else None
-        if conn is not None:
-            conn.hold()
-        self._nursery.start_soon(self._answer, user, request, replies, conn)
 
     async def _answer(
         self, user: User, request: SearchRequest, replies: Replies | None,
-        conn: Connection | None,
     ) -> None:
         core = self.core
         try:
@@ -206,12 +195,6 @@ class SearchService:
             if user in core.connections:
                 with core.replies.collecting(replies):
                     core.fail(user, "SEARCH", "INTERNAL_ERROR", "The search could not be run")
-        finally:
-            if conn is not None:
-                conn.release()
-            self._in_flight[id(user)] -= 1
-            if not self._in_flight[id(user)]:
-                del self._in_flight[id(user)]
 
 
 def search_feature(app: IrcServer, store: StoreClient) -> Extension:

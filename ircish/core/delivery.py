@@ -198,4 +198,5 @@ def _deliver_one(
         None if recipient is None else recipient.account,
         None if recipient is None else user.session,
         None if recipient is None else recipient.session,
+        status=display[0] if min_rank is not None else "",
     ))

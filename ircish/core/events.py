@@ -67,6 +67,9 @@ class MessageEvent:
     # are the offsets in it where a line continued the previous one with no line
     # feed (draft/multiline-concat); see ircish.core.multiline.
     concat: tuple[int, ...] = ()
+    # A STATUSMSG (``@#chan``): the prefix symbol it was sent to, so it reaches
+    # only members of that rank or higher wherever it is delivered.
+    status: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +218,52 @@ class RenameEvent:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class AwayEvent:
+    """A user's AWAY (``away`` None: back), as away-notify clients were told."""
+
+    msgid: str
+    micros: int
+    source: str
+    nick: str
+    away: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RealnameEvent:
+    """A SETNAME that was accepted."""
+
+    msgid: str
+    micros: int
+    source: str
+    nick: str
+    realname: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostEvent:
+    """A user's username and host changed (CHGHOST); ``source`` is the old mask."""
+
+    msgid: str
+    micros: int
+    source: str
+    nick: str
+    username: str
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
+class InviteEvent:
+    """An INVITE of ``target`` (a nick) to ``channel`` by ``source``."""
+
+    msgid: str
+    micros: int
+    source: str
+    nick: str
+    target: str
+    channel: str
+
+
 Event = (
     MessageEvent
     | JoinEvent
@@ -228,4 +277,8 @@ Event = (
     | AccountEvent
     | RedactEvent
     | RenameEvent
+    | AwayEvent
+    | RealnameEvent
+    | HostEvent
+    | InviteEvent
 )

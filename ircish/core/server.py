@@ -135,7 +135,12 @@ class Server:
         self.motd_lines = self._load_motd()
         self._static: dict[str, StaticReplies] = {}
         self.ever_welcomed = False
-        self.max_users = 0  # the most registered users at once, for 265/266
+        self.max_users = 0  # the most registered users at once, for 266
+        self.max_local = 0  # the most of them on this server, for 265
+        # On a node of a network (ircish.network): the other nodes' users among
+        # ``users`` and how many other nodes are up, kept by its replica (LUSERS).
+        self.remote_users = 0
+        self.linked_servers = 0
         # Filters see every PRIVMSG/NOTICE before delivery; see ircish.core.delivery.
         self.message_filters: tuple[MessageFilter, ...] = ()
         # The shell swaps in a fan-out that knows its connections; this one works
@@ -627,19 +632,24 @@ class Server:
     def send_lusers(self, user: User) -> None:
         # Counted as they change, not by a scan: LUSERS is part of every
         # registration, and a scan made a connection storm quadratic.
+        # On a network: 251, 252, 254 and 266 count every node, 255 and 265 this one.
         invisible = self.user_mode_counts["i"]
         opers = self.user_mode_counts["o"]
         total = len(self.users)
+        local = total - self.remote_users
+        servers = self.linked_servers
         unknown = len(self.connections) - total
         peak = max(self.max_users, total)
+        local_peak = max(self.max_local, local)
         self.numerics(user, (
-            (N.RPL_LUSERCLIENT,
-             (f"There are {total - invisible} users and {invisible} invisible on 1 servers",)),
+            (N.RPL_LUSERCLIENT, (f"There are {total - invisible} users and {invisible}"
+                                 f" invisible on {servers + 1} servers",)),
             (N.RPL_LUSEROP, (str(opers), "operator(s) online")),
             (N.RPL_LUSERUNKNOWN, (str(unknown), "unknown connection(s)")),
             (N.RPL_LUSERCHANNELS, (str(len(self.channels)), "channels formed")),
-            (N.RPL_LUSERME, (f"I have {total} clients and 0 servers",)),
-            (N.RPL_LOCALUSERS, (str(total), str(peak), f"Current local users {total}, max {peak}")),
+            (N.RPL_LUSERME, (f"I have {local} clients and {servers} servers",)),
+            (N.RPL_LOCALUSERS,
+             (str(local), str(local_peak), f"Current local users {local}, max {local_peak}")),
             (N.RPL_GLOBALUSERS,
              (str(total), str(peak), f"Current global users {total}, max {peak}")),
         ))
@@ -664,6 +674,7 @@ class Server:
                  f" as account {user.account}" if user.account else "")
         self.users[user.key] = user
         self.max_users = max(self.max_users, len(self.users))
+        self.max_local = max(self.max_local, len(self.users) - self.remote_users)
         monitor.online(self, user)
         self.numeric(user, N.RPL_WELCOME,
                      f"Welcome to the {self.config.server.network} IRC Network {user.source}")

@@ -61,6 +61,7 @@ class User:
         "channels",
         "connected_at",
         "ext",
+        "home",
         "host",
         "invited",
         "ip",
@@ -120,6 +121,9 @@ class User:
         # a user without an account belongs to the connection that took part,
         # because whoever registers the same nick later is somebody else.
         self.session = secrets.token_hex(8)
+        # The server a user of another node of the network is on (WHOIS, WHO);
+        # empty for this server's own users.
+        self.home = ""
 
     def set_nick(self, nick: str) -> None:
         self.nick = nick

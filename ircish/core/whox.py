@@ -65,7 +65,7 @@ def reply_params(
         elif field == "h":
             out.append(target.host)
         elif field == "s":
-            out.append(server.name)
+            out.append(target.home or server.name)
         elif field == "n":
             out.append(target.nick)
         elif field == "f":

@@ -80,6 +80,7 @@ def deliver_multiline(
         None if recipient is None else user.session,
         None if recipient is None else recipient.session,
         offsets,
+        display[0] if min_rank is not None else "",
     ))
 
 

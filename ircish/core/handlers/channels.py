@@ -191,7 +191,8 @@ def invite(server: Server, user: User, msg: Message) -> None:
         return
     channel.invited.add(target.key)
     server.numeric(user, N.RPL_INVITING, target.nick, channel.name)
-    server.relay([target], "INVITE", [target.nick, channel.name], user.source)
+    # One line for the one invited and the watchers: other nodes replay it as is.
+    line = server.relay([target], "INVITE", [target.nick, channel.name], user.source)
     if target.away is not None:
         server.numeric(user, N.RPL_AWAY, target.nick, target.away)
     # invite-notify: members who could invite there themselves (operators only,
@@ -202,4 +203,6 @@ def invite(server: Server, user: User, msg: Message) -> None:
         and ("i" not in channel.modes or channel.is_op(m))
     ]
     if watchers:
-        server.relay(watchers, "INVITE", [target.nick, channel.name], user.source)
+        server.relay_members(watchers, line)
+    server.emit(events.InviteEvent(line.msgid, server.micros(line.ts), user.source, user.nick,
+                                   target.nick, channel.name))

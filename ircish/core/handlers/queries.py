@@ -7,8 +7,8 @@ import time
 from typing import TYPE_CHECKING
 
 from ircish import __version__
+from ircish.core import events, whox
 from ircish.core import numerics as N
-from ircish.core import whox
 from ircish.core.masks import mask_matches
 from ircish.core.monitor import audience
 from ircish.core.state import BOT_MODE
@@ -38,8 +38,8 @@ def _who_reply(
                        *whox.reply_params(server, user, target, channel, flags, query))
         return
     name = channel.name if channel is not None else "*"
-    server.numeric(user, N.RPL_WHOREPLY, name, target.username, target.host, server.name,
-                   target.nick, flags, f"0 {target.realname}")
+    server.numeric(user, N.RPL_WHOREPLY, name, target.username, target.host,
+                   target.home or server.name, target.nick, flags, f"0 {target.realname}")
 
 
 def elsewhere(server: Server, user: User, target: str) -> bool:
@@ -84,7 +84,8 @@ def who(server: Server, user: User, msg: Message) -> None:
                 if opers_only and not other.oper:
                     continue
                 if any(mask_matches(mask, field) for field in
-                       (other.nick, other.username, other.host, other.realname, server.name)):
+                       (other.nick, other.username, other.host, other.realname,
+                        other.home or server.name)):
                     _who_reply(server, user, other, None, query)
     server.numeric(user, N.RPL_ENDOFWHO, asked, "End of /WHO list")
 
@@ -108,7 +109,7 @@ def whois(server: Server, user: User, msg: Message) -> None:
         ]
         if visible:
             server.numeric(user, N.RPL_WHOISCHANNELS, target.nick, " ".join(visible))
-        server.numeric(user, N.RPL_WHOISSERVER, target.nick, server.name,
+        server.numeric(user, N.RPL_WHOISSERVER, target.nick, target.home or server.name,
                        server.config.server.description)
         if target.away is not None:
             server.numeric(user, N.RPL_AWAY, target.nick, target.away)
@@ -182,7 +183,9 @@ def away(server: Server, user: User, msg: Message) -> None:
     else:
         server.numeric(user, N.RPL_UNAWAY, "You are no longer marked as being away")
     watchers = [u for u in audience(server, user, "away-notify") if u is not user]
-    server.relay(watchers, "AWAY", [text] if text else [], user.source)
+    line = server.relay(watchers, "AWAY", [text] if text else [], user.source)
+    server.emit(events.AwayEvent(line.msgid, server.micros(line.ts), user.source, user.nick,
+                                 user.away))
 
 
 def motd(server: Server, user: User, msg: Message) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ircish.core import events
 from ircish.core.monitor import audience
 
 if TYPE_CHECKING:
@@ -33,4 +34,6 @@ def setname(server: Server, user: User, msg: Message) -> None:
         return
     user.realname = text
     # The sender is confirmed only if it has the capability (without it: silently).
-    server.relay(audience(server, user, SETNAME_CAP), "SETNAME", [text], user.source)
+    line = server.relay(audience(server, user, SETNAME_CAP), "SETNAME", [text], user.source)
+    server.emit(events.RealnameEvent(line.msgid, server.micros(line.ts), user.source,
+                                     user.nick, text))

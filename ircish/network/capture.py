@@ -17,15 +17,30 @@ from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
-    from ircish.core.state import User
+    from ircish.core.state import Channel, User
 
 Op = dict[str, Any]
+# The channel lists by mode letter, and the Channel attribute holding each.
+LIST_MODES = {"b": "bans", "e": "excepts", "I": "invex"}
 
 
-def user_op(user: User, micros: int) -> Op:
+def channel_lists(server: Server, channel: Channel) -> dict[str, list[list[Any]]]:
+    """+b/+e/+I as ``{letter: [[mask, set by, set at (µs)], ...]}`` (JSON)."""
+    return {letter: [[mask, setter, server.micros(when)]
+                     for mask, setter, when in getattr(channel, attr)]
+            for letter, attr in LIST_MODES.items()}
+
+
+def user_op(user: User, micros: int, server: str = "") -> Op:
     return {"t": "user", "session": user.session, "nick": user.nick,
             "username": user.username, "host": user.host, "realname": user.realname,
-            "account": user.account, "modes": "".join(sorted(user.modes)), "micros": micros}
+            "account": user.account, "modes": "".join(sorted(user.modes)), "away": user.away,
+            "server": server, "micros": micros}
+
+
+def node_op(node: str, server: str) -> Op:
+    """A node's first operation after it joins: the server name its users are on."""
+    return {"t": "node", "node": node, "server": server}
 
 
 class Capture:
@@ -52,7 +67,7 @@ class Capture:
                 return None
             self.local[user.key] = user
             self.sessions[user.session] = user
-            return user_op(user, event.micros)  # type: ignore[union-attr]
+            return user_op(user, event.micros, self.server.name)  # type: ignore[union-attr]
         if kind is events.DisconnectEvent:
             return self._quit(event)  # type: ignore[arg-type]
         if kind is events.NickEvent:
@@ -68,14 +83,54 @@ class Capture:
             if user is None or user.key not in self.local:
                 return None
             return {"t": "account", "session": user.session, "account": user.account}
+        if kind is events.AwayEvent:
+            ev_away: events.AwayEvent = event  # type: ignore[assignment]
+            return self._about(ev_away.nick, {"t": "away", "away": ev_away.away}, ev_away)
+        if kind is events.RealnameEvent:
+            ev_name: events.RealnameEvent = event  # type: ignore[assignment]
+            return self._about(ev_name.nick, {"t": "realname", "realname": ev_name.realname},
+                               ev_name)
+        if kind is events.HostEvent:
+            ev_host: events.HostEvent = event  # type: ignore[assignment]
+            return self._about(ev_host.nick, {"t": "host", "username": ev_host.username,
+                                              "host": ev_host.host}, ev_host)
+        if kind is events.InviteEvent:
+            return self._invite(event)  # type: ignore[arg-type]
+        if kind is events.RenameEvent:
+            ev_rename: events.RenameEvent = event  # type: ignore[assignment]
+            return {"t": "rename", "old": ev_rename.old, "new": ev_rename.new,
+                    "reason": ev_rename.reason, "source": ev_rename.source,
+                    "msgid": ev_rename.msgid, "micros": ev_rename.micros}
         return None
 
+    def _about(self, nick: str, op: Op,
+               ev: events.AwayEvent | events.RealnameEvent | events.HostEvent) -> Op | None:
+        """A change to one of this node's users (bots stay on their node)."""
+        user = self.local.get(casefold(nick))
+        if user is None:
+            return None
+        op.update(session=user.session, source=ev.source, msgid=ev.msgid, micros=ev.micros)
+        return op
+
+    def _invite(self, ev: events.InviteEvent) -> Op | None:
+        target = self.server.find_user(ev.target)
+        if casefold(ev.nick) not in self.local or target is None:
+            return None
+        # The invited may be anyone's, ours too (the other nodes' operators may watch).
+        return {"t": "invite", "session": target.session, "channel": ev.channel,
+                "source": ev.source, "msgid": ev.msgid, "micros": ev.micros}
+
     def _message(self, ev: events.MessageEvent) -> Op | None:
+        if casefold(ev.nick) not in self.local:
+            # A bot's: bots are this node's own (docs/network.md, "Bots").
+            return None
         op: Op = {"t": "msg", "command": ev.command, "source": ev.source, "account": ev.account,
                   "target": ev.target, "channel": ev.is_channel, "text": ev.text,
                   "tags": ev.tags, "msgid": ev.msgid, "micros": ev.micros}
         if ev.concat:
             op["concat"] = list(ev.concat)
+        if ev.status:
+            op["status"] = ev.status
         if not ev.is_channel:
             recipient = self.server.find_user(ev.target)
             if recipient is None or recipient.key in self.local:
@@ -90,6 +145,7 @@ class Capture:
             return None
         return {"t": "join", "session": user.session, "channel": channel.name,
                 "held": channel.members.get(user, ""), "modes": "".join(sorted(channel.modes)),
+                "created": self.server.micros(channel.created),
                 "source": ev.source, "msgid": ev.msgid, "micros": ev.micros}
 
     def _leave(self, ev: events.LeaveEvent) -> Op | None:
@@ -131,7 +187,12 @@ class Capture:
         held = [(member.session, channel.members[member])
                 for member in (self.server.find_user(p) for p in ev.modes[1:])
                 if member is not None and member in channel.members]
-        return {"t": "mode", "channel": channel.name, "modes": list(ev.modes),
-                "flags": "".join(sorted(channel.modes)), "key": channel.password,
-                "limit": channel.limit, "held": held, "source": ev.source,
-                "msgid": ev.msgid, "micros": ev.micros}
+        op: Op = {"t": "mode", "channel": channel.name, "modes": list(ev.modes),
+                  "flags": "".join(sorted(channel.modes)), "key": channel.password,
+                  "limit": channel.limit, "held": held, "source": ev.source,
+                  "msgid": ev.msgid, "micros": ev.micros}
+        if ev.modes and any(ch in LIST_MODES for ch in ev.modes[0]):
+            # The lists as they ended up, for the tables (a node that starts later).
+            op["lists"] = channel_lists(self.server, channel)
+        return op
+

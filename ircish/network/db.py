@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 
+from ircish.network import effects
 from ircish.protocol.casemap import casefold
 
 CHANNEL = "ircish_network"
@@ -48,6 +49,7 @@ class Snapshot:
     users: list[dict[str, Any]] = field(default_factory=list)
     channels: list[dict[str, Any]] = field(default_factory=list)
     members: list[tuple[str, str, str]] = field(default_factory=list)  # key, session, held
+    extra: dict[str, Any] = field(default_factory=dict)  # effects.read_state
 
 
 def connect(url: str, autocommit: bool = False, name: str = "ircish") -> psycopg.Connection[Any]:
@@ -110,7 +112,8 @@ def leave(conn: psycopg.Connection[Any], node: str, epoch: int) -> None:
 
 def reap(conn: psycopg.Connection[Any], node: str, epoch: int) -> list[Op]:
     """If no other survivor is at it, declare every node whose lease ran out dead:
-    a new epoch fences it, and its users QUIT (in our sequence). The QUITs made."""
+    a new epoch fences it, and its users QUIT (in our sequence), then a ``down``
+    operation says it is gone (LUSERS). The operations made."""
     made: list[Op] = []
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (REAPER_LOCK,))
@@ -127,6 +130,7 @@ def reap(conn: psycopg.Connection[Any], node: str, epoch: int) -> list[Op]:
             cur.execute("UPDATE network_nodes SET alive = 0, epoch = epoch + 1 WHERE node_id = %s",
                         (gone,))
             made += _quits_for(cur, gone, f"{gone} left the network")
+            made.append({"t": "down", "node": gone})
         if made:
             _append(cur, node, epoch, made)
         else:
@@ -173,6 +177,7 @@ def _append(cur: psycopg.Cursor[Any], node: str, epoch: int, ops: list[Op]) -> i
 
 def _apply(cur: psycopg.Cursor[Any], op: Op) -> None:
     """An event's lasting effect on the shared tables (a message has none)."""
+    effects.apply(cur, op)
     kind = op["t"]
     if kind == "user":
         cur.execute(
@@ -265,9 +270,10 @@ def snapshot(conn: psycopg.Connection[Any], node: str, epoch: int) -> Snapshot:
                         " JOIN network_users u ON u.session = m.session WHERE u.node_id <> %s",
                         (node,))
             members = [(r[0], r[1], r[2]) for r in cur.fetchall()]
+            extra = effects.read_state(cur, node)
     finally:
         conn.isolation_level = None
-    return Snapshot(epoch, positions, users, channels, members)
+    return Snapshot(epoch, positions, users, channels, members, extra)
 
 
 def read_new(conn: psycopg.Connection[Any], node: str, positions: dict[str, int],

@@ -21,7 +21,7 @@ from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.closing import closing_link
 from ircish.core.extension import Extension
-from ircish.network.capture import Capture
+from ircish.network.capture import Capture, node_op
 from ircish.network.client import NetworkClient, NetworkUnavailable
 from ircish.network.replica import Replica, is_remote
 from ircish.protocol.casemap import casefold
@@ -76,7 +76,9 @@ class NetworkNode:
 
     def _ready(self, snapshot: Any) -> None:
         self.seen = dict(snapshot.positions)
-        self.replica.load(snapshot.users, snapshot.channels, snapshot.members)
+        self.replica.load(snapshot.users, snapshot.channels, snapshot.members, snapshot.extra)
+        # Our users' server name, for the others' WHOIS, WHO and LUSERS.
+        self.client.submit(node_op(self.node, self.server.name))
         log.info("node %s (epoch %d) sees %d users of other nodes", self.node, snapshot.epoch,
                  len(snapshot.users))
 

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ircish.chghost.feature import CAP as CHGHOST_CAP
+from ircish.chghost.feature import simulate_reconnect
 from ircish.core import monitor, multiline
 from ircish.core.lines import LineVariants
 from ircish.core.multiline import MessageLines
-from ircish.core.state import BOT_MODE, PREFIXES, TAG_MESSAGE_TAGS, Channel, User
+from ircish.core.state import BOT_MODE, PREFIX_RANK, PREFIXES, TAG_MESSAGE_TAGS, Channel, User
+from ircish.network.capture import LIST_MODES
 from ircish.protocol.casemap import casefold
 from ircish.protocol.message import format_line
+from ircish.rename import feature as rename
 
 if TYPE_CHECKING:
     from ircish.core.server import Server
@@ -29,7 +34,8 @@ log = logging.getLogger("ircish.network")
 
 Op = dict[str, Any]
 _PREFIX_MODES = "".join(mode for mode, _ in PREFIXES)
-_LIST_MODES = {"b": "bans", "e": "excepts", "I": "invex"}
+SETNAME_CAP = "setname"  # the core's (only core.commands imports its handlers)
+_STATUS_RANK = {symbol: PREFIX_RANK[mode] for mode, symbol in PREFIXES}
 RECENT_MSGIDS = 50_000
 
 
@@ -63,6 +69,8 @@ class Replica:
         # and must not be shown twice.
         self._recent: set[str] = set()
         self._recent_order: deque[str] = deque()
+        # The other live nodes and their server names (LUSERS, WHOIS's 312).
+        self.nodes: dict[str, str] = {}
 
     def apply(self, origin: str, op: Op) -> None:
         msgid = op.get("msgid")
@@ -107,12 +115,16 @@ class Replica:
         user.username = op["username"]
         user.realname = op["realname"]
         user.account = op.get("account")
+        user.away = op.get("away")
+        user.home = op.get("server") or self.nodes.get(origin) or origin
         user.connected_at = user.last_active = op["micros"] / 1_000_000
         user.set_nick(op["nick"])
         for mode in op.get("modes", ""):
             server.set_user_mode(user, mode, True)
         user.registered = True
         server.users[user.key] = user
+        server.remote_users += 1
+        server.max_users = max(server.max_users, len(server.users))
         self.sessions[user.session] = user
         monitor.online(server, user)
 
@@ -143,7 +155,8 @@ class Replica:
         if server.users.get(user.key) is user:
             del server.users[user.key]
             monitor.offline(server, user.nick)
-        self.sessions.pop(user.session, None)
+        if self.sessions.pop(user.session, None) is not None:
+            server.remote_users -= 1
         server.whowas.append((user.nick, user.username, user.host, user.realname,
                               server.clock()))
 
@@ -172,25 +185,89 @@ class Replica:
         if user is not None:
             user.account = op["account"]
 
+    def _node(self, origin: str, op: Op) -> None:
+        self.nodes[op["node"]] = op["server"]
+        self.server.linked_servers = len(self.nodes)
+
+    def _down(self, origin: str, op: Op) -> None:
+        self.nodes.pop(op["node"], None)
+        self.server.linked_servers = len(self.nodes)
+
+    def _away(self, origin: str, op: Op) -> None:
+        user = self._remote(op)
+        if user is None:
+            return
+        user.away = op["away"]
+        watchers = monitor.audience(self.server, user, "away-notify")
+        line = self._line("AWAY", [op["away"]] if op["away"] else [], user.source, op, user)
+        self._to_local(watchers, line)
+
+    def _realname(self, origin: str, op: Op) -> None:
+        user = self._remote(op)
+        if user is None:
+            return
+        user.realname = op["realname"]
+        line = self._line("SETNAME", [op["realname"]], user.source, op, user)
+        self._to_local(monitor.audience(self.server, user, SETNAME_CAP), line)
+
+    def _host(self, origin: str, op: Op) -> None:
+        user = self._remote(op)
+        if user is None:
+            return
+        server = self.server
+        old = user.source
+        told = monitor.audience(server, user, CHGHOST_CAP)
+        fallback = [p for p in server.peers(user)
+                    if CHGHOST_CAP not in p.caps and not is_remote(p)]
+        user.username = op["username"]
+        user.host = op["host"]
+        user.set_nick(user.nick)
+        self._to_local(told, self._line("CHGHOST", [op["username"], op["host"]], old, op, user))
+        if fallback:
+            simulate_reconnect(server, user, old, fallback)
+
+    def _invite(self, origin: str, op: Op) -> None:
+        target = self.sessions.get(op["session"])
+        channel = self.server.find_channel(op["channel"])
+        if target is None or channel is None:
+            return
+        # The invitation lets the target through +i on its own node.
+        channel.invited.add(target.key)
+        line = self._line("INVITE", [target.nick, channel.name], op["source"], op)
+        if not is_remote(target):
+            target.sink.send(line.for_mask(target.tagmask))
+        inviter = self.server.sender_of(op["source"])
+        watchers = [m for m in channel.members
+                    if m is not inviter and m is not target and "invite-notify" in m.caps
+                    and ("i" not in channel.modes or channel.is_op(m))]
+        self._to_local(watchers, line)
+
     # ---- channels ---------------------------------------------------------------------
 
     def _channel(self, name: str, micros: int, flags: str) -> Channel:
         server = self.server
         key = casefold(name)
         channel = server.channels.get(key)
+        created = micros / 1_000_000
         if channel is None:
-            channel = Channel(name=name, key=key, created=micros / 1_000_000)
+            channel = Channel(name=name, key=key, created=created)
             channel.modes.update(flags)
             server.channels[key] = channel
+        elif created < channel.created:
+            # Made on two nodes at once (or kept by each, +P): the older time wins
+            # everywhere, as the oldest timestamp does between linked servers.
+            channel.created = created
         return channel
 
     def _join(self, origin: str, op: Op) -> None:
         user = self._remote(op)
         if user is None:
             return
-        channel = self._channel(op["channel"], op["micros"], op.get("modes", ""))
+        channel = self._channel(op["channel"], op.get("created", op["micros"]),
+                                op.get("modes", ""))
         if channel.key in user.channels:
             return
+        channel.invited.discard(user.key)
         channel.add_member(user, op["held"])
         user.channels[channel.key] = channel
         extended = (user.source, [channel.name, user.account or "*", user.realname])
@@ -237,9 +314,9 @@ class Replica:
         for ch in modes[0] if modes else "":
             if ch in "+-":
                 adding = ch == "+"
-            elif ch in _LIST_MODES:
+            elif ch in LIST_MODES:
                 mask = args.pop(0) if args else ""
-                masks: list[tuple[str, str, float]] = getattr(channel, _LIST_MODES[ch])
+                masks: list[tuple[str, str, float]] = getattr(channel, LIST_MODES[ch])
                 folded = casefold(mask)
                 masks[:] = [m for m in masks if casefold(m[0]) != folded]
                 if adding:
@@ -247,7 +324,8 @@ class Replica:
             elif ch in _PREFIX_MODES or ch == "k" or (ch == "l" and adding):
                 if args:
                     args.pop(0)
-        # Flags, key, limit and prefixes as they ended up on the origin.
+        # Lists, flags, key, limit and prefixes as they ended up on the origin.
+        self._set_lists(channel, op.get("lists"))
         channel.modes = set(op["flags"])
         channel.password = op["key"]
         channel.limit = op["limit"]
@@ -256,6 +334,29 @@ class Replica:
             if member is not None and member in channel.members:
                 channel.members[member] = held
         self._to_channel(channel, self._line("MODE", [channel.name, *modes], op["source"], op))
+
+    def _rename(self, origin: str, op: Op) -> None:
+        server = self.server
+        channel = server.find_channel(op["old"])
+        new = op["new"]
+        if channel is None:
+            return
+        taken = server.find_channel(new)
+        if taken is not None and taken is not channel:
+            log.warning("network: rename of %s to %s from %s: the new name is taken here",
+                        op["old"], new, origin)
+            return
+        old = channel.name
+        line = self._line("RENAME", [old, new, op["reason"]], op["source"], op)
+        rename.rename_channel(server, channel, new)
+        local = [m for m in channel.members if not is_remote(m)]
+        told = [m for m in local if rename.CAP in m.caps]
+        self._to_local(told, line)
+        if casefold(old) != casefold(new):
+            part_text = op["reason"] or f"Channel renamed to {new}"
+            for member in local:
+                if rename.CAP not in member.caps:
+                    rename.fallback(server, member, channel, old, part_text)
 
     # ---- messages ---------------------------------------------------------------------
 
@@ -270,12 +371,17 @@ class Replica:
             # A draft/multiline message: its lines, never a raw line feed in one line.
             self._multiline(op, tags, bot)
             return
-        params = [op["target"]] if tags_only else [op["target"], text]
+        status = op.get("status", "")
+        shown = status + op["target"]
+        params = [shown] if tags_only else [shown, text]
         line = LineVariants(format_line(command, params, op["source"]), op["msgid"],
                             op["micros"] / 1_000_000, tags or None, op.get("account"), bot)
         if op["channel"]:
             channel = server.find_channel(op["target"])
             if channel is None:
+                return
+            if status:
+                self._to_status(channel, _STATUS_RANK[status], line, tags_only)
                 return
             fanout = server.fanout
             for mask, sinks in channel.sinks_by_mask.items():
@@ -289,15 +395,28 @@ class Replica:
             return
         recipient.sink.send(line.for_mask(recipient.tagmask))
 
+    def _to_status(self, channel: Channel, rank: int, line: LineVariants,
+                   tags_only: bool) -> None:
+        """A STATUSMSG: the members holding ``rank`` or higher only."""
+        for member, held in channel.members.items():
+            if not held or PREFIX_RANK[held[0]] > rank or is_remote(member):
+                continue
+            if tags_only and not member.tagmask & TAG_MESSAGE_TAGS:
+                continue
+            member.sink.send(line.for_mask(member.tagmask))
+
     def _multiline(self, op: Op, tags: dict[str, str], bot: bool) -> None:
         server = self.server
+        status = op.get("status", "")
         message = MessageLines(
-            op["source"], op["command"], op["target"],
+            op["source"], op["command"], status + op["target"],
             multiline.split(op["text"], op.get("concat") or ()), op["msgid"],
             op["micros"] / 1_000_000, tags or None, op.get("account"), bot, server.line_budget)
         if op["channel"]:
             channel = server.find_channel(op["target"])
-            recipients = [] if channel is None else list(channel.members)
+            recipients = [] if channel is None else [
+                member for member, held in channel.members.items()
+                if not status or (held and PREFIX_RANK[held[0]] <= _STATUS_RANK[status])]
         else:
             recipients = [self.sessions.get(op.get("to", ""))]
         for user in recipients:
@@ -311,14 +430,25 @@ class Replica:
             for channel in list(user.channels.values()):
                 server.remove_member(channel, user)
             self._forget(user)
+        self.nodes.clear()
+        server.linked_servers = 0
 
     # ---- a node's start --------------------------------------------------------------
 
     def load(self, users: list[dict[str, Any]], channels: list[dict[str, Any]],
-             members: list[tuple[str, str, str]]) -> None:
-        """The network as the snapshot found it (no client is connected yet)."""
+             members: list[tuple[str, str, str]], extra: dict[str, Any] | None = None) -> None:
+        """The network as the snapshot found it (no client is connected yet).
+
+        ``extra`` (``ircish.network.effects.read_state``): the live nodes' server
+        names, away messages, and the channels' +b/+e/+I lists."""
+        extra = extra or {}
+        for node, name in extra.get("nodes", {}).items():
+            self._node(node, {"node": node, "server": name})
+        away = extra.get("away", {})
         for row in users:
-            self._user(row["node"], {**row, "micros": row["since"]})
+            self._user(row["node"], {**row, "micros": row["since"],
+                                     "away": away.get(row["session"])})
+        lists = extra.get("lists", {})
         for row in channels:
             channel = self._channel(row["name"], row["created"], row["flags"])
             channel.topic = row["topic"]
@@ -326,12 +456,21 @@ class Replica:
             channel.topic_time = row["topic_time"] / 1_000_000
             channel.password = row["mode_key"]
             channel.limit = row["limit"]
+            self._set_lists(channel, lists.get(row["key"]))
         for key, session, held in members:
             user = self.sessions.get(session)
             channel = self.server.channels.get(key)
             if user is not None and channel is not None and is_remote(user):
                 channel.add_member(user, held)
                 user.channels[key] = channel
+
+    @staticmethod
+    def _set_lists(channel: Channel, lists: dict[str, list[list[Any]]] | None) -> None:
+        for letter, entries in (lists or {}).items():
+            attr = LIST_MODES.get(letter)
+            if attr is not None:
+                setattr(channel, attr, [(str(mask), str(setter), int(when) / 1_000_000)
+                                        for mask, setter, when in entries])
 
     # ---- helpers ----------------------------------------------------------------------
 
@@ -344,6 +483,11 @@ class Replica:
         bot = sender is not None and BOT_MODE in sender.modes
         return LineVariants(format_line(command, params, source), op["msgid"],
                             op["micros"] / 1_000_000, None, account, bot, extended)
+
+    def _to_local(self, users: Iterable[User], line: LineVariants) -> None:
+        for user in users:
+            if not is_remote(user):
+                user.sink.send(line.for_mask(user.tagmask))
 
     def _to_channel(self, channel: Channel, line: LineVariants) -> None:
         fanout = self.server.fanout

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ircish.core.server import Server
-from ircish.network.capture import Capture
+from ircish.network.capture import Capture, node_op
 from ircish.network.replica import Replica, is_remote
 from ircish.protocol import parse
 from tests.core.helpers import Net, every, first, make_server
@@ -20,7 +20,8 @@ CAPS = ["message-tags", "server-time", "echo-message", "extended-join"]
 class Node:
     def __init__(self, tmp_path: Path, name: str) -> None:
         self.name = name
-        self.server: Server = make_server(tmp_path, {"channels": {"auto_join": []}})
+        self.server: Server = make_server(tmp_path, {"channels": {"auto_join": []},
+                                                     "server": {"name": f"{name}.test"}})
         sessions: dict = {}
         self.capture = Capture(self.server, sessions)
         self.replica = Replica(self.server, sessions)
@@ -40,6 +41,9 @@ class Node:
 def pair(tmp_path: Path) -> tuple[Node, Node]:
     a, b = Node(tmp_path, "a"), Node(tmp_path, "b")
     a.peers, b.peers = [b], [a]
+    for node in (a, b):
+        # As the feature does once joined: its server name for the other nodes.
+        node.peers[0].replica.apply(node.name, node_op(node.name, node.server.name))
     return a, b
 
 
@@ -171,3 +175,208 @@ def test_a_multiline_message_reaches_the_other_node_as_lines_never_a_line_feed(
     assert start.command == "BATCH" and start.tags["msgid"] == msgid
     assert [m.params[-1] for m in inner] == ["hello", "how is ", "everyone?", "\x01fake"]
     assert ["draft/multiline-concat" in m.tags for m in inner] == [False, False, True, False]
+
+
+# ---- network-wide state and answers -------------------------------------------------
+
+
+def test_away_is_seen_on_the_other_node_with_the_same_line(pair: tuple[Node, Node]) -> None:
+    a, b = pair
+    alice = a.net.client("alice", [*CAPS, "away-notify"])
+    bob = b.net.client("bob", [*CAPS, "away-notify"])
+    alice.send("JOIN #c")
+    bob.send("JOIN #c")
+    alice.take()
+    alice.send("AWAY :lunch")
+    away = first(bob.take(), "AWAY")
+    assert away.source == alice.user.source and away.params == ["lunch"]
+    assert b.server.find_user("alice").away == "lunch"  # type: ignore[union-attr]
+    # WHOIS and a private message on b answer 301 for a's user.
+    assert first(bob.send("WHOIS alice"), "301").params[-1] == "lunch"
+    assert first(bob.send("PRIVMSG alice :there?"), "301").params[-1] == "lunch"
+    assert first(bob.send("WHO alice"), "352").params[6].startswith("G")
+    # Back: AWAY without a parameter, same msgid and time as a's away-notify peers saw.
+    carol = a.net.client("carol", [*CAPS, "away-notify"])
+    carol.send("JOIN #c")
+    alice.take()
+    bob.take()
+    alice.send("AWAY")
+    _same(first(carol.take(), "AWAY"), back := first(bob.take(), "AWAY"))
+    assert back.params == []
+    assert b.server.find_user("alice").away is None  # type: ignore[union-attr]
+
+
+def test_setname_and_chghost_reach_the_other_node(pair: tuple[Node, Node]) -> None:
+    from ircish.chghost.feature import change_host, chghost_feature
+
+    a, b = pair
+    for node in (a, b):
+        node.server.install(chghost_feature(None))  # type: ignore[arg-type]
+    alice = a.net.client("alice", [*CAPS, "setname", "chghost"])
+    carol = a.net.client("carol", [*CAPS, "setname", "chghost"])
+    bob = b.net.client("bob", [*CAPS, "setname", "chghost"])
+    dave = b.net.client("dave", CAPS)  # neither capability: the fallbacks
+    for client in (alice, carol, bob, dave):
+        client.send("JOIN #c")
+    for client in (alice, carol, bob, dave):
+        client.take()
+    alice.send("SETNAME :Alice Liddell")
+    _same(first(carol.take(), "SETNAME"), first(bob.take(), "SETNAME"))
+    assert not [m for m in dave.take() if m.command == "SETNAME"]
+    assert first(bob.send("WHOIS alice"), "311").params[-1] == "Alice Liddell"
+    old = alice.user.source
+    change_host(a.server, alice.user, "~al", "cloak/alice")
+    seen = first(bob.take(), "CHGHOST")
+    _same(first(carol.take(), "CHGHOST"), seen)
+    assert seen.source == old and seen.params == ["~al", "cloak/alice"]
+    remote = b.server.find_user("alice")
+    assert remote is not None and remote.source == "alice!~al@cloak/alice"
+    fallback = dave.take()
+    assert first(fallback, "QUIT").source == old
+    assert first(fallback, "JOIN").source == "alice!~al@cloak/alice"
+    # Bans on b match the new mask.
+    channel = b.server.find_channel("#c")
+    assert channel is not None and channel.is_banned(remote) is False
+    channel.bans.append(("*!*@cloak/alice", "x", 0.0))
+    assert channel.is_banned(remote)
+
+
+def test_an_invite_on_one_node_opens_a_plus_i_channel_on_the_other(
+    pair: tuple[Node, Node],
+) -> None:
+    a, b = pair
+    alice = a.net.client("alice", [*CAPS, "invite-notify"])
+    bob = b.net.client("bob", CAPS)
+    carol = b.net.client("carol", [*CAPS, "invite-notify"])
+    dave = b.net.client("dave", [*CAPS, "invite-notify"])
+    alice.send("JOIN #c", "MODE #c +i")
+    assert first(carol.send("JOIN #c"), "473")  # not invited: refused on b too
+    alice.send("INVITE carol #c")
+    carol.send("JOIN #c")
+    alice.send(f"MODE #c +o {carol.nick}")
+    alice.take()
+    carol.take()
+    alice.send("INVITE bob #c")
+    invite = first(bob.take(), "INVITE")
+    assert invite.params == ["bob", "#c"] and invite.source == alice.user.source
+    # carol is an operator of #c with invite-notify: told, with the same line.
+    _same(first(carol.take(), "INVITE"), invite)
+    assert first(bob.send("JOIN #c"), "JOIN")
+    assert bob.user in b.server.find_channel("#c").members  # type: ignore[union-attr]
+    assert bob.user.key not in b.server.find_channel("#c").invited  # type: ignore[union-attr]
+    assert not [m for m in dave.take() if m.command == "INVITE"]
+
+
+def test_statusmsg_reaches_only_the_ranks_it_names_on_the_other_node(
+    pair: tuple[Node, Node],
+) -> None:
+    a, b = pair
+    alice = a.net.client("alice", CAPS)
+    bob = b.net.client("bob", CAPS)
+    carol = b.net.client("carol", CAPS)
+    for client in (alice, bob, carol):
+        client.send("JOIN #c")
+    alice.send("MODE #c +o carol")
+    for client in (alice, bob, carol):
+        client.take()
+    echo = first(alice.send("PRIVMSG @#c :ops only"), "PRIVMSG")
+    assert echo.params == ["@#c", "ops only"]
+    _same(first(carol.take(), "PRIVMSG"), echo)
+    assert not [m for m in bob.take() if m.command == "PRIVMSG"]
+    alice.send("PRIVMSG #c :everyone")
+    assert first(bob.take(), "PRIVMSG").params == ["#c", "everyone"]
+
+
+def test_a_rename_on_one_node_renames_the_channel_on_the_other(
+    pair: tuple[Node, Node],
+) -> None:
+    from ircish.rename.feature import rename_feature
+
+    a, b = pair
+    for node in (a, b):
+        node.server.install(rename_feature(None))  # type: ignore[arg-type]
+    alice = a.net.client("alice", [*CAPS, "draft/channel-rename"])
+    bob = b.net.client("bob", [*CAPS, "draft/channel-rename"])
+    dave = b.net.client("dave", CAPS)
+    for client in (alice, bob, dave):
+        client.send("JOIN #c")
+    alice.send("TOPIC #c :kept")
+    for client in (alice, bob, dave):
+        client.take()
+    echo = first(alice.send("RENAME #c #d :tidier"), "RENAME")
+    _same(first(bob.take(), "RENAME"), echo)
+    fallback = dave.take()
+    assert first(fallback, "PART").params[0] == "#c"
+    assert first(fallback, "JOIN").params[0] == "#d"
+    assert b.server.find_channel("#c") is None
+    renamed = b.server.find_channel("#d")
+    assert renamed is not None and renamed.topic == "kept"
+    assert {u.nick for u in renamed.members} == {"alice", "bob", "dave"}
+    assert "#d" in b.server.find_user("alice").channels  # type: ignore[union-attr]
+    # What follows uses the new name on both nodes.
+    _same(first(bob.send("PRIVMSG #d :hi"), "PRIVMSG"), first(alice.take(), "PRIVMSG"))
+
+
+def test_a_channel_keeps_its_oldest_creation_time_on_every_node(
+    pair: tuple[Node, Node],
+) -> None:
+    a, b = pair
+    a.server.clock = lambda: 1_000.0
+    b.server.clock = lambda: 2_000.0
+    alice = a.net.client("alice", CAPS)
+    b.server.emit = lambda event: None  # b's JOIN made #c without a knowing
+    bob = b.net.client("bob", CAPS)
+    bob.send("JOIN #c")
+    b.server.emit = b._emit
+    alice.send("JOIN #c")
+    assert b.server.find_channel("#c").created == 1_000.0  # type: ignore[union-attr]
+    assert first(bob.send("MODE #c"), "329").params[-1] == "1000"
+
+
+def test_lusers_counts_this_node_and_the_network_apart(pair: tuple[Node, Node]) -> None:
+    a, b = pair
+    a.net.client("alice", CAPS)
+    a.net.client("carol", CAPS)
+    a.net.client("erin", CAPS)
+    bob = b.net.client("bob", CAPS)
+    lines = {m.command: m.params for m in bob.send("LUSERS")}
+    assert lines["251"][-1] == "There are 4 users and 0 invisible on 2 servers"
+    assert lines["255"][-1] == "I have 1 clients and 1 servers"
+    assert lines["265"][1:3] == ["1", "1"]
+    assert lines["266"][1:3] == ["4", "4"]
+    assert lines["253"][1] == "0"
+    a_lines = {m.command: m.params for m in a.net.client("dave", CAPS).send("LUSERS")}
+    assert a_lines["255"][-1] == "I have 4 clients and 1 servers"
+    assert a_lines["265"][1:3] == ["4", "4"] and a_lines["266"][1:3] == ["5", "5"]
+
+
+def test_whois_and_who_name_the_users_own_server(pair: tuple[Node, Node]) -> None:
+    a, b = pair
+    a.net.client("alice", CAPS)
+    bob = b.net.client("bob", CAPS)
+    assert first(bob.send("WHOIS alice"), "312").params[2] == "a.test"
+    assert first(bob.send("WHOIS bob"), "312").params[2] == "b.test"
+    assert first(bob.send("WHO alice"), "352").params[4] == "a.test"
+    assert first(bob.send("WHO alice %tns,42"), "354").params[2:] == ["a.test", "alice"]
+
+
+def test_bots_stay_on_their_node_and_nothing_is_said_twice(pair: tuple[Node, Node]) -> None:
+    from ircish.core.bots import bot_join, bot_send, create_bot
+
+    a, b = pair
+    alice = a.net.client("alice", CAPS)
+    bob = b.net.client("bob", CAPS)
+    alice.send("JOIN #c")
+    bob.send("JOIN #c")
+    alice.take()
+    # The same plugin on each node: each has its own bot of that nick.
+    bots = [create_bot(node.server, "HelpBot") for node in (a, b)]
+    for node, bot in zip((a, b), bots, strict=True):
+        assert bot_join(node.server, bot, "#c")
+        bot_send(node.server, bot, "PRIVMSG", "#c", "I am here")
+    assert [m.params[-1] for m in alice.take() if m.command == "PRIVMSG"] == ["I am here"]
+    assert [m.params[-1] for m in bob.take() if m.command == "PRIVMSG"] == ["I am here"]
+    # Neither node lists the other's bot; each member sees its own node's.
+    assert b.server.find_user("HelpBot") is bots[1]
+    assert {u.nick for u in b.server.find_channel("#c").members} == {  # type: ignore[union-attr]
+        "alice", "bob", "HelpBot"}

@@ -34,6 +34,10 @@ JoinListener = Callable[["Server", "User", "Channel"], None]
 WelcomeListener = Callable[["Server", "User"], None]
 # ``(server, asker, target)``: called in a WHOIS reply before 318 (metadata's 760).
 WhoisListener = Callable[["Server", "User", "User"], None]
+# ``(server, user, cap)``: ``user`` has just dropped ``cap`` (``CAP REQ -cap``), called
+# after the ACK for each capability it held; what a feature keeps for the capability's
+# sake goes here (metadata's subscriptions), since nothing else tells it.
+CapDroppedListener = Callable[["Server", "User", str], None]
 # The same signature for ``names_listeners``: called inside the burst, after the
 # JOIN line and topic, before the names (read-marker's MARKREAD must precede 366).
 # ``(sender, verb, target, text)``: None keeps the text, a str replaces it, Reject refuses.
@@ -55,6 +59,7 @@ class Extension:
     names_listeners: tuple[JoinListener, ...] = ()
     welcome_listeners: tuple[WelcomeListener, ...] = ()
     whois_listeners: tuple[WhoisListener, ...] = ()
+    cap_dropped_listeners: tuple[CapDroppedListener, ...] = ()
     message_filters: tuple[MessageFilter, ...] = ()
     services: tuple[Service, ...] = ()
     shutdown_steps: tuple[ShutdownStep, ...] = ()

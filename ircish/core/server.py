@@ -28,6 +28,7 @@ from ircish.core.bans import BanList
 from ircish.core.burst import Numeric, StaticReplies
 from ircish.core.commands import Command, core_commands
 from ircish.core.extension import (
+    CapDroppedListener,
     Extension,
     JoinListener,
     MessageFilter,
@@ -132,6 +133,7 @@ class Server:
         self.names_listeners: tuple[JoinListener, ...] = ()
         self.welcome_listeners: tuple[WelcomeListener, ...] = ()
         self.whois_listeners: tuple[WhoisListener, ...] = ()
+        self.cap_dropped_listeners: tuple[CapDroppedListener, ...] = ()
         self.motd_lines = self._load_motd()
         self._static: dict[str, StaticReplies] = {}
         self.ever_welcomed = False
@@ -179,6 +181,7 @@ class Server:
         self.names_listeners += extension.names_listeners
         self.welcome_listeners += extension.welcome_listeners
         self.whois_listeners += extension.whois_listeners
+        self.cap_dropped_listeners += extension.cap_dropped_listeners
         self.message_filters += extension.message_filters
         if extension.help_topics is not None:
             self.help_sources += (extension.help_topics,)

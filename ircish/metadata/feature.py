@@ -174,6 +174,16 @@ class Metadata:
     def entries_of(self, user: User) -> Entries:
         return self.session(user).entries
 
+    def on_cap_dropped(self, server: Server, user: User, cap: str) -> None:
+        """``CAP REQ -draft/metadata-N``: with neither draft left, the client reads no
+        notifications, so its subscriptions go (a later REQ starts with none, as a new
+        client does). Dropping one of two keeps them: the other draft still reads them."""
+        if cap not in CAPS or aware(user.caps):
+            return
+        session = user.ext.get(EXT)
+        if isinstance(session, Session):
+            session.subs.clear()
+
     def on_login(self, user: User) -> None:
         """A connection logged in: it shows its account's keys from now on."""
         if user.account is None:
@@ -694,6 +704,7 @@ def metadata_feature(app: IrcServer, store: StoreClient | None = None) -> Extens
         join_listeners=(owner.after_join,),
         welcome_listeners=(owner.on_welcome,),
         whois_listeners=(owner.in_whois,),
+        cap_dropped_listeners=(owner.on_cap_dropped,),
         services=(owner.serve,),
         shutdown_steps=(owner.drain,),
         owner=owner,

@@ -288,3 +288,30 @@ async def test_channel_keys_follow_a_rename(connect: Connect) -> None:
         ["761", "foo", "#new", "url", "*", "u"]]
     (gone,) = await _answer(foo, "METADATA #old LIST")
     assert gone[:4] == ["FAIL", "METADATA", "INVALID_TARGET", "#old"]
+
+
+async def test_dropping_the_capability_drops_the_subscriptions(connect: Connect) -> None:
+    foo = await connect("foo", CAPS)
+    bar = await connect("bar", CAPS)
+    both = await connect("both", ["draft/metadata-2", *CAPS])
+    for client in (bar, both):
+        await _answer(client, "METADATA * SUB display-name")
+    for client in (foo, bar, both):
+        await _join(client, "#chan")
+    for client in (foo, bar, both):
+        await _sync(client)
+    ack = await _answer(bar, "CAP REQ -draft/metadata-3")
+    assert ack == [["CAP", "bar", "ACK", "-draft/metadata-3"]]
+    # One draft dropped of two: the other still reads notifications.
+    await _answer(both, "CAP REQ -draft/metadata-3")
+    assert _unbatched(await _answer(both, "METADATA * SUBS")) == [
+        ["772", "both", "display-name"]]
+    await _answer(bar, "CAP REQ draft/metadata-3")
+    # Back with the capability, bar starts as a new client does: subscribed to nothing.
+    assert _unbatched(await _answer(bar, "METADATA * SUBS")) == []
+    await _answer(foo, "METADATA * SET display-name :Foo")
+    await _sync(bar)
+    await _sync(both)
+    assert [m for m in bar.seen if m.command == "761"] == []
+    assert [m.params[-3:] for m in both.seen if m.command == "METADATA"] == [
+        ["display-name", "*", "Foo"]]

@@ -94,17 +94,24 @@ def cap(server: Server, user: User, msg: Message) -> None:
                 return
             changes.append((name, enable))
         old_mask = user.tagmask
+        dropped: list[str] = []
         for name, enable in changes:
             if enable:
                 user.caps.add(name)
                 user.tagmask |= _CAP_TAGMASK.get(name, 0)
             else:
+                if name in user.caps:
+                    dropped.append(name)
                 user.caps.discard(name)
                 user.tagmask &= ~_CAP_TAGMASK.get(name, 0)
         if user.tagmask != old_mask:
             for channel in user.channels.values():
                 channel.regroup(user, old_mask)
         server.send_from_server(user, "CAP", nick, "ACK", msg.param(1))
+        for name in dropped:
+            if name not in user.caps:  # "-a a" in one REQ ends with it held
+                for listener in server.cap_dropped_listeners:
+                    listener(server, user, name)
     elif sub == "END":
         if not user.registered and user.cap_negotiating:
             user.cap_negotiating = False

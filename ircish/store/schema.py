@@ -331,6 +331,18 @@ network_events = Table(
     Column("committed", BigInteger, nullable=False),
 )
 
+# How far each node has applied each other origin's sequence (and when it said so):
+# the replication lag of ``network status``, and the bound of pruning network_events
+# (``ircish.network.positions``).
+network_positions = Table(
+    "network_positions",
+    metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("origin", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+)
+
 # Metadata (revision 0009, IRCv3 draft/metadata): a logged-in user's keys kept with
 # the account, a registered channel's with its registration; both go with their
 # owner, and a channel's follow a rename of its registration. Keys are at most 64

@@ -22,7 +22,7 @@ from ircish.store.search import include_name
 TABLES = {"history", "conversations", "channels", "channel_bans", "accounts", "account_certs",
           "account_settings", "channel_registrations", "read_markers", "network_bans",
           "network_nodes", "network_users", "network_channels", "network_members",
-          "network_events", "account_metadata", "channel_metadata"}
+          "network_events", "account_metadata", "channel_metadata", "network_positions"}
 
 
 def _tables(engine: Engine) -> set[str]:

@@ -179,6 +179,8 @@ class NetworkSection:
     node_id: str = ""
     # Seconds a node stays alive without renewing; then a survivor removes its users.
     lease_seconds: int = 10
+    # Events every live node has applied are deleted once older than this (seconds).
+    event_retention_seconds: int = 3600
 
 
 _NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
@@ -463,6 +465,9 @@ def _check_network(config: Config, path: str | Path) -> None:
                           f"letter or digit, got {network.node_id!r}")
     if network.lease_seconds < 2:
         raise ConfigError(path, "network.lease_seconds", "must be at least 2 (seconds)")
+    if network.event_retention_seconds < 0:
+        raise ConfigError(path, "network.event_retention_seconds",
+                          "must be zero or more (seconds)")
     if not config.storage.url.startswith(("postgresql:", "postgresql+")):
         raise ConfigError(path, "network.node_id",
                           "a network of nodes shares one PostgreSQL database: [storage] url "

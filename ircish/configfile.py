@@ -108,6 +108,8 @@ DOCS: dict[str, str] = {
     "network.node_id": 'this node\'s unique name in a network of nodes on one PostgreSQL '
                        '[storage] url (docs/network.md); "" is a stand-alone server',
     "network.lease_seconds": "a node silent this long is declared dead and its users QUIT",
+    "network.event_retention_seconds": "events every live node has applied are deleted "
+                                       "once this old",
 }
 
 

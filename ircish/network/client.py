@@ -44,10 +44,11 @@ class NetworkUnavailable(Exception):
 
 
 class NetworkClient:
-    def __init__(self, url: str, node: str, lease_s: int) -> None:
+    def __init__(self, url: str, node: str, lease_s: int, retention_s: int = 3600) -> None:
         self.url = url
         self.node = node
         self.lease_s = lease_s
+        self.retention_s = retention_s
         self._queue: list[Op] = []
         self._wake = trio.Event()
         self._link: FrameStream | None = None
@@ -57,6 +58,8 @@ class NetworkClient:
         self.on_ready: Callable[[Any], None] = lambda snapshot: None
         self.on_remote: Callable[[list[tuple[str, int, Op]]], None] = lambda rows: None
         self.on_lost: Callable[[str], None] = lambda reason: None
+        # The database unreachable (False, why) and reachable again (True, "").
+        self.on_database: Callable[[bool, str], None] = lambda reachable, text: None
         self.epoch = 0
         self.pid: int | None = None
         self.sent_ops = 0
@@ -114,7 +117,8 @@ class NetworkClient:
         reason = "the network worker ended"
         try:
             level = logging.getLogger("ircish.network").getEffectiveLevel()
-            await link.send(("hello", self.url, self.node, self.lease_s, level))
+            await link.send(("hello", self.url, self.node, self.lease_s, level,
+                             self.retention_s))
             reply = await link.receive()
             if reply[0] != "ready":
                 raise RuntimeError(reply[1] if len(reply) > 1 else "the network worker failed")
@@ -165,6 +169,8 @@ class NetworkClient:
                 if call is not None:
                     call[1].append(frame[2])
                     call[0].set()
+            elif kind == "database":
+                self.on_database(frame[1], frame[2])
             elif kind == "fenced":
                 return f"this node was fenced: {frame[1]}"
             else:

@@ -23,6 +23,7 @@ from ircish.core.closing import closing_link
 from ircish.core.extension import Extension
 from ircish.network.capture import Capture, node_op
 from ircish.network.client import NetworkClient, NetworkUnavailable
+from ircish.network.outage import Notices
 from ircish.network.replica import Replica, is_remote
 from ircish.protocol.casemap import casefold
 
@@ -58,10 +59,14 @@ class NetworkNode:
         self.capture = Capture(self.server, self.sessions)
         self.replica = Replica(self.server, self.sessions)
         url = str(config.storage.url)
-        self.client = NetworkClient(url, self.node, config.network.lease_seconds)
+        self.client = NetworkClient(url, self.node, config.network.lease_seconds,
+                                    config.network.event_retention_seconds)
         self.client.on_ready = self._ready
         self.client.on_remote = self._remote
         self.client.on_lost = self._lost
+        self.outage = Notices(self.server)
+        self.client.on_database = lambda reachable, text: self.outage.changed(
+            reachable, [conn.user for conn in self.app.connections])
         self.seen: dict[str, int] = {}  # origin -> last seq applied
         self._nursery: trio.Nursery | None = None
         self._ended = trio.Event()
@@ -97,6 +102,7 @@ class NetworkNode:
             conn.close(closing_link(conn.user.host, "this node left the network"))
         # The other nodes' users as this node knew them; the next join reads them again.
         self.replica.reset()
+        self.outage.reset()
 
     # ---- nick claims (core.nicks.NickClaims) ----------------------------------------------
 
@@ -112,6 +118,7 @@ class NetworkNode:
             self.server.numeric(user, N.ERR_NICKNAMEINUSE, nick,
                                 "Nickname cannot be claimed now, try again")
             return
+        self.outage.claim_starts(user)
         replies = self.server.defer_replies(user)
         conn.hold()  # type: ignore[attr-defined]
         nursery.start_soon(self._claim, conn, user, nick, replies, then)

@@ -37,7 +37,8 @@ import psycopg
 import trio
 
 from ircish.history.rpc import FrameStream, LinkClosed
-from ircish.network import db
+from ircish.network import db, upkeep
+from ircish.network.outage import Outage
 
 log = logging.getLogger("ircish.network.worker")
 
@@ -59,9 +60,13 @@ class Worker:
         self.positions: dict[str, int] = {}
         self.conn: psycopg.Connection[Any] | None = None
         self.status = 0
+        self.retention_s = 3600
+        self.outage = Outage(link.send)
 
     async def run(self) -> int:
-        _, self.url, self.node, self.lease_s, level = await self.link.receive()
+        _, self.url, self.node, self.lease_s, level, *options = await self.link.receive()
+        if options:
+            self.retention_s = options[0]
         logging.getLogger().setLevel(level)
         try:
             writer = await trio.to_thread.run_sync(db.connect, self.url, False, self._name("w"))
@@ -84,6 +89,8 @@ class Worker:
                 nursery.start_soon(self._receive_loop)
                 nursery.start_soon(self._write_loop, nursery)
                 nursery.start_soon(self._listen_loop, listener)
+                nursery.start_soon(upkeep.run, self.url, self.node,
+                                   lambda: dict(self.positions), self.retention_s)
         finally:
             self.conn.close()
             listener.close()
@@ -139,6 +146,7 @@ class Worker:
         while True:
             try:
                 await step(self.conn)
+                await self.outage.ok("writer")
                 return
             except psycopg.OperationalError as exc:
                 if time.monotonic() > self._renewed + self.lease_s:
@@ -153,6 +161,7 @@ class Worker:
                                                                   self._name("w"))
                     except psycopg.OperationalError as again:
                         log.warning("node %s: cannot reconnect yet: %s", self.node, again)
+                        await self.outage.fault("writer", again)
 
     async def _renew(self, conn: psycopg.Connection[Any]) -> None:
         await trio.to_thread.run_sync(db.renew, conn, self.node, self.epoch, self.lease_s)
@@ -209,8 +218,10 @@ class Worker:
                     conn = await trio.to_thread.run_sync(db.connect, self.url, True,
                                                          self._name("listen"))
                     await trio.to_thread.run_sync(conn.execute, f"LISTEN {db.CHANNEL}")
-                except psycopg.OperationalError:
+                except psycopg.OperationalError as again:
+                    await self.outage.fault("listener", again)
                     continue
+                await self.outage.ok("listener")
 
 
 def _wait_notify(conn: psycopg.Connection[Any], timeout: float) -> None:

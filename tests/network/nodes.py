@@ -67,7 +67,8 @@ class Network:
         self.lease_s = lease_s
         self.nodes: list[Node] = []
 
-    def add(self, node_id: str) -> Node:
+    def add(self, node_id: str, network_extra: str = "") -> Node:
+        """``network_extra``: more lines for the node's ``[network]`` section."""
         port = _free_port()
         config = self.folder / f"{node_id}.toml"
         config.write_text(
@@ -76,7 +77,8 @@ class Network:
             # Test clients send bursts; fakelag would only slow the tests down.
             '[limits]\nflood_burst = 1000\nflood_rate = 1000.0\nflood_excess = 100000\n'
             f'[storage]\nurl = "{self.url}"\n'
-            f'[network]\nnode_id = "{node_id}"\nlease_seconds = {self.lease_s}\n')
+            f'[network]\nnode_id = "{node_id}"\nlease_seconds = {self.lease_s}\n'
+            + network_extra)
         node = Node(node_id, port, config, self.folder / f"{node_id}.log")
         self.nodes.append(node)
         return node

@@ -30,6 +30,10 @@ def _write(tmp_path: Path, body: str) -> Path:
         (PG + "[network]\nnode_id = 'n1'\nlease_seconds = 1\n",
          "network.lease_seconds: must be at least 2"),
         (PG + "[network]\nlease_seconds = 5\n", "network.node_id: required when [network]"),
+        (PG + "[network]\nnode_id = 'n1'\nevent_retention_seconds = -1\n",
+         "network.event_retention_seconds: must be zero or more"),
+        (PG + "[network]\nnode_id = 'n1'\nevent_retention_seconds = 'a day'\n",
+         "network.event_retention_seconds"),
         (PG + "[network]\nnode_id = 'n1'\nlease = 5\n", "network.lease: unknown key"),
     ],
 )
@@ -49,6 +53,7 @@ def test_defaults_and_a_good_network(tmp_path: Path) -> None:
     assert alone.network.node_id == "" and alone.network.lease_seconds == 10
     config = load_config(_write(tmp_path, PG + "[network]\nnode_id = 'n1.a_b-c'\n"))
     assert config.network.node_id == "n1.a_b-c" and config.network.lease_seconds == 10
+    assert config.network.event_retention_seconds == 3600
 
 
 def test_network_changes_only_at_a_restart(tmp_path: Path) -> None:

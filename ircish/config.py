@@ -110,6 +110,12 @@ class LimitsSection:
     # may have; advertised as the capability's max-bytes and max-lines.
     multiline_max_bytes: int = 4096
     multiline_max_lines: int = 32
+    # draft/metadata-2/-3: keys one user or channel may set, keys one client may
+    # subscribe to, the longest value in bytes (the capability's max-keys, max-subs,
+    # max-value-bytes). A value must leave its 761 within 512 bytes (checked).
+    metadata_max_keys: int = 30
+    metadata_max_subs: int = 50
+    metadata_max_value_bytes: int = 256
 
 
 @dataclass(frozen=True)
@@ -422,6 +428,16 @@ def _check(config: Config, path: str | Path) -> None:
             raise ConfigError(path, f"limits.{name}", "must be greater than zero")
     if config.limits.line_length < 512:
         raise ConfigError(path, "limits.line_length", "must be at least 512")
+    from ircish.metadata.rules import value_room
+
+    room = value_room(config.server.name, config.limits.nick_length,
+                      config.limits.channel_length)
+    if config.limits.metadata_max_value_bytes > room:
+        raise ConfigError(
+            path, "limits.metadata_max_value_bytes",
+            f"at most {room}: a longer value's 761 would not fit in 512 bytes with this "
+            f"server name, nick_length {config.limits.nick_length} and channel_length "
+            f"{config.limits.channel_length}")
     for i, oper in enumerate(config.opers):
         from ircish.passwords import is_password_hash
 

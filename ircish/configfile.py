@@ -74,6 +74,10 @@ DOCS: dict[str, str] = {
     "limits.multiline_max_bytes": "draft/multiline max-bytes: text of one batch, line feeds "
                                   "included",
     "limits.multiline_max_lines": "draft/multiline max-lines: lines of one batch",
+    "limits.metadata_max_keys": "METADATA keys one user or channel may set (max-keys)",
+    "limits.metadata_max_subs": "METADATA keys one client may subscribe to (max-subs)",
+    "limits.metadata_max_value_bytes": "longest METADATA value in bytes (max-value-bytes; "
+                                       "its 761 must fit 512 bytes)",
     "oper.name": "the name given to OPER",
     "oper.password_hash": "from: ircish-server hash-password",
     "oper.host": "user@host mask the operator must connect from",

@@ -10,7 +10,9 @@ worker (``ircish.store.metadata``). Everything else, and everything without
 ``[storage]``, lives in memory: a connection's keys for as long as it is
 connected, an unregistered channel's for as long as the channel exists.
 
-The rules (keys, limits, permissions, subscriptions) are ``ircish.metadata.rules``.
+The rules (keys, limits, permissions, subscriptions) are ``ircish.metadata.rules``;
+the limits come from ``[limits] metadata_max_keys``, ``metadata_max_subs`` and
+``metadata_max_value_bytes`` and follow a reload.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ircish.metadata.rules import Entries, Limits
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
+    from ircish.config import Config
     from ircish.core.server import Server
     from ircish.core.state import Channel, User
     from ircish.history.client import StoreClient
@@ -173,6 +176,13 @@ class Metadata:
 
     def entries_of(self, user: User) -> Entries:
         return self.session(user).entries
+
+    def reloaded(self, config: Config) -> None:
+        """New limits from the next command on (the capability value too); what is
+        over a lowered limit stays, only more is refused."""
+        self.limits = Limits.of(config.limits)
+        for cap in CAPS:
+            self.core.capabilities[cap] = self.limits.cap_value()
 
     def on_cap_dropped(self, server: Server, user: User, cap: str) -> None:
         """``CAP REQ -draft/metadata-N``: with neither draft left, the client reads no
@@ -690,7 +700,7 @@ METADATA_HELP = (
 
 
 def metadata_feature(app: IrcServer, store: StoreClient | None = None) -> Extension:
-    owner = Metadata(app, store)
+    owner = Metadata(app, store, Limits.of(app.core.limits))
     accounts = app.extension("accounts")
     if accounts is not None and accounts.owner is not None:
         accounts.owner.login_listeners.append(owner.on_login)
@@ -705,6 +715,7 @@ def metadata_feature(app: IrcServer, store: StoreClient | None = None) -> Extens
         welcome_listeners=(owner.on_welcome,),
         whois_listeners=(owner.in_whois,),
         cap_dropped_listeners=(owner.on_cap_dropped,),
+        reload_listeners=(owner.reloaded,),
         services=(owner.serve,),
         shutdown_steps=(owner.drain,),
         owner=owner,

@@ -8,6 +8,10 @@ the outcomes into replies, in the words of the draft each client negotiated
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ircish.config import LimitsSection
 
 KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_./-")
 
@@ -18,20 +22,39 @@ HIDDEN_MODES = frozenset("sp")
 CLOSED_MODES = frozenset("ik")
 
 
+# Longest key; not a config key: the key sits in every 770-772 line's budget too.
+MAX_KEY_BYTES = 64
+
+
+def value_room(server_name: str, nick_length: int, channel_length: int) -> int:
+    """The longest value whose line still fits 512 bytes around the longest nick,
+    target and key: ``:server 761 nick target key * :value`` (760 is as long), or
+    metadata-2's ``:server METADATA target key * :value``."""
+    target = max(nick_length, channel_length)
+    numeric = len(f":{server_name} 761    * :\r\n") + nick_length + target
+    line = len(f":{server_name} METADATA   * :\r\n") + target
+    return 512 - max(numeric, line) - MAX_KEY_BYTES
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """What the capability value advertises. A 761 must fit one 512-byte line with a
-    63-byte server name, a 30-byte nick and a 64-byte channel name around the key
-    and value: 64 + 256 bytes leave room for that."""
+    """What the capability value advertises: ``[limits] metadata_max_subs``,
+    ``metadata_max_keys`` and ``metadata_max_value_bytes`` (the config checks that a
+    761 of the longest value fits 512 bytes, ``value_room``)."""
 
     max_subs: int = 50
     max_keys: int = 30
-    max_key_bytes: int = 64
+    max_key_bytes: int = MAX_KEY_BYTES
     max_value_bytes: int = 256
     # SET/CLEAR per connection: a burst of ``rate_burst``, then one per
     # ``rate_interval`` seconds.
     rate_burst: int = 20
     rate_interval: float = 1.0
+
+    @classmethod
+    def of(cls, limits: LimitsSection) -> Limits:
+        return cls(max_subs=limits.metadata_max_subs, max_keys=limits.metadata_max_keys,
+                   max_value_bytes=limits.metadata_max_value_bytes)
 
     def cap_value(self) -> str:
         return (f"before-connect,max-subs={self.max_subs},max-keys={self.max_keys},"

@@ -442,23 +442,27 @@ class StoreClient:
                 proc.kill()
 
     async def _ship_all(self, link: FrameStream) -> None:
-        # Shielded: a batch taken off the queue must reach the link, or the worker
-        # never sees it and never acknowledges it (flush waits for ever), and an
-        # ``ask`` whose caller is cancelled (a replay dropped) ships too. Each send
-        # is bounded by the link's own timeout.
-        with trio.CancelScope(shield=True):
-            if self._abandoned:
-                given_up, self._abandoned = tuple(self._abandoned), []
-                await link.send(("cancel", given_up))
-            queue = self._queue
-            while queue:
-                count = min(len(queue), MAX_FRAME_EVENTS)
-                batch = [queue.popleft() for _ in range(count)]
-                # Kept until the worker confirms, so a dead worker's next gets them.
-                self._unacked.extend(batch)
-                self.stats.shipped += count
-                self.stats.frames += 1
-                await link.send(("events", codec.encode(batch)))
+        # Each frame is taken off the queue only once the link is ours (then it is
+        # sent, shielded): a caller cancelled while it waits (a query of a dropped
+        # replay) takes nothing, so no batch is lost unsent and left unacknowledged
+        # (a flush would wait for it for ever).
+        while await link.send_next(self._next_frame):
+            pass
+
+    def _next_frame(self) -> tuple[Any, ...] | None:
+        if self._abandoned:
+            given_up, self._abandoned = tuple(self._abandoned), []
+            return ("cancel", given_up)
+        queue = self._queue
+        if not queue:
+            return None
+        count = min(len(queue), MAX_FRAME_EVENTS)
+        batch = [queue.popleft() for _ in range(count)]
+        # Kept until the worker confirms, so a dead worker's next gets them.
+        self._unacked.extend(batch)
+        self.stats.shipped += count
+        self.stats.frames += 1
+        return ("events", codec.encode(batch))
 
     async def _receive_loop(self, link: FrameStream) -> None:
         while True:

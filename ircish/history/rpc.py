@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import pickle
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -62,18 +63,32 @@ class FrameStream:
     async def send(self, obj: Any) -> None:
         data = pack(obj)
         async with self._send_lock:
-            if self.broken:
-                raise LinkClosed("the link is broken")
-            with trio.CancelScope(shield=True):
-                with trio.move_on_after(SEND_TIMEOUT_S) as scope:
-                    try:
-                        await self.stream.send_all(data)
-                    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-                        self.broken = True
-                        raise LinkClosed(str(exc) or type(exc).__name__) from exc
-                if scope.cancelled_caught:
+            await self._send_locked(data)
+
+    async def send_next(self, build: Callable[[], Any]) -> bool:
+        """Send the frame ``build()`` makes once the link is this task's; False if it
+        made none (None). Cancelled while waiting, nothing was built: what ``build``
+        takes off a queue is never taken without being sent."""
+        async with self._send_lock:
+            obj = build()
+            if obj is None:
+                return False
+            await self._send_locked(pack(obj))
+            return True
+
+    async def _send_locked(self, data: bytes) -> None:
+        if self.broken:
+            raise LinkClosed("the link is broken")
+        with trio.CancelScope(shield=True):
+            with trio.move_on_after(SEND_TIMEOUT_S) as scope:
+                try:
+                    await self.stream.send_all(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                     self.broken = True
-                    raise LinkClosed(f"the peer read nothing for {SEND_TIMEOUT_S:.0f} s")
+                    raise LinkClosed(str(exc) or type(exc).__name__) from exc
+            if scope.cancelled_caught:
+                self.broken = True
+                raise LinkClosed(f"the peer read nothing for {SEND_TIMEOUT_S:.0f} s")
 
     async def send_eof(self) -> None:
         async with self._send_lock:

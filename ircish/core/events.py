@@ -264,6 +264,14 @@ class InviteEvent:
     channel: str
 
 
+@dataclass(frozen=True, slots=True)
+class UserModeEvent:
+    """A registered user's modes changed; ``modes`` is the whole set now."""
+
+    nick: str
+    modes: str
+
+
 Event = (
     MessageEvent
     | JoinEvent
@@ -281,4 +289,5 @@ Event = (
     | RealnameEvent
     | HostEvent
     | InviteEvent
+    | UserModeEvent
 )

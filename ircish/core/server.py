@@ -630,6 +630,8 @@ class Server:
         else:
             user.modes.discard(mode)
             self.user_mode_counts[mode] -= 1
+        if user.registered:
+            self.emit(events.UserModeEvent(user.nick, "".join(sorted(user.modes))))
         return True
 
     def send_lusers(self, user: User) -> None:

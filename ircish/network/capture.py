@@ -94,6 +94,12 @@ class Capture:
             ev_host: events.HostEvent = event  # type: ignore[assignment]
             return self._about(ev_host.nick, {"t": "host", "username": ev_host.username,
                                               "host": ev_host.host}, ev_host)
+        if kind is events.UserModeEvent:
+            user = self.local.get(casefold(event.nick))  # type: ignore[union-attr]
+            if user is None:
+                return None
+            return {"t": "umode", "session": user.session,
+                    "modes": event.modes}  # type: ignore[union-attr]
         if kind is events.InviteEvent:
             return self._invite(event)  # type: ignore[arg-type]
         if kind is events.RenameEvent:

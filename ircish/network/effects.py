@@ -30,6 +30,9 @@ def apply(cur: psycopg.Cursor[Any], op: Op) -> None:
     elif kind == "user":
         cur.execute("UPDATE network_users SET away = %s WHERE session = %s",
                     (op.get("away"), op["session"]))
+    elif kind == "umode":
+        cur.execute("UPDATE network_users SET modes = %s WHERE session = %s",
+                    (op["modes"], op["session"]))
     elif kind == "away":
         cur.execute("UPDATE network_users SET away = %s WHERE session = %s",
                     (op["away"], op["session"]))

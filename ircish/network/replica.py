@@ -185,6 +185,19 @@ class Replica:
         if user is not None:
             user.account = op["account"]
 
+    def _umode(self, origin: str, op: Op) -> None:
+        user = self._remote(op)
+        if user is None:
+            return
+        # Not through set_user_mode, which tells the listeners: the counts only.
+        wanted = set(op["modes"])
+        counts = self.server.user_mode_counts
+        for mode in wanted - user.modes:
+            counts[mode] += 1
+        for mode in user.modes - wanted:
+            counts[mode] -= 1
+        user.modes = wanted
+
     def _node(self, origin: str, op: Op) -> None:
         self.nodes[op["node"]] = op["server"]
         self.server.linked_servers = len(self.nodes)
@@ -273,6 +286,11 @@ class Replica:
         extended = (user.source, [channel.name, user.account or "*", user.realname])
         line = self._line("JOIN", [channel.name], user.source, op, user, extended)
         self._to_channel(channel, line)
+        if user.away is not None:
+            # As the origin does: away-notify members learn at once it is away.
+            watchers = [m for m in channel.members if "away-notify" in m.caps]
+            self._to_local(watchers, self.server.new_line(
+                "AWAY", [user.away], user.source, ts=op["micros"] / 1_000_000, sender=user))
 
     def _part(self, origin: str, op: Op) -> None:
         user = self._remote(op)

@@ -50,6 +50,7 @@ def test_a_later_node_reads_names_away_hosts_lists_and_creation_times(
         # #c was made on n1 at 3 although the first JOIN the table saw is at 20.
         _join("s1", "#c", 3, 20), _join("s2", "#c", 1_000, 21), _join("s2", "#gone", 22, 22),
         {"t": "away", "session": "s1", "away": "lunch", "msgid": "a", "micros": 30},
+        {"t": "umode", "session": "s1", "modes": "io"},
         {"t": "realname", "session": "s1", "realname": "Alice L", "msgid": "r", "micros": 31},
         {"t": "host", "session": "s1", "username": "~al", "host": "cloak/alice",
          "msgid": "h", "micros": 32},
@@ -64,8 +65,8 @@ def test_a_later_node_reads_names_away_hosts_lists_and_creation_times(
     assert snap.extra["nodes"] == {"n1": "n1.example"}
     assert snap.extra["away"] == {"s1": "lunch"}
     [alice] = snap.users
-    assert (alice["realname"], alice["username"], alice["host"]) == ("Alice L", "~al",
-                                                                     "cloak/alice")
+    assert (alice["realname"], alice["username"], alice["host"], alice["modes"]) == (
+        "Alice L", "~al", "cloak/alice", "io")
     assert [(c["key"], c["name"], c["created"]) for c in snap.channels] == [("#d", "#d", 3)]
     assert snap.extra["lists"] == {"#d": lists}
     assert snap.members == [("#d", "s1", "o")]

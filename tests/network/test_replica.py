@@ -204,6 +204,12 @@ def test_away_is_seen_on_the_other_node_with_the_same_line(pair: tuple[Node, Nod
     _same(first(carol.take(), "AWAY"), back := first(bob.take(), "AWAY"))
     assert back.params == []
     assert b.server.find_user("alice").away is None  # type: ignore[union-attr]
+    # Away and then joining: b's away-notify members are told with the JOIN.
+    alice.send("AWAY :again", "JOIN #d")
+    bob.send("JOIN #d")
+    alice.send("PART #d", "JOIN #d")
+    assert [m.command for m in bob.take() if m.command in ("JOIN", "AWAY")][-2:] == [
+        "JOIN", "AWAY"]
 
 
 def test_setname_and_chghost_reach_the_other_node(pair: tuple[Node, Node]) -> None:
@@ -337,10 +343,10 @@ def test_lusers_counts_this_node_and_the_network_apart(pair: tuple[Node, Node]) 
     a, b = pair
     a.net.client("alice", CAPS)
     a.net.client("carol", CAPS)
-    a.net.client("erin", CAPS)
+    a.net.client("erin", CAPS).send("MODE erin +i")
     bob = b.net.client("bob", CAPS)
     lines = {m.command: m.params for m in bob.send("LUSERS")}
-    assert lines["251"][-1] == "There are 4 users and 0 invisible on 2 servers"
+    assert lines["251"][-1] == "There are 3 users and 1 invisible on 2 servers"
     assert lines["255"][-1] == "I have 1 clients and 1 servers"
     assert lines["265"][1:3] == ["1", "1"]
     assert lines["266"][1:3] == ["4", "4"]
@@ -348,6 +354,12 @@ def test_lusers_counts_this_node_and_the_network_apart(pair: tuple[Node, Node]) 
     a_lines = {m.command: m.params for m in a.net.client("dave", CAPS).send("LUSERS")}
     assert a_lines["255"][-1] == "I have 4 clients and 1 servers"
     assert a_lines["265"][1:3] == ["4", "4"] and a_lines["266"][1:3] == ["5", "5"]
+    # A user mode changed after registration: WHO and the counts follow it on b.
+    assert "i" in b.server.find_user("erin").modes  # type: ignore[union-attr]
+    a_erin = a.server.find_user("erin")
+    assert a_erin is not None
+    a.server.set_user_mode(a_erin, "i", False)
+    assert b.server.user_mode_counts["i"] == 0
 
 
 def test_whois_and_who_name_the_users_own_server(pair: tuple[Node, Node]) -> None:

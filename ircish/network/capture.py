@@ -127,8 +127,9 @@ class Capture:
                 "source": ev.source, "msgid": ev.msgid, "micros": ev.micros}
 
     def _message(self, ev: events.MessageEvent) -> Op | None:
-        if casefold(ev.nick) not in self.local:
-            # A bot's: bots are this node's own (docs/network.md, "Bots").
+        if ev.is_channel and casefold(ev.nick) not in self.local:
+            # A bot's: bots and their channels' lines are this node's own (every
+            # node has its twin; docs/network.md, "Bots").
             return None
         op: Op = {"t": "msg", "command": ev.command, "source": ev.source, "account": ev.account,
                   "target": ev.target, "channel": ev.is_channel, "text": ev.text,

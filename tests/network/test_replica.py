@@ -389,6 +389,9 @@ def test_bots_stay_on_their_node_and_nothing_is_said_twice(pair: tuple[Node, Nod
     assert [m.params[-1] for m in alice.take() if m.command == "PRIVMSG"] == ["I am here"]
     assert [m.params[-1] for m in bob.take() if m.command == "PRIVMSG"] == ["I am here"]
     # Neither node lists the other's bot; each member sees its own node's.
+    # A bot's private message to a user of the other node reaches it, once.
+    bot_send(a.server, bots[0], "PRIVMSG", "bob", "psst")
+    assert [m.params[-1] for m in bob.take() if m.command == "PRIVMSG"] == ["psst"]
     assert b.server.find_user("HelpBot") is bots[1]
     assert {u.nick for u in b.server.find_channel("#c").members} == {  # type: ignore[union-attr]
         "alice", "bob", "HelpBot"}

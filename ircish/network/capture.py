@@ -91,9 +91,15 @@ class Capture:
             return self._about(ev_name.nick, {"t": "realname", "realname": ev_name.realname},
                                ev_name)
         if kind is events.HostEvent:
+            # An operator's CHGHOST may name a user of another node: its node and
+            # the others are told alike (the user itself, 396, by its own node).
             ev_host: events.HostEvent = event  # type: ignore[assignment]
-            return self._about(ev_host.nick, {"t": "host", "username": ev_host.username,
-                                              "host": ev_host.host}, ev_host)
+            target = self.server.find_user(ev_host.nick)
+            if target is None or target.session not in self.sessions:
+                return None
+            return {"t": "host", "session": target.session, "username": ev_host.username,
+                    "host": ev_host.host, "source": ev_host.source, "msgid": ev_host.msgid,
+                    "micros": ev_host.micros}
         if kind is events.UserModeEvent:
             user = self.local.get(casefold(event.nick))  # type: ignore[union-attr]
             if user is None:
@@ -110,7 +116,7 @@ class Capture:
         return None
 
     def _about(self, nick: str, op: Op,
-               ev: events.AwayEvent | events.RealnameEvent | events.HostEvent) -> Op | None:
+               ev: events.AwayEvent | events.RealnameEvent) -> Op | None:
         """A change to one of this node's users (bots stay on their node)."""
         user = self.local.get(casefold(nick))
         if user is None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ircish.chghost.feature import CAP as CHGHOST_CAP
-from ircish.chghost.feature import simulate_reconnect
+from ircish.chghost.feature import RPL_VISIBLEHOST, simulate_reconnect
 from ircish.core import monitor, multiline
 from ircish.core.lines import LineVariants
 from ircish.core.multiline import MessageLines
@@ -224,20 +224,23 @@ class Replica:
         self._to_local(monitor.audience(self.server, user, SETNAME_CAP), line)
 
     def _host(self, origin: str, op: Op) -> None:
-        user = self._remote(op)
+        # The one changed may be anyone's, ours too (an operator elsewhere did it).
+        user = self.sessions.get(op["session"])
         if user is None:
             return
         server = self.server
         old = user.source
         told = monitor.audience(server, user, CHGHOST_CAP)
         fallback = [p for p in server.peers(user)
-                    if CHGHOST_CAP not in p.caps and not is_remote(p)]
+                    if CHGHOST_CAP not in p.caps and p is not user and not is_remote(p)]
         user.username = op["username"]
         user.host = op["host"]
         user.set_nick(user.nick)
         self._to_local(told, self._line("CHGHOST", [op["username"], op["host"]], old, op, user))
         if fallback:
             simulate_reconnect(server, user, old, fallback)
+        if not is_remote(user):
+            server.numeric(user, RPL_VISIBLEHOST, op["host"], "is now your displayed host")
 
     def _invite(self, origin: str, op: Op) -> None:
         target = self.sessions.get(op["session"])

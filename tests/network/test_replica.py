@@ -240,10 +240,19 @@ def test_setname_and_chghost_reach_the_other_node(pair: tuple[Node, Node]) -> No
     fallback = dave.take()
     assert first(fallback, "QUIT").source == old
     assert first(fallback, "JOIN").source == "alice!~al@cloak/alice"
+    # An operator on b changes the host of a's user: a follows, and tells alice.
+    alice.take()
+    change_host(b.server, remote, "~al", "cloak/wonderland")
+    assert alice.user.source == "alice!~al@cloak/wonderland"
+    mine = alice.take()
+    assert first(mine, "CHGHOST").params == ["~al", "cloak/wonderland"]
+    assert first(mine, "396").params[1] == "cloak/wonderland"
+    _same(first(carol.take(), "CHGHOST"), first(bob.take(), "CHGHOST"))
+    dave.take()
     # Bans on b match the new mask.
     channel = b.server.find_channel("#c")
     assert channel is not None and channel.is_banned(remote) is False
-    channel.bans.append(("*!*@cloak/alice", "x", 0.0))
+    channel.bans.append(("*!*@cloak/wonderland", "x", 0.0))
     assert channel.is_banned(remote)
 
 

@@ -140,9 +140,10 @@ class Server:
         self.max_users = 0  # the most registered users at once, for 266
         self.max_local = 0  # the most of them on this server, for 265
         # On a node of a network (ircish.network): the other nodes' users among
-        # ``users`` and how many other nodes are up, kept by its replica (LUSERS).
+        # ``users`` and the server names of the other nodes that are up, kept by
+        # its replica (LUSERS, LINKS, a query naming one of them).
         self.remote_users = 0
-        self.linked_servers = 0
+        self.linked: frozenset[str] = frozenset()
         # Filters see every PRIVMSG/NOTICE before delivery; see ircish.core.delivery.
         self.message_filters: tuple[MessageFilter, ...] = ()
         # The shell swaps in a fan-out that knows its connections; this one works
@@ -642,7 +643,7 @@ class Server:
         opers = self.user_mode_counts["o"]
         total = len(self.users)
         local = total - self.remote_users
-        servers = self.linked_servers
+        servers = len(self.linked)
         unknown = len(self.connections) - total
         peak = max(self.max_users, total)
         local_peak = max(self.max_local, local)

@@ -200,11 +200,11 @@ class Replica:
 
     def _node(self, origin: str, op: Op) -> None:
         self.nodes[op["node"]] = op["server"]
-        self.server.linked_servers = len(self.nodes)
+        self.server.linked = frozenset(self.nodes.values())
 
     def _down(self, origin: str, op: Op) -> None:
         self.nodes.pop(op["node"], None)
-        self.server.linked_servers = len(self.nodes)
+        self.server.linked = frozenset(self.nodes.values())
 
     def _away(self, origin: str, op: Op) -> None:
         user = self._remote(op)
@@ -452,7 +452,7 @@ class Replica:
                 server.remove_member(channel, user)
             self._forget(user)
         self.nodes.clear()
-        server.linked_servers = 0
+        server.linked = frozenset()
 
     # ---- a node's start --------------------------------------------------------------
 

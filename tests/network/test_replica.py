@@ -379,6 +379,11 @@ def test_whois_and_who_name_the_users_own_server(pair: tuple[Node, Node]) -> Non
     assert first(bob.send("WHOIS bob"), "312").params[2] == "b.test"
     assert first(bob.send("WHO alice"), "352").params[4] == "a.test"
     assert first(bob.send("WHO alice %tns,42"), "354").params[2:] == ["a.test", "alice"]
+    # The other node is a server of this network: named in a query, and in LINKS.
+    assert first(bob.send("WHOIS a.test alice"), "311").params[1] == "alice"
+    links = [m.params[1:3] for m in bob.send("LINKS") if m.command == "364"]
+    assert links == [["b.test", "b.test"], ["a.test", "b.test"]]
+    assert first(bob.send("WHOIS c.test alice"), "402")
 
 
 def test_bots_stay_on_their_node_and_nothing_is_said_twice(pair: tuple[Node, Node]) -> None:

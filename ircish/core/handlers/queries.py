@@ -44,8 +44,11 @@ def _who_reply(
 
 def elsewhere(server: Server, user: User, target: str) -> bool:
     """A query aimed at another server answers 402; ours may be named by its name,
-    a mask matching it, or the nick of a user on it (there is only one server)."""
+    a mask matching it, or the nick of a user on it. On a network, this node
+    answers for the other nodes too (it has their users in its replica)."""
     if not target or mask_matches(target, server.name) or server.find_user(target):
+        return False
+    if any(mask_matches(target, name) for name in server.linked):
         return False
     server.numeric(user, N.ERR_NOSUCHSERVER, target, "No such server")
     return True
@@ -229,11 +232,15 @@ def info(server: Server, user: User, msg: Message) -> None:
 
 
 def links(server: Server, user: User, msg: Message) -> None:
-    # One server, no links: it lists itself, hop count 0 and its description.
+    # Itself, hop count 0, and on a network the other live nodes, one hop away
+    # (every node sees every other through the shared database).
     mask = msg.params[-1] if msg.params else "*"
+    description = server.config.server.description
     if mask_matches(mask, server.name):
-        server.numeric(user, N.RPL_LINKS, server.name, server.name,
-                       f"0 {server.config.server.description}")
+        server.numeric(user, N.RPL_LINKS, server.name, server.name, f"0 {description}")
+    for name in sorted(server.linked):
+        if mask_matches(mask, name):
+            server.numeric(user, N.RPL_LINKS, name, server.name, f"1 {description}")
     server.numeric(user, N.RPL_ENDOFLINKS, mask, "End of /LINKS list")
 
 

@@ -39,6 +39,10 @@ class QueueStats(Protocol):
 def wanted(event: Event, store_events: frozenset[str]) -> bool:
     """Whether the store keeps this kind of event at all."""
     if type(event) is MessageEvent:
+        if event.status:
+            # A STATUSMSG (@#chan) is for some members only; CHATHISTORY would show
+            # it to every member, so it is not kept (as Ergo does).
+            return False
         if event.command != "TAGMSG":
             return True
         return "tagmsg" in store_events and not set(event.tags) <= _EPHEMERAL_TAGS

@@ -76,6 +76,8 @@ class Network:
             '[channels]\nauto_join = []\n'
             # Test clients send bursts; fakelag would only slow the tests down.
             '[limits]\nflood_burst = 1000\nflood_rate = 1000.0\nflood_excess = 100000\n'
+            # The race test has 20 clients and more per node, all from 127.0.0.1.
+            'clients_per_ip = 1000\n'
             f'[storage]\nurl = "{self.url}"\n'
             f'[network]\nnode_id = "{node_id}"\nlease_seconds = {self.lease_s}\n'
             + network_extra)

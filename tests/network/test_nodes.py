@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import trio
-
-from ircish.protocol.casemap import casefold
 from tests.ircclient import RawClient
 from tests.network.nodes import eventually, network
 
@@ -109,65 +106,3 @@ async def test_two_nodes_are_one_network(tmp_path: Path, postgres_url: str) -> N
         # The nick is free again, on either node.
         again = await n1.client("alice")
         assert again.nick == "alice"
-
-
-async def test_nick_race_has_one_winner_per_nick(tmp_path: Path, postgres_url: str) -> None:
-    """Clients on three nodes claim the same five nicks (rfc1459 case variants) at once,
-    round after round: one holder per nick, the rest 433, every node agreeing.
-    (Smaller than the issue's 60 clients x 50 rounds: 12 clients x 8 rounds.)"""
-    async with network(tmp_path) as net:
-        nodes = [net.add(f"n{i}") for i in (1, 2, 3)]
-        await net.start(nodes[0])
-        await net.start(*nodes[1:])
-        # (client, its username, which stays when the nick changes)
-        clients: list[tuple[RawClient, str]] = []
-        for i, node in enumerate(nodes):
-            for j in range(4):
-                clients.append((await node.client(f"u{i}x{j}"), f"~u{i}x{j}"))
-        askers = [node.clients[0] for node in nodes]
-        wanted = ["Race[a]", "race{b}", "RACE|c", "rAce^d", "race\\e"]
-        variants = [str.lower, str.upper, lambda s: s]
-        for round_no in range(8):
-            tries = [(client, username,
-                      variants[(k + round_no) % len(variants)](wanted[k % len(wanted)]))
-                     for k, (client, username) in enumerate(clients)]
-            async with trio.open_nursery() as nursery:
-                for client, _, nick in tries:
-                    nursery.start_soon(client.send, f"NICK {nick}")
-            holders: dict[str, list[tuple[RawClient, str]]] = {}
-            for client, username, nick in tries:
-                answer = await client.expect(lambda m: m.command in ("NICK", "433"))
-                if answer.command == "NICK":
-                    holders.setdefault(casefold(nick), []).append((client, username))
-            assert sorted(holders) == sorted(casefold(n) for n in wanted), holders
-            assert all(len(held) == 1 for held in holders.values()), holders
-            for key, ((_, username),) in holders.items():
-                for asker in askers:
-
-                    async def agrees(asker: RawClient = asker, key: str = key,
-                                     username: str = username) -> bool:
-                        await asker.send(f"WHOIS {key}")
-                        reply = await asker.expect(lambda m: m.command in ("311", "401"))
-                        await asker.expect("318")
-                        return reply.command == "311" and reply.params[2] == username
-
-                    await eventually(agrees)
-            # The holders give the nicks back for the next round.
-            for k, (client, _) in enumerate(clients):
-                if any(client is held[0][0] for held in holders.values()):
-                    await client.send(f"NICK back{round_no}x{k}")
-                    await client.expect("NICK")
-        # Afterwards, one channel across the three nodes: each line reaches all.
-        for client, _ in clients:
-            await client.send("JOIN #all")
-            await client.expect("366")
-        speaker = clients[-1][0]
-
-        async def everyone_is_in() -> bool:
-            return len(await _names(speaker, "#all")) == len(clients)
-
-        await eventually(everyone_is_in)
-        await speaker.send("PRIVMSG #all :to all three nodes")
-        for client, _ in clients[:-1]:
-            got = await client.expect(lambda m: m.command == "PRIVMSG")
-            assert got.params == ["#all", "to all three nodes"]

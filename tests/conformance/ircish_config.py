@@ -6,6 +6,7 @@ project's own suite can check the generated file loads, without irctest.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from dataclasses import dataclass
@@ -116,3 +117,15 @@ def write_config(settings: ServerSettings) -> Path:
     path = settings.directory / "config.toml"
     path.write_text(render_config(settings), encoding="utf-8")
     return path
+
+
+def network_config(settings: ServerSettings, url: str, node_id: str, name: str,
+                   lease_s: int = 10) -> str:
+    """A network node's config (``ircish_network_controller``): the single server's with
+    history on (so its join replay is off as above), on the shared PostgreSQL ``url``
+    instead of SQLite, under its own server ``name``, with ``[network]``."""
+    text = render_config(dataclasses.replace(settings, history=True))
+    sqlite = _toml("sqlite:///" + str(settings.directory / "history.db"))
+    text = text.replace(sqlite, _toml(url), 1)
+    text = text.replace(f"name = {_toml(SERVER_NAME)}", f"name = {_toml(name)}", 1)
+    return text + f"\n[network]\nnode_id = {_toml(node_id)}\nlease_seconds = {lease_s}\n"

@@ -173,11 +173,15 @@ class IrcishController(BaseServerController, DirectoryBasedController):
             email_required=self.test_config.account_registration_requires_email,
             websocket=websocket,
         )
+        _kill_stale()
+        self.launch(settings)
+        _running.add(self)
+
+    def launch(self, settings: ServerSettings) -> None:
+        """Write the config and start the server (the network controller starts two)."""
         config = write_config(settings)
         self.config_path = config
-        _kill_stale()
         self.proc = self.execute([*_server_command(), "--config", str(config), "run"])
-        _running.add(self)
 
     def wait_for_services(self) -> None:
         # NickServ and SASL are part of the server: ready once its port is open.

@@ -8,6 +8,7 @@ the exit status is 0 only if pytest succeeded and nothing failed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -89,11 +90,12 @@ def make_writable(root: Path) -> None:
             os.chmod(os.path.join(folder, name), 0o644)
 
 
-def pytest_command(junit: Path, extra: list[str], markers: str = MARKERS) -> list[str]:
+def pytest_command(junit: Path, extra: list[str], markers: str = MARKERS,
+                   controller: str = "ircish_controller") -> list[str]:
     return [
         sys.executable, "-m", "pytest",
         "-p", "no:cacheprovider",
-        "--controller", "ircish_controller",
+        "--controller", controller,
         "-m", markers,
         "-k", DESELECT,
         "-q", "-rfE",
@@ -103,23 +105,55 @@ def pytest_command(junit: Path, extra: list[str], markers: str = MARKERS) -> lis
 
 
 def main(argv: list[str]) -> int:
+    # --network: against node 1 of a two-node network (ircish_network_controller).
+    network = "--network" in argv
+    argv = [arg for arg in argv if arg != "--network"]
+    controller = "ircish_network_controller" if network else "ircish_controller"
     source = Path(argv[0]) if argv and not argv[0].startswith("-") else None
     extra = argv[1:] if source else argv
     source = source or HERE.parents[1].parent / "shared" / "irctest"
     if not (source / "irctest" / "basecontrollers.py").is_file():
         print(f"conformance: no irctest checkout at {source}", file=sys.stderr)
         return 2
+    with contextlib.ExitStack() as stack:
+        return _run(source, extra, network, controller, stack)
+
+
+def _start_postgres() -> tuple[str, str] | None:
+    """A private cluster from .ci/postgres: (its folder, its URL)."""
+    result = subprocess.run([str(HERE.parents[1] / ".ci" / "postgres"), "start"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"conformance: --network needs PostgreSQL: {result.stderr.strip()}",
+              file=sys.stderr)
+        return None
+    folder, url = result.stdout.split()
+    return folder, url
+
+
+def _stop_postgres(folder: str) -> None:
+    subprocess.run([str(HERE.parents[1] / ".ci" / "postgres"), "stop", folder])
+
+
+def _run(source: Path, extra: list[str], network: bool, controller: str,
+         stack: contextlib.ExitStack) -> int:
     with tempfile.TemporaryDirectory(prefix="ircish-conformance-") as tmp:
         checkout = Path(tmp) / "irctest"
         shutil.copytree(source, checkout, ignore=shutil.ignore_patterns(".git", "__pycache__"))
         make_writable(checkout)
         junit = Path(tmp) / "junit.xml"
         env = dict(os.environ)
+        if network and not env.get("IRCISH_TEST_POSTGRES_URL"):
+            cluster = _start_postgres()
+            if cluster is None:
+                return 2
+            stack.callback(_stop_postgres, cluster[0])
+            env["IRCISH_TEST_POSTGRES_URL"] = cluster[1]
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(HERE), env.get("PYTHONPATH", "")) if p
         )
         # Server tests only: irctest/self_tests test irctest itself, not ircish.
-        command = pytest_command(junit, [*extra, "irctest/server_tests"])
+        command = pytest_command(junit, [*extra, "irctest/server_tests"], controller=controller)
         status = subprocess.call(command, cwd=checkout, env=env)
         if not junit.is_file():
             print(f"conformance: pytest exited {status} without a report", file=sys.stderr)
@@ -127,7 +161,8 @@ def main(argv: list[str]) -> int:
         counts = count_junit(junit)
         services_junit = Path(tmp) / "junit-services.xml"
         modules = [f"irctest/server_tests/{name}" for name in SERVICES_MODULES]
-        command = pytest_command(services_junit, [*extra, *modules], SERVICES_MARKERS)
+        command = pytest_command(services_junit, [*extra, *modules], SERVICES_MARKERS,
+                                 controller)
         services_status = subprocess.call(command, cwd=checkout, env=env)
         if not services_junit.is_file():
             print(f"conformance: pytest exited {services_status} without a report",

@@ -35,7 +35,7 @@ def build_server(config: Config) -> IrcServer:
             # After history: its worker has migrated the shared database by then.
             from ircish.network.feature import network_feature
 
-            features.append(network_feature)
+            features.append(partial(network_feature, store=store))
     else:
         log.info("history is off: [storage] url is empty in %s", config.path)
         log.info("accounts are off: they need [storage] (the history database)")

@@ -50,7 +50,7 @@ import socket
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,7 @@ from ircish.accounts.records import AccountRequest
 from ircish.core.chathistory import HistoryRequest
 from ircish.core.events import Event
 from ircish.history import codec, outage
-from ircish.history.admission import Admission
+from ircish.history.admission import Admission, wanted
 from ircish.history.errors import StorageError, StoreQueryError, StoreUnavailable
 from ircish.history.records import ChannelState
 from ircish.history.rpc import FrameStream, LinkClosed
@@ -180,11 +180,21 @@ class StoreClient:
         self.on_outage: list[Callable[[str], None]] = []
         self._slow_reported_at: float | None = None
         self._slow_unreported = 0
+        # On a network node (``ircish.network.feature``): the events whose rows
+        # another writer stores in the same transaction as their network events
+        # (``divert`` takes them, and says True), and what a query awaits first
+        # so it still reads the lines submitted before it (``barrier``).
+        self.divert: Callable[[Event], bool] | None = None
+        self.barrier: Callable[[], Awaitable[None]] | None = None
 
     # -- the message path ------------------------------------------------------
 
     def submit(self, event: Event) -> None:
         """Queue an event for storage. Call from the Trio thread; never blocks."""
+        divert = self.divert
+        if (divert is not None and wanted(event, self._admission.store_events)
+                and divert(event)):
+            return
         if not self._admission.admit(event, self.backlog):
             return
         self._queue.append(event)
@@ -244,6 +254,8 @@ class StoreClient:
     async def ask(self, *requests: HistoryRequest | SearchRequest) -> list[Any]:
         """The worker's answer to each request, in order; or StoreUnavailable /
         StoreQueryError. It sees every line submitted before the call."""
+        if self.barrier is not None:
+            await self.barrier()
         link = self._link
         if link is None:
             raise StoreUnavailable("the history worker is not running (restarting)")

@@ -9,6 +9,11 @@ and hands the snapshot to ``on_ready``; then:
   the worker commits each one with one NOTIFY;
 - ``claim(...)``: a nick claim, answered by the worker in the order of
   everything sent before it;
+- ``submit_history(event)``: an event the history store keeps (a message, a
+  join...); the worker stores its rows in the same transaction as the
+  operations shipped with it, so a line is in history if and only if the
+  other nodes get it. ``written()`` waits until what was submitted before it
+  is committed (a CHATHISTORY reads its own lines);
 - other origins' operations arrive in order and go to ``on_remote``.
 
 The worker is the node's lease: if it says ``fenced`` or dies, this node can
@@ -28,6 +33,8 @@ from typing import Any
 
 import trio
 
+from ircish.core.events import Event
+from ircish.history import codec
 from ircish.history.client import _worker_env
 from ircish.history.rpc import FrameStream, LinkClosed
 
@@ -37,6 +44,9 @@ Op = dict[str, Any]
 CLOSE_TIMEOUT_S = 5.0
 # How long a claim waits for a worker that is (re)joining before it is refused.
 CLAIM_WAIT_S = 5.0
+# How long a read waits for the lines before it to be committed (as history's READ_WAIT_S:
+# when the database struggles, a slightly stale answer beats none).
+WRITTEN_WAIT_S = 1.0
 
 
 class NetworkUnavailable(Exception):
@@ -50,6 +60,7 @@ class NetworkClient:
         self.lease_s = lease_s
         self.retention_s = retention_s
         self._queue: list[Op] = []
+        self._history: list[Event] = []
         self._wake = trio.Event()
         self._link: FrameStream | None = None
         self._up = trio.Event()  # set while a worker is joined
@@ -64,6 +75,31 @@ class NetworkClient:
         self.pid: int | None = None
         self.sent_ops = 0
         self._closing = False
+        # "events" frames of the current session shipped, and committed by the worker.
+        self._frames = 0
+        self._frames_written = 0
+        self._written = trio.Event()
+        self._sessions = 0
+
+    def submit_history(self, event: Event) -> None:
+        self._history.append(event)
+        if not self._wake.is_set():
+            self._wake.set()
+
+    async def written(self) -> None:
+        """Until everything submitted before the call is committed, or the worker is
+        gone, or ``WRITTEN_WAIT_S`` passed."""
+        link = self._link
+        if link is None:
+            return
+        with trio.move_on_after(WRITTEN_WAIT_S):
+            try:
+                await self._ship(link)
+            except LinkClosed:
+                return
+            target = self._frames
+            while self._frames_written < target and self._link is link:
+                await self._written.wait()
 
     def submit(self, op: Op) -> None:
         self._queue.append(op)
@@ -95,16 +131,24 @@ class NetworkClient:
         return answer[0]
 
     async def _ship(self, link: FrameStream) -> None:
-        if self._queue:
+        if self._queue or self._history:
             batch, self._queue = self._queue, []
+            history, self._history = self._history, []
             self.sent_ops += len(batch)
-            await link.send(("events", batch))
+            self._frames += 1
+            await link.send(("events", batch, codec.encode(history)))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                   ) -> None:
         # Nothing from before this session: a node that was declared dead must not
-        # write what its clients said meanwhile.
-        self._queue.clear()
+        # write what its clients said meanwhile (before the first, what the start
+        # did: bots joining their channels).
+        if self._sessions:
+            self._queue.clear()
+            self._history.clear()
+        self._sessions += 1
+        self._frames = self._frames_written = 0
+        self._written = trio.Event()
         parent_end, child_end = socket.socketpair()
         try:
             proc = await trio.lowlevel.open_process(
@@ -143,10 +187,12 @@ class NetworkClient:
             for done, _ in self._calls.values():
                 done.set()
             self._calls.clear()
+            self._written.set()
             with trio.CancelScope(shield=True):
                 await self._close(link, proc)
         if not self._closing:
             self._queue.clear()
+            self._history.clear()
             self.on_lost(reason)
 
     async def _ship_loop(self, link: FrameStream) -> None:
@@ -164,6 +210,10 @@ class NetworkClient:
             kind = frame[0]
             if kind == "remote":
                 self.on_remote(frame[1])
+            elif kind == "written":
+                self._frames_written = frame[1]
+                self._written.set()
+                self._written = trio.Event()
             elif kind == "claimed":
                 call = self._calls.pop(frame[1], None)
                 if call is not None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,11 +154,16 @@ def _quits_for(cur: psycopg.Cursor[Any], node: str, reason: str) -> list[Op]:
     return quits
 
 
-def append(conn: psycopg.Connection[Any], node: str, epoch: int, ops: list[Op]) -> int:
+def append(conn: psycopg.Connection[Any], node: str, epoch: int, ops: list[Op],
+           also: Callable[[psycopg.Cursor[Any]], object] | None = None) -> int:
     """Commit ``ops`` as the next seqs of this node, with their effect on the tables
-    and one NOTIFY; the last seq."""
+    and one NOTIFY, and whatever ``also`` writes (the batch's history rows) in the
+    same transaction, fenced as they are; the last seq."""
     with conn.transaction(), conn.cursor() as cur:
-        return _append(cur, node, epoch, ops)
+        last = _append(cur, node, epoch, ops) if ops else _fence(cur, node, epoch)
+        if also is not None:
+            also(cur)
+        return last
 
 
 def _append(cur: psycopg.Cursor[Any], node: str, epoch: int, ops: list[Op]) -> int:

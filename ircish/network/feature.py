@@ -7,6 +7,12 @@ comes back from the worker and is replayed into the core's state
 (``replica``). Nicks are claimed in the database before registration or NICK
 takes them (``NetworkNode.claim``, the core's ``Server.nick_claims``): the
 client's next lines wait for the answer, and a nick another node holds is 433.
+
+History and the event sequence are one commit: the history store hands this
+feature the events the other nodes replay (``DIVERTED``) instead of storing
+them itself, and the network worker writes their rows in the transaction that
+appends the batch (``ircish.network.history``); a query to the store first
+waits for those commits (``NetworkClient.written``).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
 
     from ircish.core.replies import Replies
     from ircish.core.state import User
+    from ircish.history.client import StoreClient
     from ircish.net.app import IrcServer
 
 log = logging.getLogger("ircish.network")
@@ -39,6 +46,11 @@ log = logging.getLogger("ircish.network")
 STOP_TIMEOUT_S = 5.0
 REJOIN_INITIAL_S = 0.5
 REJOIN_MAX_S = 30.0
+# What the network worker stores for the history store: every line another node
+# can replay, and the REDACTs that delete such lines (after them, in one order).
+# Channel state and RENAME stay with the history worker.
+DIVERTED = (events.MessageEvent, events.JoinEvent, events.LeaveEvent, events.NickEvent,
+            events.TopicEvent, events.RedactEvent)
 
 
 class Holding(Protocol):
@@ -50,7 +62,7 @@ class Holding(Protocol):
 
 
 class NetworkNode:
-    def __init__(self, app: IrcServer) -> None:
+    def __init__(self, app: IrcServer, store: StoreClient | None = None) -> None:
         config = app.config
         self.app = app
         self.server = app.core
@@ -71,8 +83,17 @@ class NetworkNode:
         self._nursery: trio.Nursery | None = None
         self._ended = trio.Event()
         self.server.nick_claims = self
+        if store is not None:
+            store.divert = self._divert
+            store.barrier = self.client.written
 
     # ---- the event path ---------------------------------------------------------------
+
+    def _divert(self, event: events.Event) -> bool:
+        if isinstance(event, DIVERTED):
+            self.client.submit_history(event)
+            return True
+        return False
 
     def on_event(self, event: events.Event) -> None:
         op = self.capture.op(event)
@@ -200,8 +221,8 @@ class NetworkNode:
             await self._ended.wait()
 
 
-def network_feature(app: IrcServer) -> Extension:
-    node = NetworkNode(app)
+def network_feature(app: IrcServer, store: StoreClient | None = None) -> Extension:
+    node = NetworkNode(app, store)
     return Extension(
         name="network",
         event_listeners=(node.on_event,),

@@ -15,9 +15,12 @@ on the server's loop. Two connections:
   events past the last seq seen, sent to the server in each origin's order.
 
 Frames from the server: ``("hello", url, node, lease_s, level)``, ``("events",
-[op...])``, ``("claim", id, session, nick, registered, micros)``. To the server:
-``("ready", Snapshot)`` or ``("fatal", text)``, ``("remote", [(origin, seq,
-op)...])``, ``("claimed", id, ok)``, ``("fenced", text)``. When the writer cannot
+[op...], history events)`` (``history.codec``; their rows go in the same
+transaction, ``ircish.network.history``), ``("claim", id, session, nick,
+registered, micros)``. To the server: ``("ready", Snapshot)`` or ``("fatal",
+text)``, ``("remote", [(origin, seq, op)...])``, ``("written", frames)`` (how
+many "events" frames are committed), ``("claimed", id, ok)``, ``("fenced",
+text)``. When the writer cannot
 renew the lease in time (the database unreachable, this process paused), the
 worker says ``fenced`` and exits: a survivor removes this node's users, and the
 server closes its clients.
@@ -31,13 +34,15 @@ import socket
 import sys
 import time
 from collections import deque
+from functools import partial
 from typing import Any
 
 import psycopg
 import trio
 
+from ircish.history import codec
 from ircish.history.rpc import FrameStream, LinkClosed
-from ircish.network import db, upkeep
+from ircish.network import db, history, upkeep
 from ircish.network.outage import Outage
 
 log = logging.getLogger("ircish.network.worker")
@@ -60,6 +65,7 @@ class Worker:
         self.positions: dict[str, int] = {}
         self.conn: psycopg.Connection[Any] | None = None
         self.status = 0
+        self.frames_written = 0  # "events" frames committed (the server's written())
         self.retention_s = 3600
         self.outage = Outage(link.send)
 
@@ -183,21 +189,34 @@ class Worker:
             todo.popleft()
             await self.link.send(("claimed", call_id, ok))
             return
-        # Every batch of events queued up to the next claim goes in one commit.
+        # Every batch of events queued up to the next claim goes in one commit, with
+        # the history rows that came with them.
         ops: list[dict[str, Any]] = []
+        encoded: codec.Encoded = []
         taken = 0
         for queued in todo:
             if queued[0] != "events":
                 break
             ops.extend(queued[1])
+            encoded.extend(queued[2])
             taken += 1
-        if ops:
-            await trio.to_thread.run_sync(db.append, conn, self.node, self.epoch, ops)
-        for _ in range(taken):
-            todo.popleft()
         if not taken:
             log.error("network worker: unknown frame %r dropped", frame[0])
             todo.popleft()
+            return
+        if ops or encoded:
+            await trio.to_thread.run_sync(self._append, conn, ops, encoded)
+        for _ in range(taken):
+            todo.popleft()
+        self.frames_written += taken
+        await self.link.send(("written", self.frames_written))
+
+    def _append(self, conn: psycopg.Connection[Any], ops: list[dict[str, Any]],
+                encoded: codec.Encoded) -> None:
+        """In a thread: the rows are made here, off the worker's loop."""
+        batch = history.batch_of(encoded) if encoded else None
+        db.append(conn, self.node, self.epoch, ops,
+                  None if batch is None else partial(history.store, batch=batch))
 
     async def _listen_loop(self, conn: psycopg.Connection[Any]) -> None:
         while True:

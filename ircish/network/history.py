@@ -1,0 +1,62 @@
+"""History rows stored by the network worker, in the transaction of the node's events.
+
+On a network node the history worker does not store the lines that the other
+nodes replay (messages, joins, parts, kicks, quits, nicks, topics) nor the
+REDACTs that delete them: the server hands those events to the network worker
+(``NetworkClient.submit_history``), which stores their rows here, with psycopg,
+in the same transaction that appends the batch's operations to the node's
+sequence. A line is then in history exactly when the other nodes can get it,
+and a node killed mid-batch has written neither. Its rows are the history
+writer's (``ircish.store.rows.to_batch``: same msgid, time, keys, tags), so
+CHATHISTORY, search (PostgreSQL computes ``search_vector`` itself, a generated
+column), retention and read markers read them as any other. Channel state and
+RENAME stay with the history worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+
+from ircish.history import codec
+from ircish.store.rows import Batch, to_batch
+
+log = logging.getLogger("ircish.network.worker")
+
+# ``ircish.store.schema.history`` without ``id``, in ``rows._row``'s order (a test keeps
+# the two the same); written out here so the worker never imports SQLAlchemy.
+COLUMNS = ("target_key", "msgid", "time", "kind", "source", "account", "target", "param",
+           "text", "tags", "sender_key", "recipient_key", "recipient_account",
+           "sender_session", "recipient_session")
+# A batch written again (its COMMIT's answer was lost) skips the rows already in.
+INSERT = (f"INSERT INTO history ({', '.join(COLUMNS)}) VALUES ({', '.join('%s' for _ in COLUMNS)})"
+          " ON CONFLICT (target_key, msgid) DO NOTHING")
+# Several nodes may write one conversation: the row is upserted, never read first.
+UPSERT_CONVERSATION = (
+    "INSERT INTO conversations (key, a_key, b_key, a_name, b_name, last_time)"
+    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET"
+    " a_name = EXCLUDED.a_name, b_name = EXCLUDED.b_name,"
+    " last_time = GREATEST(conversations.last_time, EXCLUDED.last_time)")
+DELETE = "DELETE FROM history WHERE target_key = %s AND msgid = %s"
+
+
+def batch_of(encoded: codec.Encoded) -> Batch:
+    return to_batch(codec.decode(encoded))
+
+
+def store(cur: psycopg.Cursor[Any], batch: Batch) -> int:
+    """Write ``batch``'s rows in the cursor's transaction; the count of history rows."""
+    if batch.renames or batch.channel_states:
+        # Never sent here (``feature.DIVERTED``); written by the history worker.
+        log.error("network: a RENAME or channel state reached the network worker; ignored")
+    if batch.history:
+        cur.executemany(INSERT, [tuple(row[c] for c in COLUMNS) for row in batch.history])
+    if batch.conversations:
+        cur.executemany(UPSERT_CONVERSATION, [
+            (c.key, c.a_key, c.b_key, c.a_name, c.b_name, c.last_time)
+            for c in batch.conversations.values()])
+    if batch.redactions:
+        cur.executemany(DELETE, batch.redactions)
+    return len(batch.history)

@@ -1,0 +1,95 @@
+"""A line is stored in history in the same commit that hands it to the other nodes.
+
+Each test stops one of n1's two workers (history, network), has alice on n1 say
+something, then kills n1 as a machine dies. With two commits, the line is then
+in history that n2 never got (network worker stopped), or n2 got a line that is
+in no history (history worker stopped). With one, what n2 got is what is stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+import trio
+
+from ircish.network import history
+from ircish.network.db import connect
+from ircish.store.schema import history as history_table
+from tests.network.nodes import Node, network
+from tests.network.test_failure import LEASE_S, _two_nodes_in_x
+
+
+def _child_of(pid: int, module: bytes) -> int:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and module in cmdline:
+            return int(entry.name)
+    raise AssertionError(f"no {module!r} under pid {pid}")
+
+
+async def _stored(url: str, channel: str) -> list[str]:
+    def run() -> list[str]:
+        conn = connect(url, True)
+        try:
+            rows = conn.execute("SELECT text FROM history WHERE target_key = %s AND kind ="
+                                " 'PRIVMSG' ORDER BY time, id", (channel,)).fetchall()
+            return [r[0] for r in rows]
+        finally:
+            conn.close()
+
+    return await trio.to_thread.run_sync(run)
+
+
+async def _say_with_a_worker_stopped(n1: Node, alice, bob,  # type: ignore[no-untyped-def]
+                                     worker: bytes) -> list[str]:
+    """alice says a line while n1's ``worker`` is stopped; n1 dies; what bob got."""
+    await alice.send("PRIVMSG #x :before")
+    assert (await bob.expect("PRIVMSG")).params[1] == "before"
+    assert n1.proc is not None
+    pid = _child_of(n1.proc.pid, worker)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        await alice.send("PRIVMSG #x :the line")
+        await alice.expect("PRIVMSG")  # echo-message: n1's core took it
+        # Room for the running worker to commit it (history ships every 50 ms).
+        got = [m.params[1] for m in await bob.nothing_within(2.0) if m.command == "PRIVMSG"]
+    finally:
+        n1.signal_group(signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    await bob.expect("QUIT", timeout=3 * LEASE_S + 5)
+    return ["before", *got]
+
+
+async def test_a_line_stored_while_the_network_worker_is_stopped_reaches_n2_or_is_not_stored(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with network(tmp_path, lease_s=LEASE_S) as net:
+        n1, _, alice, bob = await _two_nodes_in_x(net)
+        got = await _say_with_a_worker_stopped(n1, alice, bob, b"ircish.network.worker")
+        assert got == ["before"]
+        assert await _stored(net.url, "#x") == got
+
+
+async def test_a_line_n2_got_while_the_history_worker_is_stopped_is_stored(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    async with network(tmp_path, lease_s=LEASE_S) as net:
+        n1, _, alice, bob = await _two_nodes_in_x(net)
+        got = await _say_with_a_worker_stopped(n1, alice, bob, b"ircish.store.worker")
+        assert got == ["before", "the line"]
+        assert await _stored(net.url, "#x") == got
+
+
+def test_the_network_worker_writes_every_history_column() -> None:
+    assert history.COLUMNS == tuple(c.name for c in history_table.columns if c.name != "id")

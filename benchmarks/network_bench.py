@@ -2,18 +2,32 @@
 
 Starts ``--nodes`` real node processes (``tests.network.nodes``) on a new
 database of the PostgreSQL that ``--url`` (or ``IRCISH_TEST_POSTGRES_URL``)
-names, puts one sender and one receiver per node in one channel, and offers
-``--rate`` messages/s network-wide (split over the senders, open loop) for
-``--duration`` seconds. Every receiver should get every message. Reports the
-delivery latency (receive time minus the send time carried in the text, one
-clock: every client runs in this process) separately for the same node and
-across nodes, p50/p99/max, and the messages lost after a drain.
+names, puts ``--senders`` senders and one receiver per node in one channel,
+and offers ``--rate`` messages/s network-wide (split over the senders, open
+loop) for ``--duration`` seconds. Every receiver should get every message.
+
+The nodes' flood limits (fakelag) and SendQ are lifted: a benchmark measures
+the write path, not the server's protection of itself against one client (say
+``--server-limits`` to keep them). A sender that falls behind its schedule
+sends every line that is due in one write, so the offered rate holds while the
+benchmark's process keeps up; each line carries the time it was due, so a
+generator that lags shows as latency, never as a lower rate (its worst lag is
+printed). The receivers read raw lines (no parser: the benchmark's process is
+one of the machine's two cores' users too).
+
+Reports the delivery latency (receive time minus the due time carried in the
+text, one clock: every client runs in this process) separately for the same
+node and across nodes, p50/p99/max; the network's commits per second (each one
+NOTIFY, from the event table); and what was lost: the drain waits until no
+line arrived for ``--quiet`` seconds (at most ``--drain``), so a line still
+missing then is lost, not late.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -24,7 +38,11 @@ import psycopg
 import trio
 
 from tests.ircclient import RawClient
-from tests.network.nodes import Network
+from tests.network.nodes import Network, Node
+
+MARK = b" PRIVMSG #bench :"
+NO_LIMITS = ("[limits]\nflood_burst = 1000000\nflood_rate = 1000000.0\n"
+             "flood_excess = 100000000\nsendq_bytes = 268435456\n")
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -34,75 +52,138 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-async def _receive(client: RawClient, node: int, out: list[tuple[int, int, int, float]],
-                   stop: trio.Event) -> None:
-    while not stop.is_set():
-        msg = await client.expect("PRIVMSG", timeout=3600)
-        now = time.perf_counter()
-        sender, seq, sent = msg.params[1].split()
-        out.append((node, int(sender), int(seq), (now - float(sent)) * 1000))
+def _lift_limits(node: Node) -> None:
+    text = node.config.read_text()
+    text = re.sub(r"\[limits\]\n(?:[a-z_]+ = [^\n]*\n)*", NO_LIMITS, text)
+    node.config.write_text(text)
 
 
-async def _send(client: RawClient, index: int, rate: float, duration: float) -> int:
-    interval = 1 / rate
+class Receiver:
+    def __init__(self, client: RawClient, node: int) -> None:
+        self.stream = client.stream
+        self.node = node
+        # (receiving node, sender, seq, latency ms)
+        self.got: list[tuple[int, int, int, float]] = []
+        self.last = 0.0
+
+    async def run(self) -> None:
+        buf = b""
+        got, node = self.got, self.node
+        while True:
+            data = await self.stream.receive_some(1 << 18)
+            if not data:
+                return
+            now = time.perf_counter()
+            self.last = now
+            *lines, buf = (buf + data).split(b"\r\n")
+            for line in lines:
+                at = line.find(MARK)
+                if at < 0:
+                    continue
+                sender, seq, due = line[at + len(MARK):].split()
+                got.append((node, int(sender), int(seq), (now - float(due)) * 1000))
+
+
+async def _send(client: RawClient, sender: int, rate: float, duration: float,
+                lag: list[float]) -> int:
+    stream = client.stream
     start = time.perf_counter()
     seq = 0
-    while time.perf_counter() - start < duration:
-        due = start + seq * interval
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await trio.sleep(delay)
-        await client.send(f"PRIVMSG #bench :{index} {seq} {time.perf_counter():.6f}")
-        seq += 1
-    return seq
+    while True:
+        now = time.perf_counter()
+        if now - start >= duration:
+            return seq
+        due = min(int((now - start) * rate) + 1, int(duration * rate))
+        if due > seq:
+            lag[0] = max(lag[0], now - (start + seq / rate))
+            await stream.send_all(b"".join(
+                f"PRIVMSG #bench :{sender} {n} {start + n / rate:.6f}\r\n".encode()
+                for n in range(seq, due)))
+            seq = due
+        await trio.sleep(max(0.0, start + seq / rate - time.perf_counter()))
 
 
-async def run(url: str, nodes: int, rate: float, duration: float, drain: float) -> int:
+def _commits(url: str, since_micros: int) -> tuple[int, int]:
+    """(events, commits) in the event table since then: a commit's rows share their
+    ``committed`` time's transaction, so count the distinct (origin, epoch, commit)."""
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        row = conn.execute(
+            "SELECT count(*), count(DISTINCT (origin, xmin::text)) FROM network_events"
+            " WHERE committed >= %s", (since_micros,)).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
+              drain: float, quiet: float, server_limits: bool) -> int:
     admin = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
                             autocommit=True)
     name = f"ircish_bench_{secrets.token_hex(4)}"
     admin.execute(f'CREATE DATABASE "{name}"')
     base, _, _ = url.rpartition("/")
+    db_url = f"{base}/{name}"
     folder = Path(tempfile.mkdtemp(prefix="ircish-netbench-"))
-    net = Network(f"{base}/{name}", folder, lease_s=10)
+    net = Network(db_url, folder, lease_s=10)
     try:
         members = [net.add(f"n{i + 1}") for i in range(nodes)]
+        if not server_limits:
+            for node in members:
+                _lift_limits(node)
         await net.start(members[0])
         if nodes > 1:
             await net.start(*members[1:])
-        senders, receivers = [], []
+        receivers: list[Receiver] = []
+        sending: list[tuple[int, RawClient]] = []
         for i, node in enumerate(members):
-            receivers.append(await node.client(f"recv{i}"))
-            senders.append(await node.client(f"send{i}"))
-        for client in receivers + senders:
+            client = await node.client(f"recv{i}")
             await client.send("JOIN #bench")
             await client.expect("366")
+            receivers.append(Receiver(client, i))
+            for j in range(senders):
+                sender = await node.client(f"send{i}x{j}")
+                await sender.send("JOIN #bench")
+                await sender.expect("366")
+                sending.append((i * senders + j, sender))
         await trio.sleep(1.0)  # every node's replica has every member
-        got: list[tuple[int, int, int, float]] = []
-        stop = trio.Event()
-        sent = [0] * nodes
+        sent = [0] * len(sending)
+        lag = [0.0]
+        since = time.time_ns() // 1000
         async with trio.open_nursery() as nursery:
-            for i, client in enumerate(receivers):
-                nursery.start_soon(_receive, client, i, got, stop)
+            for receiver in receivers:
+                nursery.start_soon(receiver.run)
 
-            async def sender(i: int) -> None:
-                sent[i] = await _send(senders[i], i, rate / nodes, duration)
+            async def sender_task(k: int) -> None:
+                index, client = sending[k]
+                sent[k] = await _send(client, index, rate / len(sending), duration, lag)
 
-            async with trio.open_nursery() as sending:
-                for i in range(nodes):
-                    sending.start_soon(sender, i)
-            await trio.sleep(drain)
-            stop.set()
+            async with trio.open_nursery() as senders_nursery:
+                for k in range(len(sending)):
+                    senders_nursery.start_soon(sender_task, k)
+            ended = time.perf_counter()
+            expected = sum(sent) * nodes
+            while time.perf_counter() - ended < drain:
+                if sum(len(r.got) for r in receivers) >= expected:
+                    break
+                if time.perf_counter() - max(r.last for r in receivers) > quiet:
+                    break
+                await trio.sleep(0.1)
+            drained = time.perf_counter() - ended
             nursery.cancel_scope.cancel()
-        same = [ms for node, sender, _, ms in got if node == sender]
-        cross = [ms for node, sender, _, ms in got if node != sender]
-        expected = sum(sent) * nodes
-        print(f"nodes={nodes} offered={rate:.0f} msg/s for {duration:.0f} s: sent {sum(sent)}, "
-              f"deliveries {len(got)} of {expected} (lost {expected - len(got)})")
+        got = [row for r in receivers for row in r.got]
+        same = [ms for node, sender, _, ms in got if node == sender // senders]
+        cross = [ms for node, sender, _, ms in got if node != sender // senders]
+        events, commits = await trio.to_thread.run_sync(_commits, db_url, since)
+        print(f"nodes={nodes} senders={len(sending)} offered={rate:.0f} msg/s for "
+              f"{duration:.0f} s: sent {sum(sent)} ({sum(sent) / duration:.0f}/s, generator "
+              f"lag max {lag[0] * 1000:.0f} ms), deliveries {len(got)} of {expected} "
+              f"(lost {expected - len(got)}; drained {drained:.1f} s)"
+              + ("" if server_limits else "; flood limits and SendQ lifted"))
         for label, values in (("same node", same), ("cross node", cross)):
             if values:
                 print(f"  {label:<10} n={len(values):>6} p50 {_pct(values, 50):7.2f} ms  "
                       f"p99 {_pct(values, 99):7.2f} ms  max {max(values):7.2f} ms")
+        print(f"  network: {events} events in {commits} commits "
+              f"({commits / duration:.0f} commits/s, {events / max(commits, 1):.1f} per commit)")
         return 0 if expected == len(got) else 1
     finally:
         for node in net.nodes:
@@ -119,15 +200,22 @@ def main() -> int:
     parser.add_argument("--url", default=os.environ.get("IRCISH_TEST_POSTGRES_URL", ""),
                         help="a PostgreSQL role that may create databases")
     parser.add_argument("--nodes", type=int, default=2)
+    parser.add_argument("--senders", type=int, default=2, help="sending clients per node")
     parser.add_argument("--rate", type=float, default=1000.0, help="messages/s network-wide")
     parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--drain", type=float, default=3.0)
+    parser.add_argument("--drain", type=float, default=30.0,
+                        help="the longest wait for the last deliveries")
+    parser.add_argument("--quiet", type=float, default=3.0,
+                        help="the drain ends once no line arrived for this long")
+    parser.add_argument("--server-limits", action="store_true",
+                        help="keep the nodes' flood limits and SendQ (fakelag slows senders)")
     args = parser.parse_args()
     if not args.url:
         print("network_bench: give --url or IRCISH_TEST_POSTGRES_URL (`.ci/postgres start`)",
               file=sys.stderr)
         return 2
-    return trio.run(run, args.url, args.nodes, args.rate, args.duration, args.drain)
+    return trio.run(run, args.url, args.nodes, args.senders, args.rate, args.duration,
+                    args.drain, args.quiet, args.server_limits)
 
 
 if __name__ == "__main__":

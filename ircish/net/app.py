@@ -25,6 +25,7 @@ from ircish.core.state import User
 from ircish.core.tables import TableShrinker
 from ircish.net import clientcert
 from ircish.net.connection import Connection
+from ircish.net.giveback import Giveback, glibc_trim
 from ircish.net.offload import TrioOffload
 from ircish.net.outbox import Outbox
 from ircish.reload import merge_reload
@@ -82,6 +83,8 @@ class IrcServer:
             "monitor nicks": lambda: core.monitors.by_nick,
             "monitor lists": lambda: core.monitors.lists,
         })
+        # And the memory its objects took, once it has gone (``giveback``).
+        self.giveback = Giveback(glibc_trim())
         self._stop = trio.Event()
         self.stopped = trio.Event()
         self.nursery: trio.Nursery | None = None
@@ -351,6 +354,7 @@ class IrcServer:
             await trio.sleep(interval)
             self.shrinker.check()
             now = trio.current_time()
+            self.giveback.check(len(self.connections), now)
             for conn in list(self.connections):
                 user = conn.user
                 if not user.registered:

@@ -13,9 +13,12 @@ Three rules hold the network together:
 - Gap-free sequences: the seq numbers of a batch come from ``last_seq`` of that
   same locked row, so one origin's batches commit in the order of their numbers
   and a reader that saw seq N has seen every seq below it.
-- One NOTIFY per committed batch (``pg_notify`` in the transaction, delivered at
-  commit); readers treat it as a doorbell and read the table, so a missed
-  notification costs latency, never a line.
+- The notifications of a committed batch (``pg_notify`` in the transaction,
+  delivered at commit) carry its operations (``_notify``: as many as a payload
+  holds, usually one notification per batch), so a reader that follows the
+  origin's sequence needs no query; a reader that sees a gap (a lost
+  notification, an operation too big for a payload) reads the table, which
+  stays the truth, so a missed notification costs latency, never a line.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ CHANNEL = "ircish_network"
 NOW = "(extract(epoch from clock_timestamp()) * 1000000)::bigint"
 # pg_try_advisory_xact_lock key of the one survivor that removes dead nodes ("ircnet").
 REAPER_LOCK = 0x6972636E6574
+# PostgreSQL's limit for a payload is 8000 bytes; the JSON is ASCII (ensure_ascii).
+NOTIFY_BYTES = 7900
 Op = dict[str, Any]
 
 
@@ -169,16 +174,72 @@ def append(conn: psycopg.Connection[Any], node: str, epoch: int, ops: list[Op],
 def _append(cur: psycopg.Cursor[Any], node: str, epoch: int, ops: list[Op]) -> int:
     last = _fence(cur, node, epoch, len(ops))
     first = last - len(ops) + 1
+    payloads = [json.dumps(op, separators=(",", ":")) for op in ops]
     cur.executemany(
         f"INSERT INTO network_events (origin, seq, epoch, payload, committed)"
         f" VALUES (%s, %s, %s, %s, {NOW})",
-        [(node, first + i, epoch, json.dumps(op, separators=(",", ":")))
-         for i, op in enumerate(ops)],
+        [(node, first + i, epoch, text) for i, text in enumerate(payloads)],
     )
     for op in ops:
         _apply(cur, op)
-    cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, node))
+    _notify(cur, node, first, payloads)
     return last
+
+
+def _notify(cur: psycopg.Cursor[Any], node: str, first: int, payloads: list[str]) -> None:
+    """The batch's operations (JSON texts, seqs from ``first``) in notifications of at
+    most ``NOTIFY_BYTES``: ``{"o": origin, "f": first seq, "ops": [...]}``. One too big
+    for a payload ends them with ``{"o", "f"}`` alone: readers read the rest."""
+    head = '{"o":' + json.dumps(node) + ',"f":'
+    notes: list[str] = []
+    part: list[str] = []
+    size = 0
+    start = first
+    for i, text in enumerate(payloads):
+        if part and size + len(text) + len(head) + 32 > NOTIFY_BYTES:
+            notes.append(f'{head}{start},"ops":[{",".join(part)}]}}')
+            start, part, size = first + i, [], 0
+        if len(text) + len(head) + 32 > NOTIFY_BYTES:
+            notes.append(f"{head}{start}}}")
+            part = []
+            break
+        part.append(text)
+        size += len(text) + 1
+    if part:
+        notes.append(f'{head}{start},"ops":[{",".join(part)}]}}')
+    cur.executemany("SELECT pg_notify(%s, %s)", [(CHANNEL, note) for note in notes])
+
+
+def from_notifications(payloads: list[str], node: str, positions: dict[str, int]
+                       ) -> tuple[list[tuple[str, int, Op]], bool]:
+    """The operations carried by ``payloads`` that follow ``positions`` (updated), in
+    each origin's order; True when one shows a gap (the table must be read)."""
+    out: list[tuple[str, int, Op]] = []
+    gap = False
+    mine = '{"o":' + json.dumps(node) + ","  # our own batches, not parsed for nothing
+    for text in payloads:
+        if text.startswith(mine):
+            continue
+        if not text.startswith("{"):
+            gap = gap or text != node  # a bare doorbell (an older node's)
+            continue
+        note = json.loads(text)
+        origin = note["o"]
+        if origin == node:
+            continue
+        ops = note.get("ops")
+        seq = int(note["f"])
+        at = positions.get(origin, 0)
+        if ops is None or seq > at + 1:
+            gap = True  # not carried, or some were missed: the table has them
+            continue
+        for op in ops:
+            if seq > at:
+                out.append((origin, seq, op))
+                at = seq
+            seq += 1
+        positions[origin] = at
+    return out, gap
 
 
 def _apply(cur: psycopg.Cursor[Any], op: Op) -> None:

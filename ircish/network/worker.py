@@ -10,9 +10,10 @@ on the server's loop. Two connections:
   lease renewal every third of the lease, and the reaping of dead nodes; one
   task uses it, in the order the server sent things, so a claim is decided
   before the events that follow it;
-- the listener: LISTEN, then on each notification (and every ``POLL_S``
-  anyway, so a lost notification costs latency only) the other origins'
-  events past the last seq seen, sent to the server in each origin's order.
+- the listener: LISTEN, then the other origins' events past the last seq seen,
+  sent to the server in each origin's order: from the notifications' payloads
+  while they follow on, from the table after a gap and every ``POLL_S`` anyway
+  (so a lost notification costs latency only).
 
 Frames from the server: ``("hello", url, node, lease_s, level)``, ``("events",
 [op...], history events)`` (``history.codec``; their rows go in the same
@@ -219,19 +220,32 @@ class Worker:
                   None if batch is None else partial(history.store, batch=batch))
 
     async def _listen_loop(self, conn: psycopg.Connection[Any]) -> None:
+        read = True
+        read_at = 0.0
         while True:
             try:
-                rows = await trio.to_thread.run_sync(db.read_new, conn, self.node,
-                                                     self.positions)
+                if read or time.monotonic() - read_at > POLL_S:
+                    read_at = time.monotonic()
+                    rows = await trio.to_thread.run_sync(db.read_new, conn, self.node,
+                                                         self.positions)
+                    if rows:
+                        await self.link.send(("remote", rows))
+                        continue  # maybe more than one read's worth
+                    read = False
+                notes = await trio.to_thread.run_sync(_wait_notifies, conn, POLL_S,
+                                                      abandon_on_cancel=True)
+                if not notes:
+                    read = True
+                    continue
+                # The operations ride in the notifications: no query while none is missed.
+                rows, read = db.from_notifications(notes, self.node, self.positions)
                 if rows:
                     await self.link.send(("remote", rows))
-                    continue  # maybe more than one read's worth
-                await trio.to_thread.run_sync(_wait_notify, conn, POLL_S,
-                                              abandon_on_cancel=True)
             except psycopg.OperationalError as exc:
                 # Notifications sent meanwhile are lost; the positions are not.
                 log.warning("node %s: the LISTEN connection failed (%s); reconnecting",
                             self.node, exc)
+                read = True
                 await trio.sleep(RETRY_S)
                 try:
                     conn = await trio.to_thread.run_sync(db.connect, self.url, True,
@@ -243,9 +257,12 @@ class Worker:
                 await self.outage.ok("listener")
 
 
-def _wait_notify(conn: psycopg.Connection[Any], timeout: float) -> None:
-    for _ in conn.notifies(timeout=timeout, stop_after=1):
-        pass
+def _wait_notifies(conn: psycopg.Connection[Any], timeout: float) -> list[str]:
+    """The payloads of the next notifications (none after ``timeout``)."""
+    payloads = [n.payload for n in conn.notifies(timeout=timeout, stop_after=1)]
+    if payloads:
+        payloads += [n.payload for n in conn.notifies(timeout=0)]
+    return payloads
 
 
 async def _main(fd: int) -> int:

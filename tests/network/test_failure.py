@@ -53,7 +53,8 @@ async def test_a_killed_node_quits_its_users_within_the_lease(
         result = await trio.to_thread.run_sync(
             lambda: _run(["--config", str(n2.config), "network", "status"]))
         assert result.returncode == 0, result.stderr
-        rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+        nodes = result.stdout.split("\n\n", 1)[0]  # the lag follows a blank line
+        rows = {line.split()[0]: line.split() for line in nodes.splitlines()[1:]}
         assert rows["n1"][1:3] == ["dead", "2"] and rows["n1"][5] == "0"
         assert rows["n2"][1:3] == ["live", "1"] and rows["n2"][5] == "2"
 
@@ -110,8 +111,11 @@ async def _terminate(url: str, application_name: str) -> int:
     def run() -> int:
         conn = connect(url, True)
         try:
+            # This test's database only: other runs may share the cluster, with the
+            # same node names.
             rows = conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                " WHERE application_name = %s", (application_name,)).fetchall()
+                                " WHERE application_name = %s AND datname = current_database()",
+                                (application_name,)).fetchall()
             return len(rows)
         finally:
             conn.close()

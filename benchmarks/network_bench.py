@@ -203,9 +203,9 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=2, help="sending clients per node")
     parser.add_argument("--rate", type=float, default=1000.0, help="messages/s network-wide")
     parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--drain", type=float, default=30.0,
+    parser.add_argument("--drain", type=float, default=60.0,
                         help="the longest wait for the last deliveries")
-    parser.add_argument("--quiet", type=float, default=3.0,
+    parser.add_argument("--quiet", type=float, default=10.0,
                         help="the drain ends once no line arrived for this long")
     parser.add_argument("--server-limits", action="store_true",
                         help="keep the nodes' flood limits and SendQ (fakelag slows senders)")

@@ -175,11 +175,15 @@ def _append(cur: psycopg.Cursor[Any], node: str, epoch: int, ops: list[Op]) -> i
     last = _fence(cur, node, epoch, len(ops))
     first = last - len(ops) + 1
     payloads = [json.dumps(op, separators=(",", ":")) for op in ops]
-    cur.executemany(
-        f"INSERT INTO network_events (origin, seq, epoch, payload, committed)"
-        f" VALUES (%s, %s, %s, %s, {NOW})",
-        [(node, first + i, epoch, text) for i, text in enumerate(payloads)],
-    )
+    cur.execute(f"SELECT {NOW}")
+    row = cur.fetchone()
+    assert row is not None
+    # COPY, not row inserts: a third of the cost of a batch's rows (no conflict is
+    # possible, the seqs are new under the row's lock).
+    with cur.copy("COPY network_events (origin, seq, epoch, payload, committed)"
+                  " FROM STDIN") as copy:
+        for i, text in enumerate(payloads):
+            copy.write_row((node, first + i, epoch, text, row[0]))
     for op in ops:
         _apply(cur, op)
     _notify(cur, node, first, payloads)

@@ -30,8 +30,14 @@ log = logging.getLogger("ircish.network.worker")
 COLUMNS = ("target_key", "msgid", "time", "kind", "source", "account", "target", "param",
            "text", "tags", "sender_key", "recipient_key", "recipient_account",
            "sender_session", "recipient_session")
-# A batch written again (its COMMIT's answer was lost) skips the rows already in.
-INSERT = (f"INSERT INTO history ({', '.join(COLUMNS)}) VALUES ({', '.join('%s' for _ in COLUMNS)})"
+_NAMES = ", ".join(COLUMNS)
+# The rows are COPYed into a temporary table of this connection, then inserted from
+# it in their order (CHATHISTORY orders equal times by id): COPY cannot skip the
+# rows already stored, and a batch written again (its COMMIT's answer was lost) must.
+TEMP = ("CREATE TEMP TABLE IF NOT EXISTS history_in (n bigint, " + ", ".join(
+    f"{c} {'bigint' if c == 'time' else 'text'}" for c in COLUMNS) + ") ON COMMIT DELETE ROWS")
+COPY = f"COPY history_in (n, {_NAMES}) FROM STDIN"
+INSERT = (f"INSERT INTO history ({_NAMES}) SELECT {_NAMES} FROM history_in ORDER BY n"
           " ON CONFLICT (target_key, msgid) DO NOTHING")
 # Several nodes may write one conversation: the row is upserted, never read first.
 UPSERT_CONVERSATION = (
@@ -52,7 +58,12 @@ def store(cur: psycopg.Cursor[Any], batch: Batch) -> int:
         # Never sent here (``feature.DIVERTED``); written by the history worker.
         log.error("network: a RENAME or channel state reached the network worker; ignored")
     if batch.history:
-        cur.executemany(INSERT, [tuple(row[c] for c in COLUMNS) for row in batch.history])
+        # Every time: a transaction rolled back takes the table's creation with it.
+        cur.execute(TEMP)
+        with cur.copy(COPY) as copy:
+            for n, row in enumerate(batch.history):
+                copy.write_row((n, *[row[c] for c in COLUMNS]))
+        cur.execute(INSERT)
     if batch.conversations:
         cur.executemany(UPSERT_CONVERSATION, [
             (c.key, c.a_key, c.b_key, c.a_name, c.b_name, c.last_time)

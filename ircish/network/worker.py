@@ -49,6 +49,9 @@ from ircish.network.outage import Outage
 log = logging.getLogger("ircish.network.worker")
 
 POLL_S = 0.5
+# A backlog is committed in transactions of about this many events and lines, so a
+# commit never takes long enough to hold the others' deliveries (and the lease) back.
+MAX_BATCH = 2000
 RETRY_S = 0.2
 
 
@@ -197,6 +200,8 @@ class Worker:
         taken = 0
         for queued in todo:
             if queued[0] != "events":
+                break
+            if taken and len(ops) + len(encoded) + len(queued[1]) + len(queued[2]) > MAX_BATCH:
                 break
             ops.extend(queued[1])
             encoded.extend(queued[2])

@@ -18,7 +18,7 @@ import trio
 from ircish.network import history
 from ircish.network.db import connect
 from ircish.store.schema import history as history_table
-from tests.network.nodes import Node, network
+from tests.network.nodes import Node, eventually, network
 from tests.network.test_failure import LEASE_S, _two_nodes_in_x
 
 
@@ -93,3 +93,39 @@ async def test_a_line_n2_got_while_the_history_worker_is_stopped_is_stored(
 
 def test_the_network_worker_writes_every_history_column() -> None:
     assert history.COLUMNS == tuple(c.name for c in history_table.columns if c.name != "id")
+
+
+async def test_search_redaction_and_read_your_writes_on_a_network_node(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The rows the network worker stores are history as any other: a sender reads its
+    own line at once, SEARCH on the other node finds it, and REDACT deletes it."""
+    caps = ["message-tags", "server-time", "echo-message", "batch", "draft/chathistory",
+            "soju.im/search", "draft/message-redaction"]
+    async with network(tmp_path) as net:
+        n1, n2 = net.add("n1"), net.add("n2")
+        await net.start(n1)
+        await net.start(n2)
+        alice = await n1.client("alice", caps)
+        bob = await n2.client("bob", caps)
+        for client in (alice, bob):
+            await client.send("JOIN #x")
+            await client.expect("366")
+        await alice.send("PRIVMSG #x :harbour lights", "CHATHISTORY LATEST #x * 10")
+        msgid = (await alice.expect("PRIVMSG")).tags["msgid"]
+        # Behind its line on the same node: CHATHISTORY waits for its commit.
+        replay = await alice.collect_until("BATCH")
+        replay += await alice.collect_until("BATCH")
+        assert [m.tags["msgid"] for m in replay if m.command == "PRIVMSG"] == [msgid]
+        assert (await bob.expect("PRIVMSG")).tags["msgid"] == msgid
+        await bob.send("SEARCH in=#x;text=harbour")
+        found = await bob.collect_until("BATCH")
+        found += await bob.collect_until("BATCH")
+        assert [m.tags["msgid"] for m in found if m.command == "PRIVMSG"] == [msgid]
+        await alice.send(f"REDACT #x {msgid}")
+        await alice.expect("REDACT")
+
+        async def gone() -> bool:
+            return await _stored(net.url, "#x") == []
+
+        await eventually(gone)

@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 
 from ircish.history import codec
+from ircish.network.db import COPY_FROM
 from ircish.store.rows import Batch, to_batch
 
 log = logging.getLogger("ircish.network.worker")
@@ -37,6 +38,8 @@ _NAMES = ", ".join(COLUMNS)
 TEMP = ("CREATE TEMP TABLE IF NOT EXISTS history_in (n bigint, " + ", ".join(
     f"{c} {'bigint' if c == 'time' else 'text'}" for c in COLUMNS) + ") ON COMMIT DELETE ROWS")
 COPY = f"COPY history_in (n, {_NAMES}) FROM STDIN"
+INSERT_ROWS = (f"INSERT INTO history ({_NAMES}) VALUES ({', '.join('%s' for _ in COLUMNS)})"
+               " ON CONFLICT (target_key, msgid) DO NOTHING")
 INSERT = (f"INSERT INTO history ({_NAMES}) SELECT {_NAMES} FROM history_in ORDER BY n"
           " ON CONFLICT (target_key, msgid) DO NOTHING")
 # Several nodes may write one conversation: the row is upserted, never read first.
@@ -57,7 +60,9 @@ def store(cur: psycopg.Cursor[Any], batch: Batch) -> int:
     if batch.renames or batch.channel_states:
         # Never sent here (``feature.DIVERTED``); written by the history worker.
         log.error("network: a RENAME or channel state reached the network worker; ignored")
-    if batch.history:
+    if 0 < len(batch.history) < COPY_FROM:
+        cur.executemany(INSERT_ROWS, [tuple(row[c] for c in COLUMNS) for row in batch.history])
+    elif batch.history:
         # Every time: a transaction rolled back takes the table's creation with it.
         cur.execute(TEMP)
         with cur.copy(COPY) as copy:

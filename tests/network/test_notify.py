@@ -30,37 +30,37 @@ def test_the_notifications_carry_the_batch(conn: psycopg.Connection[Any], url: s
         listener.execute(f"LISTEN {db.CHANNEL}")
         db.join(conn, "n1", 10)
         db.join(conn, "n2", 10)
-        # 60 operations of ~400 bytes: more than one payload's worth.
-        first = [_msg(n, 60) for n in range(60)]
+        # 150 operations of ~400 bytes (COPYed): more than one payload's worth.
+        first = [_msg(n, 60) for n in range(150)]
         db.append(conn, "n1", 1, first)
         notes = _notes(listener)
         assert len(notes) > 1 and all(len(n.encode()) <= 8000 for n in notes)
         positions: dict[str, int] = {}
         rows, gap = db.from_notifications(notes, "n2", positions)
-        assert not gap and positions == {"n1": 60}
+        assert not gap and positions == {"n1": 150}
         assert [op for _, _, op in rows] == first
-        assert [seq for _, seq, _ in rows] == list(range(1, 61))
+        assert [seq for _, seq, _ in rows] == list(range(1, 151))
         # The origin's own notifications are not for it.
         assert db.from_notifications(notes, "n1", {}) == ([], False)
         # One too big for a payload: announced only, the reader reads the table.
         db.append(conn, "n1", 1, [_msg(60), _msg(61, 9000), _msg(62)])
         rows, gap = db.from_notifications(_notes(listener), "n2", positions)
-        assert gap and [seq for _, seq, _ in rows] == [61]
+        assert gap and [seq for _, seq, _ in rows] == [151]
         assert db.read_new(listener, "n2", positions) == [
-            ("n1", 62, _msg(61, 9000)), ("n1", 63, _msg(62))]
+            ("n1", 152, _msg(61, 9000)), ("n1", 153, _msg(62))]
         # A notification missed (its batch is in the table): the next one is a gap.
         db.append(conn, "n1", 1, [_msg(63)])
         _notes(listener)
         db.append(conn, "n1", 1, [_msg(64)])
         rows, gap = db.from_notifications(_notes(listener), "n2", positions)
-        assert gap and rows == [] and positions == {"n1": 63}
+        assert gap and rows == [] and positions == {"n1": 153}
         # Already read from the table: nothing twice.
-        assert db.read_new(listener, "n2", positions) == [("n1", 64, _msg(63)),
-                                                          ("n1", 65, _msg(64))]
+        assert db.read_new(listener, "n2", positions) == [("n1", 154, _msg(63)),
+                                                          ("n1", 155, _msg(64))]
         db.append(conn, "n1", 1, [_msg(65), _msg(66)])
         notes = _notes(listener)
-        positions["n1"] = 66  # the table was read after this commit, first seq included
+        positions["n1"] = 156  # the table was read after this commit, first seq included
         rows, gap = db.from_notifications(notes, "n2", positions)
-        assert not gap and rows == [("n1", 67, _msg(66))]
+        assert not gap and rows == [("n1", 157, _msg(66))]
     finally:
         listener.close()

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
+import trio.testing
+from trio.testing import MockClock
 
-from tests.hooks.conftest import REPO_PLUGINS, wait_until
+from ircish.hooks.service import plugins_feature
+from ircish.net.app import IrcServer
+from ircish.testing import start_server
+from ircish.testing import test_config as config_for
+from tests.hooks.conftest import REPO_PLUGINS, plugin_config, write_plugin
 from tests.hooks.test_shipped_plugins import bot_says, from_bot
+from tests.ircclient import RawClient
 
 # Far over a budget of 1 ms, every time.
 SLOW_FILTER = '''
@@ -65,58 +72,104 @@ async def test_a_filter_over_its_budget_is_logged_and_counted(
                "last in filter_message" for r in caplog.records)
 
 
+class FrozenStore:
+    """The history store as ``api.history`` reaches it (``ask``), in this process: while
+    open it answers at once, as an empty store does; frozen, every read waits until it
+    thaws, as one whose worker process is stopped does (the runner's own deadline is all
+    that ends such a read). Being in-process, nothing here takes time the test did not
+    give it: the clock moves only when every task waits."""
+
+    def __init__(self) -> None:
+        self.frozen = False
+        self.waiting = 0
+        self._thawed = trio.Event()
+
+    async def ask(self, *requests: Any) -> list[Any]:
+        await trio.lowlevel.checkpoint()
+        while self.frozen:
+            self.waiting += 1
+            try:
+                await self._thawed.wait()
+            finally:
+                self.waiting -= 1
+        return [[] for _ in requests]
+
+    def freeze(self) -> None:
+        self.frozen = True
+        self._thawed = trio.Event()
+
+    def thaw(self) -> None:
+        self.frozen = False
+        self._thawed.set()
+
+
 async def test_a_store_that_does_not_answer_is_not_the_plugins_failure(
-    tmp_path: Path, plugin_server: Any, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, mock_clock: MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Deterministic: virtual time (it stands still while the server starts, whose
+    # on_server_start hooks run in threads, then jumps only when every task waits),
+    # clients on memory streams and a store in this process. The reads' budget (half
+    # of hook_timeout) is then spent only while a read really waits, never by a slow
+    # machine: before, a real worker process had 0.2 s of wall time to answer.
     caplog.set_level(logging.INFO)
     # Both plugins from one dir: the shipped welcome_bot and a copy of ASKS.
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "welcome_bot.py").write_text((REPO_PLUGINS / "welcome_bot.py").read_text())
-    config = {"storage": {"url": f"sqlite:///{tmp_path / 'history.db'}",
-                          "flush_interval_ms": 10},
-              "channels": {"auto_join": ["#lobby"]}}
-    async with plugin_server({"asks": ASKS}, ["welcome_bot", "asks"],
-                             {"welcome_bot": {"channels": ["#lobby"]}}, directory=folder,
-                             config=config, hook_timeout=0.4, max_failures=2) as h:
-        store = h.srv.owner("history").store
-        first = await h.client("first")  # the first client's greeting is another one
+    write_plugin(folder, "asks", ASKS)
+    overrides = plugin_config(folder, ["welcome_bot", "asks"],
+                              {"welcome_bot": {"channels": ["#lobby"]}}, hook_timeout=0.4,
+                              max_failures=2)
+    overrides["channels"] = {"auto_join": ["#lobby"]}
+    store = FrozenStore()
+    app = IrcServer(config_for(tmp_path, overrides),
+                    [partial(plugins_feature, history_reader=store)])
+    async with start_server(tmp_path, app=app) as srv, trio.open_nursery() as clients:
+        mock_clock.autojump_threshold = 0
+        runner = srv.owner("plugins")
+        asked = runner.plugins["asks"].plugin.asked
+
+        async def connect(nick: str) -> RawClient:
+            ours, theirs = trio.testing.memory_stream_pair()
+            clients.start_soon(app.serve_client, theirs, "127.0.0.1", False)
+            client = RawClient(ours)
+            await client.register(nick)
+            return client
+
+        first = await connect("first")  # the first client's greeting is another one
         await bot_says(first, "WelcomeBot", 2)
-        # The first look-up is answered before the store freezes (the greeting may
-        # come first: the two plugins' hooks run side by side).
-        asked = h.module("asks").asked
-        await wait_until(lambda: asked[:2] == ["first", "answered first"])
-        # A real store that stops answering: its worker process is frozen.
-        os.kill(store.pid, signal.SIGSTOP)
-        try:
-            for i in range(4):
-                client = await h.client(f"new{i}")
-                # Without the history, the plain greetings.
-                assert await bot_says(client, "WelcomeBot", 2) == {
-                    ("NOTICE", f"new{i}", f"Welcome to ircish, new{i}!"),
-                    ("NOTICE", f"new{i}", f"Hello new{i}, welcome to #lobby!")}
-            await wait_until(lambda: len(asked) == 10)
-            assert asked[2:] == [x for i in range(4) for x in (f"new{i}", f"unavailable new{i}")]
-        finally:
-            os.kill(store.pid, signal.SIGCONT)
-        assert h.runner.plugins["welcome_bot"].enabled
-        assert h.runner.plugins["asks"].enabled
-        # Thawed, the store catches up and answers again (a busy machine may need
-        # a few tries within the read's time limit).
-        for i in range(20):
-            late = await h.client(f"late{i}")
-            await late.expect(from_bot("WelcomeBot"))
-            outcome = await wait_until(lambda i=i: next(
-                (x for x in asked if x.endswith(f" late{i}")), None))
-            if outcome.startswith("answered"):
-                break
-        assert asked[:2] == ["first", "answered first"]
-        assert h.runner.plugins["asks"].enabled
+        await trio.testing.wait_all_tasks_blocked()
+        assert asked == ["first", "answered first"]
+        store.freeze()
+        for i in range(4):
+            client = await connect(f"new{i}")
+            # Without the history, the plain greetings, once the reads' budget is spent.
+            assert await bot_says(client, "WelcomeBot", 2) == {
+                ("NOTICE", f"new{i}", f"Welcome to ircish, new{i}!"),
+                ("NOTICE", f"new{i}", f"Hello new{i}, welcome to #lobby!")}
+            await trio.testing.wait_all_tasks_blocked()
+            assert asked[-2:] == [f"new{i}", f"unavailable new{i}"]
+            assert store.waiting == 0  # the runner gave up on every read
+        assert asked[2:] == [x for i in range(4) for x in (f"new{i}", f"unavailable new{i}")]
+        # Twelve reads given up (four clients: asks' on_welcome, welcome_bot's on_welcome
+        # and on_join), max_failures 2: not the plugins' failures.
+        assert runner.plugins["welcome_bot"].enabled
+        assert runner.plugins["asks"].enabled
+        store.thaw()
+        late = await connect("late")
+        await late.expect(from_bot("WelcomeBot"))
+        await trio.testing.wait_all_tasks_blocked()
+        assert asked[-2:] == ["late", "answered late"]
+        assert runner.plugins["asks"].enabled
+        for client in (first, late):
+            await client.aclose()
+        clients.cancel_scope.cancel()
     messages = [r.getMessage() for r in caplog.records]
     assert not any("allowed within" in m or " disabled: " in m for m in messages), messages
     unavailable = [m for m in messages if "history store unavailable" in m]
     assert len(unavailable) == 1  # one line for the episode, not one per read
-    assert any(m.startswith("history store answers plugins again") for m in messages)
+    assert any(m.startswith("history store answers plugins again (12 reads went unanswered)")
+               for m in messages), messages
 
 
 @pytest.mark.parametrize("key", ["filter_budget_ms", "hook_timeout"])

@@ -3,15 +3,18 @@
 A :class:`ChatLog` is one more model listener: every live line of a channel or
 private window is appended as ``YYYY-MM-DD HH:MM:SS <nick> text`` (formatting
 codes removed, like plain mode). History fetched from the server is not
-logged again: the log holds what this client saw arrive. Files stay open and
-are flushed per line, so a crash loses nothing and a busy channel costs no
-reopen per message.
+logged again: the log holds what this client saw arrive. Each line is
+flushed, so a crash loses nothing. The files of the ``max_open`` windows
+written to last stay open (a busy channel costs no reopen per message); the
+least recently written one is closed when another is needed, so a client in
+hundreds of channels holds a handful of descriptors, not one per window.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -20,6 +23,9 @@ from ircish.client.format import plain_text
 from ircish.client.model import Buffer, BufferKind, Line
 
 _UNSAFE = re.compile(r"[^\w#&+!.@-]")
+# Open log files kept at once; a window past them reopens its file (append) when
+# it is written to again.
+MAX_OPEN = 16
 
 
 def default_dir() -> Path:
@@ -42,12 +48,15 @@ class ChatLog:
         network: Callable[[], str],
         casefold: Callable[[str], str],
         report: Callable[[str], None] = lambda text: None,
+        max_open: int = MAX_OPEN,
     ) -> None:
         self.directory = directory
         self.network = network
         self.casefold = casefold
         self.report = report  # told once when a file can not be written
-        self.files: dict[tuple[str, str], TextIO] = {}
+        self.max_open = max(1, max_open)
+        # The open files, least recently written first.
+        self.files: OrderedDict[tuple[str, str], TextIO] = OrderedDict()
         self.failed: set[Path] = set()
 
     def path_for(self, buffer: Buffer) -> Path:
@@ -63,7 +72,12 @@ class ChatLog:
         try:
             if handle is None:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                while len(self.files) >= self.max_open:
+                    _, oldest = self.files.popitem(last=False)
+                    oldest.close()
                 handle = self.files[key] = path.open("a", encoding="utf-8")
+            else:
+                self.files.move_to_end(key)
             stamp = line.time.astimezone().strftime("%Y-%m-%d %H:%M:%S")
             handle.write(f"{stamp} {plain_text(line)}\n")
             handle.flush()

@@ -503,3 +503,30 @@ def test_window_logs_per_network_and_target(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "testnet").iterdir()) == ["#lobby.log", "bob.log"]
     assert file_name("../../etc") == "_.._etc" and file_name("") == "_"
     assert not (tmp_path / "irc.test").exists()
+
+
+def test_window_logs_keep_a_few_files_open_not_one_per_window(tmp_path: Path) -> None:
+    buffers = Buffers("irc.test")
+    session = Session(Identity("ada"), buffers, [])
+    log = ChatLog(tmp_path, network=lambda: "net", casefold=buffers.casefold, max_open=3)
+    buffers.listener = log
+    session.connection_made(lambda line: None)
+    session.handle_line(":srv 001 ada :Welcome")
+    opened: list[object] = []
+    for round_ in range(2):
+        for i in range(10):
+            session.handle_line(f":ada!u@h JOIN #c{i}")
+            session.handle_line(f":bob!u@h PRIVMSG #c{i} :line {round_}")
+            assert len(log.files) <= 3
+            opened.extend(log.files.values())
+    # A busy window stays open while it is written to; the others were closed.
+    session.handle_line(":bob!u@h PRIVMSG #c9 :again")
+    assert list(log.files)[-1] == (str(tmp_path / "net"), "#c9.log")
+    closed = [h for h in set(opened) if h not in log.files.values()]
+    assert closed and all(h.closed for h in closed)  # type: ignore[attr-defined]
+    log.close()
+    for i in range(10):
+        text = (tmp_path / "net" / f"#c{i}.log").read_text()
+        # Reopened in append mode: nothing written before is lost.
+        assert text.count("<bob> line 0") == 1 and text.count("<bob> line 1") == 1, text
+    assert (tmp_path / "net" / "#c9.log").read_text().endswith("<bob> again\n")

@@ -30,12 +30,15 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import tracemalloc
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -246,9 +249,20 @@ async def run_subprocess(args: argparse.Namespace) -> int:
         exe = Path(sys.executable).parent / "ircish-server"
         cmd = [str(exe if exe.exists() else shutil.which("ircish-server")), "--config",
                str(config)]
+        env = dict(os.environ)
+        if args.pythonmalloc:
+            env["PYTHONMALLOC"] = args.pythonmalloc
+        probe = work / "probe.jsonl"
+        if args.probe:
+            # The same server under benchmarks.soakprobe: SIGUSR1 writes what it holds.
+            cmd = [sys.executable, "-m", "benchmarks.soakprobe", *cmd[1:]]
+            env.update(IRCISH_SOAK_PROBE=str(probe), PYTHONPATH=str(_REPO),
+                       IRCISH_SOAK_TRACE=str(args.frames if args.trace else 0),
+                       IRCISH_SOAK_WHATIF="1" if args.what_if else "")
         with (work / "server.log").open("wb") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, cwd=work)
+                                    stdin=subprocess.DEVNULL, cwd=work, env=env)
+        probes: list[dict[str, Any]] = []
         try:
             with trio.fail_after(30):
                 while True:
@@ -262,6 +276,8 @@ async def run_subprocess(args: argparse.Namespace) -> int:
                         await trio.sleep(0.1)
             await trio.sleep(args.warmup)
             base = read_rss(proc.pid)
+            if args.probe:
+                probes.append(await read_probe(proc, probe))
             peak = [base]
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(watch_peak, proc.pid, peak)
@@ -274,6 +290,10 @@ async def run_subprocess(args: argparse.Namespace) -> int:
                 await trio.sleep(args.idle)
                 idle = read_rss(proc.pid)
             report(args, base, peak[0], after, tally, idle)
+            if args.probe:
+                # Read last: each reading collects garbage, which would move RSS.
+                probes.append(await read_probe(proc, probe))
+                report_probes(args, probes)
             errors = [line for line in (work / "server.log").read_text().splitlines()
                       if " ERROR " in line or "Traceback" in line]
             print(f"  server log: {len(errors)} ERROR/Traceback lines")
@@ -289,6 +309,49 @@ async def run_subprocess(args: argparse.Namespace) -> int:
     return 0
 
 
+async def read_probe(proc: subprocess.Popen[bytes], probe: Path) -> dict[str, Any]:
+    """Signal the probed server and wait for the line it appends."""
+    seen = probe.read_text().count("\n") if probe.exists() else 0
+    proc.send_signal(signal.SIGUSR1)
+    # A tracemalloc comparison takes minutes on a busy machine.
+    with trio.fail_after(600):
+        while not probe.exists() or probe.read_text().count("\n") <= seen:
+            await trio.sleep(0.2)
+    record: dict[str, Any] = json.loads(probe.read_text().splitlines()[seen])
+    return record
+
+
+def report_probes(args: argparse.Namespace, probes: list[dict[str, Any]]) -> None:
+    base, last = probes[0], probes[-1]
+    for when, rec in (("baseline", base), ("last", last)):
+        pm = rec["pymalloc"]
+        print(f"  pymalloc {when}: {pm['arenas']} arenas of 1 MiB, {pm['live'] / MB:.1f} MB "
+              f"live, {pm['free_blocks'] / MB:.1f} MB in free blocks of used pools")
+    grown = Counter(dict(last["types"])) - Counter(dict(base["types"]))
+    print("  gc-tracked objects that grew: "
+          + ", ".join(f"{name} +{n}" for name, n in grown.most_common(args.top)))
+    classes = last["pymalloc"]["classes"]
+    old = base["pymalloc"]["classes"]
+    pools = sorted(((v[0] - old.get(k, [0])[0], k, v) for k, v in classes.items()),
+                   reverse=True)[:8]
+    print("  size classes with most new pools (size: +pools, blocks in use, free): "
+          + ", ".join(f"{k}: +{d}, {v[1]}, {v[2]}" for d, k, v in pools))
+    for name, arenas, live, free, rss, *_counts in last.get("whatif", ()):
+        print(f"    what if forgotten, {name:18}: {arenas} arenas, {live / MB:.1f} MB live, "
+              f"{free / MB:.1f} MB free blocks, RSS {rss / MB:.1f} MB")
+    pins = last.get("pinners", [])
+    if pins:
+        print(f"  {len(pins)} regions of 1 MiB new since the baseline hold <= 40 objects "
+              "(after the forgetting); what is in them:")
+        for region, count, some in pins[: args.top]:
+            print(f"    {region}: {count} objects: " + "; ".join(some))
+    if "growth" in last:
+        print(f"  tracemalloc since the baseline: {last['traced'] / MB:.1f} MB traced")
+        for size, count, frames in last["growth"][: args.top]:
+            where = " <- ".join(f.rsplit("/", 2)[-1] for f in reversed(frames[-4:]))
+            print(f"    {size / 1024:+8.0f} KiB {count:+7d}  {where}")
+
+
 async def run_in_process(args: argparse.Namespace) -> int:
     from ircish.app import build_server
     from ircish.config import load_config
@@ -302,6 +365,7 @@ async def run_in_process(args: argparse.Namespace) -> int:
             port = addresses[0].port
             await trio.sleep(args.warmup)
             gc.collect()
+            base_types = _object_counts()
             # Read before tracing starts: under tracemalloc the stats are not kept.
             base_arenas = _pymalloc()
             tracemalloc.start(args.frames)
@@ -336,6 +400,9 @@ async def run_in_process(args: argparse.Namespace) -> int:
                 for frame in stat.traceback.format()[:-1][-(2 * args.frames):]:
                     print(f"        {frame.strip()}")
             tracemalloc.stop()
+            grown = (_object_counts() - base_types).most_common(args.top)
+            print("  gc-tracked objects that grew: "
+                  + ", ".join(f"{name} +{count}" for name, count in grown))
             for when, (arenas, used) in (("baseline", base_arenas), ("after", _pymalloc())):
                 print(f"  pymalloc {when}: {arenas} arenas of 1 MiB hold {used / MB:.1f} MB "
                       "of live blocks")
@@ -349,6 +416,11 @@ async def run_in_process(args: argparse.Namespace) -> int:
             # watch_peak runs in this nursery too and never ends by itself.
             nursery.cancel_scope.cancel()
     return 0
+
+
+def _object_counts() -> Counter[str]:
+    """Objects the garbage collector tracks, by type name."""
+    return Counter(type(o).__name__ for o in gc.get_objects())
 
 
 def _pymalloc() -> tuple[int, int]:
@@ -401,6 +473,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the server in this process under tracemalloc")
     parser.add_argument("--frames", type=int, default=1, help="tracemalloc frames kept")
     parser.add_argument("--top", type=int, default=15, help="tracemalloc lines shown")
+    parser.add_argument("--probe", action="store_true",
+                        help="run the server under benchmarks.soakprobe: pymalloc arenas "
+                             "and object counts at the baseline and at the end")
+    parser.add_argument("--trace", action="store_true",
+                        help="with --probe: tracemalloc growth by traceback (--frames deep)")
+    parser.add_argument("--what-if", action="store_true",
+                        help="with --probe: at the end, forget one holder after another "
+                             "(REDACT memory, plugins' memory, caches, WHOWAS, then "
+                             "malloc_trim) and read arenas and RSS after each")
+    parser.add_argument("--pythonmalloc", choices=("malloc", "pymalloc"),
+                        help="PYTHONMALLOC for the server process (default: inherited)")
     parser.add_argument("--drive", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.duration > 600:

@@ -226,10 +226,131 @@ async def test_a_search_leaves_the_transactions_later_queries_without_its_budget
 
     request = SearchRequest(channels=(("#chan", None),), viewer=ANY,
                             phrases=phrases_of("harbour"), sender_like=None)
+    names = ("statement_timeout", "max_parallel_workers_per_gather", "plan_cache_mode", "jit",
+             "random_page_cost")
     with engine.connect() as conn, conn.begin():
-        before = conn.exec_driver_sql("SHOW statement_timeout").scalar()
+        before = {n: conn.exec_driver_sql(f"SHOW {n}").scalar() for n in names}
         found = answer(conn, request)
         assert found.records and not found.stopped
-        assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == before
+        assert {n: conn.exec_driver_sql(f"SHOW {n}").scalar() for n in names} == before
         workers = conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar()
         assert workers != "0"
+
+
+# ---- the same lines as the rule says, whichever plan finds them -----------------------
+
+_WORDS = ("red", "sea", "sky", "dawn", "blue", "gull")
+# Names that mean something to tsquery or to SQL: the store's place lexemes quote them.
+_CHANNELS = ("#a", "#b", "#c'q", "#d\\x|y&!z:*(<->)")
+_PEOPLE = ("alice", "bob", "carol")
+
+
+def _tokens(text: str) -> list[str]:
+    return text.lower().split()
+
+
+def _has(tokens: list[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tuple(tokens[i:i + n]) == phrase for i in range(len(tokens) - n + 1))
+
+
+async def test_every_search_finds_what_the_rule_says(engine: Engine) -> None:
+    # Several channels, each maybe from an epoch, with the asker's private lines, bounds
+    # and limits, against the rule written out here: the newest ``limit`` by id (oldest
+    # from ``after``), then in (time, id) order. Times are shuffled against ids, so an
+    # order by time where the rule says id would show.
+    import random
+
+    from ircish.core.events import micros_of
+    from ircish.store.keys import channel_key
+
+    rng = random.Random(5)
+    writer = HistoryWriter(engine)
+    lines: dict[str, tuple[str, int, str, str | None, str | None, str]] = {}
+    for i in range(400):
+        text = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(2, 6)))
+        us = rng.randrange(10_000)
+        msgid = f"r{i}"
+        command = rng.choice(("PRIVMSG", "PRIVMSG", "NOTICE"))
+        if rng.random() < 0.25:
+            a, b = rng.sample(_PEOPLE, 2)
+            writer.submit(msg(text, nick=a, target=b, msgid=msgid, when=at(us), command=command,
+                              session=f"s-{a}", recipient_session=f"s-{b}"))
+            lines[msgid] = (text, micros_of(at(us)), "", f"s-{a}", f"s-{b}", command)
+        else:
+            channel = rng.choice(_CHANNELS)
+            if rng.random() < 0.1:
+                writer.submit(join(rng.choice(_PEOPLE), channel, when=at(us)))
+            writer.submit(msg(text, target=channel, msgid=msgid, when=at(us), command=command))
+            lines[msgid] = (text, micros_of(at(us)), channel_key(channel), None, None, command)
+    assert await writer.flush()
+    with engine.connect() as conn:
+        row_id = dict(conn.exec_driver_sql(
+            "SELECT msgid, id FROM history WHERE msgid LIKE 'r%%'").all())
+    reader = HistoryReader(engine)
+
+    for _ in range(80):
+        chosen = rng.sample(_CHANNELS, rng.randint(0, len(_CHANNELS)))
+        # A channel asked twice (two casings) with two epochs counts from the older.
+        if chosen and rng.random() < 0.2:
+            chosen.append(chosen[0].upper())
+        channels = tuple(
+            (c, None if rng.random() < 0.5 else micros_of(at(rng.randrange(10_000))))
+            for c in chosen)
+        viewer = Viewer(rng.choice(_PEOPLE))
+        viewer = Viewer(viewer.nick, None, f"s-{viewer.nick}")
+        private = rng.random() < 0.6
+        phrases = tuple(
+            (rng.choice(_WORDS),) if rng.random() < 0.7 else tuple(rng.sample(_WORDS, 2))
+            for _ in range(rng.randint(1, 2)))
+        after = micros_of(at(rng.randrange(10_000))) if rng.random() < 0.25 else None
+        before = micros_of(at(rng.randrange(10_000))) if rng.random() < 0.25 else None
+        limit = rng.choice((1, 3, 10, 50))
+        request = SearchRequest(channels=channels, viewer=viewer, private=private,
+                                phrases=phrases, after=after, before=before, limit=limit)
+
+        epochs: dict[str, int | None] = {}
+        for name, since in channels:
+            key = channel_key(name)
+            old = epochs.get(key, since)
+            epochs[key] = None if old is None or since is None else min(old, since)
+        wanted = []
+        for msgid, (text, us, key, sent, received, _cmd) in lines.items():
+            in_channel = key in epochs and (epochs[key] is None or us >= epochs[key])
+            mine = private and viewer.session in (sent, received)
+            if not (in_channel or mine):
+                continue
+            if (after is not None and us < after) or (before is not None and us > before):
+                continue
+            if all(_has(_tokens(text), p) for p in phrases):
+                wanted.append(msgid)
+        wanted.sort(key=lambda m: row_id[m], reverse=after is None)
+        expected = sorted(wanted[:limit], key=lambda m: (lines[m][1], row_id[m]))
+
+        (found,) = await reader.ask(request)
+        assert not found.stopped
+        assert ids(found) == expected, request
+
+
+async def test_postgresql_plans_each_search_for_its_own_words(engine: Engine) -> None:
+    # psycopg prepares a statement after five runs; PostgreSQL would then plan it once for
+    # any words (a generic plan), where the best plan depends on how common they are.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no plan cache to choose from")
+    from ircish.store.search import answer
+
+    writer = HistoryWriter(engine)
+    for i in range(300):
+        writer.submit(msg(f"w{i % 3} w{i % 7} filler", msgid=f"g{i}", when=at(i)))
+    assert await writer.flush()
+    with engine.connect() as conn, conn.begin():
+        for i in range(12):
+            request = SearchRequest(channels=(("#chan", None),), viewer=ANY,
+                                    phrases=((f"w{i % 3}",), (f"w{i % 7}",)), limit=5)
+            assert answer(conn, request).records
+        plans = conn.exec_driver_sql(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%%search_vector%%'").all()
+    # Prepared at the sixth run: the seven after it were each planned for their words.
+    assert plans and sum(custom for _generic, custom in plans) >= 5
+    assert all(generic == 0 for generic, _custom in plans)

@@ -1,6 +1,7 @@
-"""Migrations 0007 and 0010, the search index: built over the history already stored, kept by
-every later insert, delete and edit, and dropped again without touching a line; on SQLite and
-PostgreSQL. 0010 moves PostgreSQL's index onto a stored column the planner has statistics for."""
+"""Migrations 0007, 0010 and 0013, the search index: built over the history already stored, kept
+by every later insert, delete and edit, and dropped again without touching a line; on SQLite and
+PostgreSQL. 0010 moves PostgreSQL's index onto a stored column the planner has statistics for;
+0013 indexes each line's place beside its words."""
 
 from __future__ import annotations
 
@@ -63,7 +64,9 @@ def _expected_objects(engine: Engine, revision: str = "head") -> set[str]:
                 "history_fts_insert", "history_fts_delete", "history_fts_update"}
     if revision in ("0007", "0008", "0009"):
         return {"ix_history_search"}
-    return {"ix_history_search_vector", "search_vector"}
+    if revision in ("0010", "0011", "0012"):
+        return {"ix_history_search_vector", "search_vector"}
+    return {"ix_history_search_places", "search_vector"}
 
 
 def _history(engine: Engine) -> list[tuple[object, ...]]:
@@ -196,4 +199,76 @@ def test_the_planner_tells_a_common_word_from_a_rare_one(engine: Engine) -> None
         store_plan = json.dumps(_plan(conn, compiled))
     assert isinstance(common, int) and isinstance(rare, int)
     assert common > 2000 and rare < 100
-    assert "search_vector" in store_plan and "to_tsvector" not in store_plan
+    assert "search_vector" in store_plan
+    assert "to_tsvector('simple'::regconfig, text)" not in store_plan
+
+
+def _found_in(engine: Engine, word: str, key: str) -> list[int]:
+    """The ids 0013's index finds for one word in one place (PostgreSQL)."""
+    from ircish.store.search import PG_PLACED, place_lexeme
+
+    with engine.connect() as conn:
+        return list(conn.execute(text(
+            f"SELECT id FROM history WHERE {PG_PLACED} @@ plainto_tsquery('simple', :q)"
+            f" AND {PG_PLACED} @@ CAST(:place AS tsquery) ORDER BY id"),
+            {"q": word, "place": place_lexeme(key)}).scalars())
+
+
+def test_search_places_upgrade_and_downgrade_keep_the_history(db_url: str) -> None:
+    engine = open_engine(db_url)
+    migrate.upgrade(engine, "0012")
+    rows = [*_ROWS, (5, "#other", "o1", 50, "PRIVMSG", "erin!e@h", "#other", "harbour ferry")]
+    with engine.begin() as conn:
+        _insert(conn, rows)
+    migrate.upgrade(engine, "0013")
+    assert _index_objects(engine) == _expected_objects(engine, "0013")
+    assert _history(engine) == rows
+    assert _found(engine, "harbour") == [1, 2, 5]
+    if engine.dialect.name == "postgresql":
+        assert _found_in(engine, "harbour", "#chan") == [1, 2]
+        assert _found_in(engine, "harbour", "#other") == [5]
+        with engine.connect() as conn:
+            # Not partial, and analysed: the planner has the expression's statistics.
+            analysed = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stats WHERE tablename = 'ix_history_search_places'"
+            ).scalar()
+        assert analysed == 1
+        # Every later write keeps it.
+        with engine.begin() as conn:
+            _insert(conn, [(6, "#other", "o2", 60, "NOTICE", "erin!e@h", "#other", "harbour")])
+            conn.exec_driver_sql("UPDATE history SET text = 'the quay' WHERE id = 5")
+        assert _found_in(engine, "harbour", "#other") == [6]
+        assert _found_in(engine, "quay", "#other") == [5]
+    before = _history(engine)
+
+    migrate.downgrade(engine, "0012")
+    assert _index_objects(engine) == _expected_objects(engine, "0012")
+    assert _history(engine) == before
+    if engine.dialect.name == "postgresql":
+        assert _found_by_column(engine, "harbour") == [1, 2, 6]
+    migrate.upgrade(engine)
+    assert _index_objects(engine) == _expected_objects(engine)
+    assert _history(engine) == before
+    engine.dispose()
+
+
+def test_a_search_in_some_channels_reads_only_their_matches(engine: Engine) -> None:
+    # 0010's index held the words only: the plan added every line of the channels asked
+    # (their btree index) to the bitmap, or fetched every match to look at its channel.
+    # 0013's index answers words and places in one scan.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's FTS5 has no planner to check")
+    rows = [(i, f"#c{i % 20}", f"m{i}", i, "PRIVMSG", "a!a@h", f"#c{i % 20}",
+             "filler words here" + (" rare" if i % 97 == 0 else "")
+             + (" odd" if i % 89 == 0 else "")) for i in range(1, 20_001)]
+    with engine.begin() as conn:
+        _insert(conn, rows)
+        conn.exec_driver_sql("ANALYZE history")
+    request = SearchRequest(channels=tuple((f"#c{c}", None) for c in range(3)),
+                            viewer=Viewer("someone"), phrases=(("rare",), ("odd",)), limit=50)
+    with engine.connect() as conn:
+        compiled = str(_statement(conn, request).compile(
+            conn, compile_kwargs={"literal_binds": True}))
+        plan = json.dumps(_plan(conn, compiled))
+    assert "ix_history_search_places" in plan
+    assert "uq_history_target_key_msgid" not in plan and "ix_history_target_time" not in plan

@@ -174,8 +174,9 @@ class IrcishController(BaseServerController, DirectoryBasedController):
             websocket=websocket,
         )
         _kill_stale()
-        self.launch(settings)
+        # Before the start: a start that fails half-way is killed all the same.
         _running.add(self)
+        self.launch(settings)
 
     def launch(self, settings: ServerSettings) -> None:
         """Write the config and start the server (the network controller starts two)."""

@@ -125,7 +125,12 @@ class IrcishNetworkController(IrcishController):
         self.n2_proc: subprocess.Popen[bytes] | None = subprocess.Popen(
             [*_server_command(), "--config", str(n2_config), "run"],
             stdout=self.n2_log, stderr=self.n2_log, stdin=subprocess.DEVNULL)
-        _wait_for_ping("127.0.0.1", n2_port, self.n2_proc, START_TIMEOUT_S)
+        try:
+            _wait_for_ping("127.0.0.1", n2_port, self.n2_proc, START_TIMEOUT_S)
+        except RuntimeError as exc:
+            self.n2_log.flush()
+            log = (folder / "server.log").read_text("utf-8", "replace")[-2000:]
+            raise RuntimeError(f"{exc}; its log ends:\n{log}") from exc
 
     def kill(self) -> None:
         proc = getattr(self, "n2_proc", None)

@@ -173,6 +173,9 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
         build(url, args.messages, words, weights)
     scopes = ("one channel", "all mine")
     engine = open_engine(url)
+    # Before and after a schema change are two databases (or one, upgraded between runs):
+    # say which one this was.
+    print(f"revision:  {migrate.current_revision(engine)}")
     reader = HistoryReader(engine)
 
     async def local(r: SearchRequest) -> SearchAnswer:
@@ -203,7 +206,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--url", help="an empty database to fill (default: a new SQLite file)")
     parser.add_argument("--db", help="the SQLite file to build (kept), instead of a temporary one")
-    parser.add_argument("--reuse", action="store_true", help="search --db/--url as it is")
+    parser.add_argument("--reuse", action="store_true",
+                        help="search --db/--url as it is (the worker still migrates it to head)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.db) if args.db else Path(tmp) / "search.db"

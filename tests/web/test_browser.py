@@ -142,6 +142,33 @@ def test_page_is_served_with_a_strict_policy_and_runs_without_violations(
     assert js(alice, "return document.querySelectorAll('#messages [style]').length") == 0
 
 
+def test_hex_colours_render_through_the_cssom_under_the_policy(
+    server: ServerThread, alice: Any
+) -> None:
+    join(alice, "#hex")
+    bob = Tcp(server, "hbob")
+    try:
+        bob.send("JOIN #hex", "PRIVMSG #hex :\x04FF8800,001122orange on navy\x04 plain "
+                 "\x04ff0000,00ff00\x16swapped\x0f \x0304,12palette\x03 \x04zz end")
+        wait_for_text(alice, "orange on navy plain swapped palette zz end")
+    finally:
+        bob.close()
+    spans = js(alice, """
+        const line = [...document.querySelectorAll('#messages .line .text')]
+            .find(e => e.textContent === arguments[0]);
+        return [...line.querySelectorAll('span')].map(s => {
+            const c = getComputedStyle(s);
+            return [s.textContent, c.color, c.backgroundColor, s.className];
+        });""", "orange on navy plain swapped palette zz end")
+    assert ["orange on navy", "rgb(255, 136, 0)", "rgb(0, 17, 34)", ""] in spans
+    # Reverse swaps them, as it swaps palette colours.
+    assert ["swapped", "rgb(0, 255, 0)", "rgb(255, 0, 0)", "irc-rev"] in spans
+    assert any(s[0] == "palette" and s[3] == "irc-fg4 irc-bg12" for s in spans), spans
+    # \x04 with no digits ends the colour; the codes themselves are never shown.
+    assert not any("plain" in s[0] or "end" in s[0] for s in spans), spans
+    assert csp_violations(alice) == []
+
+
 # -- chat -----------------------------------------------------------------------------------
 
 

@@ -1,5 +1,8 @@
 // mIRC formatting and links rendered as DOM nodes. Text only ever enters the
-// page through text nodes; styles are CSS classes (the CSP forbids style attributes).
+// page through text nodes; styles are CSS classes (the CSP forbids style attributes),
+// except hex colours (\x04RRGGBB), which no class list can hold: those are set through
+// the CSSOM (element.style.color = ...), which style-src 'self' allows, unlike a style
+// attribute in markup or setAttribute("style").
 
 const BOLD = "\x02";
 const COLOR = "\x03";
@@ -56,9 +59,16 @@ export function runs(text) {
         break;
       }
       case HEX_COLOR: {
-        // Hex colours would need style attributes; their codes are skipped.
-        const m = /^[0-9a-f]{6}(?:,[0-9a-f]{6})?/i.exec(text.slice(i + 1));
-        if (m) i += m[0].length;
+        // fg and bg hold a palette number or a "#rrggbb" string; no digits: reset.
+        const m = /^([0-9a-f]{6})(?:,([0-9a-f]{6}))?/i.exec(text.slice(i + 1));
+        if (!m) {
+          style.fg = null;
+          style.bg = null;
+          break;
+        }
+        style.fg = `#${m[1].toLowerCase()}`;
+        if (m[2] !== undefined) style.bg = `#${m[2].toLowerCase()}`;
+        i += m[0].length;
         break;
       }
     }
@@ -76,6 +86,11 @@ export function stripFormatting(text) {
   return runs(text).map((r) => r.text).join("");
 }
 
+// The run's colours after reverse: a palette number, a "#rrggbb" string, or null.
+function coloursOf(style) {
+  return style.reverse ? { fg: style.bg, bg: style.fg } : { fg: style.fg, bg: style.bg };
+}
+
 function classesOf(style) {
   const cls = [];
   if (style.bold) cls.push("irc-b");
@@ -83,13 +98,10 @@ function classesOf(style) {
   if (style.underline) cls.push("irc-u");
   if (style.strike) cls.push("irc-s");
   if (style.mono) cls.push("irc-m");
-  let { fg, bg } = style;
-  if (style.reverse) {
-    cls.push("irc-rev");
-    [fg, bg] = [bg, fg];
-  }
-  if (fg !== null) cls.push(`irc-fg${fg}`);
-  if (bg !== null) cls.push(`irc-bg${bg}`);
+  if (style.reverse) cls.push("irc-rev");
+  const { fg, bg } = coloursOf(style);
+  if (typeof fg === "number") cls.push(`irc-fg${fg}`);
+  if (typeof bg === "number") cls.push(`irc-bg${bg}`);
   return cls;
 }
 
@@ -131,10 +143,16 @@ export function render(text) {
   // A link may span style changes: find links per run, which is how most clients behave.
   for (const run of runs(text)) {
     const cls = classesOf(run.style);
+    const { fg, bg } = coloursOf(run.style);
+    const hexFg = typeof fg === "string";
+    const hexBg = typeof bg === "string";
     let target = frag;
-    if (cls.length) {
+    if (cls.length || hexFg || hexBg) {
       const span = document.createElement("span");
-      span.className = cls.join(" ");
+      if (cls.length) span.className = cls.join(" ");
+      // CSSOM property writes: allowed by the CSP (values are "#" + 6 hex digits).
+      if (hexFg) span.style.color = fg;
+      if (hexBg) span.style.backgroundColor = bg;
       frag.append(span);
       target = span;
     }

@@ -173,9 +173,15 @@ async def main_async(args: argparse.Namespace, url: str) -> None:
         build(url, args.messages, words, weights)
     scopes = ("one channel", "all mine")
     engine = open_engine(url)
-    # Before and after a schema change are two databases (or one, upgraded between runs):
-    # say which one this was.
-    print(f"revision:  {migrate.current_revision(engine)}")
+    # The in-process reader first, then the worker, which migrates a reused database to
+    # head: upgrade it here, so both search the same schema (a minute per million lines
+    # for an index to build), and say which revision that was.
+    start = time.perf_counter()
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine)
+    after = migrate.current_revision(engine)
+    print(f"revision:  {after}" if before == after else
+          f"revision:  {before} -> {after} in {time.perf_counter() - start:.1f} s")
     reader = HistoryReader(engine)
 
     async def local(r: SearchRequest) -> SearchAnswer:
@@ -207,7 +213,7 @@ def main() -> None:
     parser.add_argument("--url", help="an empty database to fill (default: a new SQLite file)")
     parser.add_argument("--db", help="the SQLite file to build (kept), instead of a temporary one")
     parser.add_argument("--reuse", action="store_true",
-                        help="search --db/--url as it is (the worker still migrates it to head)")
+                        help="search --db/--url again (migrated to head first)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.db) if args.db else Path(tmp) / "search.db"

@@ -17,6 +17,12 @@ of its process tree (the history worker is a child) once more.
 end: live objects that are still referenced show up there, memory that the
 allocator merely keeps does not (then only RSS is up).
 
+``--probe`` runs the real server process under ``benchmarks.soakprobe`` and reads,
+by signal, its pymalloc arenas and gc-tracked objects at the baseline and at the end;
+``--what-if`` then forgets one bounded holder after another (REDACT's memory, the
+plugins' memory, caches, WHOWAS) and lists the 1 MiB regions new since the baseline
+that hold few objects: what keeps an arena resident (RESULTS.md section 11).
+
 Bounded in time, loopback only, stops by itself; one run at a time per machine
 (``runlock``).
 """

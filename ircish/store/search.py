@@ -4,9 +4,9 @@ The index lives outside the models (``schema``), so autogenerate and ``alembic c
 are told to leave it alone (``include_name``). SQLite: migration 0007's external-content
 FTS5 table ``history_fts`` kept by triggers on ``history``. PostgreSQL: migration 0010's
 stored generated column ``history.search_vector`` (``to_tsvector('simple', text)`` of
-PRIVMSG and NOTICE lines) and migration 0013's GIN index on that vector plus a lexeme
-for each line's place (``PG_PLACED``); an expression index that is not partial has
-statistics, like the column, so the planner knows a common word from a rare one.
+PRIVMSG and NOTICE lines) and migration 0013's GIN index on that vector and a lexeme
+for each line's place (``PG_PLACE``); the column and the expression of an index that is
+not partial have statistics, so the planner knows a common word from a rare one.
 """
 
 from __future__ import annotations
@@ -51,13 +51,12 @@ log = logging.getLogger("ircish.store.search")
 FTS_TABLE = "history_fts"
 PG_INDEX = "ix_history_search_places"
 PG_COLUMN = "search_vector"
-# The indexed expression (migration 0013): the stored vector of the text (0010; NULL for
-# kinds other than PRIVMSG and NOTICE) and one more lexeme, the line's target key after
-# a space. No word of a text holds a space (the parser splits there), so that lexeme is
-# only ever the place, and a tsquery can ask for words and places together.
+# Migration 0013's GIN index has two columns: the stored vector of the text (0010; NULL
+# for kinds other than PRIVMSG and NOTICE) and this one-lexeme vector of the line's place,
+# its target key after a space. No word of a text holds a space (the parser splits
+# there), so that lexeme is only ever the place.
+PG_PLACE = "array_to_tsvector(ARRAY[' ' || history.target_key])"
 _PG_VECTOR = f"history.{PG_COLUMN}"
-PG_PLACED = ("(history.search_vector"
-             " || array_to_tsvector(ARRAY[' ' || history.target_key]))")
 # The indexes it replaces: 0007's expression index (revisions 0007-0009) and 0010's on
 # the column alone (0010-0012).
 _PG_OLD_INDEXES = ("ix_history_search", "ix_history_search_vector")
@@ -124,7 +123,7 @@ def _bounds(request: SearchRequest) -> list[ColumnElement[bool]]:
 
 
 def place_lexeme(key: str) -> str:
-    """The lexeme naming a line's place in ``PG_PLACED`` (a space, then the target key),
+    """The lexeme naming a line's place in ``PG_PLACE`` (a space, then the target key),
     as tsquery input: quoted, with its quotes and backslashes escaped, so nothing in a
     channel's name is ever an operator."""
     return "' " + key.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -166,18 +165,18 @@ def _pg_statement(request: SearchRequest, oldest_first: bool) -> Select[Any]:
     """The asker's channels and its private lines as two parts, each its own newest
     ``limit`` (the planner chooses each part's plan), merged newest first.
 
-    The channels' part asks the index for the words and, as a second condition on the
-    same index, for any of the channels' place lexemes: GIN walks the two together and
-    hands out only the matches in those channels, one scan whatever the channels. (In
-    one tsquery, GIN would drive the scan by the rarest postings, the channels', and
-    test every line of every channel; the channels' btree index would add all their
-    lines to the bitmap; a scan per channel would read the words' postings each time.)
-    The private part is the asker's few conversations (its session and account
-    indexes). The two are disjoint, so the merge repeats nothing: the result is
-    ``_scope``'s, line for line.
+    The channels' part asks the index's first column for the words and its second for
+    any of the channels' place lexemes: GIN walks the two together and hands out only
+    the matches in those channels, one scan whatever the channels. (With the places
+    and the words in one tsquery, GIN would drive the scan by the rarest postings, the
+    channels', and test every line of every channel; the channels' btree index would
+    add all their lines to the bitmap; a scan per channel would read the words'
+    postings each time.) The private part is the asker's few conversations (its
+    session and account indexes). The two are disjoint, so the merge repeats nothing:
+    the result is ``_scope``'s, line for line.
     """
     words = _pg_words(request)
-    placed = literal_column(PG_PLACED)
+    vector = literal_column(_PG_VECTOR)
     rest = [text(_KINDS_SQL), *_bounds(request)]
     order = history.c.id if oldest_first else history.c.id.desc()
     keys = _channel_epochs(request)
@@ -191,19 +190,18 @@ def _pg_statement(request: SearchRequest, oldest_first: bool) -> Select[Any]:
             for key, since in keys.items() if since is not None
         ]
         parts.append(select(*COLUMNS).where(
-            placed.op("@@")(words), placed.op("@@")(places), *epochs, *rest))
+            vector.op("@@")(words), literal_column(PG_PLACE).op("@@")(places), *epochs, *rest))
     private: ColumnElement[bool] | None = None
     if request.private_with is not None:
         private = private_rows(request.viewer, request.private_with)
     elif request.private:
         private = all_private_rows(request.viewer)
     if private is not None:
-        # The column, which no index covers: the asker's own conversations (their
-        # session and account indexes) are few, and checking their lines one by one
-        # costs less than the index's postings of common words.
+        # The function, not the operator, so the index is not asked: the asker's own
+        # conversations (their session and account indexes) are few, and checking their
+        # lines one by one costs less than the index's postings of common words.
         parts.append(select(*COLUMNS).where(
-            literal_column(_PG_VECTOR).op("@@")(words), private, not_(_in_channels(keys)),
-            *rest))
+            func.ts_match_vq(vector, words), private, not_(_in_channels(keys)), *rest))
     if not parts:
         return select(*COLUMNS).where(false()).limit(request.limit)
     if len(parts) == 1:

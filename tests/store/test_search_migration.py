@@ -205,12 +205,12 @@ def test_the_planner_tells_a_common_word_from_a_rare_one(engine: Engine) -> None
 
 def _found_in(engine: Engine, word: str, key: str) -> list[int]:
     """The ids 0013's index finds for one word in one place (PostgreSQL)."""
-    from ircish.store.search import PG_PLACED, place_lexeme
+    from ircish.store.search import PG_PLACE, place_lexeme
 
     with engine.connect() as conn:
         return list(conn.execute(text(
-            f"SELECT id FROM history WHERE {PG_PLACED} @@ plainto_tsquery('simple', :q)"
-            f" AND {PG_PLACED} @@ CAST(:place AS tsquery) ORDER BY id"),
+            "SELECT id FROM history WHERE search_vector @@ plainto_tsquery('simple', :q)"
+            f" AND {PG_PLACE} @@ CAST(:place AS tsquery) ORDER BY id"),
             {"q": word, "place": place_lexeme(key)}).scalars())
 
 
@@ -267,8 +267,22 @@ def test_a_search_in_some_channels_reads_only_their_matches(engine: Engine) -> N
     request = SearchRequest(channels=tuple((f"#c{c}", None) for c in range(3)),
                             viewer=Viewer("someone"), phrases=(("rare",), ("odd",)), limit=50)
     with engine.connect() as conn:
+        # As a search plans: its own settings (store/search.py).
+        conn.exec_driver_sql("SET random_page_cost = 1.1")
         compiled = str(_statement(conn, request).compile(
             conn, compile_kwargs={"literal_binds": True}))
-        plan = json.dumps(_plan(conn, compiled))
-    assert "ix_history_search_places" in plan
-    assert "uq_history_target_key_msgid" not in plan and "ix_history_target_time" not in plan
+        plan = _plan(conn, compiled)
+
+    def nodes(node: dict[str, object]) -> list[dict[str, object]]:
+        below = node.get("Plans", [])
+        assert isinstance(below, list)
+        return [node, *(n for child in below for n in nodes(child))]
+
+    scans = [n for n in nodes(plan) if n.get("Index Name") == "ix_history_search_places"]
+    # One scan of the one index, asked for the words and the places together.
+    assert len(scans) == 1
+    assert "array_to_tsvector" in str(scans[0]["Index Cond"])
+    assert "search_vector @@" in str(scans[0]["Index Cond"])
+    text_plan = json.dumps(plan)
+    assert "uq_history_target_key_msgid" not in text_plan
+    assert "ix_history_target_time" not in text_plan

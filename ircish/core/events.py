@@ -272,6 +272,16 @@ class UserModeEvent:
     modes: str
 
 
+@dataclass(frozen=True, slots=True)
+class KillEvent:
+    """An operator's KILL of a user of another network node: that node disconnects it."""
+
+    source: str
+    nick: str
+    comment: str
+    reason: str
+
+
 Event = (
     MessageEvent
     | JoinEvent

@@ -108,6 +108,13 @@ class Capture:
                     "modes": event.modes}  # type: ignore[union-attr]
         if kind is events.InviteEvent:
             return self._invite(event)  # type: ignore[arg-type]
+        if kind is events.KillEvent:
+            ev_kill: events.KillEvent = event  # type: ignore[assignment]
+            victim = self.server.find_user(ev_kill.nick)
+            if victim is None or victim.session not in self.sessions:
+                return None
+            return {"t": "kill", "session": victim.session, "source": ev_kill.source,
+                    "comment": ev_kill.comment, "reason": ev_kill.reason}
         if kind is events.RenameEvent:
             ev_rename: events.RenameEvent = event  # type: ignore[assignment]
             return {"t": "rename", "old": ev_rename.old, "new": ev_rename.new,

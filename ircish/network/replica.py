@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ircish.chghost.feature import CAP as CHGHOST_CAP
 from ircish.chghost.feature import RPL_VISIBLEHOST, simulate_reconnect
 from ircish.core import monitor, multiline
+from ircish.core.closing import closing_link
 from ircish.core.lines import LineVariants
 from ircish.core.multiline import MessageLines
 from ircish.core.state import BOT_MODE, PREFIX_RANK, PREFIXES, TAG_MESSAGE_TAGS, Channel, User
@@ -241,6 +242,17 @@ class Replica:
             simulate_reconnect(server, user, old, fallback)
         if not is_remote(user):
             server.numeric(user, RPL_VISIBLEHOST, op["host"], "is now your displayed host")
+
+    def _kill(self, origin: str, op: Op) -> None:
+        # An operator elsewhere killed one of ours: we close it as our own KILL would,
+        # so its QUIT is our event and reaches every node (theirs drops the copy then).
+        user = self.sessions.get(op["session"])
+        if user is None or is_remote(user):
+            return
+        log.info("KILL %s (%s) by %s on %s: %s", user.nick, user.ip, op["source"], origin,
+                 op["comment"])
+        self.server.send_line(user, f":{op['source']} KILL {user.nick} :{op['comment']}")
+        self.server.kill(user, op["reason"], closing_link(user.host, op["reason"]))
 
     def _invite(self, origin: str, op: Op) -> None:
         target = self.sessions.get(op["session"])

@@ -12,7 +12,7 @@ from ircish.core.server import Server
 from ircish.network.capture import Capture, node_op
 from ircish.network.replica import Replica, is_remote
 from ircish.protocol import parse
-from tests.core.helpers import Net, every, first, make_server
+from tests.core.helpers import Net, every, first, make_server, only
 
 CAPS = ["message-tags", "server-time", "echo-message", "extended-join"]
 
@@ -409,3 +409,29 @@ def test_bots_stay_on_their_node_and_nothing_is_said_twice(pair: tuple[Node, Nod
     assert b.server.find_user("HelpBot") is bots[1]
     assert {u.nick for u in b.server.find_channel("#c").members} == {  # type: ignore[union-attr]
         "alice", "bob", "HelpBot"}
+
+
+def test_a_kill_of_another_nodes_user_disconnects_it_there(pair: tuple[Node, Node]) -> None:
+    a, b = pair
+    alice = a.net.client("alice", CAPS)
+    carol = a.net.client("carol", CAPS)
+    bob = b.net.client("bob", CAPS)
+    for client in (alice, carol, bob):
+        client.send("JOIN #c")
+    for client in (alice, carol, bob):
+        client.take()
+    b.server.set_user_mode(bob.user, "o", True)
+    # In memory the link is instant: bob's answer is alice's QUIT, replicated back.
+    quit_there = only(bob.send("KILL alice :spamming"))
+    # alice's own node closed her connection, as its own KILL would...
+    killed = alice.take()
+    assert [m.command for m in killed] == ["KILL", "ERROR"]
+    assert killed[0].params == ["alice", "spamming"] and killed[0].source.startswith("bob!")
+    assert alice.sink.closed is not None and a.server.find_user("alice") is None
+    # ...and her QUIT, one line with one msgid, reached both nodes' members.
+    quit_here = only(carol.take())
+    _same(quit_here, quit_there)
+    assert "spamming" in quit_there.params[0] and quit_there.source.startswith("alice!")
+    assert b.server.find_user("alice") is None
+    # The nick is free on both nodes.
+    assert first(bob.send("WHOIS alice"), "401").params[1] == "alice"

@@ -26,6 +26,7 @@ import logging
 from functools import partial
 from typing import TYPE_CHECKING
 
+from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.closing import closing_link
 from ircish.core.masks import mask_matches
@@ -138,6 +139,12 @@ def kill(server: Server, user: User, msg: Message) -> None:
         server.numeric(user, N.ERR_NOSUCHNICK, target_name, "No such nick/channel")
         return
     reason = f"Killed ({user.nick} ({comment}))"
+    if target.home:
+        # A user of another node: only its own node can close its connection, and its
+        # QUIT comes back from there; dropping our copy alone left it connected.
+        log.info("KILL %s on %s by %s: %s", target.nick, target.home, user.nick, comment)
+        server.emit(events.KillEvent(user.source, target.nick, comment, reason))
+        return
     log.info("KILL %s (%s) from %s by %s: %s", target.nick, target.username, target.ip,
              user.nick, comment)
     server.send_line(target, f":{user.source} KILL {target.nick} :{comment}")

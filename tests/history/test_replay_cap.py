@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import trio.testing
 
 from ircish.core import chathistory as ch
 from ircish.core.events import MessageEvent
-from ircish.history.feature import MAX_REPLAYS, HistoryService
+from ircish.history.feature import MAX_REPLAYS, HistoryService, pending_replays
 from ircish.testing import RunningServer, start_server
 from tests.ircclient import RawClient
 
@@ -29,10 +29,13 @@ class GatedStore:
         self.gate = trio.Event()
         self.waiting = 0
         self.cancelled = 0
+        self.asking: set[str] = set()  # the channels whose replays wait at the gate
 
     async def ask(self, *requests: Any) -> list[Any]:
-        if any(getattr(r, "sub", None) == "BEFORE" for r in requests):
+        targets = [r.target for r in requests if getattr(r, "sub", None) == "BEFORE"]
+        if targets:
             self.waiting += 1
+            self.asking.update(targets)
             try:
                 await self.gate.wait()
             except trio.Cancelled:
@@ -40,11 +43,21 @@ class GatedStore:
                 raise
             finally:
                 self.waiting -= 1
+                self.asking.difference_update(targets)
         answers: list[Any] = await self.real.ask(*requests)
         return answers
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
+
+
+async def settled(condition: Callable[[], bool]) -> None:
+    """Wait until ``condition`` holds. The replays wait on a real worker process, so
+    wait_all_tasks_blocked alone can return before they reached the gate (under load)."""
+    with trio.fail_after(10):
+        while not condition():
+            await trio.sleep(0.01)
+    await trio.testing.wait_all_tasks_blocked()
 
 
 @pytest.fixture
@@ -58,6 +71,11 @@ async def gated(tmp_path: Path) -> AsyncIterator[tuple[RunningServer, GatedStore
             await talker.send(f"PRIVMSG {channel} :said in {channel}")
         for _ in CHANNELS:
             await talker.expect("PRIVMSG")
+        # The talker's own replays on join (nothing to replay yet) must be done before
+        # the gate goes up, or they count as the other client's.
+        user = srv.core.find_user("talker")
+        assert user is not None
+        await settled(lambda: not pending_replays(user).scopes)
         store = GatedStore(service.store)
         service.store = store  # type: ignore[assignment]
         yield srv, store
@@ -73,7 +91,8 @@ async def test_one_connection_has_at_most_max_replays_asking_at_once(
     await plain.send("JOIN " + ",".join(CHANNELS))
     for _ in CHANNELS:
         await plain.expect("366")
-    await trio.testing.wait_all_tasks_blocked()
+    await settled(lambda: store.waiting >= MAX_REPLAYS)
+    await trio.sleep(0.2)  # room for any replay over the cap to reach the gate too
     assert store.waiting == MAX_REPLAYS
     store.gate.set()
     # The others had their turn: every channel was replayed.
@@ -95,19 +114,22 @@ async def test_replays_of_a_user_who_left_are_dropped_before_the_store_answers(
     await plain.send("JOIN " + ",".join(CHANNELS))
     for _ in CHANNELS:
         await plain.expect("366")
-    # One asking, one waiting its turn: parting them drops both.
-    await plain.send(f"PART {CHANNELS[0]},{CHANNELS[-1]}")
+    await settled(lambda: store.waiting == MAX_REPLAYS)
+    # One asking, one waiting its turn (Trio starts the replays in no fixed order):
+    # parting them drops both.
+    asking = sorted(store.asking)[0]
+    queued = next(c for c in CHANNELS if c not in store.asking)
+    await plain.send(f"PART {asking},{queued}")
     await plain.expect("PART")
     await plain.expect("PART")
-    await trio.testing.wait_all_tasks_blocked()
+    await settled(lambda: store.cancelled >= 1 and store.waiting == MAX_REPLAYS)
     assert store.cancelled == 1
-    assert store.waiting == MAX_REPLAYS
     await plain.send("QUIT :gone")
     await plain.expect("ERROR")
-    await trio.testing.wait_all_tasks_blocked()
-    assert store.waiting == 0
+    await settled(lambda: store.waiting == 0)
     assert store.cancelled == 1 + MAX_REPLAYS
     # No task waits for the store on its behalf (each held the departed user).
+    await settled(lambda: len(service._nursery.child_tasks) <= tasks)  # type: ignore[union-attr]
     assert len(service._nursery.child_tasks) == tasks
     await plain.aclose()
 

@@ -434,17 +434,9 @@ def _pymalloc() -> tuple[int, int]:
 
     Read from ``sys._debugmallocstats``, which writes to the C-level stderr.
     """
-    with tempfile.TemporaryFile("w+") as out:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        os.dup2(out.fileno(), 2)
-        try:
-            sys._debugmallocstats()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        out.seek(0)
-        text = out.read()
+    from benchmarks.soakprobe import debugmallocstats
+
+    text = debugmallocstats()
     arenas = used = 0
     for line in text.splitlines():
         if line.startswith("# arenas allocated current"):

@@ -28,8 +28,8 @@ from ircish.cli import server_main
 _state: dict[str, Any] = {}
 
 
-def pymalloc() -> dict[str, Any]:
-    """Arenas, live bytes and the size classes holding most, from _debugmallocstats."""
+def debugmallocstats() -> str:
+    """What ``sys._debugmallocstats`` writes (to the C-level stderr, caught here)."""
     with tempfile.TemporaryFile("w+") as out:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -40,7 +40,12 @@ def pymalloc() -> dict[str, Any]:
             os.dup2(saved, 2)
             os.close(saved)
         out.seek(0)
-        text = out.read()
+        return out.read()
+
+
+def pymalloc() -> dict[str, Any]:
+    """Arenas, live bytes and the size classes holding most, from _debugmallocstats."""
+    text = debugmallocstats()
     # Empty under tracemalloc or PYTHONMALLOC=malloc (no pymalloc to report on).
     found: dict[str, Any] = {"classes": {}, "arenas": 0, "live": 0, "free_blocks": 0}
     for line in text.splitlines():

@@ -139,3 +139,19 @@ async def eventually(check: object, timeout: float = 10.0) -> None:
     while not await check():  # type: ignore[operator]
         assert trio.current_time() < deadline, f"{check} never became true"
         await trio.sleep(0.05)
+
+
+def child_of(pid: int, module: bytes) -> int:
+    """The pid of the child of ``pid`` whose command line names ``module`` (a worker)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and module in cmdline:
+            return int(entry.name)
+    raise AssertionError(f"no {module!r} under pid {pid}")

@@ -11,7 +11,7 @@ import trio
 
 from ircish.network.db import connect
 from tests.ircclient import RawClient
-from tests.network.nodes import eventually, network
+from tests.network.nodes import child_of, eventually, network
 from tests.network.test_nodes import CAPS, _names
 from tests.server.test_process import _run
 
@@ -147,28 +147,13 @@ async def test_lost_database_connections_lose_and_double_no_line(
         assert "database fault, retrying" in n1.log_text()
 
 
-def _network_worker_of(pid: int) -> int:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and b"ircish.network.worker" in cmdline:
-            return int(entry.name)
-    raise AssertionError(f"no network worker under pid {pid}")
-
-
 async def test_a_dead_network_worker_makes_its_node_join_again(
     tmp_path: Path, postgres_url: str
 ) -> None:
     async with network(tmp_path) as net:
         n1, _, alice, bob = await _two_nodes_in_x(net)
         assert n1.proc is not None
-        os.kill(_network_worker_of(n1.proc.pid), signal.SIGKILL)
+        os.kill(child_of(n1.proc.pid, b"ircish.network.worker"), signal.SIGKILL)
         # The node cannot vouch for its users any more: it closes them, and its new
         # epoch QUITs them everywhere at once (no wait for the lease).
         closing = await alice.read_until_closed(timeout=10)

@@ -18,23 +18,8 @@ import trio
 from ircish.network import history
 from ircish.network.db import connect
 from ircish.store.schema import history as history_table
-from tests.network.nodes import Node, eventually, network
+from tests.network.nodes import Node, child_of, eventually, network
 from tests.network.test_failure import LEASE_S, _two_nodes_in_x
-
-
-def _child_of(pid: int, module: bytes) -> int:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and module in cmdline:
-            return int(entry.name)
-    raise AssertionError(f"no {module!r} under pid {pid}")
 
 
 async def _stored(url: str, channel: str) -> list[str]:
@@ -56,7 +41,7 @@ async def _say_with_a_worker_stopped(n1: Node, alice, bob,  # type: ignore[no-un
     await alice.send("PRIVMSG #x :before")
     assert (await bob.expect("PRIVMSG")).params[1] == "before"
     assert n1.proc is not None
-    pid = _child_of(n1.proc.pid, worker)
+    pid = child_of(n1.proc.pid, worker)
     os.kill(pid, signal.SIGSTOP)
     try:
         await alice.send("PRIVMSG #x :the line")

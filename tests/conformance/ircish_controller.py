@@ -211,22 +211,30 @@ class IrcishController(BaseServerController, DirectoryBasedController):
         self.wait_for_port()
         if self.tls:
             return  # a TLS-only server: the port is the best sign there is
-        deadline = time.monotonic() + timeout
-        with socket.create_connection((self.hostname, self.port), timeout=timeout) as conn:
-            conn.sendall(b"PING ready\r\n")
-            seen = b""
-            while b"PONG" not in seen:
-                conn.settimeout(max(deadline - time.monotonic(), 0.01))
-                chunk = conn.recv(4096)
-                if not chunk:
-                    raise RuntimeError("the server closed the connection before answering PING")
-                seen += chunk
+        if not answers_ping(self.hostname, self.port, time.monotonic() + timeout):
+            raise RuntimeError("the server closed the connection before answering PING")
 
     def kill(self) -> None:
         _running.discard(self)
         super().kill()
         # DirectoryBasedController.kill removes the folder but keeps its name.
         self.directory = None
+
+
+def answers_ping(host: str, port: int, deadline: float) -> bool:
+    """Whether the server answers a PING before ``deadline`` (monotonic); False when it
+    closes the connection first. A timeout or a refused connect raises OSError."""
+    timeout = max(deadline - time.monotonic(), 0.01)
+    with socket.create_connection((host, port), timeout=timeout) as conn:
+        conn.sendall(b"PING ready\r\n")
+        seen = b""
+        while b"PONG" not in seen:
+            conn.settimeout(max(deadline - time.monotonic(), 0.01))
+            chunk = conn.recv(4096)
+            if not chunk:
+                return False
+            seen += chunk
+    return True
 
 
 class _Ports(set[tuple[str, int]]):

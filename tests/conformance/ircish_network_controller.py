@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from ircish_config import SERVER_NAME, ServerSettings, network_config
-from ircish_controller import IrcishController, _server_command
+from ircish_controller import IrcishController, _server_command, answers_ping
 
 ENV = "IRCISH_TEST_POSTGRES_URL"
 LEASE_S = 10
@@ -157,17 +157,8 @@ def _wait_for_ping(host: str, port: int, proc: subprocess.Popen[bytes], timeout:
         if proc.poll() is not None:
             raise RuntimeError(f"node n2 exited with {proc.returncode} while starting")
         try:
-            with socket.create_connection((host, port), timeout=2) as conn:
-                conn.sendall(b"PING ready\r\n")
-                seen = b""
-                while b"PONG" not in seen:
-                    conn.settimeout(max(deadline - time.monotonic(), 0.01))
-                    chunk = conn.recv(4096)
-                    if not chunk:
-                        break
-                    seen += chunk
-                if b"PONG" in seen:
-                    return
+            if answers_ping(host, port, min(deadline, time.monotonic() + 2)):
+                return
         except OSError:
             pass
         if time.monotonic() > deadline:

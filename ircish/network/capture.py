@@ -94,8 +94,8 @@ class Capture:
             # An operator's CHGHOST may name a user of another node: its node and
             # the others are told alike (the user itself, 396, by its own node).
             ev_host: events.HostEvent = event  # type: ignore[assignment]
-            target = self.server.find_user(ev_host.nick)
-            if target is None or target.session not in self.sessions:
+            target = self._on_network(ev_host.nick)
+            if target is None:
                 return None
             return {"t": "host", "session": target.session, "username": ev_host.username,
                     "host": ev_host.host, "source": ev_host.source, "msgid": ev_host.msgid,
@@ -110,8 +110,8 @@ class Capture:
             return self._invite(event)  # type: ignore[arg-type]
         if kind is events.KillEvent:
             ev_kill: events.KillEvent = event  # type: ignore[assignment]
-            victim = self.server.find_user(ev_kill.nick)
-            if victim is None or victim.session not in self.sessions:
+            victim = self._on_network(ev_kill.nick)
+            if victim is None:
                 return None
             return {"t": "kill", "session": victim.session, "source": ev_kill.source,
                     "comment": ev_kill.comment, "reason": ev_kill.reason}
@@ -121,6 +121,11 @@ class Capture:
                     "reason": ev_rename.reason, "source": ev_rename.source,
                     "msgid": ev_rename.msgid, "micros": ev_rename.micros}
         return None
+
+    def _on_network(self, nick: str) -> User | None:
+        """A user in the network's sessions (ours or another node's), else None."""
+        user = self.server.find_user(nick)
+        return user if user is not None and user.session in self.sessions else None
 
     def _about(self, nick: str, op: Op,
                ev: events.AwayEvent | events.RealnameEvent) -> Op | None:

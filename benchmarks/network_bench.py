@@ -37,8 +37,9 @@ from pathlib import Path
 import psycopg
 import trio
 
+from benchmarks import procstat
 from tests.ircclient import RawClient
-from tests.network.nodes import Network, Node
+from tests.network.nodes import Network, Node, child_of
 
 MARK = b" PRIVMSG #bench :"
 NO_LIMITS = ("[limits]\nflood_burst = 1000000\nflood_rate = 1000000.0\n"
@@ -114,8 +115,36 @@ def _commits(url: str, since_micros: int) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def _roles(members: list[Node], url: str) -> dict[str, list[int]]:
+    """The processes whose CPU time a run costs, by role: each node's server and its two
+    workers, PostgreSQL (the postmaster listening on the URL's port and every backend,
+    the nodes' and other users' alike: run it on a cluster of its own) and this
+    generator."""
+    roles: dict[str, list[int]] = {}
+    for node in members:
+        assert node.proc is not None
+        pid = node.proc.pid
+        roles[f"{node.node_id} server"] = [pid]
+        roles[f"{node.node_id} history worker"] = [child_of(pid, b"ircish.store.worker")]
+        roles[f"{node.node_id} network worker"] = [child_of(pid, b"ircish.network.worker")]
+    port = int(url.rpartition(":")[2].partition("/")[0])
+    postmaster = procstat.find_listening_pid(port)
+    roles["postgresql"] = procstat.process_tree(postmaster) if postmaster else []
+    roles["generator"] = [os.getpid()]
+    return roles
+
+
+def _cpu(roles: dict[str, list[int]], url: str) -> dict[int, float]:
+    """CPU seconds of every process of ``roles`` (PostgreSQL's backends as they are now)."""
+    port = int(url.rpartition(":")[2].partition("/")[0])
+    postmaster = procstat.find_listening_pid(port)
+    if postmaster:
+        roles["postgresql"] = procstat.process_tree(postmaster)
+    return {pid: procstat.cpu_seconds(pid) or 0.0 for pids in roles.values() for pid in pids}
+
+
 async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
-              drain: float, quiet: float, server_limits: bool) -> int:
+              drain: float, quiet: float, server_limits: bool, cpu: bool = False) -> int:
     admin = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
                             autocommit=True)
     name = f"ircish_bench_{secrets.token_hex(4)}"
@@ -148,6 +177,9 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
         sent = [0] * len(sending)
         lag = [0.0]
         since = time.time_ns() // 1000
+        roles = _roles(members, url) if cpu else {}
+        cpu_before = _cpu(roles, url) if cpu else {}
+        load_before = os.getloadavg()[0]
         async with trio.open_nursery() as nursery:
             for receiver in receivers:
                 nursery.start_soon(receiver.run)
@@ -168,6 +200,7 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
                     break
                 await trio.sleep(0.1)
             drained = time.perf_counter() - ended
+            cpu_after = _cpu(roles, url) if cpu else {}
             nursery.cancel_scope.cancel()
         got = [row for r in receivers for row in r.got]
         same = [ms for node, sender, _, ms in got if node == sender // senders]
@@ -184,6 +217,15 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
                       f"p99 {_pct(values, 99):7.2f} ms  max {max(values):7.2f} ms")
         print(f"  network: {events} events in {commits} commits "
               f"({commits / duration:.0f} commits/s, {events / max(commits, 1):.1f} per commit)")
+        if cpu:
+            per = 1000 / max(sum(sent), 1)
+            total = 0.0
+            print(f"  CPU s per 1,000 messages sent (load {load_before:.1f} before):")
+            for role, pids in roles.items():
+                used = sum(cpu_after.get(p, 0.0) - cpu_before.get(p, 0.0) for p in pids)
+                total += used
+                print(f"    {role:<22} {used * per:7.3f}  ({used:6.2f} s)")
+            print(f"    {'all':<22} {total * per:7.3f}  ({total:6.2f} s)")
         return 0 if expected == len(got) else 1
     finally:
         for node in net.nodes:
@@ -207,6 +249,8 @@ def main() -> int:
                         help="the longest wait for the last deliveries")
     parser.add_argument("--quiet", type=float, default=10.0,
                         help="the drain ends once no line arrived for this long")
+    parser.add_argument("--cpu", action="store_true",
+                        help="print each process's CPU seconds per 1,000 messages sent")
     parser.add_argument("--server-limits", action="store_true",
                         help="keep the nodes' flood limits and SendQ (fakelag slows senders)")
     args = parser.parse_args()
@@ -215,7 +259,7 @@ def main() -> int:
               file=sys.stderr)
         return 2
     return trio.run(run, args.url, args.nodes, args.senders, args.rate, args.duration,
-                    args.drain, args.quiet, args.server_limits)
+                    args.drain, args.quiet, args.server_limits, args.cpu)
 
 
 if __name__ == "__main__":

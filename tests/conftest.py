@@ -13,6 +13,9 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from ircish.testing import RunningServer, start_server
 from tests.ircclient import RawClient
 
+# A skip inside a Trio test keeps its reason in the summary (pytest-trio drops it).
+from tests.skipreason import pytest_runtest_makereport  # noqa: F401
+
 # Property tests (tests/fuzz): the default profile is bounded and derandomized, so
 # the suite stays fast, every run tries the same examples, and nothing is written
 # into the repository. ``IRCISH_FUZZ=long`` explores at random with many more

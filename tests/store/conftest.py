@@ -6,7 +6,8 @@ that may create databases, e.g. ``postgresql+psycopg://ircish@127.0.0.1:5433/pos
 ``.ci/postgres start`` makes a private cluster and prints one). Each test gets a new
 database of its own, dropped afterwards. Without the variable the PostgreSQL runs skip
 and say so. A test about SQLite itself (its files, pragmas, locks) is marked
-``sqlite_only`` and runs once.
+``sqlite_only`` and runs once; one about PostgreSQL alone (its planner, its settings) is
+marked ``postgresql_only`` and is not generated for SQLite at all, rather than skipped there.
 """
 
 from __future__ import annotations
@@ -26,13 +27,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sqlite_only: about SQLite itself; runs on the SQLite backend only"
     )
+    config.addinivalue_line(
+        "markers", "postgresql_only: about PostgreSQL itself; runs on the PostgreSQL backend only"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" not in metafunc.fixturenames:
         return
-    only = metafunc.definition.get_closest_marker("sqlite_only") is not None
-    metafunc.parametrize("backend", ["sqlite"] if only else ["sqlite", "postgresql"])
+    marked = metafunc.definition.get_closest_marker
+    backends = ["sqlite", "postgresql"]
+    if marked("sqlite_only") is not None:
+        backends = ["sqlite"]
+    elif marked("postgresql_only") is not None:
+        backends = ["postgresql"]
+    metafunc.parametrize("backend", backends)
 
 
 @pytest.fixture

@@ -217,11 +217,10 @@ async def test_a_search_over_its_budget_is_stopped(engine: Engine) -> None:
     assert not found.stopped and len(found.records) == 3
 
 
+@pytest.mark.postgresql_only
 async def test_a_search_leaves_the_transactions_later_queries_without_its_budget(
     reader: HistoryReader, engine: Engine,
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the budget is a PostgreSQL setting; SQLite's progress handler is removed")
     from ircish.store.search import answer
 
     request = SearchRequest(channels=(("#chan", None),), viewer=ANY,
@@ -332,11 +331,10 @@ async def test_every_search_finds_what_the_rule_says(engine: Engine) -> None:
         assert ids(found) == expected, request
 
 
+@pytest.mark.postgresql_only
 async def test_postgresql_plans_each_search_for_its_own_words(engine: Engine) -> None:
     # psycopg prepares a statement after five runs; PostgreSQL would then plan it once for
     # any words (a generic plan), where the best plan depends on how common they are.
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no plan cache to choose from")
     from ircish.store.search import answer
 
     writer = HistoryWriter(engine)

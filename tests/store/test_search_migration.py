@@ -176,11 +176,10 @@ def _plan(conn: Connection, sql: str, **params: object) -> dict[str, object]:
     return plan[0]["Plan"]  # type: ignore[no-any-return]
 
 
+@pytest.mark.postgresql_only
 def test_the_planner_tells_a_common_word_from_a_rare_one(engine: Engine) -> None:
     # 0007's partial expression index had no statistics the planner uses: it guessed the
     # same few rows for every word, and read all matches of two common words to sort them.
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's FTS5 has no planner estimates to check")
     rows = [(i, "#chan", f"m{i}", i, "PRIVMSG", "a!a@h", "#chan",
              "common words here" + (" rare" if i == 1 else "")) for i in range(1, 3001)]
     with engine.begin() as conn:
@@ -252,12 +251,11 @@ def test_search_places_upgrade_and_downgrade_keep_the_history(db_url: str) -> No
     engine.dispose()
 
 
+@pytest.mark.postgresql_only
 def test_a_search_in_some_channels_reads_only_their_matches(engine: Engine) -> None:
     # 0010's index held the words only: the plan added every line of the channels asked
     # (their btree index) to the bitmap, or fetched every match to look at its channel.
     # 0013's index answers words and places in one scan.
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's FTS5 has no planner to check")
     rows = [(i, f"#c{i % 20}", f"m{i}", i, "PRIVMSG", "a!a@h", f"#c{i % 20}",
              "filler words here" + (" rare" if i % 97 == 0 else "")
              + (" odd" if i % 89 == 0 else "")) for i in range(1, 20_001)]

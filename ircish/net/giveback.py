@@ -46,8 +46,13 @@ def glibc_trim() -> Callable[[], int] | None:
 class Giveback:
     """Watches the connection count (``check``, cheap, once a second or so)."""
 
-    def __init__(self, trim: Callable[[], int] | None) -> None:
+    def __init__(self, trim: Callable[[], int] | None,
+                 release: Callable[[], int] | None = None) -> None:
         self._trim = trim
+        # The pages of pymalloc's empty pools (``ircish.net.pools``), which a
+        # trim cannot reach: the arenas around them stay mapped.
+        self._release = release
+        self.released = 0  # pools whose pages went back, for logs and benchmarks
         self._peak = 0
         self._quiet_since: float | None = None
         self.done = 0  # how many times so far, for logs and tests
@@ -69,6 +74,9 @@ class Giveback:
         gc.collect()
         if self._trim is not None:
             self._trim()
+        pools = self._release() if self._release is not None else 0
+        self.released += pools
         self.done += 1
-        log.debug("gave memory back after the connections fell to %d", connections)
+        log.debug("gave memory back after the connections fell to %d (%d empty pools)",
+                  connections, pools)
         return True

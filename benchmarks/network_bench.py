@@ -134,13 +134,24 @@ def _roles(members: list[Node], url: str) -> dict[str, list[int]]:
     return roles
 
 
-def _cpu(roles: dict[str, list[int]], url: str) -> dict[int, float]:
-    """CPU seconds of every process of ``roles`` (PostgreSQL's backends as they are now)."""
+def _sys_seconds(pid: int) -> float:
+    """stime alone (the kernel's share: syscalls, wake-ups), 0 for a process gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    return int(stat.rpartition(")")[2].split()[12]) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(roles: dict[str, list[int]], url: str) -> dict[int, tuple[float, float]]:
+    """(CPU, system) seconds of every process of ``roles`` (PostgreSQL's backends as
+    they are now)."""
     port = int(url.rpartition(":")[2].partition("/")[0])
     postmaster = procstat.find_listening_pid(port)
     if postmaster:
         roles["postgresql"] = procstat.process_tree(postmaster)
-    return {pid: procstat.cpu_seconds(pid) or 0.0 for pids in roles.values() for pid in pids}
+    return {pid: (procstat.cpu_seconds(pid) or 0.0, _sys_seconds(pid))
+            for pids in roles.values() for pid in pids}
 
 
 async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
@@ -219,13 +230,18 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
               f"({commits / duration:.0f} commits/s, {events / max(commits, 1):.1f} per commit)")
         if cpu:
             per = 1000 / max(sum(sent), 1)
-            total = 0.0
+            total = total_sys = 0.0
             print(f"  CPU s per 1,000 messages sent (load {load_before:.1f} before):")
             for role, pids in roles.items():
-                used = sum(cpu_after.get(p, 0.0) - cpu_before.get(p, 0.0) for p in pids)
+                used = sum(cpu_after.get(p, (0.0, 0.0))[0] - cpu_before.get(p, (0.0, 0.0))[0]
+                           for p in pids)
+                system = sum(cpu_after.get(p, (0.0, 0.0))[1]
+                             - cpu_before.get(p, (0.0, 0.0))[1] for p in pids)
                 total += used
-                print(f"    {role:<22} {used * per:7.3f}  ({used:6.2f} s)")
-            print(f"    {'all':<22} {total * per:7.3f}  ({total:6.2f} s)")
+                total_sys += system
+                print(f"    {role:<22} {used * per:7.3f}  ({used:6.2f} s, {system:5.2f} s system)")
+            print(f"    {'all':<22} {total * per:7.3f}  ({total:6.2f} s, "
+                  f"{total_sys:5.2f} s system)")
         return 0 if expected == len(got) else 1
     finally:
         for node in net.nodes:

@@ -10,7 +10,8 @@ on the server's loop. Two connections:
   lease renewal every third of the lease, and the reaping of dead nodes; one
   task uses it, in the order the server sent things, so a claim is decided
   before the events that follow it;
-- the listener: LISTEN, then the other origins' events past the last seq seen,
+- the listener: LISTEN (waited for on this loop, ``_wait_notifies``; its queries
+  in threads), then the other origins' events past the last seq seen,
   sent to the server in each origin's order: from the notifications' payloads
   while they follow on, from the table after a gap and every ``POLL_S`` anyway
   (so a lost notification costs latency only).
@@ -241,8 +242,7 @@ class Worker:
                         await self.link.send(("remote", rows))
                         continue  # maybe more than one read's worth
                     read = False
-                notes = await trio.to_thread.run_sync(_wait_notifies, conn, POLL_S,
-                                                      abandon_on_cancel=True)
+                notes = await _wait_notifies(conn, POLL_S)
                 if not notes:
                     read = True
                     continue
@@ -266,12 +266,24 @@ class Worker:
                 await self.outage.ok("listener")
 
 
-def _wait_notifies(conn: psycopg.Connection[Any], timeout: float) -> list[str]:
-    """The payloads of the next notifications (none after ``timeout``)."""
-    payloads = [n.payload for n in conn.notifies(timeout=timeout, stop_after=1)]
-    if payloads:
-        payloads += [n.payload for n in conn.notifies(timeout=0)]
-    return payloads
+async def _wait_notifies(conn: psycopg.Connection[Any], timeout: float) -> list[str]:
+    """The payloads of the next notifications (none after ``timeout``).
+
+    On this loop, not in a thread: the wait is Trio's, on the connection's socket, and
+    ``notifies(timeout=0)`` only takes what psycopg holds (notifications that came
+    during a query) and what has arrived, so a notification costs one wake-up of this
+    process instead of a thread's and then the loop's. A lost connection makes the
+    socket readable and the read raise ``OperationalError``, as the thread's did."""
+    deadline = trio.current_time() + timeout
+    while True:
+        payloads = [n.payload for n in conn.notifies(timeout=0)]
+        if payloads:
+            return payloads
+        # Readable may also be half a message, or one that is no notification.
+        with trio.move_on_at(deadline) as waiting:
+            await trio.lowlevel.wait_readable(conn.pgconn.socket)
+        if waiting.cancelled_caught:
+            return []
 
 
 async def _main(fd: int) -> int:

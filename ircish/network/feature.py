@@ -47,10 +47,12 @@ STOP_TIMEOUT_S = 5.0
 REJOIN_INITIAL_S = 0.5
 REJOIN_MAX_S = 30.0
 # What the network worker stores for the history store: every line another node
-# can replay, and the REDACTs that delete such lines (after them, in one order).
-# Channel state and RENAME stay with the history worker.
+# can replay, the REDACTs that delete such lines, and the RENAMEs that move them with
+# the channel's state (all in one order: a line is never stored under a name the
+# channel no longer has).
 DIVERTED = (events.MessageEvent, events.JoinEvent, events.LeaveEvent, events.NickEvent,
-            events.TopicEvent, events.RedactEvent)
+            events.TopicEvent, events.RedactEvent, events.RenameEvent,
+            events.ChannelStateEvent)
 
 
 class Holding(Protocol):

@@ -9,8 +9,9 @@ sequence. A line is then in history exactly when the other nodes can get it,
 and a node killed mid-batch has written neither. Its rows are the history
 writer's (``ircish.store.rows.to_batch``: same msgid, time, keys, tags), so
 CHATHISTORY, search (PostgreSQL computes ``search_vector`` itself, a generated
-column), retention and read markers read them as any other. Channel state and
-RENAME stay with the history worker.
+column), retention and read markers read them as any other. A RENAME, which
+moves a channel's stored lines, and the channel's stored state are written here
+too, in the same order as the lines (``channel_rows``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import psycopg
 
 from ircish.history import codec
+from ircish.network import channel_rows
 from ircish.network.db import COPY_FROM
 from ircish.store.rows import Batch, to_batch
 
@@ -57,9 +59,10 @@ def batch_of(encoded: codec.Encoded) -> Batch:
 
 def store(cur: psycopg.Cursor[Any], batch: Batch) -> int:
     """Write ``batch``'s rows in the cursor's transaction; the count of history rows."""
-    if batch.renames or batch.channel_states:
-        # Never sent here (``feature.DIVERTED``); written by the history worker.
-        log.error("network: a RENAME or channel state reached the network worker; ignored")
+    # In the history writer's order: renames first (the batch's own rows are re-keyed
+    # already), the channels' states after the lines.
+    for rename in batch.renames:
+        channel_rows.rename(cur, rename)
     if 0 < len(batch.history) < COPY_FROM:
         cur.executemany(INSERT_ROWS, [tuple(row[c] for c in COLUMNS) for row in batch.history])
     elif batch.history:
@@ -73,6 +76,8 @@ def store(cur: psycopg.Cursor[Any], batch: Batch) -> int:
         cur.executemany(UPSERT_CONVERSATION, [
             (c.key, c.a_key, c.b_key, c.a_name, c.b_name, c.last_time)
             for c in batch.conversations.values()])
+    for key, state in batch.channel_states.items():
+        channel_rows.store_state(cur, key, state)
     if batch.redactions:
         cur.executemany(DELETE, batch.redactions)
     return len(batch.history)

@@ -18,9 +18,10 @@ redirection, and a new channel of that name starts with no history.
 
 A ``RenameEvent`` tells the listeners: the history worker moves the stored
 lines, the channel's stored state, its registration and its read markers to the
-new key (``ircish.store.writer``), so CHATHISTORY on the new name returns what
-was said under the old one; history, read markers, ChanServ, redaction and the
-plugins re-key what they keep in memory.
+new key (``ircish.store.writer``; on a network node the network worker does, in
+the commit stream of the channel's lines, ``ircish.network.channel_rows``), so
+CHATHISTORY on the new name returns what was said under the old one; history,
+read markers, ChanServ, redaction and the plugins re-key what they keep in memory.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ by signal, its pymalloc arenas and gc-tracked objects at the baseline and at the
 ``--what-if`` then forgets one bounded holder after another (REDACT's memory, the
 plugins' memory, caches, WHOWAS) and lists the 1 MiB regions new since the baseline
 that hold few objects: what keeps an arena resident (RESULTS.md section 11).
+``--census`` reads pymalloc's pool headers in the probed server at the end and
+lists, for each arena made since the baseline, the live blocks in it by type (and,
+with ``--trace``, by where each was allocated): what keeps each arena (section 14).
 
 Bounded in time, loopback only, stops by itself; one run at a time per machine
 (``runlock``).
@@ -264,7 +267,8 @@ async def run_subprocess(args: argparse.Namespace) -> int:
             cmd = [sys.executable, "-m", "benchmarks.soakprobe", *cmd[1:]]
             env.update(IRCISH_SOAK_PROBE=str(probe), PYTHONPATH=str(_REPO),
                        IRCISH_SOAK_TRACE=str(args.frames if args.trace else 0),
-                       IRCISH_SOAK_WHATIF="1" if args.what_if else "")
+                       IRCISH_SOAK_WHATIF="1" if args.what_if else "",
+                       IRCISH_SOAK_CENSUS="1" if args.census else "")
         with (work / "server.log").open("wb") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, cwd=work, env=env)
@@ -333,6 +337,15 @@ def report_probes(args: argparse.Namespace, probes: list[dict[str, Any]]) -> Non
         pm = rec["pymalloc"]
         print(f"  pymalloc {when}: {pm['arenas']} arenas of 1 MiB, {pm['live'] / MB:.1f} MB "
               f"live, {pm['free_blocks'] / MB:.1f} MB in free blocks of used pools")
+        print(f"  threads {when}: {rec.get('threads')}; giveback (times, empty pools "
+              f"released): {rec.get('giveback')}")
+        mi, sm = rec.get("mallinfo", {}), rec.get("smaps", {})
+        if mi:
+            print(f"  glibc {when}: heap {mi['heap'] / MB:.1f} MB ({mi['in_use'] / MB:.1f} in "
+                  f"use, {mi['free'] / MB:.1f} free), {mi['mmapped'] / MB:.1f} MB mmap'd blocks")
+        if sm:
+            print(f"  RSS by mapping {when}: "
+                  + ", ".join(f"{k} {v / MB:.1f}" for k, v in sorted(sm.items())))
     grown = Counter(dict(last["types"])) - Counter(dict(base["types"]))
     print("  gc-tracked objects that grew: "
           + ", ".join(f"{name} +{n}" for name, n in grown.most_common(args.top)))
@@ -356,6 +369,20 @@ def report_probes(args: argparse.Namespace, probes: list[dict[str, Any]]) -> Non
         for size, count, frames in last["growth"][: args.top]:
             where = " <- ".join(f.rsplit("/", 2)[-1] for f in reversed(frames[-4:]))
             print(f"    {size / 1024:+8.0f} KiB {count:+7d}  {where}")
+    for key, title in (("census", "the arenas made since the baseline"),
+                       ("census_forgotten", "the same after the forgetting")):
+        if key in last:
+            print(f"  {title}: {len(last[key])}, and the live blocks in each:")
+        for arena, count, what in last.get(key, ()):
+            print(f"    arena {arena}: {count} live blocks: "
+                  + "; ".join(f"{n} x {desc}" for desc, n in what[:8]))
+    for count, what in last.get("holders", ()):
+        print(f"  holder of {count} objects: {what}")
+    if "survivors" in last:
+        print("  blocks made since the baseline and still alive, by count:")
+        for count, size, frames in last["survivors"][: args.top]:
+            where = " <- ".join(f.rsplit("/", 2)[-1] for f in reversed(frames[-args.frames:]))
+            print(f"    {count:+7d} {size / 1024:+8.0f} KiB  {where}")
 
 
 async def run_in_process(args: argparse.Namespace) -> int:
@@ -480,6 +507,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --probe: at the end, forget one holder after another "
                              "(REDACT memory, plugins' memory, caches, WHOWAS, then "
                              "malloc_trim) and read arenas and RSS after each")
+    parser.add_argument("--census", action="store_true",
+                        help="with --probe: read pymalloc's pool headers at the end and list "
+                             "the live blocks that keep each arena made since the baseline "
+                             "(with --trace, where each was allocated)")
     parser.add_argument("--pythonmalloc", choices=("malloc", "pymalloc"),
                         help="PYTHONMALLOC for the server process (default: inherited)")
     parser.add_argument("--drive", type=int, metavar="PORT", help=argparse.SUPPRESS)

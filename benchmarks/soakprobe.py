@@ -7,18 +7,24 @@ the gc-tracked objects by type, pymalloc's arenas and live bytes
 (``sys._debugmallocstats``), and, with ``IRCISH_SOAK_TRACE=<frames>``, the
 tracemalloc growth since the first signal grouped by traceback (tracing starts
 at the first signal, the baseline; it costs memory of its own, so RSS read
-under it is not the server's alone). Nothing of this is in the server itself.
+under it is not the server's alone); with ``IRCISH_SOAK_CENSUS=1``, at the last
+signal, the live blocks in each pymalloc arena made since the baseline (read
+from the pool headers), before and after the ``IRCISH_SOAK_WHATIF`` forgetting.
+Nothing of this is in the server itself.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import os
 import signal
 import sys
 import tempfile
+import threading
 import tracemalloc
+from array import array
 from collections import Counter
 from types import FrameType
 from typing import Any
@@ -65,14 +71,70 @@ def pymalloc() -> dict[str, Any]:
     return found
 
 
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def mallinfo() -> dict[str, int]:
+    """glibc's own heap: bytes in use and free in its arenas (sbrk and per-thread),
+    and in blocks mmap'd one by one; empty where the C library has no mallinfo2."""
+    try:
+        call = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return {}
+    call.restype = _Mallinfo2
+    info = call()
+    return {"heap": info.arena, "in_use": info.uordblks, "free": info.fordblks,
+            "mmapped": info.hblkhd}
+
+
+def smaps() -> dict[str, int]:
+    """Resident bytes by kind of mapping: glibc's [heap], anonymous (pymalloc's arenas,
+    glibc's mmap'd blocks and per-thread heaps, thread stacks), files."""
+    kinds: dict[str, int] = Counter()
+    kind = "anon"
+    with open("/proc/self/smaps") as maps:
+        for line in maps:
+            head = line.split()
+            if "-" in head[0] and not head[0].endswith(":"):
+                name = head[5] if len(head) > 5 else ""
+                kind = name if name.startswith("[") else ("file" if name else "anon")
+            elif head[0] == "Rss:":
+                kinds[kind] += int(head[1]) * 1024
+    return dict(kinds)
+
+
+def _giveback() -> list[list[int]]:
+    """How often the server gave memory back, and how many empty pools' pages."""
+    gc.unfreeze()  # the server froze what start-up made (ircish.cli)
+    found = [[g.done, getattr(g, "released", 0)] for g in _instances("Giveback")]
+    gc.freeze()
+    return found
+
+
 def dump(signum: int, frame: FrameType | None) -> None:
     gc.collect()
     record: dict[str, Any] = {
         "types": Counter(type(o).__name__ for o in gc.get_objects()).most_common(40),
         "pymalloc": pymalloc(),
+        "mallinfo": mallinfo(),
+        "threads": [t.name for t in threading.enumerate()],
+        "giveback": _giveback(),
+        "smaps": smaps(),
     }
     _state["count"] = _state.get("count", 0) + 1
-    if _state["count"] == 1 and os.environ.get("IRCISH_SOAK_WHATIF"):
+    if os.environ.get("IRCISH_SOAK_CENSUS"):
+        if _state["count"] == 1:
+            _state["base_arenas"] = set(_pools()[2])
+        else:
+            gc.unfreeze()  # what start-up made is frozen (ircish.cli): seen again
+            record["census"] = census(_state["base_arenas"])
+            gc.freeze()
+            record["holders"] = _state["holders"]
+    if (_state["count"] == 1 and os.environ.get("IRCISH_SOAK_WHATIF")
+            and not os.environ.get("IRCISH_SOAK_CENSUS")):
         gc.unfreeze()
         _state["base_regions"] = set(_regions())
         gc.freeze()
@@ -80,6 +142,8 @@ def dump(signum: int, frame: FrameType | None) -> None:
         # Before the growth below, which then shows what survives the forgetting.
         record["whatif"] = what_if()
         record["pinners"] = _state["pinners"]
+        if "base_arenas" in _state:
+            record["census_forgotten"] = census(_state["base_arenas"])
     frames = int(os.environ.get("IRCISH_SOAK_TRACE", "0") or 0)
     if frames:
         if "base" not in _state:
@@ -93,6 +157,11 @@ def dump(signum: int, frame: FrameType | None) -> None:
             record["growth"] = [
                 [s.size_diff, s.count_diff, [f"{f.filename}:{f.lineno}" for f in s.traceback]]
                 for s in stats[:40]]
+            # Tracing began at the baseline, so every traced block now is one made
+            # since then and still alive: by count, since each one can keep a pool.
+            record["survivors"] = [
+                [s.count_diff, s.size_diff, [f"{f.filename}:{f.lineno}" for f in s.traceback]]
+                for s in sorted(stats, key=lambda s: -s.count_diff)[:40]]
     with open(os.environ["IRCISH_SOAK_PROBE"], "a") as out:
         out.write(json.dumps(record) + "\n")
 
@@ -128,6 +197,14 @@ def _trim() -> None:
     ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def _release_pools() -> None:
+    from ircish.net.pools import pool_release
+
+    release = pool_release()
+    if release is not None:
+        _state["pools_released"] = release()
+
+
 def what_if() -> list[list[Any]]:
     """Destructive, at the last reading only (IRCISH_SOAK_WHATIF): forget one holder
     after another and read arenas and RSS after each, to see what pins what."""
@@ -139,6 +216,7 @@ def what_if() -> list[list[Any]]:
         ("mask and re caches", _clear_caches),
         ("WHOWAS", lambda: [s.whowas.clear() for s in _instances("Server")]),
         ("malloc_trim", _trim),
+        ("empty pools' pages", _release_pools),
     ]
     # The server froze what start-up made (gc.freeze): visible again to find holders.
     gc.unfreeze()
@@ -149,7 +227,9 @@ def what_if() -> list[list[Any]]:
         pm = pymalloc()
         out.append([name, pm["arenas"], pm["live"], pm["free_blocks"], _rss(),
                     len(_instances("Sent")), len(_instances("RecentMessages"))])
-    _state["pinners"] = pinners(_state.get("base_regions", set()))
+    # The census reads the pools next: no walk over every object before it.
+    _state["pinners"] = ([] if os.environ.get("IRCISH_SOAK_CENSUS")
+                         else pinners(_state.get("base_regions", set())))
     return out
 
 
@@ -184,6 +264,82 @@ def pinners(base_regions: set[int]) -> list[list[Any]]:
         found.append([hex(region << 20), len(objects),
                       [_describe(o) for o in objects[:6]]])
     return found
+
+
+
+def _pools() -> tuple[array[int], array[int], array[int]]:
+    """Every live block in pymalloc's pools: its address, size and arena index, found
+    by reading the pool headers (``ircish.net.pools``' reader) in this process's
+    anonymous writable memory. Kept in arrays (one malloc'd buffer each), so that
+    the walk does not itself leave new small objects in pools it has yet to read."""
+    from ircish.net.pools import HEADER, POOL, _header, _Spans
+
+    blocks, sizes, arenas = array("Q"), array("H"), array("I")
+    for start, end in _Spans().anonymous:
+        for pool in range(-(-start // POOL) * POOL, end - POOL + 1, POOL):
+            head = _header(pool)
+            if head is None or head[0] == 0:
+                continue
+            count, arena, size, nextoff = head
+            body = ctypes.string_at(pool, POOL)
+            slots = (nextoff - HEADER) // size
+            used = bytearray(b"\1" * slots)
+            free = int.from_bytes(body[8:16], "little")
+            steps = 0
+            while free and pool < free < pool + POOL and steps <= slots:
+                used[(free - pool - HEADER) // size] = 0
+                free = int.from_bytes(body[free - pool:free - pool + 8], "little")
+                steps += 1
+            if sum(used) != count:
+                continue
+            for slot in range(slots):
+                if used[slot]:
+                    blocks.append(pool + HEADER + slot * size)
+                    sizes.append(size)
+                    arenas.append(arena)
+    return blocks, sizes, arenas
+
+
+def _traceback(address: int) -> str:
+    get = ctypes.pythonapi._PyTraceMalloc_GetTraceback
+    get.restype, get.argtypes = ctypes.py_object, [ctypes.c_uint, ctypes.c_size_t]
+    frames = get(0, address)
+    if not frames:
+        return ""
+    return " <- ".join(f"{f.rsplit('/', 1)[-1]}:{n}" for f, n in frames[:3])
+
+
+def census(base_arenas: set[int]) -> list[list[Any]]:
+    """The arenas made since the baseline and the live blocks that keep each: by
+    what they are (an object's type, else a raw buffer) and, under tracemalloc,
+    where they were allocated."""
+    blocks, sizes, arenas = _pools()  # first, before this makes objects of its own
+    objects: dict[int, Any] = {}
+    holders: list[tuple[int, str]] = []
+    for o in gc.get_objects():
+        objects[id(o) - 16] = o  # a gc-tracked object's block starts at its gc header
+        referents = gc.get_referents(o)
+        for r in referents:
+            objects.setdefault(id(r) - (16 if gc.is_tracked(r) else 0), r)
+        if len(referents) > 1000:
+            kinds = Counter(type(r).__name__ for r in referents).most_common(3)
+            holders.append((len(referents), f"{type(o).__name__} {kinds} {repr(o)[:80]}"))
+    _state["holders"] = sorted(holders, reverse=True)[:12]
+    types = {id(t): t.__name__ for t in {type(o) for o in objects.values()}}
+    found: dict[int, Counter[str]] = {}
+    for block, size, arena in zip(blocks, sizes, arenas, strict=True):
+        if arena in base_arenas:
+            continue
+        o = objects.get(block)
+        if o is not None:
+            name = type(o).__name__
+        else:
+            word = int.from_bytes(ctypes.string_at(block + 8, 8), "little")
+            gcword = int.from_bytes(ctypes.string_at(block + 24, 8), "little")
+            name = types.get(word) or (types.get(gcword, "raw") + "?")
+        found.setdefault(arena, Counter())[f"{size}B {name} {_traceback(block)}"] += 1
+    return [[arena, sum(what.values()), what.most_common(12)]
+            for arena, what in sorted(found.items(), key=lambda kv: sum(kv[1].values()))]
 
 
 def main() -> int:

@@ -123,6 +123,16 @@ def test_key_validation(net: Net) -> None:
     assert net.server.find_channel("#a").password is None
 
 
+def test_a_key_longer_than_the_store_holds_is_refused(net: Net) -> None:
+    alice = net.client("alice")
+    alice.send("JOIN #a")
+    err = only(alice.send("MODE #a +k :" + "k" * 201))
+    assert err.command == "525" and err.params[1] == "#a"
+    assert "200" in err.params[2]
+    assert net.server.find_channel("#a").password is None
+    assert only(alice.send("MODE #a +k :" + "k" * 200)).params == ["#a", "+k", "k" * 200]
+
+
 def test_limit_mode(net: Net) -> None:
     alice, bob = net.client("alice"), net.client("bob")
     alice.send("JOIN #a")

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 MAX_PARAM_MODES = 4
 # Far above any real channel; keeps +l within what every client can store.
 MAX_CHANNEL_LIMIT = 2**31 - 1
+# What the stored channel tables hold (``channels`` and ``network_channels``: 200
+# characters): a longer key stopped a network node's writes (and a persistent
+# channel's state on PostgreSQL) instead of being refused here.
+MAX_KEY_LENGTH = 200
 _PREFIX_ORDER = "".join(mode for mode, _ in PREFIXES)
 # +B is IRCv3 bot mode (ISUPPORT BOT=B): anyone may mark themselves a bot.
 _SETTABLE_USER_MODES = "iw" + BOT_MODE
@@ -186,6 +190,10 @@ def channel_mode(
             if adding:
                 if " " in key or "," in key or not key:
                     server.numeric(user, N.ERR_INVALIDKEY, channel.name, "Key is not well-formed")
+                    continue
+                if len(key) > MAX_KEY_LENGTH:
+                    server.numeric(user, N.ERR_INVALIDKEY, channel.name,
+                                   f"Key is longer than {MAX_KEY_LENGTH} characters")
                     continue
                 channel.password = key
                 applied_params.append(key)

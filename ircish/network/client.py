@@ -5,8 +5,9 @@ database driver never runs in this process), waits for it to join the network
 and hands the snapshot to ``on_ready``; then:
 
 - ``submit(op)``: O(1), sync; a ship task sends what is queued as one frame as
-  soon as the previous send is done, so a busy node sends bigger batches and
-  the worker commits each one with one NOTIFY;
+  soon as the worker has committed the previous one, so a busy node sends bigger
+  batches, the worker wakes once a commit rather than once an event, and
+  commits each batch with one NOTIFY;
 - ``claim(...)``: a nick claim, answered by the worker in the order of
   everything sent before it;
 - ``submit_history(event)``: an event the history store keeps (a message, a
@@ -199,6 +200,11 @@ class NetworkClient:
         while True:
             await self._wake.wait()
             self._wake = trio.Event()
+            # One frame in flight: the worker commits everything that came while its
+            # previous commit ran anyway, so what comes meanwhile waits here and goes
+            # as one frame, instead of a frame (and a wake-up of the worker) per event.
+            while self._frames_written < self._frames and self._link is link:
+                await self._written.wait()
             await self._ship(link)
 
     async def _receive_loop(self, link: FrameStream) -> str:

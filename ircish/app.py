@@ -28,9 +28,12 @@ def build_server(config: Config) -> IrcServer:
         from ircish.search.feature import search_feature
 
         features.append(partial(search_feature, store=store))
-        from ircish.accounts.feature import accounts_feature
+        if config.accounts.enabled:
+            from ircish.accounts.feature import accounts_feature
 
-        features.append(partial(accounts_feature, store=store))
+            features.append(partial(accounts_feature, store=store))
+        else:
+            log.info("accounts are off: [accounts] enabled = false in %s", config.path)
         if config.network.node_id:
             # After history: its worker has migrated the shared database by then.
             from ircish.network.feature import network_feature

@@ -157,6 +157,9 @@ class PluginsSection:
 
 @dataclass(frozen=True)
 class AccountsSection:
+    # Off: a server with [storage] (history, a network node) runs no accounts, SASL,
+    # NickServ or ChanServ (services kept elsewhere, or none).
+    enabled: bool = True
     # Who may register an account: anyone, nobody (operators use the CLI), operators.
     registration: str = "open"
     # draft/account-registration: REGISTER before connection registration, e-mail.

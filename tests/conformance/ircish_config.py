@@ -123,8 +123,12 @@ def network_config(settings: ServerSettings, url: str, node_id: str, name: str,
                    lease_s: int = 10) -> str:
     """A network node's config (``ircish_network_controller``): the single server's with
     history on (so its join replay is off as above), on the shared PostgreSQL ``url``
-    instead of SQLite, under its own server ``name``, with ``[network]``."""
+    instead of SQLite, under its own server ``name``, with ``[network]``. A node always
+    has a store; without ``accounts`` its services are turned off, so that it runs no
+    NickServ or ChanServ, as a single server without services has none."""
     text = render_config(dataclasses.replace(settings, history=True))
+    if not settings.accounts:
+        text += "\n[accounts]\nenabled = false\n"
     sqlite = _toml("sqlite:///" + str(settings.directory / "history.db"))
     text = text.replace(sqlite, _toml(url), 1)
     text = text.replace(f"name = {_toml(SERVER_NAME)}", f"name = {_toml(name)}", 1)

@@ -25,5 +25,15 @@ def test_node_configs_share_the_database_under_their_own_names(tmp_path: Path) -
         assert [parse_address(a) for a in config.server.listen] == [("127.0.0.1", port)]
         # History is on (PostgreSQL is the store), so its join replay is turned off.
         assert config.history.replay_on_join == 0
+        assert config.accounts.enabled
         names[node_id] = (config.server.name, config.server.password)
     assert names == {"n1": (SERVER_NAME, "pw"), "n2": ("n2.example", "")}
+
+
+def test_a_node_without_services_runs_no_accounts(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    settings = ServerSettings(tmp_path, "127.0.0.1", 6999)
+    path.write_text(network_config(settings, URL, "n1", SERVER_NAME), "utf-8")
+    config = load_config(path)
+    assert config.storage.url == URL
+    assert not config.accounts.enabled

@@ -12,6 +12,7 @@ marked ``postgresql_only`` and is not generated for SQLite at all, rather than s
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,18 +45,37 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("backend", backends)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per test process, copied for each test taking ``engine``."""
+    path = tmp_path_factory.mktemp("template") / "history.db"
+    eng = open_engine(f"sqlite:///{path}")
+    migrate.upgrade(eng)
+    eng.dispose()
+    return path
+
+
 @pytest.fixture
-def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    # A test taking ``engine`` gets the schema from a copy of a template migrated once;
+    # one taking only ``db_url`` (a migration's own test) starts from an empty database.
+    migrated = "engine" in request.fixturenames
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'history.db'}"
+        path = tmp_path / "history.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
-    with postgres.fresh_database() as url:
+    with postgres.fresh_database(migrated=migrated) as url:
         yield url
 
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    """A migrated database (a file in a temporary directory, or a new PostgreSQL database)."""
+    """A migrated database (a file in a temporary directory, or a new PostgreSQL database).
+
+    ``db_url`` copied it from a migrated template; the upgrade here checks it is at head.
+    """
     eng = open_engine(db_url, busy_timeout_ms=200)
     migrate.upgrade(eng)
     yield eng

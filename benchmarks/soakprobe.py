@@ -198,7 +198,7 @@ def _trim() -> None:
 
 
 def _release_pools() -> None:
-    from ircish.net.pools import pool_release
+    from benchmarks.pymalloc_pools import pool_release
 
     release = pool_release()
     if release is not None:
@@ -269,10 +269,10 @@ def pinners(base_regions: set[int]) -> list[list[Any]]:
 
 def _pools() -> tuple[array[int], array[int], array[int]]:
     """Every live block in pymalloc's pools: its address, size and arena index, found
-    by reading the pool headers (``ircish.net.pools``' reader) in this process's
+    by reading the pool headers (``benchmarks.pymalloc_pools``' reader) in this process's
     anonymous writable memory. Kept in arrays (one malloc'd buffer each), so that
     the walk does not itself leave new small objects in pools it has yet to read."""
-    from ircish.net.pools import HEADER, POOL, _header, _Spans
+    from benchmarks.pymalloc_pools import HEADER, POOL, _header, _Spans
 
     blocks, sizes, arenas = array("Q"), array("H"), array("I")
     for start, end in _Spans().anonymous:

@@ -28,7 +28,6 @@ from ircish.net.connection import Connection
 from ircish.net.giveback import Giveback, glibc_trim
 from ircish.net.offload import TrioOffload
 from ircish.net.outbox import Outbox
-from ircish.net.pools import pool_release
 from ircish.reload import merge_reload
 
 log = logging.getLogger("ircish.net")
@@ -85,7 +84,7 @@ class IrcServer:
             "monitor lists": lambda: core.monitors.lists,
         })
         # And the memory its objects took, once it has gone (``giveback``).
-        self.giveback = Giveback(glibc_trim(), pool_release())
+        self.giveback = Giveback(glibc_trim())
         self._stop = trio.Event()
         self.stopped = trio.Event()
         self.nursery: trio.Nursery | None = None

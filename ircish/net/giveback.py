@@ -17,7 +17,6 @@ import ctypes
 import ctypes.util
 import gc
 import logging
-import time
 from collections.abc import Callable
 
 log = logging.getLogger("ircish.net")
@@ -47,13 +46,8 @@ def glibc_trim() -> Callable[[], int] | None:
 class Giveback:
     """Watches the connection count (``check``, cheap, once a second or so)."""
 
-    def __init__(self, trim: Callable[[], int] | None,
-                 release: Callable[[], int] | None = None) -> None:
+    def __init__(self, trim: Callable[[], int] | None) -> None:
         self._trim = trim
-        # The pages of pymalloc's empty pools (``ircish.net.pools``), which a
-        # trim cannot reach: the arenas around them stay mapped.
-        self._release = release
-        self.released = 0  # pools whose pages went back, for logs and benchmarks
         self._peak = 0
         self._quiet_since: float | None = None
         self.done = 0  # how many times so far, for logs and tests
@@ -75,11 +69,6 @@ class Giveback:
         gc.collect()
         if self._trim is not None:
             self._trim()
-        began = time.perf_counter()
-        pools = self._release() if self._release is not None else 0
-        self.released += pools
         self.done += 1
-        # The pool walk holds the loop (a fraction of a second): say how long.
-        log.info("gave memory back after the connections fell to %d: %d empty pools "
-                 "released in %.0f ms", connections, pools, (time.perf_counter() - began) * 1000)
+        log.debug("gave memory back after the connections fell to %d", connections)
         return True

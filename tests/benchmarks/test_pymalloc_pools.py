@@ -1,4 +1,4 @@
-"""The pages of pymalloc's empty pools given back (ircish.net.pools)."""
+"""The pages of pymalloc's empty pools given back (benchmarks.pymalloc_pools)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from array import array
 
 import pytest
 
-from ircish.net import pools
-from ircish.net.giveback import MIN_PEAK, QUIET_S, Giveback
+from benchmarks import pymalloc_pools as pools
 
 pytestmark = pytest.mark.skipif(pools.pool_release() is None,
                                 reason="pymalloc's layout is not known here")
@@ -79,7 +78,7 @@ def test_the_allocator_works_on_after_a_real_release() -> None:
     # In a process of its own: one thread, and a real madvise.
     script = textwrap.dedent("""
         import gc
-        from ircish.net import pools
+        from benchmarks import pymalloc_pools as pools
         kept, crowd = [], []
         for n in range(300_000):
             crowd.append((f"nick{n}", n * 1000, [n], {"k": n}))
@@ -100,13 +99,3 @@ def test_the_allocator_works_on_after_a_real_release() -> None:
                          timeout=120, check=True)
     first, second = (int(n) for n in out.stdout.split())
     assert first > 0 and second > 0
-
-
-def test_giveback_releases_the_pools_after_its_trim() -> None:
-    order: list[str] = []
-    giveback = Giveback(lambda: order.append("trim") or 1,
-                        lambda: order.append("pools") or 7)
-    giveback.check(MIN_PEAK, 0.0)
-    giveback.check(0, 0.0)
-    assert giveback.check(0, QUIET_S)
-    assert order == ["trim", "pools"] and giveback.released == 7

@@ -1,4 +1,9 @@
-"""Handing back the pages of CPython's empty small-object pools.
+"""Reading CPython's small-object pools, and an experiment in handing back
+the pages of the empty ones (the soak probe's ``--census`` and ``--what-if``).
+
+The server does not run the release: it writes into the allocator's private
+headers for about 2-3 MB after a crowd (RESULTS.md section 14), and a wrong
+reading there corrupts the heap; a benchmark may take that risk, a server not.
 
 Objects up to 512 bytes live in pymalloc's 16 KiB pools, carved from 1 MiB
 arenas; an arena goes back to the system only once every pool in it is empty.

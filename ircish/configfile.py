@@ -97,6 +97,7 @@ DOCS: dict[str, str] = {
     "plugins.max_failures": "failures within 10 minutes before a plugin is disabled",
     "plugins.filter_budget_ms": "a filter_message call longer than this counts as a failure",
     "plugins.settings": "[plugins.<name>] tables: each plugin's own settings",
+    "accounts.enabled": "false: no accounts, SASL, NickServ or ChanServ although [storage] is set",
     "accounts.registration": '"open", "closed" (operators use `ircish-server account`), '
                              '"opers"',
     "accounts.register_before_connect": "REGISTER allowed before connection registration",

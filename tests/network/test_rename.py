@@ -83,9 +83,12 @@ async def test_a_line_said_before_a_rename_is_stored_under_the_new_name(
                 return ("#b", "one") in await _stored(net.url)
 
             # The history worker commits within tens of ms: a rename stored there moves
-            # "one" while "two", said before it, waits in the stopped worker.
+            # "one" while "two", said before it, waits in the stopped worker. Up to 3 s
+            # for that wrong outcome; not ``eventually``, whose own deadline would race
+            # this one and fail the test when a slow query returns at the 3 s mark.
             with trio.move_on_after(3):
-                await eventually(renamed_already, timeout=3)
+                while not await renamed_already():
+                    await trio.sleep(0.05)
             during = await _stored(net.url)
         finally:
             with contextlib.suppress(ProcessLookupError):

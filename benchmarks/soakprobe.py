@@ -210,7 +210,7 @@ def what_if() -> list[list[Any]]:
     after another and read arenas and RSS after each, to see what pins what."""
     steps: list[tuple[str, Any]] = [
         ("nothing", lambda: None),
-        ("REDACT memory", lambda: [setattr(r, "_sent", type(r._sent)())
+        ("REDACT memory", lambda: [r.__init__(r.limit)
                                    for r in _instances("RecentMessages")]),
         ("plugins' memory", _clear_memory_history),
         ("mask and re caches", _clear_caches),

@@ -18,7 +18,6 @@ from __future__ import annotations
 import bisect
 import logging
 from array import array
-from collections import deque
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from ircish.core.chathistory import (
     PLAYBACK_KINDS,
     HistoryRequest,
 )
+from ircish.core.packed import PackedLog, PackedTable
 from ircish.protocol.casemap import casefold
 from ircish.search.request import like_nick
 
@@ -118,15 +118,19 @@ def _bounded_get(table: dict[str, Any], key: str, limit: int, factory: Any) -> A
     return value
 
 
+# One channel line as kept: (msgid, µs, kind, nick, source, target, text, is_bot),
+# packed (``ircish.core.packed``) and made a HistoryLine again when read.
+LineRecord = tuple[str, int, str, str, str, str, str, bool]
+
+
 class _ChannelMemory:
     __slots__ = ("lines", "times")
 
     def __init__(self) -> None:
-        # MessageEvents are kept as they are and turned into HistoryLines when
-        # read: recording is then one append, on the busiest path there is.
-        self.lines: deque[HistoryLine | events.MessageEvent] = deque(maxlen=LINES_PER_CHANNEL)
-        # µs in one buffer, not thousands of small objects: each of those would
-        # hold on to a piece of the allocator's memory long after a crowd left.
+        # Lines and µs in a few buffers, not hundreds of small objects per
+        # channel: each of those would hold on to a piece of the allocator's
+        # memory (a 1 MiB arena) long after a crowd left a channel that lives on.
+        self.lines = PackedLog(LINES_PER_CHANNEL)
         self.times = array("q")
 
     def add_time(self, micros: int) -> None:
@@ -176,11 +180,12 @@ class MemoryHistory:
         ``max_gone``: how many nicks nobody has now are remembered.
         """
         self._exists = exists
-        self._max_gone = max_gone
         self._channels: dict[str, _ChannelMemory] = {}
         self._ticks = 0
         self._seen: dict[str, dict[str, Sightings]] = {}
-        self._gone: dict[str, Sightings] = {}
+        # Nicks nobody has now, oldest first: packed, since they outlive the crowd
+        # that used them (see ``ircish.core.packed``).
+        self._gone = PackedTable(max_gone)
         # The same by casefolded account, from the events that name one (connecting,
         # joining, speaking): a logged-in user is known on any nick.
         self._accounts: dict[str, dict[str, Sightings]] = {}
@@ -189,7 +194,7 @@ class MemoryHistory:
         """Channels, nicks and sightings kept: what bounds this memory."""
         return (len(self._channels), len(self._seen) + len(self._gone),
                 sum(len(s) for places in self._seen.values() for s in places.values())
-                + sum(len(s) for s in self._gone.values()))
+                + sum(len(s) for _, s in self._gone.items()))
 
     # ---- recording (called by the dispatcher, off the message path) --------------
 
@@ -201,7 +206,9 @@ class MemoryHistory:
             if event.is_channel:
                 key = casefold(event.target)
                 memory = self._channel(key)
-                memory.lines.append(event)
+                memory.lines.append((event.msgid, event.micros, event.command, event.nick,
+                                     event.source, event.target, event.text,
+                                     "bot" in event.tags))
                 memory.add_time(event.micros)
                 sighting: Sighting = (event.micros, event.command, event.target, event.text,
                                       event.nick)
@@ -212,14 +219,14 @@ class MemoryHistory:
             if event.account is not None:
                 self._saw(event.account, sighting, key, self._accounts)
         elif isinstance(event, events.JoinEvent):
-            self._line(event.channel, event.msgid, _when(event), "JOIN", event.source, "")
+            self._line(event.channel, event.msgid, event.micros, "JOIN", event.source, "")
             seen = (event.micros, "JOIN", event.channel, "", event.nick)
             self._saw(event.nick, seen, casefold(event.channel))
             if event.account is not None:
                 self._saw(event.account, seen, casefold(event.channel), self._accounts)
         elif isinstance(event, events.LeaveEvent):
             kind = event.kind.upper()
-            self._line(event.channel, event.msgid, _when(event), kind, event.source, event.reason)
+            self._line(event.channel, event.msgid, event.micros, kind, event.source, event.reason)
             key = casefold(event.channel)
             self._saw(event.nick, (event.micros, kind, event.channel, event.reason,
                                    event.nick), key)
@@ -230,13 +237,13 @@ class MemoryHistory:
                 self._seen[casefold(event.nick)].pop(key, None)
         elif isinstance(event, events.NickEvent):
             for channel in event.channels:
-                self._line(channel, event.msgid, _when(event), "NICK", event.source, event.new)
+                self._line(channel, event.msgid, event.micros, "NICK", event.source, event.new)
             for nick in (event.old, event.new):
                 self._saw(nick, (event.micros, "NICK", None, event.new, nick), None)
             if casefold(event.old) != casefold(event.new):
                 self._left(event.old)
         elif isinstance(event, events.TopicEvent):
-            self._line(event.channel, event.msgid, _when(event), "TOPIC", event.source, event.topic)
+            self._line(event.channel, event.msgid, event.micros, "TOPIC", event.source, event.topic)
         elif isinstance(event, events.RenameEvent):
             old, new = casefold(event.old), casefold(event.new)
             memory = self._channels.pop(old, None)
@@ -260,9 +267,7 @@ class MemoryHistory:
         self._tick()
         entry = _gone_entry(places, self._exists)
         if entry:
-            self._gone[key] = entry
-            if len(self._gone) > self._max_gone:
-                del self._gone[next(iter(self._gone))]
+            self._gone.put(key, entry)  # past max_gone, the oldest goes
 
     def _tick(self) -> None:
         """Called per channel made and per nick let go, to look for ended channels.
@@ -283,10 +288,11 @@ class MemoryHistory:
             memory = _bounded_get(self._channels, key, MAX_CHANNELS, _ChannelMemory)
         return memory
 
-    def _line(self, channel: str, msgid: str, when: datetime, kind: str, source: str,
+    def _line(self, channel: str, msgid: str, micros: int, kind: str, source: str,
               text: str) -> None:
-        self._channel(casefold(channel)).lines.append(
-            HistoryLine(msgid, when, kind, source.split("!", 1)[0], source, channel, text))
+        record: LineRecord = (msgid, micros, kind, source.split("!", 1)[0], source, channel,
+                              text, False)
+        self._channel(casefold(channel)).lines.append(record)
 
     def _saw(self, nick: str, seen: Sighting, channel_key: str | None,
              table: dict[str, dict[str, Sightings]] | None = None) -> None:
@@ -294,7 +300,7 @@ class MemoryHistory:
         key = casefold(nick)
         if table is None:
             table = self._seen
-            gone = self._gone.pop(key, None)
+            gone = self._gone.pop(key)
             if gone is not None and key not in table:
                 # Someone has the nick again: its old sightings come back.
                 table[key] = _places(gone)
@@ -314,13 +320,13 @@ class MemoryHistory:
         memory = self._channels.get(casefold(channel))
         if memory is None or limit <= 0:
             return []
-        items = list(memory.lines)
+        items = [_as_line(item) for item in memory.lines]
         first = start(channel)
         if first is not None:
-            items = [item for item in items if _time(item) >= first]
+            items = [item for item in items if item.time >= first]
         if kinds != PLAYBACK_KINDS:
-            items = [item for item in items if _kind(item) in kinds]
-        return [_as_line(item) for item in items[-limit:]]
+            items = [item for item in items if item.kind in kinds]
+        return items[-limit:]
 
     def last_seen(self, nick: str, channel: str | None, before: datetime | None,
                   start: Start = _from_the_start, by_account: bool = False) -> Seen | None:
@@ -361,15 +367,6 @@ class MemoryHistory:
         return max(0, end - bisect.bisect_right(ordered, events.micros_of(since)))
 
 
-def _when(event: Any) -> datetime:
-    return events.as_datetime(event.micros)
-
-
-def _time(item: HistoryLine | events.MessageEvent) -> datetime:
-    """When ``item`` happened: kept events carry µs, the rest already a datetime."""
-    return _when(item) if type(item) is events.MessageEvent else item.time
-
-
 def _places(gone: Sightings) -> dict[str, Sightings]:
     """A gone nick's entry as the places of one that is in use again."""
     places: dict[str, Sightings] = {_ANYWHERE: gone[-1:]}
@@ -377,10 +374,6 @@ def _places(gone: Sightings) -> dict[str, Sightings]:
         if seen[2] is not None:
             places[casefold(seen[2])] = (seen,)
     return places
-
-
-def _kind(item: HistoryLine | events.MessageEvent) -> str:
-    return item.kind if isinstance(item, HistoryLine) else item.command
 
 
 def read_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
@@ -397,11 +390,10 @@ def read_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
     return chosen
 
 
-def _as_line(item: HistoryLine | events.MessageEvent) -> HistoryLine:
-    if isinstance(item, HistoryLine):
-        return item
-    return HistoryLine(item.msgid, _when(item), item.command, item.nick, item.source,
-                       item.target, item.text, "bot" in item.tags)
+def _as_line(item: LineRecord) -> HistoryLine:
+    msgid, micros, kind, nick, source, target, text, is_bot = item
+    return HistoryLine(msgid, events.as_datetime(micros), kind, nick, source, target, text,
+                       is_bot)
 
 
 def _as_seen(item: Sighting) -> Seen:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import marshal
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 # A value is what marshal writes and reads back equal: a tuple of ints, strs,
@@ -42,8 +42,14 @@ class PackedLog:
 
     __slots__ = ("_data", "_starts", "limit")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, values: Iterable[Value] = ()) -> None:
         self.limit = limit
+        self._data = bytearray()
+        self._starts = array("q")
+        for value in values:
+            self.append(value)
+
+    def clear(self) -> None:
         self._data = bytearray()
         self._starts = array("q")
 
@@ -64,6 +70,9 @@ class PackedLog:
 
     def __len__(self) -> int:
         return min(len(self._starts), self.limit)
+
+    def __reversed__(self) -> Iterator[Value]:
+        return reversed(list(self))
 
     def __iter__(self) -> Iterator[Value]:
         starts, data = self._starts, self._data

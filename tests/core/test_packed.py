@@ -7,11 +7,13 @@ from __future__ import annotations
 import gc
 import random
 from collections import OrderedDict, deque
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ircish.core.packed import PackedLog, PackedTable
+from tests.core.helpers import Net, make_server
 
 
 def reachable(root: object) -> int:
@@ -88,3 +90,21 @@ def test_no_python_object_is_kept_per_record() -> None:
     # What is read back is made anew, and only then.
     assert table.get("msgid1") == (10**15 + 1, True, "session1", None, "nick1")
     assert table.get("msgid0") is None
+
+
+def test_whowas_keeps_no_object_per_departure(tmp_path: Path) -> None:
+    net = Net(make_server(tmp_path, {"limits": {"whowas_entries": 150}}))
+    for n in range(20):
+        net.client(f"early{n}", realname=f"Early {n}").send("QUIT :bye")
+    few = reachable(net.server.whowas)
+    for n in range(400):
+        c = net.client(f"gone{n}", username=f"u{n}", realname=f"Gone {n}")
+        c.send(f"NICK renamed{n}", "QUIT :bye")
+    assert len(net.server.whowas) == 150
+    assert reachable(net.server.whowas) <= few + 3
+    # Still the last departures, newest first.
+    asker = net.client("asker")
+    found = [m for m in asker.send("WHOWAS renamed399") if m.command == "314"]
+    assert [[*m.params[1:3], m.params[5]] for m in found] == [["renamed399", "~u399", "Gone 399"]]
+    assert [m.params[1] for m in asker.send("WHOWAS gone399") if m.command == "314"] == ["gone399"]
+    assert not [m for m in asker.send("WHOWAS gone300") if m.command == "314"]  # past the limit

@@ -24,6 +24,7 @@ Three rules hold the network together:
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ import psycopg
 
 from ircish.network import effects
 from ircish.protocol.casemap import casefold
+
+log = logging.getLogger("ircish.network.worker")
 
 CHANNEL = "ircish_network"
 # The database's clock in µs: nodes never compare their own clocks.
@@ -44,6 +47,13 @@ NOTIFY_BYTES = 7900
 # From this many rows a batch's rows go in by COPY (``_append``, ``history.store``).
 COPY_FROM = 100
 Op = dict[str, Any]
+# What the database (or psycopg, before sending) refuses in a row itself: a value
+# longer than its column, a NUL, a text that is no UTF-8, a constraint. Retrying
+# the same row cannot help; ``append(careful=True)`` stores the rest without it.
+REFUSED: tuple[type[Exception], ...] = (psycopg.DataError, psycopg.IntegrityError,
+                                        UnicodeEncodeError)
+# The operations that change no table (the bulk of the traffic): no savepoint.
+NO_EFFECT = frozenset({"msg", "invite", "kill", "down"})
 
 
 class Fenced(Exception):
@@ -162,21 +172,34 @@ def _quits_for(cur: psycopg.Cursor[Any], node: str, reason: str) -> list[Op]:
 
 
 def append(conn: psycopg.Connection[Any], node: str, epoch: int, ops: list[Op],
-           also: Callable[[psycopg.Cursor[Any]], object] | None = None) -> int:
+           also: Callable[[psycopg.Cursor[Any]], object] | None = None,
+           careful: bool = False) -> int:
     """Commit ``ops`` as the next seqs of this node, with their effect on the tables
     and one NOTIFY, and whatever ``also`` writes (the batch's history rows) in the
-    same transaction, fenced as they are; the last seq."""
+    same transaction, fenced as they are; the last seq.
+
+    ``careful``: for a batch that was ``REFUSED`` whole. Each operation's effect goes
+    under a savepoint of its own; one the database refuses is logged and its seq
+    holds a ``skipped`` operation instead (``{"t": "skipped", "was": kind}``), so the
+    sequence stays gap-free and every node sees the same thing: the tables and the
+    event rows agree. (``also`` must then be careful with its rows itself.)"""
     with conn.transaction(), conn.cursor() as cur:
-        last = _append(cur, node, epoch, ops) if ops else _fence(cur, node, epoch)
+        last = _append(cur, node, epoch, ops, careful) if ops else _fence(cur, node, epoch)
         if also is not None:
             also(cur)
         return last
 
 
-def _append(cur: psycopg.Cursor[Any], node: str, epoch: int, ops: list[Op]) -> int:
+def _append(cur: psycopg.Cursor[Any], node: str, epoch: int, ops: list[Op],
+            careful: bool = False) -> int:
     last = _fence(cur, node, epoch, len(ops))
     first = last - len(ops) + 1
-    payloads = [json.dumps(op, separators=(",", ":")) for op in ops]
+    if careful:
+        payloads = _apply_each(cur, node, first, ops)
+    else:
+        payloads = [json.dumps(op, separators=(",", ":")) for op in ops]
+        for op in ops:
+            _apply(cur, op)
     if len(payloads) < COPY_FROM:
         cur.executemany(
             f"INSERT INTO network_events (origin, seq, epoch, payload, committed)"
@@ -192,10 +215,39 @@ def _append(cur: psycopg.Cursor[Any], node: str, epoch: int, ops: list[Op]) -> i
                       " FROM STDIN") as copy:
             for i, text in enumerate(payloads):
                 copy.write_row((node, first + i, epoch, text, row[0]))
-    for op in ops:
-        _apply(cur, op)
     _notify(cur, node, first, payloads)
     return last
+
+
+def _apply_each(cur: psycopg.Cursor[Any], node: str, first: int, ops: list[Op]) -> list[str]:
+    """The ops' effects, each under a savepoint; the payloads, a refused op's skipped."""
+    payloads = []
+    for i, op in enumerate(ops):
+        kind = op.get("t")
+        if kind not in NO_EFFECT:
+            try:
+                with cur.connection.transaction():
+                    _apply(cur, op)
+            except REFUSED as exc:
+                log.error("node %s: the database refused a %s operation (%s), seq %d"
+                          " skipped: %s", node, kind, describe(op), first + i, reason(exc))
+                op = {"t": "skipped", "was": kind}
+        payloads.append(json.dumps(op, separators=(",", ":")))
+    return payloads
+
+
+def describe(op: Op) -> str:
+    """Whom an operation is about, for a log line (never its text or a password)."""
+    about = [f"{key} {str(op[key])[:60]!r}" for key in ("channel", "target", "old", "new",
+                                                       "nick", "session", "node")
+             if isinstance(op.get(key), str)]
+    return ", ".join(about[:2]) or "no target"
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of the database's message (its detail may quote the value)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200] if text else ''}"
 
 
 def _notify(cur: psycopg.Cursor[Any], node: str, first: int, payloads: list[str]) -> None:
@@ -322,6 +374,12 @@ def claim(conn: psycopg.Connection[Any], node: str, epoch: int, session: str, ni
                 (session, key, nick, node, epoch, micros))
             return True
     except psycopg.errors.UniqueViolation:
+        return False
+    except REFUSED as exc:
+        # A nick longer than the column (the nick_length an operator chose): the
+        # claim is lost, the client hears 433 as for a taken nick, the node goes on.
+        log.error("node %s: the database refused the claim of a %d-character nick by %s: %s",
+                  node, len(nick), session, reason(exc))
         return False
 
 

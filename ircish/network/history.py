@@ -23,7 +23,7 @@ import psycopg
 
 from ircish.history import codec
 from ircish.network import channel_rows
-from ircish.network.db import COPY_FROM
+from ircish.network.db import COPY_FROM, REFUSED, reason
 from ircish.store.rows import Batch, to_batch
 
 log = logging.getLogger("ircish.network.worker")
@@ -81,3 +81,30 @@ def store(cur: psycopg.Cursor[Any], batch: Batch) -> int:
     if batch.redactions:
         cur.executemany(DELETE, batch.redactions)
     return len(batch.history)
+
+
+class Careful:
+    """A batch's history rows for ``db.append``: ``whole`` at first; once the database
+    has refused the batch, ``each`` (with ``append(careful=True)``) writes them event by
+    event, each under a savepoint, as the history writer's ``_write_one_by_one`` does:
+    an event whose rows are refused is logged and dropped, the others are stored."""
+
+    def __init__(self, encoded: codec.Encoded, node: str = "") -> None:
+        self.encoded = encoded
+        self.node = node
+
+    def whole(self, cur: psycopg.Cursor[Any]) -> int:
+        return store(cur, batch_of(self.encoded))
+
+    def each(self, cur: psycopg.Cursor[Any]) -> int:
+        rows = 0
+        for ev in codec.decode(self.encoded):
+            try:
+                with cur.connection.transaction():
+                    rows += store(cur, to_batch([ev]))
+            except REFUSED as exc:
+                what = getattr(ev, "command", None) or type(ev).__name__
+                target = getattr(ev, "target", None) or getattr(ev, "channel", None) or "-"
+                log.error("node %s: the database refused the history of a %s to %r,"
+                          " dropped: %s", self.node, what, str(target)[:60], reason(exc))
+        return rows

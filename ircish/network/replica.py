@@ -207,6 +207,10 @@ class Replica:
         self.nodes.pop(op["node"], None)
         self.server.linked = frozenset(self.nodes.values())
 
+    def _skipped(self, origin: str, op: Op) -> None:
+        """An operation the database refused at its origin (``db.append(careful=True)``):
+        it holds its seq, nothing more, so no node replays what the tables lack."""
+
     def _away(self, origin: str, op: Op) -> None:
         user = self._remote(op)
         if user is None:

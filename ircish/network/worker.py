@@ -36,7 +36,6 @@ import socket
 import sys
 import time
 from collections import deque
-from functools import partial
 from typing import Any
 
 import psycopg
@@ -224,10 +223,19 @@ class Worker:
 
     def _append(self, conn: psycopg.Connection[Any], ops: list[dict[str, Any]],
                 encoded: codec.Encoded) -> None:
-        """In a thread: the rows are made here, off the worker's loop."""
-        batch = history.batch_of(encoded) if encoded else None
-        db.append(conn, self.node, self.epoch, ops,
-                  None if batch is None else partial(history.store, batch=batch))
+        """In a thread: the rows are made here, off the worker's loop. A batch the
+        database refuses (a value longer than its column...) is written again with
+        each operation and history event on its own: what is refused is logged and
+        skipped (its seq a ``skipped`` operation), the rest commits, and the node
+        stays on the network."""
+        rows = history.Careful(encoded, self.node) if encoded else None
+        try:
+            db.append(conn, self.node, self.epoch, ops, rows and rows.whole)
+        except db.REFUSED as exc:
+            log.warning("node %s: the database refused a batch of %d operations and %d"
+                        " history events (%s); writing them one by one", self.node, len(ops),
+                        len(encoded), db.reason(exc))
+            db.append(conn, self.node, self.epoch, ops, rows and rows.each, careful=True)
 
     async def _listen_loop(self, conn: psycopg.Connection[Any]) -> None:
         read = True

@@ -13,6 +13,10 @@ import trio
 from tests.ircclient import RawClient
 from tests.server.test_process import SERVER, _free_port
 
+# Generous, for a loaded machine: a start imports the whole server and migrates.
+START_TIMEOUT_S = 60.0
+COMMIT_TIMEOUT_S = 30.0
+
 
 def write_config(tmp_path: Path, port: int, flush_ms: int = 50) -> Path:
     path = tmp_path / "config.toml"
@@ -36,7 +40,7 @@ async def start(config: Path, port: int) -> subprocess.Popen[str]:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stderr is not None
-    with trio.fail_after(20):
+    with trio.fail_after(START_TIMEOUT_S):
         while True:
             line = await trio.to_thread.run_sync(proc.stderr.readline)
             assert line, f"server exited early with {proc.poll()}"
@@ -73,6 +77,28 @@ async def replayed(port: int, count: int) -> dict[str, str]:
     return {m.params[-1]: m.tags["time"] for m in lines if m.command == "PRIVMSG"}
 
 
+def _committed(db: Path) -> int:
+    """PRIVMSG rows committed in ``db``, read by a connection of our own (0 before the
+    worker made the file or its tables)."""
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return int(conn.execute("SELECT count(*) FROM history WHERE kind='PRIVMSG'").fetchone()[0])
+    except sqlite3.OperationalError:  # no such table yet
+        return 0
+    finally:
+        conn.close()
+
+
+async def until_committed(db: Path, count: int) -> None:
+    """Until ``count`` PRIVMSG rows are in ``db``: the writer's commit, not a guess at
+    how long it takes on this machine."""
+    with trio.fail_after(COMMIT_TIMEOUT_S):
+        while await trio.to_thread.run_sync(_committed, db) < count:
+            await trio.sleep(0.05)
+
+
 def children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -107,7 +133,9 @@ async def test_history_survives_sigkill_after_the_flush_interval(tmp_path: Path)
     proc = await start(config, port)
     try:
         said = await talk(port, "alice", [f"line {i}" for i in range(10)])
-        await trio.sleep(0.3)  # > flush_interval_ms (50 ms)
+        # Committed while the server runs (shipped within the 50 ms interval): what the
+        # SIGKILL must not take away. A fixed 0.3 s was too short on a loaded machine.
+        await until_committed(tmp_path / "data" / "history.db", 10)
         workers = children(proc.pid)
         assert workers, "the history worker process is missing"
         proc.send_signal(signal.SIGKILL)
@@ -134,7 +162,7 @@ async def test_sigterm_flushes_and_backup_runs_against_the_live_server(tmp_path:
     proc = await start(config, port)
     try:
         said = await talk(port, "bob", ["kept 1", "kept 2"])
-        await trio.sleep(1.7)
+        await until_committed(tmp_path / "data" / "history.db", 2)  # before the backup
         backup = tmp_path / "backup.db"
         result = await trio.to_thread.run_sync(
             lambda: subprocess.run(
@@ -151,7 +179,7 @@ async def test_sigterm_flushes_and_backup_runs_against_the_live_server(tmp_path:
         # A line said right before SIGTERM is still written: shutdown flushes.
         said.update(await talk(port, "bob", ["last words"], replay=2))
         proc.send_signal(signal.SIGTERM)
-        assert await trio.to_thread.run_sync(lambda: proc.wait(timeout=10)) == 0
+        assert await trio.to_thread.run_sync(lambda: proc.wait(timeout=30)) == 0
     finally:
         stop(proc)
     current = subprocess.run(

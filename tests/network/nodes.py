@@ -143,6 +143,43 @@ async def eventually(check: object, timeout: float = 10.0) -> None:
         await trio.sleep(0.05)
 
 
+async def members_of(client: RawClient, channel: str) -> set[str]:
+    """The NAMES of ``channel`` as ``client``'s node sees it, with their prefixes."""
+    await client.send(f"NAMES {channel}")
+    lines = await client.collect_until("366")
+    return {n for m in lines if m.command == "353" for n in m.params[-1].split()}
+
+
+async def two_nodes_in(
+    net: Network, channel: str = "#x", caps: list[str] | None = None,
+    nodes: tuple[Node, Node] | None = None,
+) -> tuple[Node, Node, RawClient, RawClient]:
+    """n1 and n2 (``nodes``, or two new ones) started, alice on n1 and bob on n2, both
+    in ``channel``: alice made it (its op), bob joined once n2 knew that.
+
+    It returns once each node knows the other's member. Without the wait for n2 to
+    see alice there, bob's JOIN raced the replication of hers: when it won, n2 made
+    the channel anew and bob its op, so what a test saw of the modes depended on
+    the machine's load."""
+    n1, n2 = nodes if nodes is not None else (net.add("n1"), net.add("n2"))
+    await net.start(n1)
+    await net.start(n2)
+    alice = await n1.client("alice", caps)
+    bob = await n2.client("bob", caps)
+    await alice.send(f"JOIN {channel}")
+    await alice.expect("366")
+
+    async def alice_seen_on_n2() -> bool:
+        return "@alice" in await members_of(bob, channel)
+
+    await eventually(alice_seen_on_n2, timeout=30)
+    await bob.send(f"JOIN {channel}")
+    await bob.expect("366")
+    await alice.expect(lambda m: m.command == "JOIN" and m.source.startswith("bob!"),
+                       timeout=30)
+    return n1, n2, alice, bob
+
+
 def child_of(pid: int, module: bytes) -> int:
     """The pid of the child of ``pid`` whose command line names ``module`` (a worker)."""
     for entry in Path("/proc").iterdir():

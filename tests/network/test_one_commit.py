@@ -18,8 +18,9 @@ import trio
 from ircish.network import history
 from ircish.network.db import connect
 from ircish.store.schema import history as history_table
-from tests.network.nodes import Node, child_of, eventually, network
-from tests.network.test_failure import LEASE_S, _two_nodes_in_x
+from tests.network.nodes import Node, child_of, eventually, network, two_nodes_in
+from tests.network.test_failure import LEASE_S
+from tests.network.test_nodes import CAPS
 
 
 async def _stored(url: str, channel: str) -> list[str]:
@@ -60,7 +61,7 @@ async def test_a_line_stored_while_the_network_worker_is_stopped_reaches_n2_or_i
     tmp_path: Path, postgres_url: str
 ) -> None:
     async with network(tmp_path, lease_s=LEASE_S) as net:
-        n1, _, alice, bob = await _two_nodes_in_x(net)
+        n1, _, alice, bob = await two_nodes_in(net, caps=CAPS)
         got = await _say_with_a_worker_stopped(n1, alice, bob, b"ircish.network.worker")
         assert got == ["before"]
         assert await _stored(net.url, "#x") == got
@@ -70,7 +71,7 @@ async def test_a_line_n2_got_while_the_history_worker_is_stopped_is_stored(
     tmp_path: Path, postgres_url: str
 ) -> None:
     async with network(tmp_path, lease_s=LEASE_S) as net:
-        n1, _, alice, bob = await _two_nodes_in_x(net)
+        n1, _, alice, bob = await two_nodes_in(net, caps=CAPS)
         got = await _say_with_a_worker_stopped(n1, alice, bob, b"ircish.store.worker")
         assert got == ["before", "the line"]
         assert await _stored(net.url, "#x") == got
@@ -88,14 +89,7 @@ async def test_search_redaction_and_read_your_writes_on_a_network_node(
     caps = ["message-tags", "server-time", "echo-message", "batch", "draft/chathistory",
             "soju.im/search", "draft/message-redaction"]
     async with network(tmp_path) as net:
-        n1, n2 = net.add("n1"), net.add("n2")
-        await net.start(n1)
-        await net.start(n2)
-        alice = await n1.client("alice", caps)
-        bob = await n2.client("bob", caps)
-        for client in (alice, bob):
-            await client.send("JOIN #x")
-            await client.expect("366")
+        _, _, alice, bob = await two_nodes_in(net, caps=caps)
         await alice.send("PRIVMSG #x :harbour lights", "CHATHISTORY LATEST #x * 10")
         msgid = (await alice.expect("PRIVMSG")).tags["msgid"]
         # Behind its line on the same node: CHATHISTORY waits for its commit.

@@ -28,7 +28,7 @@ from ircish.store import migrate
 from ircish.store.database import open_engine
 from ircish.store.rows import to_batch
 from ircish.store.writer import write_batch
-from tests.network.nodes import child_of, eventually, network
+from tests.network.nodes import child_of, eventually, network, two_nodes_in
 from tests.store import postgres
 
 CAPS = ["echo-message", "draft/channel-rename", "batch", "server-time", "message-tags",
@@ -56,15 +56,7 @@ async def test_a_line_said_before_a_rename_is_stored_under_the_new_name(
     The rename must not be stored ahead of that line: it waits with it, and once the
     worker runs again every line is under the new name, which n2 reads."""
     async with network(tmp_path) as net:
-        n1, n2 = net.add("n1"), net.add("n2")
-        await net.start(n1)
-        await net.start(n2)
-        alice = await n1.client("alice", CAPS)
-        bob = await n2.client("bob", CAPS)
-        await alice.send("JOIN #a")
-        await alice.expect("366")
-        await bob.send("JOIN #a")
-        await bob.expect("366")
+        n1, _, alice, bob = await two_nodes_in(net, "#a", CAPS)
         await alice.send("PRIVMSG #a :one")
         await bob.expect("PRIVMSG")
 

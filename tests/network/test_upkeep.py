@@ -10,7 +10,7 @@ from pathlib import Path
 import trio
 
 from ircish.network.db import connect
-from tests.network.nodes import eventually, network
+from tests.network.nodes import eventually, network, two_nodes_in
 from tests.server.test_process import _run
 
 RETENTION_NOW = "event_retention_seconds = 0\n"
@@ -42,7 +42,7 @@ async def test_pruning_keeps_what_a_lagging_node_needs(tmp_path: Path, postgres_
                                                        ) -> None:
     async with network(tmp_path) as net:
         n1, n2 = net.add("n1", RETENTION_NOW), net.add("n2", RETENTION_NOW)
-        n1, n2, alice, bob = await _two_nodes_in_x_with(net, n1, n2)
+        n1, n2, alice, bob = await two_nodes_in(net, nodes=(n1, n2))
         for i in range(20):
             await alice.send(f"PRIVMSG #x :line {i}")
         for i in range(20):
@@ -83,16 +83,3 @@ async def test_pruning_keeps_what_a_lagging_node_needs(tmp_path: Path, postgres_
         assert set(lags) == {("n1", "n2"), ("n2", "n1")}, status.stdout
         n2_on_n1 = lags["n2", "n1"]
         assert n2_on_n1[2] == n2_on_n1[3] and n2_on_n1[4] == "0", status.stdout
-
-
-async def _two_nodes_in_x_with(net, n1, n2):  # type: ignore[no-untyped-def]
-    await net.start(n1)
-    await net.start(n2)
-    alice = await n1.client("alice")
-    bob = await n2.client("bob")
-    await alice.send("JOIN #x")
-    await alice.expect("366")
-    await bob.send("JOIN #x")
-    await bob.expect("366")
-    await alice.expect("JOIN")
-    return n1, n2, alice, bob

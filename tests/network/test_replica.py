@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,10 +19,11 @@ CAPS = ["message-tags", "server-time", "echo-message", "extended-join"]
 
 
 class Node:
-    def __init__(self, tmp_path: Path, name: str) -> None:
+    def __init__(self, tmp_path: Path, name: str, **server: Any) -> None:
         self.name = name
         self.server: Server = make_server(tmp_path, {"channels": {"auto_join": []},
-                                                     "server": {"name": f"{name}.test"}})
+                                                     "server": {"name": f"{name}.test"}},
+                                          **server)
         sessions: dict = {}
         self.capture = Capture(self.server, sessions)
         self.replica = Replica(self.server, sessions)
@@ -435,3 +437,38 @@ def test_a_kill_of_another_nodes_user_disconnects_it_there(pair: tuple[Node, Nod
     assert b.server.find_user("alice") is None
     # The nick is free on both nodes.
     assert first(bob.send("WHOIS alice"), "401").params[1] == "alice"
+
+
+class _Ticking:
+    """A clock that is a millisecond later at each reading: what a loaded machine does
+    between two readings taken for one thing."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        self.now += 0.001
+        return self.now
+
+
+# Until this passes, the KILL test above fails now and then (1 in 13 runs with two busy
+# loops beside it): its QUIT's time tag differs by a millisecond between the nodes.
+@pytest.mark.xfail(strict=True, reason="Server.disconnect emits its DisconnectEvent with a"
+                   " second clock reading, which the network's quit op carries, not the"
+                   " time of the QUIT line the node's own members got")
+def test_a_quit_has_one_time_on_every_node_however_slow_the_clock_reads(
+    tmp_path: Path,
+) -> None:
+    a, b = Node(tmp_path, "a", clock=_Ticking()), Node(tmp_path, "b", clock=_Ticking())
+    a.peers, b.peers = [b], [a]
+    for node in (a, b):
+        node.peers[0].replica.apply(node.name, node_op(node.name, node.server.name))
+    alice = a.net.client("alice", CAPS)
+    carol = a.net.client("carol", CAPS)
+    bob = b.net.client("bob", CAPS)
+    for client in (alice, carol, bob):
+        client.send("JOIN #c")
+    for client in (carol, bob):
+        client.take()
+    alice.send("QUIT :bye")
+    _same(only(carol.take()), only(bob.take()))

@@ -55,6 +55,15 @@ class Node:
     def log_text(self) -> str:
         return self.log.read_text("utf-8", "replace")
 
+    async def logged(self, text: str, timeout: float = 30.0) -> None:
+        """Until ``text`` is in the node's log (its workers log there too, in their own
+        time: a line about a fault may come after what the fault delayed)."""
+
+        async def there() -> bool:
+            return text in self.log_text()
+
+        await eventually(there, timeout)
+
     def signal_group(self, signum: int) -> None:
         assert self.proc is not None
         os.killpg(self.proc.pid, signum)

@@ -291,6 +291,8 @@ async def run_subprocess(args: argparse.Namespace) -> int:
             peak = [base]
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(watch_peak, proc.pid, peak)
+                if args.probe:
+                    nursery.start_soon(_probe_midway, proc, probe, args.duration / 2, probes)
                 tally = await crowd(port, args.clients, args.duration, args.seed, args.steps)
                 await trio.sleep(args.settle)
                 nursery.cancel_scope.cancel()
@@ -319,10 +321,18 @@ async def run_subprocess(args: argparse.Namespace) -> int:
     return 0
 
 
-async def read_probe(proc: subprocess.Popen[bytes], probe: Path) -> dict[str, Any]:
+async def _probe_midway(proc: subprocess.Popen[bytes], probe: Path, delay: float,
+                        probes: list[dict[str, Any]]) -> None:
+    """Halfway through the crowd: what is live then, by type (SIGUSR2, no census)."""
+    await trio.sleep(delay)
+    probes.append(await read_probe(proc, probe, signal.SIGUSR2))
+
+
+async def read_probe(proc: subprocess.Popen[bytes], probe: Path,
+                     signum: int = signal.SIGUSR1) -> dict[str, Any]:
     """Signal the probed server and wait for the line it appends."""
     seen = probe.read_text().count("\n") if probe.exists() else 0
-    proc.send_signal(signal.SIGUSR1)
+    proc.send_signal(signum)
     # A tracemalloc comparison takes minutes on a busy machine.
     with trio.fail_after(600):
         while not probe.exists() or probe.read_text().count("\n") <= seen:
@@ -333,6 +343,12 @@ async def read_probe(proc: subprocess.Popen[bytes], probe: Path) -> dict[str, An
 
 def report_probes(args: argparse.Namespace, probes: list[dict[str, Any]]) -> None:
     base, last = probes[0], probes[-1]
+    for mid in probes[1:-1]:
+        pm = mid["pymalloc"]
+        grown = Counter(dict(mid["types"])) - Counter(dict(base["types"]))
+        print(f"  pymalloc midway: {pm['arenas']} arenas of 1 MiB, {pm['live'] / MB:.1f} MB "
+              "live; gc-tracked objects that grew by then: "
+              + ", ".join(f"{name} +{n}" for name, n in grown.most_common(args.top)))
     for when, rec in (("baseline", base), ("last", last)):
         pm = rec["pymalloc"]
         print(f"  pymalloc {when}: {pm['arenas']} arenas of 1 MiB, {pm['live'] / MB:.1f} MB "
@@ -373,9 +389,11 @@ def report_probes(args: argparse.Namespace, probes: list[dict[str, Any]]) -> Non
                        ("census_forgotten", "the same after the forgetting")):
         if key in last:
             print(f"  {title}: {len(last[key])}, and the live blocks in each:")
-        for arena, count, what in last.get(key, ()):
+        for arena, count, what, *samples in last.get(key, ()):
             print(f"    arena {arena}: {count} live blocks: "
                   + "; ".join(f"{n} x {desc}" for desc, n in what[:8]))
+            for sample in samples[0] if samples else ():
+                print(f"      e.g. {sample}")
     for count, what in last.get("holders", ()):
         print(f"  holder of {count} objects: {what}")
     if "survivors" in last:

@@ -327,23 +327,42 @@ def census(base_arenas: set[int]) -> list[list[Any]]:
     _state["holders"] = sorted(holders, reverse=True)[:12]
     types = {id(t): t.__name__ for t in {type(o) for o in objects.values()}}
     found: dict[int, Counter[str]] = {}
+    # A few of each new arena's strings and lists, with who holds them (their
+    # referrers' types): what a count by type alone cannot tell.
+    samples: dict[int, list[str]] = {}
     for block, size, arena in zip(blocks, sizes, arenas, strict=True):
         if arena in base_arenas:
             continue
         o = objects.get(block)
         if o is not None:
             name = type(o).__name__
+            some = samples.setdefault(arena, [])
+            if name in ("str", "tuple", "list") and len(some) < 4:
+                held = [type(r).__name__ for r in gc.get_referrers(o)
+                        if r is not objects and not isinstance(r, FrameType)][:3]
+                some.append(f"{repr(o)[:50]} <- {','.join(held)}")
         else:
             word = int.from_bytes(ctypes.string_at(block + 8, 8), "little")
             gcword = int.from_bytes(ctypes.string_at(block + 24, 8), "little")
             name = types.get(word) or (types.get(gcword, "raw") + "?")
         found.setdefault(arena, Counter())[f"{size}B {name} {_traceback(block)}"] += 1
-    return [[arena, sum(what.values()), what.most_common(12)]
+    return [[arena, sum(what.values()), what.most_common(12), samples.get(arena, [])]
             for arena, what in sorted(found.items(), key=lambda kv: sum(kv[1].values()))]
+
+
+def dump_light(signum: int, frame: FrameType | None) -> None:
+    """SIGUSR2, in the middle of the crowd: what is live then, by type (no census)."""
+    gc.unfreeze()
+    record = {"mid": True, "pymalloc": pymalloc(),
+              "types": Counter(type(o).__name__ for o in gc.get_objects()).most_common(40)}
+    gc.freeze()
+    with open(os.environ["IRCISH_SOAK_PROBE"], "a") as out:
+        out.write(json.dumps(record) + "\n")
 
 
 def main() -> int:
     signal.signal(signal.SIGUSR1, dump)
+    signal.signal(signal.SIGUSR2, dump_light)
     return server_main(sys.argv[1:])
 
 

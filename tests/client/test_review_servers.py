@@ -71,7 +71,10 @@ async def test_search_against_ircish(tmp_path: Path, nursery: trio.Nursery) -> N
         await bob.expect("366")
         await bob.send("PRIVMSG #lobby :we deploy on friday")
         await bob.send("PRIVMSG #lobby :lunch at noon")
-        await bob.nothing_within(0.3)  # stored meanwhile
+        # Its PONG comes after the server took both lines, which a later history query
+        # reads (queued to the store ahead of it); a fixed 0.3 s wait was a guess.
+        await bob.send("PING :taken")
+        await bob.expect("PONG")
         ada = client_for(server.port)
         nursery.start_soon(ada.connection.run)
         await wait_for(lambda: ada.buffers.get("#lobby") and ada.buffers.get("#lobby").joined)  # type: ignore[union-attr]

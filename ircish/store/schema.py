@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 # Named constraints let SQLite's batch migrations (copy-and-move) find and alter
@@ -90,11 +91,17 @@ history = Table(
     UniqueConstraint("target_key", "msgid"),
     Index("ix_history_target_time", "target_key", "time", "id"),
     # "This connection's conversations" (CHATHISTORY for a viewer without an account).
-    Index("ix_history_sender_session", "sender_session", "time", "id"),
-    Index("ix_history_recipient_session", "recipient_session", "time", "id"),
+    # On PostgreSQL these four hold private lines only (0014): a channel line, nearly
+    # all the traffic, updates three indexes instead of seven.
+    Index("ix_history_sender_session", "sender_session", "time", "id",
+          postgresql_where=text("sender_session IS NOT NULL")),
+    Index("ix_history_recipient_session", "recipient_session", "time", "id",
+          postgresql_where=text("recipient_session IS NOT NULL")),
     # "This account's conversations", across connections and restarts (0003).
-    Index("ix_history_account", "account", "time", "id"),
-    Index("ix_history_recipient_account", "recipient_account", "time", "id"),
+    Index("ix_history_account", "account", "time", "id",
+          postgresql_where=text("recipient_key IS NOT NULL")),
+    Index("ix_history_recipient_account", "recipient_account", "time", "id",
+          postgresql_where=text("recipient_account IS NOT NULL")),
 )
 
 # One row per private conversation, so CHATHISTORY TARGETS can list a user's

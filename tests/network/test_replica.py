@@ -39,14 +39,18 @@ class Node:
                 peer.replica.apply(self.name, wire)
 
 
-@pytest.fixture
-def pair(tmp_path: Path) -> tuple[Node, Node]:
-    a, b = Node(tmp_path, "a"), Node(tmp_path, "b")
+def _linked(tmp_path: Path, **server: Any) -> tuple[Node, Node]:
+    a, b = Node(tmp_path, "a", **server), Node(tmp_path, "b", **server)
     a.peers, b.peers = [b], [a]
     for node in (a, b):
         # As the feature does once joined: its server name for the other nodes.
         node.peers[0].replica.apply(node.name, node_op(node.name, node.server.name))
     return a, b
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[Node, Node]:
+    return _linked(tmp_path)
 
 
 def _same(x, y) -> None:  # type: ignore[no-untyped-def]
@@ -459,10 +463,7 @@ class _Ticking:
 def test_a_quit_has_one_time_on_every_node_however_slow_the_clock_reads(
     tmp_path: Path,
 ) -> None:
-    a, b = Node(tmp_path, "a", clock=_Ticking()), Node(tmp_path, "b", clock=_Ticking())
-    a.peers, b.peers = [b], [a]
-    for node in (a, b):
-        node.peers[0].replica.apply(node.name, node_op(node.name, node.server.name))
+    a, b = _linked(tmp_path, clock=_Ticking())
     alice = a.net.client("alice", CAPS)
     carol = a.net.client("carol", CAPS)
     bob = b.net.client("bob", CAPS)

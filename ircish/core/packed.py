@@ -87,10 +87,11 @@ class PackedTable:
     """Values by ``str`` key, in insertion order; past ``limit`` the oldest goes.
 
     The keys and values are bytes in one buffer; an open-addressing table of
-    record numbers (an ``array``) finds a key by its hash. A record removed stays
-    in the buffer, marked dead, until enough have gone to rewrite the buffers,
-    which also drops the lookup table's stale entries. Storing a key again
-    replaces its value and makes it the newest.
+    record numbers (an ``array``) finds a key by its hash, kept per record so
+    that a look-up compares bytes only on a hash match. A record removed stays
+    in the buffer, marked dead, until enough have gone to copy the live ones into
+    fresh buffers, which also drops the lookup table's stale entries. Storing a
+    key again replaces its value and makes it the newest.
     """
 
     __slots__ = (
@@ -98,6 +99,7 @@ class PackedTable:
         "_dead",
         "_dropped",
         "_filled",
+        "_hashes",
         "_head",
         "_keylens",
         "_live",
@@ -112,9 +114,11 @@ class PackedTable:
 
     def _reset(self, capacity: int) -> None:
         self._data = bytearray()
-        # Per record: where its bytes start, its key's length, whether it is dead.
+        # Per record: where its bytes start, its key's length and hash, whether
+        # it is dead.
         self._starts = array("q")
         self._keylens = array("l")
+        self._hashes = array("q")
         self._dead = bytearray()
         # The first record that may be live (those before it were dropped as the
         # oldest), how many are live, how many dropped since the last rewrite.
@@ -122,10 +126,10 @@ class PackedTable:
         self._live = 0
         self._dropped = 0
         size = 16
-        while size < 3 * capacity:
+        while size < 4 * capacity:
             size *= 2
         # Record index + 1; 0: an empty slot. Entries of dead records stay until
-        # the next rewrite; a look-up checks the key.
+        # the next rewrite; a look-up checks the hash, then the key.
         self._slots = array("q", bytes(8 * size))
         self._filled = 0
 
@@ -135,27 +139,34 @@ class PackedTable:
     # ---- storing ---------------------------------------------------------------------
 
     def put(self, key: str, value: Value) -> None:
-        self.pop(key)
-        self._append(key, _encode(key), value)
+        encoded = _encode(key)
+        digest = hash(key)
+        found = self._find(digest, encoded)
+        if found >= 0:
+            self._kill(found)
+        self._append(digest, encoded, marshal.dumps(value))
         if self._live > self.limit:
             self._drop_oldest()
 
-    def _append(self, key: str, encoded: bytes, value: Value) -> None:
+    def _append(self, digest: int, encoded: bytes, body: bytes | memoryview) -> None:
+        # The busiest path (a record per message): locals, no helper calls.
+        data = self._data
         number = len(self._starts)
-        self._starts.append(len(self._data))
+        self._starts.append(len(data))
         self._keylens.append(len(encoded))
+        self._hashes.append(digest)
         self._dead.append(0)
-        self._data += encoded
-        self._data += marshal.dumps(value)
+        data += encoded
+        data += body
         self._live += 1
         slots = self._slots
         mask = len(slots) - 1
-        i = hash(key) & mask
+        i = digest & mask
         while slots[i]:
             i = (i + 1) & mask
         slots[i] = number + 1
         self._filled += 1
-        if 3 * self._filled > 2 * len(slots):
+        if 2 * self._filled > len(slots):
             self._rewrite()
 
     def _drop_oldest(self) -> None:
@@ -175,69 +186,87 @@ class PackedTable:
 
     def pop(self, key: str) -> Value | None:
         """Forget ``key``; its value, or None if it was not there."""
-        i = self._find(key)
+        i = self._find(hash(key), _encode(key))
         if i < 0:
             return None
         value = self._value(i)
         self._kill(i)
         return value
 
-    def discard_if(self, drop: Callable[[str, Value], bool]) -> int:
-        """Forget every record for which ``drop(key, value)``; how many went."""
-        gone = [i for i, key, value in self._records() if drop(key, value)]
+    def discard_if(self, drop: Callable[[Value], bool]) -> int:
+        """Forget every record whose value ``drop(value)`` is true; how many went."""
+        gone = [i for i, value in self._values() if drop(value)]
         for i in gone:
-            self._kill_quietly(i)
+            self._dead[i] = 1
+        self._live -= len(gone)
+        self._dropped += len(gone)
         if gone and self._dropped > self._live + _SLACK:
             self._rewrite()
         return len(gone)
 
-    def _kill_quietly(self, i: int) -> None:
-        self._dead[i] = 1
-        self._live -= 1
-        self._dropped += 1
+    def replace_all(self, change: Callable[[Value], Value]) -> None:
+        """Every value ``v`` becomes ``change(v)``, in the same order."""
+        old = self._copy_live()
+        self._reset(len(old))
+        for digest, encoded, body in old:
+            self._append(digest, encoded, marshal.dumps(change(marshal.loads(body))))
 
-    def replace_all(self, change: Callable[[str, Value], Value]) -> None:
-        """Every value ``v`` becomes ``change(key, v)``, in the same order."""
-        self._rewrite(change)
+    def _copy_live(self) -> list[tuple[int, bytes, bytes]]:
+        data, starts, keylens, hashes, dead = (
+            self._data,
+            self._starts,
+            self._keylens,
+            self._hashes,
+            self._dead,
+        )
+        out = []
+        for index in range(self._head, len(starts)):
+            if not dead[index]:
+                start, middle = starts[index], starts[index] + keylens[index]
+                out.append(
+                    (
+                        hashes[index],
+                        bytes(data[start:middle]),
+                        bytes(data[middle : self._end(index)]),
+                    )
+                )
+        return out
 
-    def _rewrite(self, change: Callable[[str, Value], Value] | None = None) -> None:
-        """The live records into fresh buffers of their size, and a fresh table."""
-        records = [
-            (key, value if change is None else change(key, value))
-            for _, key, value in self._records()
-        ]
-        self._reset(len(records))
-        for key, value in records:
-            self._append(key, _encode(key), value)
+    def _rewrite(self) -> None:
+        """The live records' bytes into fresh buffers of their size, and a fresh table."""
+        old = self._copy_live()
+        self._reset(len(old))
+        for digest, encoded, body in old:
+            self._append(digest, encoded, body)
 
     # ---- reading ---------------------------------------------------------------------
 
     def get(self, key: str) -> Value | None:
-        i = self._find(key)
+        i = self._find(hash(key), _encode(key))
         return None if i < 0 else self._value(i)
 
     def __contains__(self, key: str) -> bool:
-        return self._find(key) >= 0
+        return self._find(hash(key), _encode(key)) >= 0
 
     def items(self) -> Iterator[tuple[str, Value]]:
         """(key, value), oldest first."""
-        for _, key, value in self._records():
+        data, starts, keylens = self._data, self._starts, self._keylens
+        for index, value in self._values():
+            start = starts[index]
+            key = data[start : start + keylens[index]].decode("utf-8", "surrogatepass")
             yield key, value
 
-    def _find(self, key: str) -> int:
-        """The arrays' index of ``key``'s live record, or -1."""
-        slots = self._slots
+    def _find(self, digest: int, encoded: bytes) -> int:
+        """The arrays' index of the live record with this key, or -1."""
+        slots, hashes, dead = self._slots, self._hashes, self._dead
         mask = len(slots) - 1
-        i = hash(key) & mask
-        encoded: bytes | None = None
+        i = digest & mask
         while True:
             entry = slots[i]
             if not entry:
                 return -1
             index = entry - 1
-            if not self._dead[index]:
-                if encoded is None:
-                    encoded = _encode(key)
+            if hashes[index] == digest and not dead[index]:
                 start = self._starts[index]
                 if (
                     self._keylens[index] == len(encoded)
@@ -254,15 +283,13 @@ class PackedTable:
         with memoryview(self._data) as view:
             return marshal.loads(view[start : self._end(index)])
 
-    def _records(self) -> Iterator[tuple[int, str, Value]]:
-        """(index, key, value) of the live records, oldest first."""
+    def _values(self) -> Iterator[tuple[int, Value]]:
+        """(index, value) of the live records, oldest first."""
         data, starts, keylens, dead = self._data, self._starts, self._keylens, self._dead
-        for index in range(self._head, len(starts)):
+        ends = len(starts)
+        for index in range(self._head, ends):
             if dead[index]:
                 continue
-            start = starts[index]
-            middle = start + keylens[index]
-            key = data[start:middle].decode("utf-8", "surrogatepass")
-            with memoryview(data) as view:
-                value = marshal.loads(view[middle : self._end(index)])
-            yield index, key, value
+            middle = starts[index] + keylens[index]
+            end = starts[index + 1] if index + 1 < ends else len(data)
+            yield index, marshal.loads(data[middle:end])

@@ -83,7 +83,7 @@ class RecentMessages:
         gone (one made again under the name is a new channel) and private messages
         whose sender or recipient has left (REDACT needs both connections)."""
 
-        def gone(msgid: str, found: tuple[Any, ...]) -> bool:
+        def gone(found: tuple[Any, ...]) -> bool:
             sent = Sent._make(found)
             if sent.is_channel:
                 return casefold(sent.target) not in channels
@@ -95,7 +95,7 @@ class RecentMessages:
         """A channel was renamed: its messages may be redacted under the new name."""
         key = casefold(old)
 
-        def renamed(msgid: str, found: tuple[Any, ...]) -> tuple[Any, ...]:
+        def renamed(found: tuple[Any, ...]) -> tuple[Any, ...]:
             sent = Sent._make(found)
             if sent.is_channel and casefold(sent.target) == key:
                 return tuple(sent._replace(target=new))

@@ -44,13 +44,13 @@ def test_a_table_answers_as_an_ordered_dict_bounded_to_its_limit(limit: int) -> 
         elif roll < 0.8:
             assert table.pop(key) == model.pop(key, None)
         elif roll < 0.81:
-            assert table.discard_if(lambda k, v: v[0] % 3 == 0) == len(
+            assert table.discard_if(lambda v: v[0] % 3 == 0) == len(
                 [k for k, v in model.items() if v[0] % 3 == 0]
             )
             for gone in [k for k, v in model.items() if v[0] % 3 == 0]:
                 del model[gone]
         elif roll < 0.815:
-            table.replace_all(lambda k, v: (v[0] + 1, *v[1:]))
+            table.replace_all(lambda v: (v[0] + 1, *v[1:]))
             for k, v in model.items():
                 model[k] = (v[0] + 1, *v[1:])
         else:

@@ -21,6 +21,15 @@ node and across nodes, p50/p99/max; the network's commits per second (each one
 NOTIFY, from the event table); and what was lost: the drain waits until no
 line arrived for ``--quiet`` seconds (at most ``--drain``), so a line still
 missing then is lost, not late.
+
+``--commits PER,BATCHES`` measures the network worker's commit alone, without
+nodes: BATCHES frames of PER channel messages (operations and their history
+events, pickled as the server ships them) each unpickled and committed as
+``Worker._append`` does (``db.append`` with the history rows), on a new migrated
+database; it prints this process's and its backend's CPU µs per message. Both
+are robust to other load in a way the delivery latencies are not, and the
+batch size is fixed (in the full benchmark the commit count varies with load,
+and with it the per-commit share of every figure).
 """
 
 from __future__ import annotations
@@ -253,6 +262,70 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
         admin.close()
 
 
+def commits_only(url: str, per: int, batches: int) -> int:
+    """See the module's docstring (``--commits``)."""
+    import json
+    import pickle
+
+    from ircish.core.events import MessageEvent
+    from ircish.history import codec
+    from ircish.network import db, history
+    from ircish.store import migrate
+    from ircish.store.database import open_engine
+
+    frames = []
+    k = 0
+    for _ in range(batches + 1):  # the first one warms up
+        ops, events = [], []
+        for _ in range(per):
+            k += 1
+            text, source = f"{k % 4} {k} {1.7e9 + k / 5000:.6f}", f"s{k % 4}!~s{k % 4}@127.0.0.1"
+            micros, msgid = 1_700_000_000_000_000 + k, f"19e3b{k:07x}"
+            ops.append({"t": "msg", "command": "PRIVMSG", "source": source, "account": None,
+                        "target": "#bench", "channel": True, "text": text, "tags": {},
+                        "msgid": msgid, "micros": micros})
+            events.append(MessageEvent(msgid=msgid, micros=micros, command="PRIVMSG",
+                                       source=source, nick=f"s{k % 4}", account=None,
+                                       target="#bench", is_channel=True, text=text))
+        frames.append(pickle.dumps(("events", ops, codec.encode(events)),
+                                   protocol=pickle.HIGHEST_PROTOCOL))
+    admin = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                            autocommit=True)
+    name = f"ircish_bench_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = url.rpartition("/")
+    try:
+        engine = open_engine(f"{base}/{name}")
+        migrate.upgrade(engine)
+        engine.dispose()
+        conn = db.connect(f"{base}/{name}")
+        epoch, _ = db.join(conn, "n1", 600)
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        backend = int(row[0])
+        conn.commit()
+
+        def commit(frame: bytes) -> None:
+            _, ops, encoded = pickle.loads(frame)
+            db.append(conn, "n1", epoch, ops, history.Careful(encoded, "n1").whole)
+
+        commit(frames[0])
+        client0, backend0 = time.process_time(), procstat.cpu_seconds(backend) or 0.0
+        for frame in frames[1:]:
+            commit(frame)
+        client1, backend1 = time.process_time(), procstat.cpu_seconds(backend) or 0.0
+        conn.close()
+        count = per * batches
+        print(json.dumps({"per_commit": per, "commits": batches,
+                          "client_us": round(1e6 * (client1 - client0) / count, 2),
+                          "backend_us": round(1e6 * (backend1 - backend0) / count, 2),
+                          "load": os.getloadavg()[0]}))
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("IRCISH_TEST_POSTGRES_URL", ""),
@@ -269,11 +342,16 @@ def main() -> int:
                         help="print each process's CPU seconds per 1,000 messages sent")
     parser.add_argument("--server-limits", action="store_true",
                         help="keep the nodes' flood limits and SendQ (fakelag slows senders)")
+    parser.add_argument("--commits", metavar="PER,BATCHES",
+                        help="only the network worker's commits: BATCHES of PER messages")
     args = parser.parse_args()
     if not args.url:
         print("network_bench: give --url or IRCISH_TEST_POSTGRES_URL (`.ci/postgres start`)",
               file=sys.stderr)
         return 2
+    if args.commits:
+        per, _, batches = args.commits.partition(",")
+        return commits_only(args.url, int(per), int(batches or 30))
     return trio.run(run, args.url, args.nodes, args.senders, args.rate, args.duration,
                     args.drain, args.quiet, args.server_limits, args.cpu)
 

@@ -47,6 +47,11 @@ NOTIFY_BYTES = 7900
 # From this many rows a batch's rows go in by COPY (``_append``, ``history.store``).
 COPY_FROM = 100
 Op = dict[str, Any]
+# An operation as its payload's JSON. One encoder for all: ``json.dumps`` with any
+# argument but the defaults builds a new JSONEncoder per call, a fifth of the
+# encoding's cost per operation (RESULTS.md section 16). The same text as
+# ``json.dumps(op, separators=(",", ":"))``: ASCII, compact.
+dumps = json.JSONEncoder(separators=(",", ":")).encode
 # What the database (or psycopg, before sending) refuses in a row itself: a value
 # longer than its column, a NUL, a text that is no UTF-8, a constraint. Retrying
 # the same row cannot help; ``append(careful=True)`` stores the rest without it.
@@ -197,9 +202,10 @@ def _append(cur: psycopg.Cursor[Any], node: str, epoch: int, ops: list[Op],
     if careful:
         payloads = _apply_each(cur, node, first, ops)
     else:
-        payloads = [json.dumps(op, separators=(",", ":")) for op in ops]
+        payloads = [dumps(op) for op in ops]
         for op in ops:
-            _apply(cur, op)
+            if op["t"] not in NO_EFFECT:  # a message, most of them: no table to touch
+                _apply(cur, op)
     if len(payloads) < COPY_FROM:
         cur.executemany(
             f"INSERT INTO network_events (origin, seq, epoch, payload, committed)"
@@ -232,7 +238,7 @@ def _apply_each(cur: psycopg.Cursor[Any], node: str, first: int, ops: list[Op]) 
                 log.error("node %s: the database refused a %s operation (%s), seq %d"
                           " skipped: %s", node, kind, describe(op), first + i, reason(exc))
                 op = {"t": "skipped", "was": kind}
-        payloads.append(json.dumps(op, separators=(",", ":")))
+        payloads.append(dumps(op))
     return payloads
 
 

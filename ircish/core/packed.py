@@ -233,7 +233,41 @@ class PackedTable:
         return out
 
     def _rewrite(self) -> None:
-        """The live records' bytes into fresh buffers of their size, and a fresh table."""
+        """The live records' bytes into fresh buffers of their size, and a fresh table.
+
+        Mostly the dropped records are the oldest (a prefix): then the buffers are
+        cut in bulk and only the table is built again; when many of the dead are
+        in the middle (removed, swept), every live record is copied.
+        """
+        head, live = self._head, self._live
+        middle_dead = len(self._starts) - head - live
+        if 2 * middle_dead > live + _SLACK:
+            self._copy_all()
+            return
+        cut = self._starts[head] if head < len(self._starts) else len(self._data)
+        self._data = self._data[cut:]
+        self._starts = array("q", [start - cut for start in self._starts[head:]])
+        self._keylens = self._keylens[head:]
+        self._hashes = self._hashes[head:]
+        self._dead = self._dead[head:]
+        self._head = 0
+        self._dropped = middle_dead
+        size = 16
+        while size < 4 * live:
+            size *= 2
+        slots = array("q", bytes(8 * size))
+        mask = size - 1
+        hashes, dead = self._hashes, self._dead
+        for index in range(len(hashes)):
+            if not dead[index]:
+                i = hashes[index] & mask
+                while slots[i]:
+                    i = (i + 1) & mask
+                slots[i] = index + 1
+        self._slots = slots
+        self._filled = live
+
+    def _copy_all(self) -> None:
         old = self._copy_live()
         self._reset(len(old))
         for digest, encoded, body in old:

@@ -237,20 +237,23 @@ class Server:
         self.monitors.clear(user)
         if user.registered:
             log.info("quit %s (%s) from %s: %s", user.nick, user.username, user.ip, reason)
-            self._announce_quit(user, reason)
+            # One time for the quit everywhere: the QUIT line's, which the local members
+            # got, is the one the other nodes' members get too (a second reading of the
+            # clock differed from it on a loaded machine).
+            at = self._announce_quit(user, reason)
             if self.users.get(user.key) is user:
                 del self.users[user.key]
                 monitor.offline(self, user.nick)
             self.whowas.append((user.nick, user.username, user.host, user.realname, self.clock()))
-            self.emit(events.DisconnectEvent(self.micros(self.clock()), user.source, user.nick,
-                                             reason))
+            self.emit(events.DisconnectEvent(at, user.source, user.nick, reason))
 
     def kill(self, user: User, quit_reason: str, error: str) -> None:
         """Server-side disconnect: others see ``quit_reason``, the user gets ``error``."""
         self.disconnect(user, quit_reason)
         user.sink.close(error)
 
-    def _announce_quit(self, user: User, reason: str) -> None:
+    def _announce_quit(self, user: User, reason: str) -> int:
+        """Send the QUIT to everyone sharing a channel; the line's time in microseconds."""
         line = self.new_line("QUIT", [reason], user.source)
         msgid = line.msgid
         seen: set[User] = {user}
@@ -263,6 +266,7 @@ class Server:
             self.remove_member(channel, user)
             self.emit(events.LeaveEvent(msgid, at, user.source, user.nick, channel.name, "quit",
                                         reason))
+        return at
 
     # ---- dispatch -------------------------------------------------------------------
 

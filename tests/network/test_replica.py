@@ -455,11 +455,8 @@ class _Ticking:
         return self.now
 
 
-# Until this passes, the KILL test above fails now and then (1 in 13 runs with two busy
-# loops beside it): its QUIT's time tag differs by a millisecond between the nodes.
-@pytest.mark.xfail(strict=True, reason="Server.disconnect emits its DisconnectEvent with a"
-                   " second clock reading, which the network's quit op carries, not the"
-                   " time of the QUIT line the node's own members got")
+# The KILL test above failed now and then (1 in 13 runs with two busy loops beside it)
+# when its QUIT's time tag differed by a millisecond between the nodes.
 def test_a_quit_has_one_time_on_every_node_however_slow_the_clock_reads(
     tmp_path: Path,
 ) -> None:

@@ -164,7 +164,10 @@ def _gone_entry(places: dict[str, Sightings], exists: Callable[[str], bool] | No
     if anywhere and anywhere[-1][2] is not None and exists is not None and not exists(
             casefold(anywhere[-1][2])):
         kept.discard(anywhere[-1])
-    return tuple(sorted(kept, key=lambda seen: seen[0]))
+    # The last sighting anywhere is the latest even at an equal time: a QUIT's leave of
+    # each channel and the quit itself share one (a set has no order to fall back on).
+    last = anywhere[-1] if anywhere else None
+    return tuple(sorted(kept, key=lambda seen: (seen[0], seen == last)))
 
 
 class MemoryHistory:

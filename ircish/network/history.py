@@ -17,6 +17,7 @@ too, in the same order as the lines (``channel_rows``).
 from __future__ import annotations
 
 import logging
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -34,6 +35,8 @@ COLUMNS = ("target_key", "msgid", "time", "kind", "source", "account", "target",
            "text", "tags", "sender_key", "recipient_key", "recipient_account",
            "sender_session", "recipient_session")
 _NAMES = ", ".join(COLUMNS)
+# A row's values in COLUMNS' order: half the cost of a comprehension per row.
+_values = itemgetter(*COLUMNS)
 # The rows are COPYed into a temporary table of this connection, then inserted from
 # it in their order (CHATHISTORY orders equal times by id): COPY cannot skip the
 # rows already stored, and a batch written again (its COMMIT's answer was lost) must.
@@ -64,13 +67,13 @@ def store(cur: psycopg.Cursor[Any], batch: Batch) -> int:
     for rename in batch.renames:
         channel_rows.rename(cur, rename)
     if 0 < len(batch.history) < COPY_FROM:
-        cur.executemany(INSERT_ROWS, [tuple(row[c] for c in COLUMNS) for row in batch.history])
+        cur.executemany(INSERT_ROWS, [_values(row) for row in batch.history])
     elif batch.history:
         # Every time: a transaction rolled back takes the table's creation with it.
         cur.execute(TEMP)
         with cur.copy(COPY) as copy:
             for n, row in enumerate(batch.history):
-                copy.write_row((n, *[row[c] for c in COLUMNS]))
+                copy.write_row((n, *_values(row)))
         cur.execute(INSERT)
     if batch.conversations:
         cur.executemany(UPSERT_CONVERSATION, [

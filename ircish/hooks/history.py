@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import logging
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from ircish.core.chathistory import (
     PLAYBACK_KINDS,
     HistoryRequest,
 )
-from ircish.core.packed import PackedLog, PackedTable
+from ircish.core.packed import PackedTable
 from ircish.protocol.casemap import casefold
 from ircish.search.request import like_nick
 
@@ -118,19 +119,15 @@ def _bounded_get(table: dict[str, Any], key: str, limit: int, factory: Any) -> A
     return value
 
 
-# One channel line as kept: (msgid, µs, kind, nick, source, target, text, is_bot),
-# packed (``ircish.core.packed``) and made a HistoryLine again when read.
-LineRecord = tuple[str, int, str, str, str, str, str, bool]
-
-
 class _ChannelMemory:
     __slots__ = ("lines", "times")
 
     def __init__(self) -> None:
-        # Lines and µs in a few buffers, not hundreds of small objects per
-        # channel: each of those would hold on to a piece of the allocator's
-        # memory (a 1 MiB arena) long after a crowd left a channel that lives on.
-        self.lines = PackedLog(LINES_PER_CHANNEL)
+        # MessageEvents are kept as they are and turned into HistoryLines when
+        # read: recording is then one append, on the busiest path there is.
+        self.lines: deque[HistoryLine | events.MessageEvent] = deque(maxlen=LINES_PER_CHANNEL)
+        # µs in one buffer, not thousands of small objects: each of those would
+        # hold on to a piece of the allocator's memory long after a crowd left.
         self.times = array("q")
 
     def add_time(self, micros: int) -> None:
@@ -209,9 +206,7 @@ class MemoryHistory:
             if event.is_channel:
                 key = casefold(event.target)
                 memory = self._channel(key)
-                memory.lines.append((event.msgid, event.micros, event.command, event.nick,
-                                     event.source, event.target, event.text,
-                                     "bot" in event.tags))
+                memory.lines.append(event)
                 memory.add_time(event.micros)
                 sighting: Sighting = (event.micros, event.command, event.target, event.text,
                                       event.nick)
@@ -222,14 +217,14 @@ class MemoryHistory:
             if event.account is not None:
                 self._saw(event.account, sighting, key, self._accounts)
         elif isinstance(event, events.JoinEvent):
-            self._line(event.channel, event.msgid, event.micros, "JOIN", event.source, "")
+            self._line(event.channel, event.msgid, _when(event), "JOIN", event.source, "")
             seen = (event.micros, "JOIN", event.channel, "", event.nick)
             self._saw(event.nick, seen, casefold(event.channel))
             if event.account is not None:
                 self._saw(event.account, seen, casefold(event.channel), self._accounts)
         elif isinstance(event, events.LeaveEvent):
             kind = event.kind.upper()
-            self._line(event.channel, event.msgid, event.micros, kind, event.source, event.reason)
+            self._line(event.channel, event.msgid, _when(event), kind, event.source, event.reason)
             key = casefold(event.channel)
             self._saw(event.nick, (event.micros, kind, event.channel, event.reason,
                                    event.nick), key)
@@ -240,13 +235,13 @@ class MemoryHistory:
                 self._seen[casefold(event.nick)].pop(key, None)
         elif isinstance(event, events.NickEvent):
             for channel in event.channels:
-                self._line(channel, event.msgid, event.micros, "NICK", event.source, event.new)
+                self._line(channel, event.msgid, _when(event), "NICK", event.source, event.new)
             for nick in (event.old, event.new):
                 self._saw(nick, (event.micros, "NICK", None, event.new, nick), None)
             if casefold(event.old) != casefold(event.new):
                 self._left(event.old)
         elif isinstance(event, events.TopicEvent):
-            self._line(event.channel, event.msgid, event.micros, "TOPIC", event.source, event.topic)
+            self._line(event.channel, event.msgid, _when(event), "TOPIC", event.source, event.topic)
         elif isinstance(event, events.RenameEvent):
             old, new = casefold(event.old), casefold(event.new)
             memory = self._channels.pop(old, None)
@@ -291,11 +286,10 @@ class MemoryHistory:
             memory = _bounded_get(self._channels, key, MAX_CHANNELS, _ChannelMemory)
         return memory
 
-    def _line(self, channel: str, msgid: str, micros: int, kind: str, source: str,
+    def _line(self, channel: str, msgid: str, when: datetime, kind: str, source: str,
               text: str) -> None:
-        record: LineRecord = (msgid, micros, kind, source.split("!", 1)[0], source, channel,
-                              text, False)
-        self._channel(casefold(channel)).lines.append(record)
+        self._channel(casefold(channel)).lines.append(
+            HistoryLine(msgid, when, kind, source.split("!", 1)[0], source, channel, text))
 
     def _saw(self, nick: str, seen: Sighting, channel_key: str | None,
              table: dict[str, dict[str, Sightings]] | None = None) -> None:
@@ -323,13 +317,13 @@ class MemoryHistory:
         memory = self._channels.get(casefold(channel))
         if memory is None or limit <= 0:
             return []
-        items = [_as_line(item) for item in memory.lines]
+        items = list(memory.lines)
         first = start(channel)
         if first is not None:
-            items = [item for item in items if item.time >= first]
+            items = [item for item in items if _time(item) >= first]
         if kinds != PLAYBACK_KINDS:
-            items = [item for item in items if item.kind in kinds]
-        return items[-limit:]
+            items = [item for item in items if _kind(item) in kinds]
+        return [_as_line(item) for item in items[-limit:]]
 
     def last_seen(self, nick: str, channel: str | None, before: datetime | None,
                   start: Start = _from_the_start, by_account: bool = False) -> Seen | None:
@@ -370,6 +364,15 @@ class MemoryHistory:
         return max(0, end - bisect.bisect_right(ordered, events.micros_of(since)))
 
 
+def _when(event: Any) -> datetime:
+    return events.as_datetime(event.micros)
+
+
+def _time(item: HistoryLine | events.MessageEvent) -> datetime:
+    """When ``item`` happened: kept events carry µs, the rest already a datetime."""
+    return _when(item) if type(item) is events.MessageEvent else item.time
+
+
 def _places(gone: Sightings) -> dict[str, Sightings]:
     """A gone nick's entry as the places of one that is in use again."""
     places: dict[str, Sightings] = {_ANYWHERE: gone[-1:]}
@@ -377,6 +380,10 @@ def _places(gone: Sightings) -> dict[str, Sightings]:
         if seen[2] is not None:
             places[casefold(seen[2])] = (seen,)
     return places
+
+
+def _kind(item: HistoryLine | events.MessageEvent) -> str:
+    return item.kind if isinstance(item, HistoryLine) else item.command
 
 
 def read_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
@@ -393,10 +400,11 @@ def read_kinds(kinds: Iterable[str] | None) -> frozenset[str]:
     return chosen
 
 
-def _as_line(item: LineRecord) -> HistoryLine:
-    msgid, micros, kind, nick, source, target, text, is_bot = item
-    return HistoryLine(msgid, events.as_datetime(micros), kind, nick, source, target, text,
-                       is_bot)
+def _as_line(item: HistoryLine | events.MessageEvent) -> HistoryLine:
+    if isinstance(item, HistoryLine):
+        return item
+    return HistoryLine(item.msgid, _when(item), item.command, item.nick, item.source,
+                       item.target, item.text, "bot" in item.tags)
 
 
 def _as_seen(item: Sighting) -> Seen:

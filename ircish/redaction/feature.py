@@ -13,13 +13,13 @@ returns it.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Container
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ircish.core import events
 from ircish.core.commands import Command
 from ircish.core.extension import Extension
-from ircish.core.packed import PackedTable
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ircish.protocol import Message
 
 CAP = "draft/message-redaction"
-# Enough for a busy server's last hours; each entry is a few short strings, packed.
+# Enough for a busy server's last hours; each entry is a few short strings.
 _REMEMBERED = 20_000
 # Seconds between sweeps of what can no longer be redacted (see Redaction._maybe_sweep).
 SWEEP_EVERY = 10
@@ -52,28 +52,22 @@ class Sent(NamedTuple):
 
 
 class RecentMessages:
-    """The last ``limit`` messages by msgid, oldest forgotten first.
-
-    Kept packed (``ircish.core.packed``), not as a ``Sent`` and its strings per
-    message: what is remembered of a channel that lives on after a crowd has left
-    would otherwise keep thousands of small objects scattered over the
-    allocator's arenas, and with them megabytes of memory that were free.
-    ``get`` makes the ``Sent`` again.
-    """
+    """The last ``limit`` messages by msgid, oldest forgotten first."""
 
     def __init__(self, limit: int = _REMEMBERED) -> None:
         self.limit = limit
-        self._sent = PackedTable(limit)
+        self._sent: OrderedDict[str, Sent] = OrderedDict()
 
     def add(self, msgid: str, sent: Sent) -> None:
-        self._sent.put(msgid, tuple(sent))
+        self._sent[msgid] = sent
+        if len(self._sent) > self.limit:
+            self._sent.popitem(last=False)
 
     def get(self, msgid: str) -> Sent | None:
-        found = self._sent.get(msgid)
-        return None if found is None else Sent._make(found)
+        return self._sent.get(msgid)
 
     def forget(self, msgid: str) -> None:
-        self._sent.pop(msgid)
+        self._sent.pop(msgid, None)
 
     def __len__(self) -> int:
         return len(self._sent)
@@ -81,27 +75,22 @@ class RecentMessages:
     def sweep(self, channels: Container[str], sessions: Container[str]) -> None:
         """Forget what nobody can redact any more: messages of channels that are
         gone (one made again under the name is a new channel) and private messages
-        whose sender or recipient has left (REDACT needs both connections)."""
-
-        def gone(found: tuple[Any, ...]) -> bool:
-            sent = Sent._make(found)
-            if sent.is_channel:
-                return casefold(sent.target) not in channels
-            return sent.sender_session not in sessions or sent.recipient_session not in sessions
-
-        self._sent.discard_if(gone)
+        whose sender or recipient has left (REDACT needs both connections). A new
+        OrderedDict, since one never shrinks its table when entries go."""
+        kept = OrderedDict(
+            (msgid, sent) for msgid, sent in self._sent.items()
+            if (casefold(sent.target) in channels if sent.is_channel
+                else sent.sender_session in sessions and sent.recipient_session in sessions))
+        if len(kept) < len(self._sent):
+            self._sent = kept
 
     def rename(self, old: str, new: str) -> None:
         """A channel was renamed: its messages may be redacted under the new name."""
         key = casefold(old)
-
-        def renamed(found: tuple[Any, ...]) -> tuple[Any, ...]:
-            sent = Sent._make(found)
-            if sent.is_channel and casefold(sent.target) == key:
-                return tuple(sent._replace(target=new))
-            return found
-
-        self._sent.replace_all(renamed)
+        sent = self._sent
+        for msgid, entry in sent.items():
+            if entry.is_channel and casefold(entry.target) == key:
+                sent[msgid] = entry._replace(target=new)
 
 
 class Redaction:

@@ -40,12 +40,16 @@ async def start(config: Path, port: int) -> subprocess.Popen[str]:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stderr is not None
-    with trio.fail_after(START_TIMEOUT_S):
-        while True:
-            line = await trio.to_thread.run_sync(proc.stderr.readline)
-            assert line, f"server exited early with {proc.poll()}"
-            if f"listening on 127.0.0.1:{port}" in line:
-                return proc
+    try:
+        with trio.fail_after(START_TIMEOUT_S):
+            while True:
+                line = await trio.to_thread.run_sync(proc.stderr.readline)
+                assert line, f"server exited early with {proc.poll()}"
+                if f"listening on 127.0.0.1:{port}" in line:
+                    return proc
+    except BaseException:
+        stop(proc)  # a start that failed left the server running, past the test
+        raise
 
 
 async def talk(port: int, nick: str, lines: list[str], replay: int = 0) -> dict[str, str]:

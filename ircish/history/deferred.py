@@ -6,6 +6,10 @@ command: one connection has at most ``limit`` of them in flight (more are
 refused, not queued); the answer goes through the reply buffer deferred at the
 command, so a label still reaches it; and the connection's later lines wait
 until it is out, so its replies keep the order of its commands.
+
+The answer is cancelled when its client goes (hangs up while its lines wait, or
+the connection is closed): nothing waits on the store for a client who cannot
+receive the answer, and the departed user is not kept alive by it.
 """
 
 from __future__ import annotations
@@ -44,19 +48,22 @@ class DeferredAnswers:
         self._in_flight[id(user)] += 1
         replies = server.defer_replies(user)
         conn = user.sink if isinstance(user.sink, Connection) else None
+        scope = trio.CancelScope()
         if conn is not None:
-            conn.hold()
-        self.nursery.start_soon(self._run, id(user), answer, replies, conn)
+            conn.hold(scope)  # cancels the scope when the client goes
+        self.nursery.start_soon(self._run, id(user), answer, replies, conn, scope)
         return True
 
     async def _run(
         self, key: int, answer: Answer, replies: Replies | None, conn: Connection | None,
+        scope: trio.CancelScope,
     ) -> None:
         try:
-            await answer(replies)
+            with scope:
+                await answer(replies)
         finally:
             if conn is not None:
-                conn.release()
+                conn.release(scope)
             self._in_flight[key] -= 1
             if not self._in_flight[key]:
                 del self._in_flight[key]

@@ -112,7 +112,7 @@ class CommandRouter:
                                f"Internal error in plugin {plugin.name}")
                 return
             if inspect.isawaitable(result):
-                runner.start_awaitable(plugin, what, result)
+                runner.start_awaitable(plugin, what, result, user)
 
         return handle
 

@@ -138,6 +138,9 @@ class HookRunner:
         self._idle = False
         self._slots = trio.Semaphore(MAX_PENDING_TASKS)
         self._nursery: trio.Nursery | None = None
+        # A server command's task by the user it answers: cancelled when that user
+        # goes, so no store read waits for (and keeps alive) someone who has left.
+        self._for_user: dict[User, set[trio.CancelScope]] = {}
         self.dropped = 0
 
     def reconfigure(self, config: Any) -> None:
@@ -199,6 +202,8 @@ class HookRunner:
         """On the message path: queue and return, never wait."""
         if type(event) not in _RECORDED:
             return
+        if type(event) is events.DisconnectEvent and self._for_user:
+            self._drop_departed()
         queue = self._queue
         if len(queue) >= QUEUE_SIZE:
             self.dropped += 1
@@ -328,18 +333,43 @@ class HookRunner:
             close_awaitable(awaitable)
             raise
 
-    def start_awaitable(self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any]
-                        ) -> None:
-        """From synchronous code (a server command): run it in a task, under the timeout."""
+    def start_awaitable(self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any],
+                        user: User | None = None) -> None:
+        """From synchronous code (a server command): run it in a task, under the
+        timeout; cancelled if ``user`` (whom it answers) goes first."""
         if self._nursery is None:
             close_awaitable(awaitable)
             return
-        self._nursery.start_soon(self._acquire_then_guard, plugin, what, awaitable)
+        scope = trio.CancelScope()
+        if user is not None:
+            self._for_user.setdefault(user, set()).add(scope)
+        self._nursery.start_soon(self._acquire_then_guard, plugin, what, awaitable, scope, user)
 
     async def _acquire_then_guard(self, plugin: LoadedPlugin, what: str,
-                                  awaitable: Awaitable[Any]) -> None:
-        await self._slots.acquire()
-        await self.guard(plugin, what, awaitable, self.timeout, True)
+                                  awaitable: Awaitable[Any], scope: trio.CancelScope,
+                                  user: User | None) -> None:
+        try:
+            with scope:
+                try:
+                    await self._slots.acquire()
+                except BaseException:
+                    close_awaitable(awaitable)
+                    raise
+                await self.guard(plugin, what, awaitable, self.timeout, True)
+        finally:
+            if user is not None:
+                scopes = self._for_user.get(user)
+                if scopes is not None:
+                    scopes.discard(scope)
+                    if not scopes:
+                        del self._for_user[user]
+
+    def _drop_departed(self) -> None:
+        """Cancel the server commands of users who are no longer connected."""
+        connections = self.core.connections
+        for user in [u for u in self._for_user if u not in connections]:
+            for scope in self._for_user.pop(user):
+                scope.cancel()
 
     async def guard(
         self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any], timeout: float | None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
@@ -38,7 +38,6 @@ from ircish.core.extension import (
 from ircish.core.lines import LineVariants, fit_trailing
 from ircish.core.nicks import NickClaims
 from ircish.core.offload import Inline, Offload
-from ircish.core.packed import PackedLog
 from ircish.core.replies import LABEL_CAP, Replies, ReplyRouter, server_line
 from ircish.core.state import BOT_MODE, Channel, Sink, User
 from ircish.core.throttle import AttemptThrottle
@@ -120,9 +119,7 @@ class Server:
         self.channels: dict[str, Channel] = {}
         # K-lines and D-lines (ircish.netbans keeps them, the shell refuses at accept).
         self.bans = BanList()
-        # Packed: the last departures' names would otherwise outlive a crowd as
-        # small objects scattered over the allocator's arenas (ircish.core.packed).
-        self.whowas = PackedLog(config.limits.whowas_entries)
+        self.whowas: deque[WhowasEntry] = deque(maxlen=config.limits.whowas_entries)
         # Built from the core's table; extensions add to these in ``install``.
         self.commands: dict[str, Command] = core_commands()
         self.capabilities: dict[str, str] = dict(BASE_CAPABILITIES)
@@ -197,8 +194,8 @@ class Server:
         self.config = config
         self.limits = config.limits
         self.motd_lines = motd_lines
-        if self.whowas.limit != config.limits.whowas_entries:
-            self.whowas = PackedLog(config.limits.whowas_entries, self.whowas)
+        if self.whowas.maxlen != config.limits.whowas_entries:
+            self.whowas = deque(self.whowas, maxlen=config.limits.whowas_entries)
         for name in config.channels.auto_join:
             if casefold(name) not in self.channels:
                 self.get_or_create_channel(name).modes.add("P")

@@ -33,7 +33,6 @@ from ircish.core.chathistory import (
     PLAYBACK_KINDS,
     HistoryRequest,
 )
-from ircish.core.packed import PackedTable
 from ircish.protocol.casemap import casefold
 from ircish.search.request import like_nick
 
@@ -180,12 +179,11 @@ class MemoryHistory:
         ``max_gone``: how many nicks nobody has now are remembered.
         """
         self._exists = exists
+        self._max_gone = max_gone
         self._channels: dict[str, _ChannelMemory] = {}
         self._ticks = 0
         self._seen: dict[str, dict[str, Sightings]] = {}
-        # Nicks nobody has now, oldest first: packed, since they outlive the crowd
-        # that used them (see ``ircish.core.packed``).
-        self._gone = PackedTable(max_gone)
+        self._gone: dict[str, Sightings] = {}
         # The same by casefolded account, from the events that name one (connecting,
         # joining, speaking): a logged-in user is known on any nick.
         self._accounts: dict[str, dict[str, Sightings]] = {}
@@ -194,7 +192,7 @@ class MemoryHistory:
         """Channels, nicks and sightings kept: what bounds this memory."""
         return (len(self._channels), len(self._seen) + len(self._gone),
                 sum(len(s) for places in self._seen.values() for s in places.values())
-                + sum(len(s) for _, s in self._gone.items()))
+                + sum(len(s) for s in self._gone.values()))
 
     # ---- recording (called by the dispatcher, off the message path) --------------
 
@@ -265,7 +263,9 @@ class MemoryHistory:
         self._tick()
         entry = _gone_entry(places, self._exists)
         if entry:
-            self._gone.put(key, entry)  # past max_gone, the oldest goes
+            self._gone[key] = entry
+            if len(self._gone) > self._max_gone:
+                del self._gone[next(iter(self._gone))]
 
     def _tick(self) -> None:
         """Called per channel made and per nick let go, to look for ended channels.
@@ -297,7 +297,7 @@ class MemoryHistory:
         key = casefold(nick)
         if table is None:
             table = self._seen
-            gone = self._gone.pop(key)
+            gone = self._gone.pop(key, None)
             if gone is not None and key not in table:
                 # Someone has the nick again: its old sightings come back.
                 table[key] = _places(gone)

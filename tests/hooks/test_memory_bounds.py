@@ -17,7 +17,6 @@ from ircish.hooks.history import (
     MemoryHistory,
 )
 from ircish.protocol.casemap import casefold
-from tests.core.test_packed import reachable
 from tests.hooks.conftest import wait_until
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -209,23 +208,3 @@ async def test_with_a_store_few_nicks_that_left_are_kept(
             memory.record(events.WelcomeEvent(i, f"g{i}!u@h", f"g{i}", None, False))
             memory.record(events.DisconnectEvent(i, f"g{i}!u@h", f"g{i}", "bye"))
         assert memory.size()[1] == MAX_GONE_WITH_STORE
-
-
-def test_what_outlives_a_crowd_keeps_no_object_per_line_or_nick() -> None:
-    # The last lines of a channel that lives on and the sightings of nicks that
-    # left, kept as events and tuples, were thousands of small objects made during
-    # the crowd, each able to keep a 1 MiB arena of the allocator resident after it
-    # left (RESULTS.md section 14). Packed, they are a few buffers.
-    v = Visits()
-    for i in range(100):
-        v.visit(i)
-    few = reachable(v.memory)
-    for i in range(100, 1000):
-        v.visit(i)
-    channels, nicks, _ = v.memory.size()
-    assert (channels, nicks) == (1, 2000)
-    assert reachable(v.memory) <= few + 10
-    # What is kept still answers.
-    assert [line.text for line in v.memory.latest("#stays", 2)] == ["as m999", "bye"]
-    assert v.memory.latest("#stays", 1)[0].kind == "QUIT"
-    assert v.memory.last_seen("n500", "#stays", None).text == "stays 500 4"

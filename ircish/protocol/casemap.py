@@ -4,13 +4,17 @@ We advertise CASEMAPPING=rfc1459: ASCII letters plus []\\~ fold to {}|^, because
 that is what most servers and clients assume when they compare names.
 """
 
-_RFC1459 = str.maketrans(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZ[]\\~",
-    "abcdefghijklmnopqrstuvwxyz{}|^",
-)
+_FROM, _TO = "ABCDEFGHIJKLMNOPQRSTUVWXYZ[]\\~", "abcdefghijklmnopqrstuvwxyz{}|^"
+_RFC1459 = str.maketrans(_FROM, _TO)
+# The same table for bytes: nearly every name is ASCII, and bytes.translate is a
+# table lookup per byte where str.translate looks each character up in a dict
+# (a channel name folded 0.32 -> 0.13 us; the message path folds several a line).
+_RFC1459_BYTES = bytes.maketrans(_FROM.encode(), _TO.encode())
 
 CASEMAPPING = "rfc1459"
 
 
 def casefold(name: str) -> str:
+    if name.isascii():
+        return name.encode().translate(_RFC1459_BYTES).decode()
     return name.translate(_RFC1459)

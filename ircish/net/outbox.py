@@ -92,5 +92,8 @@ class Outbox:
                 except Exception:
                     log.exception("flushing to %s failed", conn.user.source)
                     conn.abort("Write error")
-            # Let readers run between big flushes rather than starve them.
-            await trio.lowlevel.checkpoint()
+            if self._dirty:
+                # Let readers run between big flushes rather than starve them. With
+                # nothing new (the usual case) the park above is that yield: a
+                # checkpoint first cost a second trip through the scheduler a flush.
+                await trio.lowlevel.checkpoint()

@@ -127,6 +127,43 @@ async def test_one_clients_burst_lets_others_in_between_its_lines(tmp_path: Path
         await other.aclose()
 
 
+async def test_a_client_whose_next_line_is_always_there_lets_others_in(
+    tmp_path: Path,
+) -> None:
+    # Each of the talker's lines is one read (the next is sent while the last is
+    # handled), so the data is already there at every receive: the reader's turn
+    # must span its reads, not start again at each.
+    lines = 50
+    order: list[str] = []
+    async with start_server(tmp_path, {"limits": {"flood_burst": 1000}}) as srv:
+        other_sock = socket.create_connection(("127.0.0.1", srv.port))
+        other = RawClient(trio.SocketStream(trio.socket.from_stdlib_socket(other_sock)))
+        await other.register("other")
+        talker_sock = socket.create_connection(("127.0.0.1", srv.port))
+        talker = RawClient(trio.SocketStream(trio.socket.from_stdlib_socket(talker_sock)))
+        await talker.register("talker")
+
+        def tick(server: Server, user: User, msg: Message) -> None:
+            order.append(user.nick)
+            if user.nick != "talker":
+                return
+            if len(order) == 1:
+                other_sock.send(b"TICK now\r\n")
+            if len(order) < lines + 1:
+                talker_sock.send(f"TICK {len(order)}\r\n".encode())
+            time.sleep(2 * TURN_BUDGET_S)
+
+        srv.core.commands["TICK"] = Command("TICK", tick, min_params=1)
+        await talker.send("TICK 0")
+        with trio.fail_after(5):
+            while len(order) < lines + 1:
+                await trio.sleep(0.01)
+        assert order.count("other") == 1
+        assert order.index("other") < lines // 2, order
+        await talker.aclose()
+        await other.aclose()
+
+
 async def test_a_clients_lines_wait_for_its_password_check(
     tmp_path: Path, verifier: BlockingVerifier
 ) -> None:

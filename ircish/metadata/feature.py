@@ -406,6 +406,8 @@ class Metadata:
                 server.numeric(user, RPL_WHOISKEYVALUE, target.nick, key, "*", value)
 
     def on_event(self, event: events.Event) -> None:
+        if type(event) is events.MessageEvent:
+            return  # the most frequent event, and none of the kinds below
         if isinstance(event, events.WelcomeEvent):
             self._came_online(event.nick)
         elif isinstance(event, events.RenameEvent):

@@ -83,7 +83,9 @@ class Replica:
             self._recent_order.append(msgid)
             if len(self._recent_order) > RECENT_MSGIDS:
                 self._recent.discard(self._recent_order.popleft())
-        handler = getattr(self, "_" + op.get("t", ""), None)
+        kind = op.get("t", "")
+        # The channel line is nearly every operation: no name built and looked up.
+        handler = self._msg if kind == "msg" else getattr(self, "_" + kind, None)
         if handler is None:
             log.warning("network: unknown operation %r from %s ignored", op.get("t"), origin)
             return
@@ -400,7 +402,8 @@ class Replica:
     def _msg(self, origin: str, op: Op) -> None:
         server = self.server
         command = op["command"]
-        tags = dict(op.get("tags") or {})
+        tags = op.get("tags")
+        tags = dict(tags) if tags else {}
         bot = tags.pop("bot", None) is not None
         tags_only = command == "TAGMSG"
         text = op.get("text", "")

@@ -133,6 +133,8 @@ class ReadMarkers:
     # ---- events and the JOIN burst ----------------------------------------------------
 
     def on_event(self, event: events.Event) -> None:
+        if type(event) is events.MessageEvent:
+            return  # the most frequent event, and none of the kinds below
         if type(event) is events.RenameEvent:
             old, new = casefold(event.old), casefold(event.new)
             every = {id(m): m for m in self._accounts.values()}

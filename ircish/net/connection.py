@@ -468,11 +468,12 @@ class Connection:
             self.ping_sent = None
             lines = framer.feed(data)
             for index, raw in enumerate(lines):
-                if trio.current_time() - turn_start > TURN_BUDGET_S:
+                now = trio.current_time()  # one clock reading a line: turn and fakelag
+                if now - turn_start > TURN_BUDGET_S:
                     # One client's burst must not hold the loop: past its budget,
                     # others get a turn, as they would between its packets.
                     await trio.lowlevel.checkpoint()
-                    turn_start = trio.current_time()
+                    now = turn_start = trio.current_time()
                 if self.closing:
                     return
                 if raw is TOO_LONG:
@@ -480,7 +481,7 @@ class Connection:
                     continue
                 exempt = user.bot or (user.oper and limits.flood_exempt_opers)
                 if not exempt:
-                    delay = gate.delay(trio.current_time())
+                    delay = gate.delay(now)
                     if delay > 0:
                         if len(lines) - index > limits.flood_excess:
                             self.quit_reason = "Excess Flood"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
@@ -22,6 +23,8 @@ from ircish.hooks.history import PluginHistory
 from ircish.hooks.threads import loop_property, on_loop
 
 if TYPE_CHECKING:
+    import trio
+
     from ircish.hooks.runner import HookRunner
 
 
@@ -208,6 +211,13 @@ class PluginAPI:
     @on_loop
     def channels(self) -> Iterator[ChannelView]:
         return iter([ChannelView(c) for c in self._runner.core.channels.values()])
+
+    def for_nick(self, nick: str) -> AbstractContextManager[trio.CancelScope]:
+        """``with api.for_nick(nick): ...`` in an async hook: the work inside (store
+        reads, a greeting) is cancelled when ``nick`` quits or changes nick, and
+        skipped when nobody holds the nick by the time the hook runs. Leaving the
+        block early this way is no failure of the plugin."""
+        return self._runner.nick_scope(nick)
 
     # ---- background work --------------------------------------------------------------
 

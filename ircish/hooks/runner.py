@@ -27,7 +27,8 @@ import inspect
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -141,6 +142,10 @@ class HookRunner:
         # A server command's task by the user it answers: cancelled when that user
         # goes, so no store read waits for (and keeps alive) someone who has left.
         self._for_user: dict[User, set[trio.CancelScope]] = {}
+        # Work a plugin does for whoever holds a nick (``api.for_nick``), by casefolded
+        # nick: cancelled when that nick is given up (a quit, a rename), so a greeting
+        # nobody will read does not keep a store read waiting under churn.
+        self._for_nick: dict[str, set[trio.CancelScope]] = {}
         self.dropped = 0
 
     def reconfigure(self, config: Any) -> None:
@@ -204,6 +209,11 @@ class HookRunner:
             return
         if type(event) is events.DisconnectEvent and self._for_user:
             self._drop_departed()
+        if self._for_nick:
+            if type(event) is events.DisconnectEvent:
+                self._nick_given_up(event.nick)
+            elif type(event) is events.NickEvent and casefold(event.old) != casefold(event.new):
+                self._nick_given_up(event.old)
         queue = self._queue
         if len(queue) >= QUEUE_SIZE:
             self.dropped += 1
@@ -370,6 +380,31 @@ class HookRunner:
         for user in [u for u in self._for_user if u not in connections]:
             for scope in self._for_user.pop(user):
                 scope.cancel()
+
+    @contextmanager
+    def nick_scope(self, nick: str) -> Iterator[trio.CancelScope]:
+        """A cancel scope around work for the holder of ``nick``: cancelled when the
+        nick is given up, at once when nobody holds it now (gone before the hook ran)."""
+        scope = trio.CancelScope()
+        key = casefold(nick)
+        if self.core.find_user(nick) is None:
+            scope.cancel()
+            with scope:
+                yield scope
+            return
+        scopes = self._for_nick.setdefault(key, set())
+        scopes.add(scope)
+        try:
+            with scope:
+                yield scope
+        finally:
+            scopes.discard(scope)
+            if not scopes and self._for_nick.get(key) is scopes:
+                del self._for_nick[key]
+
+    def _nick_given_up(self, nick: str) -> None:
+        for scope in self._for_nick.pop(casefold(nick), ()):
+            scope.cancel()
 
     async def guard(
         self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any], timeout: float | None,

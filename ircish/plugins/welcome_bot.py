@@ -100,6 +100,12 @@ async def last_visit(api: PluginAPI, nick: str, account: str | None, before: dat
 @hookimpl
 async def on_welcome(api: PluginAPI, nick: str, account: str | None, first_client: bool,
                      time: datetime) -> None:
+    with api.for_nick(nick):  # a greeting for someone gone is read by nobody
+        await _welcome(api, nick, account, first_client, time)
+
+
+async def _welcome(api: PluginAPI, nick: str, account: str | None, first_client: bool,
+                   time: datetime) -> None:
     conf = settings(api)
     template, count = conf["greeting"], 0
     try:
@@ -127,6 +133,12 @@ async def on_join(api: PluginAPI, nick: str, account: str | None, channel: str, 
     conf = settings(api)
     if from_bot or channel.lower() not in {c.lower() for c in conf["channels"]}:
         return
+    with api.for_nick(nick):
+        await _greet_join(api, conf, nick, account, channel, time)
+
+
+async def _greet_join(api: PluginAPI, conf: dict[str, Any], nick: str, account: str | None,
+                      channel: str, time: datetime) -> None:
     template, count = conf["join_greeting"], 0
     if conf["join_welcome_back"]:
         try:

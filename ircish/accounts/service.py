@@ -87,9 +87,10 @@ class AccountService:
         # where no event names the connection (metadata reads the account's keys).
         self.login_listeners: list[Callable[[User], None]] = []
         self.logout_listeners: list[Callable[[User], None]] = []
-        # Users who took a nick that was no account when they took it; the next
-        # look-up of new names checks them again.
-        self._unchecked: set[User] = set()
+        # Nicks (casefolded) taken when they were no account; the next look-up of new
+        # names checks whoever holds them then. Nicks, not Users: while that look-up
+        # waits on a busy store, a crowd's departed clients must not be kept alive.
+        self._unchecked: set[str] = set()
         self._refreshing = False
         self._last_refresh = -NAMES_REFRESH_INTERVAL
         # The newest registration time among the names known (µs).
@@ -317,7 +318,7 @@ class AccountService:
         if user.key not in self.names:
             # Not known on the loop, but the operators' CLI writes to the database
             # behind the server's back: the store is asked for names new since.
-            self._unchecked.add(user)
+            self._unchecked.add(user.key)
             self._refresh_names_soon()
             return
         from ircish.accounts.nickserv import NICKSERV, notice_from_nickserv
@@ -355,8 +356,9 @@ class AccountService:
             for name, registered in found:
                 self.names.add(casefold(name))
                 self._names_since = max(self._names_since, registered)
-            for user in waiting:
-                if user in self.core.connections and user.key in self.names:
+            for key in waiting:
+                user = self.core.find_user(key) if key in self.names else None
+                if user is not None and user in self.core.connections:
                     self.check_nick(user)
         finally:
             self._refreshing = False

@@ -25,7 +25,7 @@ missing then is lost, not late.
 ``--commits PER,BATCHES`` measures the network worker's commit alone, without
 nodes: BATCHES frames of PER channel messages (operations and their history
 events, pickled as the server ships them) each unpickled and committed as
-``Worker._append`` does (``db.append`` with the history rows), on a new migrated
+the worker does (``ircish.network.worker.commit``), on a new migrated
 database; it prints this process's and its backend's CPU µs per message. Both
 are robust to other load in a way the delivery latencies are not, and the
 batch size is fixed (in the full benchmark the commit count varies with load,
@@ -269,7 +269,7 @@ def commits_only(url: str, per: int, batches: int) -> int:
 
     from ircish.core.events import MessageEvent
     from ircish.history import codec
-    from ircish.network import db, history
+    from ircish.network import db, worker
     from ircish.store import migrate
     from ircish.store.database import open_engine
 
@@ -298,16 +298,15 @@ def commits_only(url: str, per: int, batches: int) -> int:
         engine = open_engine(f"{base}/{name}")
         migrate.upgrade(engine)
         engine.dispose()
-        conn = db.connect(f"{base}/{name}")
+        conn = db.connect(f"{base}/{name}", autocommit=True)  # as the worker's writer
         epoch, _ = db.join(conn, "n1", 600)
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
         assert row is not None
         backend = int(row[0])
-        conn.commit()
 
         def commit(frame: bytes) -> None:
             _, ops, encoded = pickle.loads(frame)
-            db.append(conn, "n1", epoch, ops, history.Careful(encoded, "n1").whole)
+            worker.commit(conn, "n1", epoch, ops, encoded)
 
         commit(frames[0])
         client0, backend0 = time.process_time(), procstat.cpu_seconds(backend) or 0.0

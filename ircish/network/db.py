@@ -19,6 +19,14 @@ Three rules hold the network together:
   origin's sequence needs no query; a reader that sees a gap (a lost
   notification, an operation too big for a payload) reads the table, which
   stays the truth, so a missed notification costs latency, never a line.
+
+A batch of messages only (no operation with an effect on the tables, history
+rows and conversations only: nearly all the traffic) is committed by one
+statement on the writer's autocommit connection (``_append_one``): the fence,
+the event rows, the history rows and the notifications are that statement's
+parts, and each part reads the fence's row, so a fenced node writes nothing.
+One round trip instead of six or more, and each table's rows by one insert from
+one JSON parameter instead of an execution per row (RESULTS.md section 20).
 """
 
 from __future__ import annotations
@@ -44,8 +52,6 @@ NOW = "(extract(epoch from clock_timestamp()) * 1000000)::bigint"
 REAPER_LOCK = 0x6972636E6574
 # PostgreSQL's limit for a payload is 8000 bytes; the JSON is ASCII (ensure_ascii).
 NOTIFY_BYTES = 7900
-# From this many rows a batch's rows go in by COPY (``_append``, ``history.store``).
-COPY_FROM = 100
 Op = dict[str, Any]
 # An operation as its payload's JSON. One encoder for all: ``json.dumps`` with any
 # argument but the defaults builds a new JSONEncoder per call, a fifth of the
@@ -59,6 +65,16 @@ REFUSED: tuple[type[Exception], ...] = (psycopg.DataError, psycopg.IntegrityErro
                                         UnicodeEncodeError)
 # The operations that change no table (the bulk of the traffic): no savepoint.
 NO_EFFECT = frozenset({"msg", "invite", "kill", "down"})
+
+
+# A batch's event rows by one statement whatever its size: the payloads as one JSON
+# array, each element's text stored as it was written (``json`` keeps the text; it is
+# never re-encoded), seq ``base + its position``. Per row, an INSERT executed per
+# event cost its executor's start-up each time.
+INSERT_EVENTS = (
+    "INSERT INTO network_events (origin, seq, epoch, payload, committed)"
+    f" SELECT %s, %s + u.o, %s, u.p::text, {NOW}"
+    " FROM json_array_elements(%s::json) WITH ORDINALITY AS u(p, o)")
 
 
 class Fenced(Exception):
@@ -178,21 +194,114 @@ def _quits_for(cur: psycopg.Cursor[Any], node: str, reason: str) -> list[Op]:
 
 def append(conn: psycopg.Connection[Any], node: str, epoch: int, ops: list[Op],
            also: Callable[[psycopg.Cursor[Any]], object] | None = None,
-           careful: bool = False) -> int:
+           careful: bool = False, inline: Inline | None = None) -> int:
     """Commit ``ops`` as the next seqs of this node, with their effect on the tables
     and one NOTIFY, and whatever ``also`` writes (the batch's history rows) in the
     same transaction, fenced as they are; the last seq.
+
+    ``inline``: what ``also`` writes, as JSON (``Inline``), when that is rows only. A
+    batch of operations without effects is then one statement (``_append_one``) and
+    ``also`` is not called.
 
     ``careful``: for a batch that was ``REFUSED`` whole. Each operation's effect goes
     under a savepoint of its own; one the database refuses is logged and its seq
     holds a ``skipped`` operation instead (``{"t": "skipped", "was": kind}``), so the
     sequence stays gap-free and every node sees the same thing: the tables and the
     event rows agree. (``also`` must then be careful with its rows itself.)"""
+    if (inline is not None and ops and not careful
+            and not any(op["t"] not in NO_EFFECT for op in ops)):
+        if conn.autocommit:
+            return _append_one(conn, node, epoch, ops, inline)
+        with conn.transaction():
+            return _append_one(conn, node, epoch, ops, inline)
     with conn.transaction(), conn.cursor() as cur:
         last = _append(cur, node, epoch, ops, careful) if ops else _fence(cur, node, epoch)
         if also is not None:
             also(cur)
         return last
+
+
+@dataclass(frozen=True, slots=True)
+class Inline:
+    """A batch's history rows and private conversations as JSON arrays of objects, one
+    per row, keyed by column (a column left out is NULL); ``history`` in the order
+    the rows are to be stored (``ircish.network.history.inline``)."""
+
+    history: str = "[]"
+    conversations: str = "[]"
+
+
+def _columns(names: tuple[str, ...], bigint: tuple[str, ...]) -> str:
+    return ", ".join(f"{c} {'bigint' if c in bigint else 'text'}" for c in names)
+
+
+# ``ircish.store.schema.history`` without ``id`` (``ircish.network.history`` checks
+# that its rows have these keys).
+HISTORY_COLUMNS = ("target_key", "msgid", "time", "kind", "source", "account", "target",
+                   "param", "text", "tags", "sender_key", "recipient_key",
+                   "recipient_account", "sender_session", "recipient_session")
+_HISTORY_NAMES = ", ".join(HISTORY_COLUMNS)
+# The rows from one JSON parameter, in its order (CHATHISTORY orders equal times by
+# id); a row already stored (a batch written again after its COMMIT's answer was
+# lost) is skipped, as a duplicate within the batch is.
+HISTORY_FROM_JSON = (
+    f" ROWS FROM (json_to_recordset(%s::json) AS ({_columns(HISTORY_COLUMNS, ('time',))}))"
+    f" WITH ORDINALITY AS r({_HISTORY_NAMES}, n)")
+INSERT_HISTORY = (f"INSERT INTO history ({_HISTORY_NAMES}) SELECT {_HISTORY_NAMES} FROM"
+                  f"{HISTORY_FROM_JSON} ORDER BY r.n ON CONFLICT (target_key, msgid) DO NOTHING")
+CONVERSATION_COLUMNS = ("key", "a_key", "b_key", "a_name", "b_name", "last_time")
+# Several nodes may write one conversation: the row is upserted, never read first.
+CONVERSATIONS_FROM_JSON = (
+    f" json_to_recordset(%s::json) AS c({_columns(CONVERSATION_COLUMNS, ('last_time',))})")
+_UPSERT_SET = (" ON CONFLICT (key) DO UPDATE SET a_name = EXCLUDED.a_name,"
+               " b_name = EXCLUDED.b_name,"
+               " last_time = GREATEST(conversations.last_time, EXCLUDED.last_time)")
+UPSERT_CONVERSATIONS = (f"INSERT INTO conversations ({', '.join(CONVERSATION_COLUMNS)})"
+                        f" SELECT {', '.join(CONVERSATION_COLUMNS)} FROM"
+                        f"{CONVERSATIONS_FROM_JSON}{_UPSERT_SET}")
+
+# The whole commit of a batch of messages. ``f`` is the fence (``_fence``'s UPDATE);
+# every other part reads it, so when it finds no live row of this epoch nothing is
+# written and no row comes back. ``notes`` are ``_split``'s parts: the event rows come
+# from their JSON arrays (each payload in exactly one part) and the notifications are
+# made of them, in their order (a volatile target is evaluated after the sort).
+_ONE = (
+    "WITH f AS (UPDATE network_nodes SET last_seq = last_seq + %(n)s"
+    f"   WHERE node_id = %(node)s AND epoch = %(epoch)s AND alive = 1 AND lease_until > {NOW}"
+    "   RETURNING last_seq - %(n)s AS base),"
+    " notes AS MATERIALIZED (SELECT * FROM unnest(%(offsets)s::int[], %(carried)s::bool[],"
+    "   %(bodies)b::text[]) WITH ORDINALITY AS x(off, carried, body, k)),"
+    " e AS (INSERT INTO network_events (origin, seq, epoch, payload, committed)"
+    f"   SELECT %(node)s, f.base + notes.off + u.o, %(epoch)s, u.p::text, {NOW}"
+    "   FROM f, notes, json_array_elements(notes.body::json) WITH ORDINALITY AS u(p, o)),"
+    f" h AS (INSERT INTO history ({_HISTORY_NAMES}) SELECT {_HISTORY_NAMES}"
+    f"   FROM f,{HISTORY_FROM_JSON.replace('%s', '%(history)s')} ORDER BY r.n"
+    "   ON CONFLICT (target_key, msgid) DO NOTHING),"
+    f" c AS (INSERT INTO conversations ({', '.join(CONVERSATION_COLUMNS)})"
+    f"   SELECT {', '.join(CONVERSATION_COLUMNS)}"
+    f"   FROM f,{CONVERSATIONS_FROM_JSON.replace('%s', '%(conversations)s')}{_UPSERT_SET})"
+    " SELECT f.base + %(n)s, pg_notify(%(channel)s, %(head)s || (f.base + 1 + notes.off)"
+    "   || CASE WHEN notes.carried THEN ',\"ops\":' || notes.body || '}' ELSE '}' END)"
+    " FROM f, notes ORDER BY notes.k")
+
+
+def _append_one(conn: psycopg.Connection[Any], node: str, epoch: int, ops: list[Op],
+                inline: Inline) -> int:
+    """``append`` of operations without effects, by one statement (``_ONE``)."""
+    head = _head(node)
+    parts = _split([dumps(op) for op in ops], head)
+    with conn.cursor() as cur:
+        cur.execute(_ONE, {
+            "n": len(ops), "node": node, "epoch": epoch,
+            "offsets": [off for off, _, _ in parts],
+            "carried": [carried for _, carried, _ in parts],
+            "bodies": ["[" + ",".join(texts) + "]" for _, _, texts in parts],
+            "history": inline.history, "conversations": inline.conversations,
+            "channel": CHANNEL, "head": head})
+        row = cur.fetchone()
+    if row is None:
+        raise Fenced(f"node {node} epoch {epoch} is no longer live (lease ran out or reaped)")
+    return int(row[0])
 
 
 def _append(cur: psycopg.Cursor[Any], node: str, epoch: int, ops: list[Op],
@@ -206,21 +315,7 @@ def _append(cur: psycopg.Cursor[Any], node: str, epoch: int, ops: list[Op],
         for op in ops:
             if op["t"] not in NO_EFFECT:  # a message, most of them: no table to touch
                 _apply(cur, op)
-    if len(payloads) < COPY_FROM:
-        cur.executemany(
-            f"INSERT INTO network_events (origin, seq, epoch, payload, committed)"
-            f" VALUES (%s, %s, %s, %s, {NOW})",
-            [(node, first + i, epoch, text) for i, text in enumerate(payloads)])
-    else:
-        # COPY: a third cheaper for a big batch's rows (no conflict is possible, the
-        # seqs are new under the row's lock), but a round trip more for a small one.
-        cur.execute(f"SELECT {NOW}")
-        row = cur.fetchone()
-        assert row is not None
-        with cur.copy("COPY network_events (origin, seq, epoch, payload, committed)"
-                      " FROM STDIN") as copy:
-            for i, text in enumerate(payloads):
-                copy.write_row((node, first + i, epoch, text, row[0]))
+    cur.execute(INSERT_EVENTS, (node, first - 1, epoch, "[" + ",".join(payloads) + "]"))
     _notify(cur, node, first, payloads)
     return last
 
@@ -256,28 +351,45 @@ def reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0][:200] if text else ''}"
 
 
+def _head(node: str) -> str:
+    return '{"o":' + json.dumps(node) + ',"f":'
+
+
+def _split(payloads: list[str], head: str) -> list[tuple[int, bool, list[str]]]:
+    """The payloads (JSON texts) in the parts of a batch's notifications: (offset of
+    the first, carried, texts). A carried part fits one notification of at most
+    ``NOTIFY_BYTES`` with its head; from the first operation too big for one, the
+    rest is one part that is not carried (its notification is the head alone)."""
+    room = NOTIFY_BYTES - 32 - len(head)  # the head, its seq and the brackets
+    parts: list[tuple[int, bool, list[str]]] = []
+    part: list[str] = []
+    size = 0
+    start = 0
+    for i, text in enumerate(payloads):
+        if part and size + len(text) > room:
+            parts.append((start, True, part))
+            start, part, size = i, [], 0
+        if len(text) > room:
+            parts.append((start, False, payloads[start:]))
+            return parts
+        part.append(text)
+        size += len(text) + 1
+    if part:
+        parts.append((start, True, part))
+    return parts
+
+
 def _notify(cur: psycopg.Cursor[Any], node: str, first: int, payloads: list[str]) -> None:
     """The batch's operations (JSON texts, seqs from ``first``) in notifications of at
     most ``NOTIFY_BYTES``: ``{"o": origin, "f": first seq, "ops": [...]}``. One too big
     for a payload ends them with ``{"o", "f"}`` alone: readers read the rest."""
-    head = '{"o":' + json.dumps(node) + ',"f":'
-    notes: list[str] = []
-    part: list[str] = []
-    size = 0
-    start = first
-    for i, text in enumerate(payloads):
-        if part and size + len(text) + len(head) + 32 > NOTIFY_BYTES:
-            notes.append(f'{head}{start},"ops":[{",".join(part)}]}}')
-            start, part, size = first + i, [], 0
-        if len(text) + len(head) + 32 > NOTIFY_BYTES:
-            notes.append(f"{head}{start}}}")
-            part = []
-            break
-        part.append(text)
-        size += len(text) + 1
-    if part:
-        notes.append(f'{head}{start},"ops":[{",".join(part)}]}}')
-    cur.executemany("SELECT pg_notify(%s, %s)", [(CHANNEL, note) for note in notes])
+    head = _head(node)
+    notes = [f'{head}{first + off},"ops":[{",".join(texts)}]}}' if carried
+             else f"{head}{first + off}}}" for off, carried, texts in _split(payloads, head)]
+    if len(notes) == 1:
+        cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, notes[0]))
+    else:
+        cur.executemany("SELECT pg_notify(%s, %s)", [(CHANNEL, note) for note in notes])
 
 
 def from_notifications(payloads: list[str], node: str, positions: dict[str, int]

@@ -17,47 +17,55 @@ too, in the same order as the lines (``channel_rows``).
 from __future__ import annotations
 
 import logging
-from operator import itemgetter
 from typing import Any
 
 import psycopg
 
 from ircish.history import codec
 from ircish.network import channel_rows
-from ircish.network.db import COPY_FROM, REFUSED, reason
-from ircish.store.rows import Batch, to_batch
+from ircish.network.db import (
+    HISTORY_COLUMNS,
+    INSERT_HISTORY,
+    REFUSED,
+    UPSERT_CONVERSATIONS,
+    Inline,
+    dumps,
+    reason,
+)
+from ircish.store.rows import Batch, Row, to_batch
 
 log = logging.getLogger("ircish.network.worker")
 
 # ``ircish.store.schema.history`` without ``id``, in ``rows._row``'s order (a test keeps
-# the two the same); written out here so the worker never imports SQLAlchemy.
-COLUMNS = ("target_key", "msgid", "time", "kind", "source", "account", "target", "param",
-           "text", "tags", "sender_key", "recipient_key", "recipient_account",
-           "sender_session", "recipient_session")
-_NAMES = ", ".join(COLUMNS)
-# A row's values in COLUMNS' order: half the cost of a comprehension per row.
-_values = itemgetter(*COLUMNS)
-# The rows are COPYed into a temporary table of this connection, then inserted from
-# it in their order (CHATHISTORY orders equal times by id): COPY cannot skip the
-# rows already stored, and a batch written again (its COMMIT's answer was lost) must.
-TEMP = ("CREATE TEMP TABLE IF NOT EXISTS history_in (n bigint, " + ", ".join(
-    f"{c} {'bigint' if c == 'time' else 'text'}" for c in COLUMNS) + ") ON COMMIT DELETE ROWS")
-COPY = f"COPY history_in (n, {_NAMES}) FROM STDIN"
-INSERT_ROWS = (f"INSERT INTO history ({_NAMES}) VALUES ({', '.join('%s' for _ in COLUMNS)})"
-               " ON CONFLICT (target_key, msgid) DO NOTHING")
-INSERT = (f"INSERT INTO history ({_NAMES}) SELECT {_NAMES} FROM history_in ORDER BY n"
-          " ON CONFLICT (target_key, msgid) DO NOTHING")
-# Several nodes may write one conversation: the row is upserted, never read first.
-UPSERT_CONVERSATION = (
-    "INSERT INTO conversations (key, a_key, b_key, a_name, b_name, last_time)"
-    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET"
-    " a_name = EXCLUDED.a_name, b_name = EXCLUDED.b_name,"
-    " last_time = GREATEST(conversations.last_time, EXCLUDED.last_time)")
+# the two the same); written out in ``db`` so the worker never imports SQLAlchemy.
+COLUMNS = HISTORY_COLUMNS
 DELETE = "DELETE FROM history WHERE target_key = %s AND msgid = %s"
 
 
 def batch_of(encoded: codec.Encoded) -> Batch:
     return to_batch(codec.decode(encoded))
+
+
+def _json(rows: list[Row]) -> str:
+    # A column left out is NULL (``json_to_recordset``): a channel line's row has
+    # nine values of fifteen, and the JSON the database parses is that much shorter.
+    return dumps([{k: v for k, v in row.items() if v is not None} for row in rows])
+
+
+def _conversations(batch: Batch) -> str:
+    return dumps([{"key": c.key, "a_key": c.a_key, "b_key": c.b_key, "a_name": c.a_name,
+                   "b_name": c.b_name, "last_time": c.last_time}
+                  for c in batch.conversations.values()])
+
+
+def inline(batch: Batch) -> Inline | None:
+    """The batch for ``db.append``'s one statement, when it is rows and conversations
+    only (nearly every batch); None when it renames, stores a channel's state or
+    deletes a line (their statements run in order, ``store``)."""
+    if batch.renames or batch.channel_states or batch.redactions:
+        return None
+    return Inline(_json(batch.history) if batch.history else "[]",
+                  _conversations(batch) if batch.conversations else "[]")
 
 
 def store(cur: psycopg.Cursor[Any], batch: Batch) -> int:
@@ -66,19 +74,12 @@ def store(cur: psycopg.Cursor[Any], batch: Batch) -> int:
     # already), the channels' states after the lines.
     for rename in batch.renames:
         channel_rows.rename(cur, rename)
-    if 0 < len(batch.history) < COPY_FROM:
-        cur.executemany(INSERT_ROWS, [_values(row) for row in batch.history])
-    elif batch.history:
-        # Every time: a transaction rolled back takes the table's creation with it.
-        cur.execute(TEMP)
-        with cur.copy(COPY) as copy:
-            for n, row in enumerate(batch.history):
-                copy.write_row((n, *_values(row)))
-        cur.execute(INSERT)
+    if batch.history:
+        # One statement whatever the count (an INSERT executed per row started its
+        # executor, with the generated search_vector, every time).
+        cur.execute(INSERT_HISTORY, (_json(batch.history),))
     if batch.conversations:
-        cur.executemany(UPSERT_CONVERSATION, [
-            (c.key, c.a_key, c.b_key, c.a_name, c.b_name, c.last_time)
-            for c in batch.conversations.values()])
+        cur.execute(UPSERT_CONVERSATIONS, (_conversations(batch),))
     for key, state in batch.channel_states.items():
         channel_rows.store_state(cur, key, state)
     if batch.redactions:
@@ -87,17 +88,27 @@ def store(cur: psycopg.Cursor[Any], batch: Batch) -> int:
 
 
 class Careful:
-    """A batch's history rows for ``db.append``: ``whole`` at first; once the database
-    has refused the batch, ``each`` (with ``append(careful=True)``) writes them event by
-    event, each under a savepoint, as the history writer's ``_write_one_by_one`` does:
-    an event whose rows are refused is logged and dropped, the others are stored."""
+    """A batch's history rows for ``db.append``: ``whole`` at first (or ``inline``, the
+    same rows as JSON for the one-statement commit); once the database has refused
+    the batch, ``each`` (with ``append(careful=True)``) writes them event by event,
+    each under a savepoint, as the history writer's ``_write_one_by_one`` does: an
+    event whose rows are refused is logged and dropped, the others are stored."""
 
     def __init__(self, encoded: codec.Encoded, node: str = "") -> None:
         self.encoded = encoded
         self.node = node
+        self._batch: Batch | None = None
+
+    def batch(self) -> Batch:
+        if self._batch is None:
+            self._batch = batch_of(self.encoded)
+        return self._batch
+
+    def inline(self) -> Inline | None:
+        return inline(self.batch())
 
     def whole(self, cur: psycopg.Cursor[Any]) -> int:
-        return store(cur, batch_of(self.encoded))
+        return store(cur, self.batch())
 
     def each(self, cur: psycopg.Cursor[Any]) -> int:
         rows = 0

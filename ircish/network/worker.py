@@ -79,7 +79,9 @@ class Worker:
             self.retention_s = options[0]
         logging.getLogger().setLevel(level)
         try:
-            writer = await trio.to_thread.run_sync(db.connect, self.url, False, self._name("w"))
+            # Autocommit: a batch of messages commits by one statement (``db.append``);
+            # everything else opens its transaction itself.
+            writer = await trio.to_thread.run_sync(db.connect, self.url, True, self._name("w"))
             listener = await trio.to_thread.run_sync(db.connect, self.url, True,
                                                      self._name("listen"))
             await trio.to_thread.run_sync(listener.execute, f"LISTEN {db.CHANNEL}")
@@ -171,7 +173,7 @@ class Worker:
                 assert self.conn is not None
                 if self.conn.broken or self.conn.closed:
                     try:
-                        self.conn = await trio.to_thread.run_sync(db.connect, self.url, False,
+                        self.conn = await trio.to_thread.run_sync(db.connect, self.url, True,
                                                                   self._name("w"))
                     except psycopg.OperationalError as again:
                         log.warning("node %s: cannot reconnect yet: %s", self.node, again)
@@ -223,19 +225,7 @@ class Worker:
 
     def _append(self, conn: psycopg.Connection[Any], ops: list[dict[str, Any]],
                 encoded: codec.Encoded) -> None:
-        """In a thread: the rows are made here, off the worker's loop. A batch the
-        database refuses (a value longer than its column...) is written again with
-        each operation and history event on its own: what is refused is logged and
-        skipped (its seq a ``skipped`` operation), the rest commits, and the node
-        stays on the network."""
-        rows = history.Careful(encoded, self.node) if encoded else None
-        try:
-            db.append(conn, self.node, self.epoch, ops, rows and rows.whole)
-        except db.REFUSED as exc:
-            log.warning("node %s: the database refused a batch of %d operations and %d"
-                        " history events (%s); writing them one by one", self.node, len(ops),
-                        len(encoded), db.reason(exc))
-            db.append(conn, self.node, self.epoch, ops, rows and rows.each, careful=True)
+        commit(conn, self.node, self.epoch, ops, encoded)
 
     async def _listen_loop(self, conn: psycopg.Connection[Any]) -> None:
         read = True
@@ -272,6 +262,24 @@ class Worker:
                     await self.outage.fault("listener", again)
                     continue
                 await self.outage.ok("listener")
+
+
+def commit(conn: psycopg.Connection[Any], node: str, epoch: int, ops: list[dict[str, Any]],
+           encoded: codec.Encoded) -> None:
+    """A batch's operations and history events, in a thread of the worker: the rows are
+    made here, off the worker's loop. A batch the database refuses (a value longer
+    than its column...) is written again with each operation and history event on its
+    own: what is refused is logged and skipped (its seq a ``skipped`` operation), the
+    rest commits, and the node stays on the network."""
+    rows = history.Careful(encoded, node) if encoded else None
+    try:
+        db.append(conn, node, epoch, ops, rows and rows.whole,
+                  inline=rows.inline() if rows else db.Inline())
+    except db.REFUSED as exc:
+        log.warning("node %s: the database refused a batch of %d operations and %d"
+                    " history events (%s); writing them one by one", node, len(ops),
+                    len(encoded), db.reason(exc))
+        db.append(conn, node, epoch, ops, rows and rows.each, careful=True)
 
 
 async def _wait_notifies(conn: psycopg.Connection[Any], timeout: float) -> list[str]:

@@ -1,6 +1,6 @@
-"""The history rows the network worker stores (``ircish.network.history``): row by row
-for a small batch, by COPY for a big one; either way in their order, and a batch
-written again (its COMMIT's answer lost) adds nothing."""
+"""The history rows the network worker stores (``ircish.network.history``): by one
+statement whatever the batch's size, in their order, and a batch written again (its
+COMMIT's answer lost) adds nothing."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def test_the_notifications_carry_the_batch(conn: psycopg.Connection[Any], url: s
         listener.execute(f"LISTEN {db.CHANNEL}")
         db.join(conn, "n1", 10)
         db.join(conn, "n2", 10)
-        # 150 operations of ~400 bytes (COPYed): more than one payload's worth.
+        # 150 operations of ~400 bytes: more than one payload's worth.
         first = [_msg(n, 60) for n in range(150)]
         db.append(conn, "n1", 1, first)
         notes = _notes(listener)

@@ -51,7 +51,7 @@ from typing import Any
 
 import trio
 
-from benchmarks.procstat import process_tree, rss_bytes
+from benchmarks.procstat import cpu_seconds, process_tree, rss_bytes, tree_cpu_seconds
 from benchmarks.runlock import exclusive_run
 from benchmarks.servers import IRCISH_LOAD_LIMITS, free_port
 
@@ -236,6 +236,11 @@ def read_rss(pid: int) -> Rss:
     return Rss(rss_bytes(pid) or 0, tree)
 
 
+def _cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds of the server process, and of it with its children (the history worker)."""
+    return cpu_seconds(pid) or 0.0, tree_cpu_seconds(process_tree(pid)) or 0.0
+
+
 def _fmt(r: Rss) -> str:
     return f"server {r.server / MB:6.1f} MB   tree {r.tree / MB:6.1f} MB"
 
@@ -298,6 +303,7 @@ async def run_subprocess(args: argparse.Namespace) -> int:
                         await trio.sleep(0.1)
             await trio.sleep(args.warmup)
             base = read_rss(proc.pid)
+            cpu_base = _cpu(proc.pid)
             if args.probe:
                 probes.append(await read_probe(proc, probe))
             peak = [base]
@@ -310,11 +316,15 @@ async def run_subprocess(args: argparse.Namespace) -> int:
                 await trio.sleep(args.settle)
                 nursery.cancel_scope.cancel()
             after = read_rss(proc.pid)
+            cpu_crowd = [b - a for a, b in zip(cpu_base, _cpu(proc.pid), strict=True)]
             idle = None
             if args.idle:
                 await trio.sleep(args.idle)
                 idle = read_rss(proc.pid)
             report(args, base, peak[0], after, tally, idle)
+            print(f"  CPU from the baseline to 'after': server {cpu_crowd[0]:.1f} s, tree "
+                  f"{cpu_crowd[1]:.1f} s ({1000 * cpu_crowd[1] / max(tally.sessions, 1):.1f} ms "
+                  "a session)")
             if args.probe:
                 # Read last: each reading collects garbage, which would move RSS.
                 probes.append(await read_probe(proc, probe))

@@ -73,6 +73,34 @@ def test_batches_and_one_pruner_at_a_time(conn: Conn, url: str) -> None:  # noqa
     assert _seqs(conn, "n1") == []
 
 
+def _rows_read(plan: dict[str, Any]) -> int:
+    """Rows the scans of ``plan`` (EXPLAIN ANALYZE's JSON) read, kept or filtered out."""
+    own = 0
+    if "Scan" in plan["Node Type"]:
+        own = (plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0)) * plan["Actual Loops"]
+    return own + sum(_rows_read(sub) for sub in plan.get("Plans", []))
+
+
+def test_a_prune_reads_a_batch_of_rows_while_the_oldest_is_young(conn: Conn) -> None:
+    """Every second, and while the oldest row is younger than the retention (an hour of
+    rows by default), the prune's statement read every row up to the bound."""
+    _three(conn)
+    conn.execute("INSERT INTO network_events (origin, seq, epoch, payload, committed)"
+                 " SELECT 'n1', 10 + g, 1, '{}', 1000 + g FROM generate_series(1, 19990) g")
+    conn.execute("UPDATE network_nodes SET last_seq = 20000 WHERE node_id = 'n1'")
+    conn.execute("ANALYZE network_events")
+    young = 0  # committed before 0: none of them
+    row = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + positions.PRUNE,
+                       ("n1", young, "n1", 20000, 20)).fetchone()
+    assert row is not None
+    assert _rows_read(row[0][0]["Plan"]) <= 3 * 20
+    # And what is old enough still goes, oldest first.
+    positions.publish(conn, "n2", {"n1": 20000})
+    positions.publish(conn, "n3", {"n1": 20000})
+    assert positions.prune(conn, 0, batch=1000, max_batches=50) == 20000
+    assert _seqs(conn, "n1") == []
+
+
 def test_lag_is_how_far_behind_each_node_was_when_it_reported(conn: Conn) -> None:
     epoch = _three(conn)
     positions.publish(conn, "n2", {"n1": 10})

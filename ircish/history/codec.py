@@ -45,6 +45,11 @@ _GETTERS: list[Callable[[Any], tuple[Any, ...]]] = [
 Encoded = list[tuple[int, tuple[Any, ...]]]
 
 
+def code_of(cls: type[Any]) -> int:
+    """The kind code ``cls``'s events travel under (a reader of the tuples themselves)."""
+    return _CODES[cls]
+
+
 def encode(events: Sequence[Event]) -> Encoded:
     codes, getters = _CODES, _GETTERS
     return [(code := codes[type(ev)], getters[code](ev)) for ev in events]

@@ -17,10 +17,13 @@ too, in the same order as the lines (``channel_rows``).
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
 from typing import Any
 
 import psycopg
 
+from ircish.core.events import MessageEvent
+from ircish.core.multiline import with_offsets
 from ircish.history import codec
 from ircish.network import channel_rows
 from ircish.network.db import (
@@ -32,7 +35,8 @@ from ircish.network.db import (
     dumps,
     reason,
 )
-from ircish.store.rows import Batch, Row, to_batch
+from ircish.store.keys import channel_key
+from ircish.store.rows import Batch, Row, tags_json, to_batch
 
 log = logging.getLogger("ircish.network.worker")
 
@@ -56,6 +60,36 @@ def _conversations(batch: Batch) -> str:
     return dumps([{"key": c.key, "a_key": c.a_key, "b_key": c.b_key, "a_name": c.a_name,
                    "b_name": c.b_name, "last_time": c.last_time}
                   for c in batch.conversations.values()])
+
+
+_MESSAGE = codec.code_of(MessageEvent)
+# A MessageEvent's field positions in its tuple (``codec``).
+_AT = {f.name: i for i, f in enumerate(fields(MessageEvent))}
+(_MSGID, _MICROS, _COMMAND, _SOURCE, _ACCOUNT, _TARGET, _IS_CHANNEL, _TEXT, _TAGS,
+ _CONCAT) = (_AT[name] for name in ("msgid", "micros", "command", "source", "account",
+                                    "target", "is_channel", "text", "tags", "concat"))
+
+
+def channel_lines(encoded: codec.Encoded) -> str | None:
+    """A batch of channel messages only (the bulk of the traffic) as ``_json`` of its
+    ``to_batch`` rows, made from the tuples themselves: the events are not rebuilt as
+    dataclasses and their rows as dicts of every column first (RESULTS.md section
+    20); None for any other batch. ``tests/network/test_history_rows.py`` keeps the
+    two the same."""
+    rows = []
+    for code, v in encoded:
+        if code != _MESSAGE or not v[_IS_CHANNEL]:
+            return None
+        row = {"target_key": channel_key(v[_TARGET]), "msgid": v[_MSGID], "time": v[_MICROS],
+               "kind": v[_COMMAND], "source": v[_SOURCE], "target": v[_TARGET],
+               "text": v[_TEXT]}
+        if v[_ACCOUNT] is not None:
+            row["account"] = v[_ACCOUNT]
+        tags, concat = v[_TAGS], v[_CONCAT]
+        if tags or concat:
+            row["tags"] = tags_json(with_offsets(tags, concat) if concat else tags)
+        rows.append(row)
+    return dumps(rows)
 
 
 def inline(batch: Batch) -> Inline | None:
@@ -105,7 +139,8 @@ class Careful:
         return self._batch
 
     def inline(self) -> Inline | None:
-        return inline(self.batch())
+        lines = channel_lines(self.encoded)
+        return Inline(lines) if lines is not None else inline(self.batch())
 
     def whole(self, cur: psycopg.Cursor[Any]) -> int:
         return store(cur, self.batch())

@@ -71,7 +71,8 @@ class ChannelRename:
     aside: str | None
 
 
-def _tags_json(tags: dict[str, str]) -> str | None:
+def tags_json(tags: dict[str, str]) -> str | None:
+    """The ``tags`` column's value (the network worker's rows of channel lines too)."""
     return json.dumps(tags, separators=(",", ":"), ensure_ascii=False) if tags else None
 
 
@@ -123,7 +124,7 @@ def _message_rows(ev: MessageEvent, micros: int, batch: Batch) -> Iterator[Row]:
         "target": ev.target,
         "text": ev.text,
         # A multiline message's concat offsets ride in its tags: no column for them.
-        "tags": _tags_json(with_offsets(ev.tags, ev.concat) if ev.concat else ev.tags),
+        "tags": tags_json(with_offsets(ev.tags, ev.concat) if ev.concat else ev.tags),
     }
     if ev.is_channel:
         yield _row(target_key=channel_key(ev.target), **common)

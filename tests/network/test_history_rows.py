@@ -4,12 +4,13 @@ COMMIT's answer lost) adds nothing."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import psycopg
 import pytest
 
-from ircish.core.events import MessageEvent
+from ircish.core.events import JoinEvent, MessageEvent
 from ircish.history import codec
 from ircish.network import history
 from tests.network.test_db import conn, url  # noqa: F401  (fixtures)
@@ -32,3 +33,35 @@ def test_rows_in_order_and_once(conn: psycopg.Connection[Any], count: int) -> No
                         " ORDER BY time, id").fetchall()
     assert rows == [(f"m{n}", f"line {n}", '{"+k":"v"}' if n % 2 else None, True)
                     for n in range(count)]
+
+
+def test_channel_lines_are_the_rows_to_batch_makes() -> None:
+    """``channel_lines`` builds the rows of channel messages from the tuples; they must
+    be ``to_batch``'s, column for column."""
+    lines = [
+        _line(1),
+        _line(2),
+        MessageEvent(msgid="a", micros=5, command="NOTICE", source="b!u@h", nick="b",
+                     account="bob", target="#Chan[x]", is_channel=True, text="é ü 😀"),
+        MessageEvent(msgid="c", micros=6, command="PRIVMSG", source="b!u@h", nick="b",
+                     account=None, target="#x", is_channel=True, text="one\ntwo",
+                     tags={"+draft/reply": "m1"}, concat=(3,), status="@"),
+        MessageEvent(msgid="d", micros=7, command="TAGMSG", source="b!u@h", nick="b",
+                     account=None, target="#x", is_channel=True, text="",
+                     concat=(0,)),
+    ]
+    encoded = codec.encode(lines)
+    got = history.channel_lines(encoded)
+    assert got is not None
+    rows = history.batch_of(encoded).history
+    assert json.loads(got) == [{k: v for k, v in r.items() if v is not None} for r in rows]
+    fast, slow = history.Careful(encoded).inline(), history.inline(history.batch_of(encoded))
+    assert fast is not None and slow is not None
+    assert json.loads(fast.history) == json.loads(slow.history)
+    # Anything else goes through to_batch.
+    private = MessageEvent(msgid="p", micros=8, command="PRIVMSG", source="b!u@h", nick="b",
+                           account=None, target="alice", is_channel=False, text="hi")
+    join = JoinEvent(nick="b", account=None, channel="#x", source="b!u@h", msgid="j",
+                     micros=9)
+    for other in (private, join):
+        assert history.channel_lines(codec.encode([*lines, other])) is None

@@ -69,8 +69,9 @@ def _member(app: IrcServer, nick: str) -> Client:
 
 
 class Pair:
-    def __init__(self) -> None:
-        folder = Path(tempfile.mkdtemp(prefix="ircish-node-path-"))
+    def __init__(self, folder: Path | None = None) -> None:
+        # The servers' config folders (nothing is written there): a test's tmp_path.
+        folder = folder or Path(tempfile.mkdtemp(prefix="ircish-node-path-"))
         self.a, self.b = _node(folder, "n1"), _node(folder, "n2")
         self.net_a = self.a.extension("network").owner  # type: ignore[union-attr]
         self.net_b = self.b.extension("network").owner  # type: ignore[union-attr]

@@ -1,11 +1,13 @@
-"""The network worker's upkeep: publish this node's positions, prune the event table.
+"""The network worker's upkeep: publish this node's positions, prune the event table, merge
+the search index's pending entries.
 
 A task of the network worker with a connection of its own (autocommit), so
 neither the writer's commits nor the listener's reads wait for it: every
 ``EVERY_S`` it records how far this node has read each origin
-(``positions.publish``) and, if no other node is at it, deletes what every
+(``positions.publish``), if no other node is at it deletes what every
 live node has applied and the retention has passed (``positions.prune``, in
-short batches). A database fault here is logged and tried again next time:
+short batches), and merges the search index's pending entries
+(``search_index.merge``). A database fault here is logged and tried again next time:
 nothing depends on it but the status and the table's size.
 """
 
@@ -18,7 +20,7 @@ from typing import Any
 import psycopg
 import trio
 
-from ircish.network import db, positions
+from ircish.network import db, positions, search_index
 
 log = logging.getLogger("ircish.network.worker")
 
@@ -29,6 +31,7 @@ async def run(url: str, node: str, applied: Callable[[], dict[str, int]], retent
               every_s: float = EVERY_S) -> None:
     """``applied()`` is the worker's current position per origin (a copy)."""
     conn: psycopg.Connection[Any] | None = None
+    merging = True
     try:
         while True:
             try:
@@ -39,6 +42,8 @@ async def run(url: str, node: str, applied: Callable[[], dict[str, int]], retent
                 deleted = await trio.to_thread.run_sync(positions.prune, conn, retention_s)
                 if deleted:
                     log.info("node %s pruned %d network events", node, deleted)
+                if merging:
+                    merging = await _merge(conn, node)
             except psycopg.Error as exc:
                 log.warning("node %s: upkeep failed (tried again in %.0f s): %s", node,
                             every_s, exc)
@@ -49,3 +54,15 @@ async def run(url: str, node: str, applied: Callable[[], dict[str, int]], retent
     finally:
         if conn is not None:
             conn.close()
+
+
+async def _merge(conn: psycopg.Connection[Any], node: str) -> bool:
+    """``search_index.merge``; False when the database says this role may not (it is
+    then left to the commits, as before, and said once)."""
+    try:
+        await trio.to_thread.run_sync(search_index.merge, conn)
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable) as exc:
+        log.warning("node %s: cannot merge the search index's pending entries (%s);"
+                    " the commits will", node, db.reason(exc))
+        return False
+    return True

@@ -65,6 +65,8 @@ REFUSED: tuple[type[Exception], ...] = (psycopg.DataError, psycopg.IntegrityErro
                                         UnicodeEncodeError)
 # The operations that change no table (the bulk of the traffic): no savepoint.
 NO_EFFECT = frozenset({"msg", "invite", "kill", "down"})
+# How long ``last_seq`` waits for the lock of a transaction the lost connection left.
+LOCK_WAIT_MS = 1000
 
 
 # A batch's event rows by one statement whatever its size: the payloads as one JSON
@@ -135,11 +137,29 @@ def join(conn: psycopg.Connection[Any], node: str, lease_s: int) -> tuple[int, l
     return epoch, quits
 
 
-def renew(conn: psycopg.Connection[Any], node: str, epoch: int, lease_s: int) -> None:
+def renew(conn: psycopg.Connection[Any], node: str, epoch: int, lease_s: int) -> int:
+    """The lease extended; this node's last seq (the fence reads it anyway)."""
     with conn.transaction(), conn.cursor() as cur:
-        _fence(cur, node, epoch)
+        last = _fence(cur, node, epoch)
         cur.execute(f"UPDATE network_nodes SET lease_until = {NOW} + %s WHERE node_id = %s",
                     (lease_s * 1_000_000, node))
+    return last
+
+
+def last_seq(conn: psycopg.Connection[Any], node: str, epoch: int) -> int:
+    """This node's last seq as committed: after a write whose answer was lost, how the
+    worker tells whether it went in. ``FOR UPDATE`` waits for a transaction of the
+    lost connection that still holds the row (PostgreSQL may not have noticed the
+    client gone), so what it reads is that write's outcome; up to ``LOCK_WAIT_MS``,
+    then ``LockNotAvailable`` (an ``OperationalError``: asked again later)."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(f"SET LOCAL lock_timeout = {LOCK_WAIT_MS}")
+        cur.execute("SELECT last_seq FROM network_nodes WHERE node_id = %s AND epoch = %s"
+                    " FOR UPDATE", (node, epoch))
+        row = cur.fetchone()
+    if row is None:
+        raise Fenced(f"node {node} epoch {epoch} is no longer live (reaped)")
+    return int(row[0])
 
 
 def leave(conn: psycopg.Connection[Any], node: str, epoch: int) -> None:

@@ -9,7 +9,8 @@ on the server's loop. Two connections:
   everything that arrived while the previous commit ran), nick claims, the
   lease renewal every third of the lease, and the reaping of dead nodes; one
   task uses it, in the order the server sent things, so a claim is decided
-  before the events that follow it;
+  before the events that follow it; a batch whose COMMIT's answer was lost is
+  looked for before it is written again (``_committed_after_all``);
 - the listener: LISTEN (waited for on this loop, ``_wait_notifies``; its queries
   in threads), then the other origins' events past the last seq seen,
   sent to the server in each origin's order: from the notifications' payloads
@@ -70,6 +71,11 @@ class Worker:
         self.conn: psycopg.Connection[Any] | None = None
         self.status = 0
         self.frames_written = 0  # "events" frames committed (the server's written())
+        # The end of this node's sequence as last committed by this worker, and the
+        # batch (frames, operations) whose write failed without an answer: it may have
+        # committed all the same, and must then not be written again (its seqs twice).
+        self.last_seq = 0
+        self._in_doubt: tuple[int, int] | None = None
         self.retention_s = 3600
         self.outage = Outage(link.send)
 
@@ -93,6 +99,7 @@ class Worker:
             await self.link.send(("fatal", f"[network] cannot join the network: {exc}"))
             return 2
         self.positions = {k: v for k, v in snap.positions.items() if k != self.node}
+        self.last_seq = snap.positions.get(self.node, 0)
         log.info("node %s joined the network with epoch %d", self.node, self.epoch)
         await self.link.send(("ready", snap))
         self.conn = writer
@@ -180,10 +187,12 @@ class Worker:
                         await self.outage.fault("writer", again)
 
     async def _renew(self, conn: psycopg.Connection[Any]) -> None:
-        await trio.to_thread.run_sync(db.renew, conn, self.node, self.epoch, self.lease_s)
+        self.last_seq = await trio.to_thread.run_sync(db.renew, conn, self.node, self.epoch,
+                                                      self.lease_s)
         self._renewed = time.monotonic()
         quits = await trio.to_thread.run_sync(db.reap, conn, self.node, self.epoch)
         if quits:
+            self.last_seq += len(quits)
             # Our own sequence is not read back: the server hears of them here.
             log.warning("node %s removed %d users of nodes whose lease ran out", self.node,
                         len(quits))
@@ -216,16 +225,48 @@ class Worker:
             log.error("network worker: unknown frame %r dropped", frame[0])
             todo.popleft()
             return
-        if ops or encoded:
-            await trio.to_thread.run_sync(self._append, conn, ops, encoded)
+        if self._in_doubt is not None and await self._committed_after_all(conn):
+            taken = self._in_doubt[0]
+        elif ops or encoded:
+            try:
+                self.last_seq = await trio.to_thread.run_sync(self._append, conn, ops, encoded)
+            except psycopg.OperationalError:
+                # A batch without operations moves no seq, and its rows are written
+                # again harmlessly (ON CONFLICT DO NOTHING): nothing to tell.
+                if ops:
+                    self._in_doubt = (taken, len(ops))
+                raise
+        self._in_doubt = None
         for _ in range(taken):
             todo.popleft()
         self.frames_written += taken
         await self.link.send(("written", self.frames_written))
 
+    async def _committed_after_all(self, conn: psycopg.Connection[Any]) -> bool:
+        """After a batch's write failed (``_in_doubt``): whether it committed all the
+        same, its answer lost with the connection. Then its seqs are taken, and the
+        same operations written again would take new ones, which the other nodes
+        would replay a second time."""
+        assert self._in_doubt is not None
+        count = self._in_doubt[1]
+        last = await trio.to_thread.run_sync(db.last_seq, conn, self.node, self.epoch)
+        if last == self.last_seq + count:
+            log.warning("node %s: a batch of %d operations committed though its answer was"
+                        " lost; not written again", self.node, count)
+            self.last_seq = last
+            return True
+        if last != self.last_seq:
+            # Not this batch's doing, nor nothing: no telling what went in. Written
+            # again, a line may be doubled, but none is lost.
+            log.error("node %s: after a failed write its last seq is %d, neither %d nor %d"
+                      " (a batch of %d operations); writing the batch again", self.node,
+                      last, self.last_seq, self.last_seq + count, count)
+        self._in_doubt = None
+        return False
+
     def _append(self, conn: psycopg.Connection[Any], ops: list[dict[str, Any]],
-                encoded: codec.Encoded) -> None:
-        commit(conn, self.node, self.epoch, ops, encoded)
+                encoded: codec.Encoded) -> int:
+        return commit(conn, self.node, self.epoch, ops, encoded)
 
     async def _listen_loop(self, conn: psycopg.Connection[Any]) -> None:
         read = True
@@ -265,21 +306,21 @@ class Worker:
 
 
 def commit(conn: psycopg.Connection[Any], node: str, epoch: int, ops: list[dict[str, Any]],
-           encoded: codec.Encoded) -> None:
+           encoded: codec.Encoded) -> int:
     """A batch's operations and history events, in a thread of the worker: the rows are
-    made here, off the worker's loop. A batch the database refuses (a value longer
-    than its column...) is written again with each operation and history event on its
-    own: what is refused is logged and skipped (its seq a ``skipped`` operation), the
-    rest commits, and the node stays on the network."""
+    made here, off the worker's loop; the last seq (``db.append``'s). A batch the
+    database refuses (a value longer than its column...) is written again with each
+    operation and history event on its own: what is refused is logged and skipped (its
+    seq a ``skipped`` operation), the rest commits, and the node stays on the network."""
     rows = history.Careful(encoded, node) if encoded else None
     try:
-        db.append(conn, node, epoch, ops, rows and rows.whole,
-                  inline=rows.inline() if rows else db.Inline())
+        return db.append(conn, node, epoch, ops, rows and rows.whole,
+                         inline=rows.inline() if rows else db.Inline())
     except db.REFUSED as exc:
         log.warning("node %s: the database refused a batch of %d operations and %d"
                     " history events (%s); writing them one by one", node, len(ops),
                     len(encoded), db.reason(exc))
-        db.append(conn, node, epoch, ops, rows and rows.each, careful=True)
+        return db.append(conn, node, epoch, ops, rows and rows.each, careful=True)
 
 
 async def _wait_notifies(conn: psycopg.Connection[Any], timeout: float) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -103,6 +105,31 @@ class FrozenStore:
         self._thawed.set()
 
 
+@asynccontextmanager
+async def frozen_store_server(
+    tmp_path: Path, overrides: dict[str, Any], mock_clock: MockClock
+) -> AsyncIterator[tuple[Any, FrozenStore, Callable[[str], Awaitable[RawClient]]]]:
+    """A server whose plugins read history from a ``FrozenStore``, on virtual time
+    (it stands still while the server starts, then jumps only when every task
+    waits): its hook runner, the store, and a way to connect a registered client over
+    a memory stream."""
+    store = FrozenStore()
+    app = IrcServer(config_for(tmp_path, overrides),
+                    [partial(plugins_feature, history_reader=store)])
+    async with start_server(tmp_path, app=app) as srv, trio.open_nursery() as clients:
+        mock_clock.autojump_threshold = 0
+
+        async def connect(nick: str) -> RawClient:
+            ours, theirs = trio.testing.memory_stream_pair()
+            clients.start_soon(app.serve_client, theirs, "127.0.0.1", False)
+            client = RawClient(ours)
+            await client.register(nick)
+            return client
+
+        yield srv.owner("plugins"), store, connect
+        clients.cancel_scope.cancel()
+
+
 async def test_a_store_that_does_not_answer_is_not_the_plugins_failure(
     tmp_path: Path, mock_clock: MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -121,21 +148,9 @@ async def test_a_store_that_does_not_answer_is_not_the_plugins_failure(
                               {"welcome_bot": {"channels": ["#lobby"]}}, hook_timeout=0.4,
                               max_failures=2)
     overrides["channels"] = {"auto_join": ["#lobby"]}
-    store = FrozenStore()
-    app = IrcServer(config_for(tmp_path, overrides),
-                    [partial(plugins_feature, history_reader=store)])
-    async with start_server(tmp_path, app=app) as srv, trio.open_nursery() as clients:
-        mock_clock.autojump_threshold = 0
-        runner = srv.owner("plugins")
+    async with frozen_store_server(tmp_path, overrides, mock_clock) as (runner, store,
+                                                                         connect):
         asked = runner.plugins["asks"].plugin.asked
-
-        async def connect(nick: str) -> RawClient:
-            ours, theirs = trio.testing.memory_stream_pair()
-            clients.start_soon(app.serve_client, theirs, "127.0.0.1", False)
-            client = RawClient(ours)
-            await client.register(nick)
-            return client
-
         first = await connect("first")  # the first client's greeting is another one
         await bot_says(first, "WelcomeBot", 2)
         await trio.testing.wait_all_tasks_blocked()
@@ -163,7 +178,6 @@ async def test_a_store_that_does_not_answer_is_not_the_plugins_failure(
         assert runner.plugins["asks"].enabled
         for client in (first, late):
             await client.aclose()
-        clients.cancel_scope.cancel()
     messages = [r.getMessage() for r in caplog.records]
     assert not any("allowed within" in m or " disabled: " in m for m in messages), messages
     unavailable = [m for m in messages if "history store unavailable" in m]

@@ -31,17 +31,23 @@ async def on_join(api, nick, channel):
 """
 
 
+async def _both_waiting(h: Any) -> tuple[Any, Any, Any]:
+    """The waiter plugin, and alice and bob in #a, each one's join hook waiting."""
+    module = h.module("waiter")
+    alice = await h.client("alice")
+    bob = await h.client("bob")
+    await alice.send("JOIN #a")
+    await bob.send("JOIN #a")
+    await wait_until(lambda: len(module.started) == 2)
+    return module, alice, bob
+
+
 async def test_a_quit_cancels_the_work_for_that_nick_only(
     plugin_server: Any, caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A long hook_timeout: only the departure can end the hook in time.
     async with plugin_server({"waiter": WAITER}, hook_timeout=60) as h:
-        module = h.module("waiter")
-        alice = await h.client("alice")
-        bob = await h.client("bob")
-        await alice.send("JOIN #a")
-        await bob.send("JOIN #a")
-        await wait_until(lambda: len(module.started) == 2)
+        module, alice, _ = await _both_waiting(h)
         await alice.send("QUIT :bye")
         await alice.expect("ERROR")
         await wait_until(lambda: module.outcome)
@@ -55,12 +61,7 @@ async def test_a_quit_cancels_the_work_for_that_nick_only(
 
 async def test_a_rename_cancels_but_a_change_of_case_does_not(plugin_server: Any) -> None:
     async with plugin_server({"waiter": WAITER}, hook_timeout=60) as h:
-        module = h.module("waiter")
-        alice = await h.client("alice")
-        bob = await h.client("bob")
-        await alice.send("JOIN #a")
-        await bob.send("JOIN #a")
-        await wait_until(lambda: len(module.started) == 2)
+        module, alice, bob = await _both_waiting(h)
         await alice.send("NICK alice2")
         await wait_until(lambda: module.outcome)
         assert module.outcome == [("cancelled", "alice")]

@@ -5,7 +5,6 @@ greeting nobody will read must not keep the store waiting."""
 from __future__ import annotations
 
 import logging
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,9 @@ import trio
 import trio.testing
 from trio.testing import MockClock
 
-from ircish.hooks.service import plugins_feature
-from ircish.net.app import IrcServer
-from ircish.testing import start_server
-from ircish.testing import test_config as config_for
 from tests.hooks.conftest import REPO_PLUGINS, plugin_config
-from tests.hooks.test_budget_and_store import FrozenStore
+from tests.hooks.test_budget_and_store import frozen_store_server
 from tests.hooks.test_shipped_plugins import bot_says
-from tests.ircclient import RawClient
 
 HOOK_TIMEOUT = 60.0  # the reads' budget is half of it: 30 s of virtual time
 
@@ -33,20 +27,8 @@ async def test_the_greeting_reads_of_a_user_who_quits_end_with_the_quit(
                               {"welcome_bot": {"channels": ["#lobby"]}},
                               hook_timeout=HOOK_TIMEOUT)
     overrides["channels"] = {"auto_join": ["#lobby"]}
-    store = FrozenStore()
-    app = IrcServer(config_for(tmp_path, overrides),
-                    [partial(plugins_feature, history_reader=store)])
-    async with start_server(tmp_path, app=app) as srv, trio.open_nursery() as clients:
-        mock_clock.autojump_threshold = 0
-        runner = srv.owner("plugins")
-
-        async def connect(nick: str) -> RawClient:
-            ours, theirs = trio.testing.memory_stream_pair()
-            clients.start_soon(app.serve_client, theirs, "127.0.0.1", False)
-            client = RawClient(ours)
-            await client.register(nick)
-            return client
-
+    async with frozen_store_server(tmp_path, overrides, mock_clock) as (runner, store,
+                                                                         connect):
         stay = await connect("stay")
         await bot_says(stay, "WelcomeBot", 2)  # its greetings are done
         store.freeze()
@@ -68,6 +50,5 @@ async def test_the_greeting_reads_of_a_user_who_quits_end_with_the_quit(
         store.thaw()
         for client in (stay, leaver):
             await client.aclose()
-        clients.cancel_scope.cancel()
     messages = [r.getMessage() for r in caplog.records]
     assert not any("plugin welcome_bot" in m and "unavailable" in m for m in messages), messages

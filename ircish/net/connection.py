@@ -280,8 +280,11 @@ class Connection:
         if ahead is None:
             ahead = self._ahead = _ReadAhead()
         if (ahead.running or ahead.end is not None or ahead.size >= READ_AHEAD_MAX
-                or self._nursery is None):
+                or self._nursery is None or ahead.scope.cancel_called):
             return
+        # A scope for each run: one that ended (its data not yet taken) may be
+        # followed by another before the reader takes it, and a scope is entered once.
+        ahead.scope = trio.CancelScope()
         ahead.running = True
         ahead.done = trio.Event()
         self._nursery.start_soon(self._read_ahead, ahead)

@@ -14,6 +14,7 @@ import trio.testing
 
 from ircish.core.state import User
 from ircish.history.feature import HistoryService
+from ircish.net import connection
 from ircish.testing import RunningServer, start_server
 from tests.ircclient import RawClient
 
@@ -177,4 +178,30 @@ async def test_a_client_still_connected_gets_its_answer_then_its_later_lines(
     assert any(m.command == "PRIVMSG" and m.params[-1] == "stored line" for m in lines)
     said = await bob.expect("PRIVMSG")
     assert said.params == ["#x", "after the query"]
+    await alice.aclose()
+
+
+async def test_a_second_read_ahead_before_the_first_is_taken(
+    gated: Setup, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read-ahead that ended with data the reader has not taken yet, then another
+    before the reader takes it (seen in CI under irssi's traffic: the reader yielded
+    mid-batch, the first run ended, and the batch's next line was a held query): the
+    second run is a run of its own, not a failed connection."""
+    srv, store, _ = gated
+    monkeypatch.setattr(connection, "READ_AHEAD_MAX", 1)  # the first run ends at once
+    alice = await alice_asking(srv, store)
+    (conn,) = [c for c in srv.app.connections if c.user.nick == "alice"]
+    await alice.send("PING :early")
+    await settled(lambda: conn._ahead is not None and not conn._ahead.running
+                  and conn._ahead.size > 0)
+    monkeypatch.setattr(connection, "READ_AHEAD_MAX", 65536)
+    conn._read_on()  # the reader's next held line, before it took "early"
+    await trio.testing.wait_all_tasks_blocked()
+    store.gate.set()
+    await alice.expect(lambda m: m.command == "BATCH" and m.params[0].startswith("-"))
+    await alice.expect(lambda m: m.command == "PONG" and m.params[-1] == "early")
+    await alice.send("PING :later")
+    await alice.expect(lambda m: m.command == "PONG" and m.params[-1] == "later")
+    assert "failed" not in caplog.text
     await alice.aclose()

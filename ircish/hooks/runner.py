@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pluggy
 import trio
@@ -115,6 +115,39 @@ class _Impl:
     threaded: bool  # a plain def: runs in a worker thread
 
 
+
+K = TypeVar("K")
+
+
+class ScopesFor(Generic[K]):
+    """Cancel scopes of work done for someone (a user, a nick), by that someone: all
+    cancelled together when they go, each forgotten when its work ends."""
+
+    __slots__ = ("_by",)
+
+    def __init__(self) -> None:
+        self._by: dict[K, set[trio.CancelScope]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._by)
+
+    def keys(self) -> list[K]:
+        return list(self._by)
+
+    def add(self, key: K, scope: trio.CancelScope) -> None:
+        self._by.setdefault(key, set()).add(scope)
+
+    def discard(self, key: K, scope: trio.CancelScope) -> None:
+        scopes = self._by.get(key)
+        if scopes is not None:
+            scopes.discard(scope)
+            if not scopes:
+                del self._by[key]
+
+    def cancel(self, key: K) -> None:
+        for scope in self._by.pop(key, ()):
+            scope.cancel()
+
 class HookRunner:
     def __init__(self, app: Any, pm: pluggy.PluginManager, history_reader: Any = None) -> None:
         self.app = app
@@ -141,11 +174,11 @@ class HookRunner:
         self._nursery: trio.Nursery | None = None
         # A server command's task by the user it answers: cancelled when that user
         # goes, so no store read waits for (and keeps alive) someone who has left.
-        self._for_user: dict[User, set[trio.CancelScope]] = {}
+        self._for_user: ScopesFor[User] = ScopesFor()
         # Work a plugin does for whoever holds a nick (``api.for_nick``), by casefolded
         # nick: cancelled when that nick is given up (a quit, a rename), so a greeting
         # nobody will read does not keep a store read waiting under churn.
-        self._for_nick: dict[str, set[trio.CancelScope]] = {}
+        self._for_nick: ScopesFor[str] = ScopesFor()
         self.dropped = 0
 
     def reconfigure(self, config: Any) -> None:
@@ -352,7 +385,7 @@ class HookRunner:
             return
         scope = trio.CancelScope()
         if user is not None:
-            self._for_user.setdefault(user, set()).add(scope)
+            self._for_user.add(user, scope)
         self._nursery.start_soon(self._acquire_then_guard, plugin, what, awaitable, scope, user)
 
     async def _acquire_then_guard(self, plugin: LoadedPlugin, what: str,
@@ -368,43 +401,31 @@ class HookRunner:
                 await self.guard(plugin, what, awaitable, self.timeout, True)
         finally:
             if user is not None:
-                scopes = self._for_user.get(user)
-                if scopes is not None:
-                    scopes.discard(scope)
-                    if not scopes:
-                        del self._for_user[user]
+                self._for_user.discard(user, scope)
 
     def _drop_departed(self) -> None:
         """Cancel the server commands of users who are no longer connected."""
         connections = self.core.connections
-        for user in [u for u in self._for_user if u not in connections]:
-            for scope in self._for_user.pop(user):
-                scope.cancel()
+        for user in [u for u in self._for_user.keys() if u not in connections]:
+            self._for_user.cancel(user)
 
     @contextmanager
     def nick_scope(self, nick: str) -> Iterator[trio.CancelScope]:
         """A cancel scope around work for the holder of ``nick``: cancelled when the
         nick is given up, at once when nobody holds it now (gone before the hook ran)."""
         scope = trio.CancelScope()
-        key = casefold(nick)
         if self.core.find_user(nick) is None:
             scope.cancel()
-            with scope:
-                yield scope
-            return
-        scopes = self._for_nick.setdefault(key, set())
-        scopes.add(scope)
+        key = casefold(nick)
+        self._for_nick.add(key, scope)
         try:
             with scope:
                 yield scope
         finally:
-            scopes.discard(scope)
-            if not scopes and self._for_nick.get(key) is scopes:
-                del self._for_nick[key]
+            self._for_nick.discard(key, scope)
 
     def _nick_given_up(self, nick: str) -> None:
-        for scope in self._for_nick.pop(casefold(nick), ()):
-            scope.cancel()
+        self._for_nick.cancel(casefold(nick))
 
     async def guard(
         self, plugin: LoadedPlugin, what: str, awaitable: Awaitable[Any], timeout: float | None,

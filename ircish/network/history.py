@@ -27,7 +27,6 @@ from ircish.core.multiline import with_offsets
 from ircish.history import codec
 from ircish.network import channel_rows
 from ircish.network.db import (
-    HISTORY_COLUMNS,
     INSERT_HISTORY,
     REFUSED,
     UPSERT_CONVERSATIONS,
@@ -40,9 +39,6 @@ from ircish.store.rows import Batch, Row, tags_json, to_batch
 
 log = logging.getLogger("ircish.network.worker")
 
-# ``ircish.store.schema.history`` without ``id``, in ``rows._row``'s order (a test keeps
-# the two the same); written out in ``db`` so the worker never imports SQLAlchemy.
-COLUMNS = HISTORY_COLUMNS
 DELETE = "DELETE FROM history WHERE target_key = %s AND msgid = %s"
 
 

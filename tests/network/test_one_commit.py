@@ -15,8 +15,7 @@ from pathlib import Path
 
 import trio
 
-from ircish.network import history
-from ircish.network.db import connect
+from ircish.network.db import HISTORY_COLUMNS, connect
 from ircish.store.schema import history as history_table
 from tests.network.nodes import Node, child_of, eventually, network, two_nodes_in
 from tests.network.test_failure import LEASE_S
@@ -89,7 +88,7 @@ async def test_a_line_n2_got_while_the_history_worker_is_stopped_is_stored(
 
 
 def test_the_network_worker_writes_every_history_column() -> None:
-    assert history.COLUMNS == tuple(c.name for c in history_table.columns if c.name != "id")
+    assert HISTORY_COLUMNS == tuple(c.name for c in history_table.columns if c.name != "id")
 
 
 async def test_search_redaction_and_read_your_writes_on_a_network_node(

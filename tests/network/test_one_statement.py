@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +17,6 @@ from ircish.history import codec
 from ircish.network import db, history, worker
 from tests.network.test_db import url  # noqa: F401  (fixture)
 from tests.network.test_notify import _msg, _notes
-
-
-@pytest.fixture
-def writer(url: str) -> Iterator[psycopg.Connection[Any]]:  # noqa: F811
-    """As the network worker's: autocommit."""
-    c = db.connect(url, autocommit=True)
-    db.join(c, "n1", 10)
-    yield c
-    c.close()
 
 
 def _line(n: int, target: str = "#x", text: str = "") -> MessageEvent:

@@ -3,7 +3,6 @@ of a batch finds the pending list full and merges it inside itself."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -14,14 +13,6 @@ from ircish.core.events import MessageEvent
 from ircish.history import codec
 from ircish.network import db, search_index, upkeep, worker
 from tests.network.test_db import url  # noqa: F401  (fixture)
-
-
-@pytest.fixture
-def writer(url: str) -> Iterator[psycopg.Connection[Any]]:  # noqa: F811
-    c = db.connect(url, autocommit=True)
-    db.join(c, "n1", 30)
-    yield c
-    c.close()
 
 
 def _say(conn: psycopg.Connection[Any], count: int) -> None:

@@ -55,6 +55,24 @@ async def _client(port: int, nick: str) -> RawClient:
     return client
 
 
+async def _on_socket(port: int, nick: str) -> tuple[socket.socket, RawClient]:
+    """A registered client, and its socket, which a command handler can write to
+    itself (a line that arrives while the server is busy with another's)."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    client = RawClient(trio.SocketStream(trio.socket.from_stdlib_socket(sock)))
+    await client.register(nick)
+    return sock, client
+
+
+async def _other_got_in_early(order: list[str], lines: int) -> None:
+    """Once every line was handled: "other"'s one line came within the first half."""
+    with trio.fail_after(5):
+        while len(order) < lines + 1:
+            await trio.sleep(0.01)
+    assert order.count("other") == 1
+    assert order.index("other") < lines // 2, order
+
+
 async def test_others_are_answered_while_a_password_is_checked(
     tmp_path: Path, verifier: BlockingVerifier
 ) -> None:
@@ -101,9 +119,7 @@ async def test_one_clients_burst_lets_others_in_between_its_lines(tmp_path: Path
     burst = 50
     order: list[str] = []
     async with start_server(tmp_path, {"limits": {"flood_burst": 1000}}) as srv:
-        sock = socket.create_connection(("127.0.0.1", srv.port))
-        other = RawClient(trio.SocketStream(trio.socket.from_stdlib_socket(sock)))
-        await other.register("other")
+        sock, other = await _on_socket(srv.port, "other")
         talker = await _client(srv.port, "talker")
 
         def tick(server: Server, user: User, msg: Message) -> None:
@@ -118,11 +134,7 @@ async def test_one_clients_burst_lets_others_in_between_its_lines(tmp_path: Path
 
         srv.core.commands["TICK"] = Command("TICK", tick, min_params=1)
         await talker.send(*[f"TICK {i}" for i in range(burst)])
-        with trio.fail_after(5):
-            while len(order) < burst + 1:
-                await trio.sleep(0.01)
-        assert order.count("other") == 1
-        assert order.index("other") < burst // 2, order
+        await _other_got_in_early(order, burst)
         await talker.aclose()
         await other.aclose()
 
@@ -136,12 +148,8 @@ async def test_a_client_whose_next_line_is_always_there_lets_others_in(
     lines = 50
     order: list[str] = []
     async with start_server(tmp_path, {"limits": {"flood_burst": 1000}}) as srv:
-        other_sock = socket.create_connection(("127.0.0.1", srv.port))
-        other = RawClient(trio.SocketStream(trio.socket.from_stdlib_socket(other_sock)))
-        await other.register("other")
-        talker_sock = socket.create_connection(("127.0.0.1", srv.port))
-        talker = RawClient(trio.SocketStream(trio.socket.from_stdlib_socket(talker_sock)))
-        await talker.register("talker")
+        other_sock, other = await _on_socket(srv.port, "other")
+        talker_sock, talker = await _on_socket(srv.port, "talker")
 
         def tick(server: Server, user: User, msg: Message) -> None:
             order.append(user.nick)
@@ -155,11 +163,7 @@ async def test_a_client_whose_next_line_is_always_there_lets_others_in(
 
         srv.core.commands["TICK"] = Command("TICK", tick, min_params=1)
         await talker.send("TICK 0")
-        with trio.fail_after(5):
-            while len(order) < lines + 1:
-                await trio.sleep(0.01)
-        assert order.count("other") == 1
-        assert order.index("other") < lines // 2, order
+        await _other_got_in_early(order, lines)
         await talker.aclose()
         await other.aclose()
 

@@ -56,7 +56,7 @@ def build_server(config: Config) -> IrcServer:
     features.append(partial(metadata_feature, store=history_reader))
     from ircish.redaction.feature import redaction_feature
 
-    features.append(redaction_feature)
+    features.append(partial(redaction_feature, store=history_reader))
     from ircish.multiline.feature import multiline_feature
 
     features.append(multiline_feature)

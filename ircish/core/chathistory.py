@@ -91,7 +91,8 @@ class HistoryRequest:
     COUNT (lines after refs[0], and before refs[1] if given, at most ``limit``)
     NICK (among the ``window`` lines before refs[0], the newest ``limit``
     whose nick matches ``nick_like``) and ACCOUNT (the same, for the lines of
-    whoever was logged in to ``account``).
+    whoever was logged in to ``account``); REDACT asks MSGID (the line refs[0]
+    names, if the target has it).
     """
 
     sub: str

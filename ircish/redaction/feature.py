@@ -9,30 +9,53 @@ accepted REDACT goes to the members (or the two parties) that have the
 capability, and nobody else, and a ``RedactEvent`` tells the history worker to
 delete the stored message (``ircish.store.rows``), so CHATHISTORY no longer
 returns it.
+
+With a history store (``redaction_feature(app, store)``), a channel message the
+store keeps is remembered only while its sender is connected: the sender's
+connection (``User.session``) is the one thing the store does not know of a
+channel line, and it matters only while that connection lasts. Once the sender
+has gone, REDACT asks the store for the line (``MSGID``; its time, account and
+channel are all the other rules need), so a crowd that leaves takes its
+messages out of memory with it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Container
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
+import trio
+
+from ircish.core import chathistory as ch
 from ircish.core import events
 from ircish.core.commands import Command
 from ircish.core.extension import Extension
+from ircish.history.deferred import DeferredAnswers
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
+    from ircish.core.replies import Replies
     from ircish.core.server import Server
-    from ircish.core.state import User
+    from ircish.core.state import Channel, User
+    from ircish.history.client import StoreClient
+    from ircish.history.records import HistoryRecord
     from ircish.net.app import IrcServer
     from ircish.protocol import Message
+
+log = logging.getLogger("ircish.redaction")
 
 CAP = "draft/message-redaction"
 # Enough for a busy server's last hours; each entry is a few short strings.
 _REMEMBERED = 20_000
 # Seconds between sweeps of what can no longer be redacted (see Redaction._maybe_sweep).
 SWEEP_EVERY = 10
+# The kinds of line a REDACT may name (a MessageEvent's commands).
+REDACTABLE = frozenset({"PRIVMSG", "NOTICE", "TAGMSG"})
+# Store look-ups one client may have waiting; more are answered as unknown.
+MAX_IN_FLIGHT = 2
 
 
 class Sent(NamedTuple):
@@ -49,6 +72,9 @@ class Sent(NamedTuple):
     sender_nick: str
     target: str
     recipient_session: str | None
+    # A channel line the history store keeps (not a STATUSMSG, not a TAGMSG): it
+    # can be looked up there once its sender has gone.
+    in_store: bool = False
 
 
 class RecentMessages:
@@ -72,14 +98,19 @@ class RecentMessages:
     def __len__(self) -> int:
         return len(self._sent)
 
-    def sweep(self, channels: Container[str], sessions: Container[str]) -> None:
+    def sweep(self, channels: Container[str], sessions: Container[str],
+              stored: bool = False) -> None:
         """Forget what nobody can redact any more: messages of channels that are
         gone (one made again under the name is a new channel) and private messages
-        whose sender or recipient has left (REDACT needs both connections). A new
-        OrderedDict, since one never shrinks its table when entries go."""
+        whose sender or recipient has left (REDACT needs both connections); with
+        ``stored``, also the channel lines the store keeps whose sender has left
+        (REDACT finds them there). A new OrderedDict, since one never shrinks its
+        table when entries go."""
         kept = OrderedDict(
             (msgid, sent) for msgid, sent in self._sent.items()
-            if (casefold(sent.target) in channels if sent.is_channel
+            if (casefold(sent.target) in channels
+                and not (stored and sent.in_store and sent.sender_session not in sessions)
+                if sent.is_channel
                 else sent.sender_session in sessions and sent.recipient_session in sessions))
         if len(kept) < len(self._sent):
             self._sent = kept
@@ -94,11 +125,23 @@ class RecentMessages:
 
 
 class Redaction:
-    def __init__(self, app: IrcServer) -> None:
+    def __init__(self, app: IrcServer, store: StoreClient | None = None) -> None:
         self.core: Server = app.core
         self.recent = RecentMessages()
+        self.store = store
+        self.deferred = DeferredAnswers(MAX_IN_FLIGHT)
         self._swept_micros = 0
         self._swept_connections = 0
+
+    async def serve(self, app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
+        """Runs the store look-ups (with a store only)."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self.deferred.nursery = nursery
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self.deferred.nursery = None
 
     def on_event(self, event: events.Event) -> None:
         if type(event) is events.RenameEvent:
@@ -113,7 +156,7 @@ class Redaction:
             sender = self.core.users.get(casefold(event.nick))
             session = sender.session if sender is not None else ""
             sent = Sent(event.micros, True, session, event.account, event.nick, event.target,
-                        None)
+                        None, event.command != "TAGMSG" and not event.status)
         else:
             sent = Sent(event.micros, False, event.session or "", event.account, event.nick,
                         event.target, event.recipient_session)
@@ -130,30 +173,61 @@ class Redaction:
         self._swept_micros, self._swept_connections = micros, connections
         if len(self.recent):
             self.recent.sweep(self.core.channels,
-                              {user.session for user in self.core.connections})
+                              {user.session for user in self.core.connections},
+                              stored=self.store is not None)
 
     def redact(self, server: Server, user: User, msg: Message) -> None:
+        conversation = _conversation(server, user, msg.params[0])
+        if conversation is None:
+            return
+        channel = conversation[0]
+        msgid = msg.params[1]
+        sent = self.recent.get(msgid)
+        if sent is None and channel is not None and self.store is not None:
+            # Not remembered: its sender has gone, or it is older than the memory.
+            request = ch.HistoryRequest(
+                "MSGID", channel.name, (("msgid", msgid),), 1, REDACTABLE,
+                ch.history_epoch(server, channel), ch.viewer_of(user))
+            if self.deferred.start(server, user, partial(self._look_up, user, msg, request)):
+                return
+        self._decide(server, user, msg, conversation, sent)
+
+    async def _look_up(
+        self, user: User, msg: Message, request: ch.HistoryRequest, replies: Replies | None,
+    ) -> None:
+        core = self.core
+        assert self.store is not None
+        try:
+            (records,) = await self.store.ask(request)
+        except Exception as exc:
+            # A look-up must never take the server down; the message is then unknown.
+            log.warning("REDACT look-up of %s in %s failed: %s", request.refs[0],
+                        request.target, exc)
+            records = []
+        if user not in core.connections:
+            return
+        # Written under ``collecting`` only after the await (as CHATHISTORY's answer).
+        with core.replies.collecting(replies):
+            # Checked again: the channel and its members may have changed meanwhile.
+            conversation = _conversation(core, user, msg.params[0])
+            if conversation is None:
+                return
+            sent = self.recent.get(msg.params[1])
+            if sent is None and records:
+                sent = _from_store(records[0])
+            self._decide(core, user, msg, conversation, sent)
+
+    def _decide(
+        self, server: Server, user: User, msg: Message,
+        conversation: tuple[Channel | None, list[User], str], sent: Sent | None,
+    ) -> None:
         target, msgid = msg.params[0], msg.params[1]
         reason = msg.param(2)
-        if target.startswith("#"):
-            channel = server.find_channel(target)
-            if channel is None or user not in channel.members:
-                server.fail(user, "REDACT", "INVALID_TARGET", target,
-                            f"You cannot delete messages from {target}")
-                return
-            recipients: list[User] = list(channel.members)
-            display = channel.name
-        else:
-            peer = server.find_user(target)
-            if peer is None or peer.service is not None:
-                server.fail(user, "REDACT", "INVALID_TARGET", target,
-                            f"You cannot delete messages from {target}")
-                return
-            channel = None
-            recipients = [user] if peer is user else [user, peer]
-            display = peer.nick
-        sent = self.recent.get(msgid)
-        if sent is None or not _belongs(sent, target, user, recipients):
+        channel, recipients, display = conversation
+        if sent is None or not _belongs(sent, target, user, recipients) or (
+                # A line of an earlier channel of that name (a sweep runs only at
+                # departures): not this channel's to redact.
+                channel is not None and sent.micros < (ch.history_epoch(server, channel) or 0)):
             server.fail(user, "REDACT", "UNKNOWN_MSGID", display, msgid,
                         "This message does not exist or is too old")
             return
@@ -182,6 +256,31 @@ class Redaction:
             msgid, reason, "" if sent.is_channel else sent.sender_nick))
 
 
+def _conversation(
+    server: Server, user: User, target: str,
+) -> tuple[Channel | None, list[User], str] | None:
+    """Where REDACT ``target`` points: the channel (None for a private message),
+    whoever is told, and the name as shown; None after the FAIL saying it cannot."""
+    if target.startswith("#"):
+        channel = server.find_channel(target)
+        if channel is not None and user in channel.members:
+            return channel, list(channel.members), channel.name
+    else:
+        peer = server.find_user(target)
+        if peer is not None and peer.service is None:
+            return None, [user] if peer is user else [user, peer], peer.nick
+    server.fail(user, "REDACT", "INVALID_TARGET", target,
+                f"You cannot delete messages from {target}")
+    return None
+
+
+def _from_store(record: HistoryRecord) -> Sent:
+    """A stored channel line as REDACT's memory would hold it, without the sender's
+    connection: the store does not know it, and it has gone anyway."""
+    return Sent(record.micros, True, "", record.account, record.nick, record.target, None,
+                True)
+
+
 def _belongs(sent: Sent, target: str, user: User, parties: list[User]) -> bool:
     """Whether ``sent`` is a message of the conversation REDACT names."""
     if sent.is_channel or target.startswith("#"):
@@ -200,12 +299,18 @@ REDACT_HELP = (
 )
 
 
-def redaction_feature(app: IrcServer) -> Extension:
-    owner = Redaction(app)
+def redaction_feature(app: IrcServer, store: StoreClient | None = None) -> Extension:
+    # On a node of a network the channel lines go to the shared database by the
+    # network worker, not through this store, so its read-your-writes order does
+    # not cover them: the memory keeps them all there, as without a store.
+    if app.config.network.node_id:
+        store = None
+    owner = Redaction(app, store)
     return Extension(
         name="redaction",
         commands=(Command("REDACT", owner.redact, min_params=2, help=REDACT_HELP),),
         capabilities={CAP: ""},
         event_listeners=(owner.on_event,),
+        services=(owner.serve,) if store is not None else (),
         owner=owner,
     )

@@ -249,6 +249,12 @@ def between(
     return _fetch(conn, where, limit, newest_first=not forward)
 
 
+def by_msgid(conn: Connection, scope: Scope, msgid: str) -> list[HistoryRecord]:
+    """The line ``msgid`` names in the scope's target, if it is there (REDACT's look-up
+    of a message it no longer remembers): one record or none."""
+    return _fetch(conn, and_(scope.where, history.c.msgid == msgid), 1, newest_first=False)
+
+
 def _latest_in_window(conn: Connection, where: ColumnElement[bool], lo: int, hi: int) -> int | None:
     """The time of the target's latest line if it lies in the window: a target whose
     latest line is later is not listed, even with lines in the window (irctest)."""
@@ -478,6 +484,8 @@ def answer(
         return by_nick(conn, scope, first, request.window, request.nick_like, limit)
     if sub == "ACCOUNT":
         return by_account(conn, scope, first, request.window, request.account, limit)
+    if sub == "MSGID" and first[0] == "msgid":
+        return by_msgid(conn, scope, first[1])
     second = refs[1] if len(refs) > 1 else None
     if sub != "BETWEEN" or second is None:
         raise ValueError(f"unknown history request {sub!r}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ircish.core.filters import FilterResult
 
@@ -47,6 +47,28 @@ MessageFilter = Callable[["User", str, str, str], FilterResult]
 Service = Callable[..., Awaitable[None]]
 # Awaited once at shutdown, after the clients are told, before the nursery ends.
 ShutdownStep = Callable[[], Awaitable[None]]
+_Listener = TypeVar("_Listener", bound=Callable[..., None])
+
+
+def listens_to(*kinds: type) -> Callable[[_Listener], _Listener]:
+    """Marks an event listener that does nothing with any event but these kinds.
+
+    The shell then calls it for those alone (``event_kinds``): a channel line is
+    nearly every event, and most listeners have nothing to do with one. A
+    listener left unmarked hears every event.
+    """
+
+    def mark(listener: _Listener) -> _Listener:
+        listener.event_kinds = kinds  # type: ignore[attr-defined]
+        return listener
+
+    return mark
+
+
+def listens_for(listener: Callable[..., None], kind: type) -> bool:
+    """Whether ``listener`` is to hear an event of class ``kind`` (see ``listens_to``)."""
+    kinds = getattr(listener, "event_kinds", None)
+    return kinds is None or issubclass(kind, kinds)
 
 @dataclass(frozen=True)
 class Extension:

@@ -39,7 +39,7 @@ from ircish.config import Config, ConfigError
 from ircish.core import chathistory as ch
 from ircish.core import events
 from ircish.core.commands import Command
-from ircish.core.extension import Extension
+from ircish.core.extension import Extension, listens_to
 from ircish.core.multiline import is_stored_multiline, shift_offsets
 from ircish.history.client import StoreClient
 from ircish.history.deferred import DeferredAnswers
@@ -248,6 +248,7 @@ class HistoryService:
                 seen.append(left)
         return max(seen) if seen else None
 
+    @listens_to(events.RenameEvent, events.LeaveEvent)
     def on_event(self, event: events.Event) -> None:
         """Remember when an account left a channel (part, kick, quit): what was said
         after that is what it missed."""

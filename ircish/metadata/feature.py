@@ -27,7 +27,7 @@ import trio
 from ircish.accounts.records import NO_SUCH, AccountRequest
 from ircish.core import events
 from ircish.core.commands import Command
-from ircish.core.extension import Extension
+from ircish.core.extension import Extension, listens_to
 from ircish.core.replies import batch_lines, new_batch_id, server_line
 from ircish.metadata import rules
 from ircish.metadata.dialect import CAPS, V2, aware, dialect_of
@@ -405,9 +405,9 @@ class Metadata:
             for key, value in session.entries.values.items():
                 server.numeric(user, RPL_WHOISKEYVALUE, target.nick, key, "*", value)
 
+    @listens_to(events.WelcomeEvent, events.RenameEvent, events.LeaveEvent,
+                events.ChannelStateEvent, events.DisconnectEvent)
     def on_event(self, event: events.Event) -> None:
-        if type(event) is events.MessageEvent:
-            return  # the most frequent event, and none of the kinds below
         if isinstance(event, events.WelcomeEvent):
             self._came_online(event.nick)
         elif isinstance(event, events.RenameEvent):

@@ -19,7 +19,7 @@ import trio
 from ircish.config import Config, ConfigError, load_config, parse_address
 from ircish.core import bans, events
 from ircish.core.closing import closing_link
-from ircish.core.extension import Extension, ShutdownStep
+from ircish.core.extension import Extension, ShutdownStep, listens_for
 from ircish.core.server import Server
 from ircish.core.state import User
 from ircish.core.tables import TableShrinker
@@ -67,6 +67,9 @@ class IrcServer:
     def __init__(self, config: Config, features: Sequence[Feature] = ()) -> None:
         self.config = config
         self.event_listeners: tuple[Callable[[events.Event], None], ...] = ()
+        # Per class of event, the listeners that act on it (extension.listens_to),
+        # in the order of event_listeners; filled as each class is first emitted.
+        self._listeners_by_kind: dict[type, tuple[Callable[[events.Event], None], ...]] = {}
         self.core = Server(config, emit=self._emit)
         self.outbox = Outbox(Connection)
         self.core.fanout = self.outbox.fanout
@@ -103,13 +106,19 @@ class IrcServer:
             raise ValueError(f"extension {extension.name} is installed twice")
         self.core.install(extension)
         self.event_listeners += extension.event_listeners
+        self._listeners_by_kind.clear()
         self.extensions[extension.name] = extension
 
     def extension(self, name: str) -> Extension | None:
         return self.extensions.get(name)
 
     def _emit(self, event: events.Event) -> None:
-        for listener in self.event_listeners:
+        kind = event.__class__
+        listeners = self._listeners_by_kind.get(kind)
+        if listeners is None:
+            listeners = self._listeners_by_kind[kind] = tuple(
+                listener for listener in self.event_listeners if listens_for(listener, kind))
+        for listener in listeners:
             try:
                 listener(event)
             except Exception:

@@ -25,7 +25,7 @@ from ircish.accounts.records import NO_SUCH, AccountRequest
 from ircish.core import events
 from ircish.core.chathistory import format_time, parse_timestamp
 from ircish.core.commands import Command
-from ircish.core.extension import Extension
+from ircish.core.extension import Extension, listens_to
 from ircish.core.membership import valid_channel_name
 from ircish.core.nicks import valid_nick
 from ircish.protocol.casemap import casefold
@@ -132,9 +132,8 @@ class ReadMarkers:
 
     # ---- events and the JOIN burst ----------------------------------------------------
 
+    @listens_to(events.RenameEvent, events.WelcomeEvent, events.AccountEvent)
     def on_event(self, event: events.Event) -> None:
-        if type(event) is events.MessageEvent:
-            return  # the most frequent event, and none of the kinds below
         if type(event) is events.RenameEvent:
             old, new = casefold(event.old), casefold(event.new)
             every = {id(m): m for m in self._accounts.values()}

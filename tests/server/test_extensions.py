@@ -10,7 +10,7 @@ import trio
 from ircish import testing
 from ircish.core import events
 from ircish.core.commands import Command
-from ircish.core.extension import Extension
+from ircish.core.extension import Extension, listens_to
 from ircish.core.server import Server
 from ircish.core.state import User
 from ircish.net.app import IrcServer
@@ -102,3 +102,28 @@ def test_a_feature_installed_twice_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="installed twice"):
         IrcServer(testing.test_config(tmp_path), [feature, feature])
 
+
+
+def test_a_listener_marked_with_its_kinds_hears_those_alone_in_order(tmp_path: Path) -> None:
+    heard: list[tuple[str, str]] = []
+
+    @listens_to(events.JoinEvent, events.LeaveEvent)
+    def joins(event: events.Event) -> None:
+        heard.append(("joins", type(event).__name__))
+
+    def every(event: events.Event) -> None:
+        heard.append(("every", type(event).__name__))
+
+    def features(name: str, listener: object) -> object:
+        return lambda app: Extension(name=name, event_listeners=(listener,))
+
+    app = IrcServer(testing.test_config(tmp_path),
+                    [features("a", joins), features("b", every)])  # type: ignore[list-item]
+    alice = Net(app.core).raw_client()
+    alice.send("NICK alice", "USER a 0 * :a", "JOIN #x", "PRIVMSG #x :hi", "PART #x")
+    assert heard == [
+        ("every", "WelcomeEvent"),
+        ("joins", "JoinEvent"), ("every", "JoinEvent"),
+        ("every", "MessageEvent"),
+        ("joins", "LeaveEvent"), ("every", "LeaveEvent"),
+    ]

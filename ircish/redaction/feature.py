@@ -132,14 +132,22 @@ class Redaction:
         self.deferred = DeferredAnswers(MAX_IN_FLIGHT)
         self._swept_micros = 0
         self._swept_connections = 0
+        # A departure whose sweep was put off (see _maybe_sweep).
+        self._unswept = False
 
     async def serve(self, app: IrcServer, *, task_status: trio.TaskStatus[None]) -> None:
-        """Runs the store look-ups (with a store only)."""
+        """Runs the store look-ups (with a store only), and sweeps what departures
+        left unswept: the last of a crowd to leave may go within SWEEP_EVERY of a
+        sweep, while the connections no longer halve (the bots stay), and their
+        lines would otherwise stay until the next departure."""
         try:
             async with trio.open_nursery() as nursery:
                 self.deferred.nursery = nursery
                 task_status.started()
-                await trio.sleep_forever()
+                while True:
+                    await trio.sleep(SWEEP_EVERY)
+                    if self._unswept:
+                        self._sweep(self.core.micros(self.core.clock()))
         finally:
             self.deferred.nursery = None
 
@@ -165,12 +173,17 @@ class Redaction:
     def _maybe_sweep(self, micros: int) -> None:
         # At most every SWEEP_EVERY seconds, or sooner whenever the connections have
         # halved since the last sweep, so a crowd that leaves is forgotten with
-        # it (the last departure always sweeps) at a cost of a few scans.
-        connections = len(self.core.connections)
+        # it at a cost of a few scans (the last departure sweeps when nobody
+        # stays; with a store, ``serve`` sweeps what was put off).
         if (micros - self._swept_micros < SWEEP_EVERY * 1_000_000
-                and connections * 2 > self._swept_connections):
+                and len(self.core.connections) * 2 > self._swept_connections):
+            self._unswept = True
             return
-        self._swept_micros, self._swept_connections = micros, connections
+        self._sweep(micros)
+
+    def _sweep(self, micros: int) -> None:
+        self._swept_micros, self._swept_connections = micros, len(self.core.connections)
+        self._unswept = False
         if len(self.recent):
             self.recent.sweep(self.core.channels,
                               {user.session for user in self.core.connections},

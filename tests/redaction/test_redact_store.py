@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 import trio
 
+from ircish.redaction import feature
 from ircish.redaction.feature import Redaction
 from ircish.testing import RunningServer
 from tests.history.conftest import with_history
@@ -116,6 +117,28 @@ async def test_a_senders_line_stays_in_memory_while_the_sender_is_here(make_serv
         # The sender (no account: known by this connection only) may redact it.
         await bob.send(f"REDACT #room {mine}")
         assert (await alice.expect("REDACT")).params == ["#room", mine]
+
+
+async def test_a_departure_whose_sweep_was_put_off_is_swept_soon_after(
+    make_server, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(feature, "SWEEP_EVERY", 2)
+    async with make_server(with_history()) as srv:
+        redaction: Redaction = srv.owner("redaction")
+        alice = await _joined(srv, "alice")
+        bob = await _joined(srv, "bob")
+        carol = await _joined(srv, "carol")
+        await _joined(srv, "dave")
+        line = await sent(bob, "PRIVMSG #room :the last to leave")
+        await _quit(carol, srv)  # swept
+        await _quit(bob, srv)  # within SWEEP_EVERY, the connections not halved: put off
+        assert redaction.recent.get(line) is not None
+        with trio.fail_after(3 * feature.SWEEP_EVERY):
+            while redaction.recent.get(line) is not None:
+                await trio.sleep(0.05)
+        # Still redactable, from the store.
+        await alice.send(f"REDACT #room {line}")
+        assert (await alice.expect("REDACT")).params == ["#room", line]
 
 
 def _later(clock: Callable[[], float], seconds: float) -> Callable[[], float]:

@@ -417,6 +417,8 @@ def report_probes(args: argparse.Namespace, probes: list[dict[str, Any]]) -> Non
                   + "; ".join(f"{n} x {desc}" for desc, n in what[:8]))
             for sample in samples[0] if samples else ():
                 print(f"      e.g. {sample}")
+    for chain in last.get("chains", ()):
+        print(f"  left from the crowd: {chain}")
     for count, what in last.get("holders", ()):
         print(f"  holder of {count} objects: {what}")
     if "survivors" in last:

@@ -125,6 +125,13 @@ def dump(signum: int, frame: FrameType | None) -> None:
         "smaps": smaps(),
     }
     _state["count"] = _state.get("count", 0) + 1
+    if _state["count"] == 1:
+        _state["base_ids"] = {id(o) for o in gc.get_objects()
+                              if type(o).__name__ in _CHAINED}
+    else:
+        gc.unfreeze()
+        record["chains"] = chains(_state["base_ids"])
+        gc.freeze()
     if os.environ.get("IRCISH_SOAK_CENSUS"):
         if _state["count"] == 1:
             _state["base_arenas"] = set(_pools()[2])
@@ -164,6 +171,44 @@ def dump(signum: int, frame: FrameType | None) -> None:
                 for s in sorted(stats, key=lambda s: -s.count_diff)[:40]]
     with open(os.environ["IRCISH_SOAK_PROBE"], "a") as out:
         out.write(json.dumps(record) + "\n")
+
+
+# Objects that should be gone with their clients: for each one alive at a reading
+# and not at the baseline, the chain of referrers that keeps it.
+_CHAINED = ("SocketStream", "Connection", "User")
+
+
+def _holder_chain(o: Any, ignore: set[int], depth: int = 8) -> str:
+    """``o``'s referrers, one per step (the first that is not a frame or one of
+    the probe's own containers), as type names; a function, coroutine or task by
+    its name too."""
+    chain = [type(o).__name__]
+    seen = set(ignore) | {id(o)}
+    for _ in range(depth):
+        refs = [r for r in gc.get_referrers(o)
+                if id(r) not in seen and not isinstance(r, FrameType) and r is not _state]
+        if not refs:
+            break
+        o = refs[0]
+        seen.add(id(o))
+        name = type(o).__name__
+        label = getattr(o, "__qualname__", None) or getattr(o, "name", None)
+        if isinstance(label, str) and name in ("function", "method", "coroutine", "Task"):
+            name += f" {label}"
+        chain.append(name[:80])
+    return " <- ".join(chain)
+
+
+def chains(base_ids: set[int]) -> list[str]:
+    """For the first few objects of ``_CHAINED`` types made since the baseline and
+    still alive, what keeps each."""
+    found = [o for o in gc.get_objects()
+             if type(o).__name__ in _CHAINED and id(o) not in base_ids]
+    out: list[str] = []
+    ignore = {id(found), id(out)}
+    for i in range(min(12, len(found))):
+        out.append(_holder_chain(found[i], ignore))
+    return out
 
 
 def _rss() -> int:

@@ -27,6 +27,7 @@ from ircish.core.multiline import with_offsets
 from ircish.history import codec
 from ircish.network import channel_rows
 from ircish.network.db import (
+    HISTORY_COLUMNS,
     INSERT_HISTORY,
     REFUSED,
     UPSERT_CONVERSATIONS,
@@ -66,26 +67,59 @@ _AT = {f.name: i for i, f in enumerate(fields(MessageEvent))}
                                     "target", "is_channel", "text", "tags", "concat"))
 
 
-def channel_lines(encoded: codec.Encoded) -> str | None:
-    """A batch of channel messages only (the bulk of the traffic) as ``_json`` of its
-    ``to_batch`` rows, made from the tuples themselves: the events are not rebuilt as
-    dataclasses and their rows as dicts of every column first (RESULTS.md section
-    20); None for any other batch. ``tests/network/test_history_rows.py`` keeps the
-    two the same."""
-    rows = []
+def channel_lines(encoded: codec.Encoded) -> dict[str, list[Any]] | None:
+    """A batch of channel messages only (the bulk of the traffic) as the columns of its
+    ``to_batch`` rows (``db.Inline``), made from the tuples themselves: the events are
+    not rebuilt as dataclasses and their rows as dicts of every column first
+    (RESULTS.md section 20); None for any other batch.
+    ``tests/network/test_history_rows.py`` keeps the two the same."""
+    keys: list[str] = []
+    msgids: list[str] = []
+    times: list[int] = []
+    kinds: list[str] = []
+    sources: list[str] = []
+    targets: list[str] = []
+    texts: list[str] = []
+    accounts: list[str | None] = []
+    tags_column: list[str | None] = []
+    key_of: dict[str, str] = {}  # a batch's lines are mostly to a few channels
     for code, v in encoded:
         if code != _MESSAGE or not v[_IS_CHANNEL]:
             return None
-        row = {"target_key": channel_key(v[_TARGET]), "msgid": v[_MSGID], "time": v[_MICROS],
-               "kind": v[_COMMAND], "source": v[_SOURCE], "target": v[_TARGET],
-               "text": v[_TEXT]}
-        if v[_ACCOUNT] is not None:
-            row["account"] = v[_ACCOUNT]
+        target = v[_TARGET]
+        key = key_of.get(target)
+        if key is None:
+            key = key_of[target] = channel_key(target)
+        keys.append(key)
+        msgids.append(v[_MSGID])
+        times.append(v[_MICROS])
+        kinds.append(v[_COMMAND])
+        sources.append(v[_SOURCE])
+        targets.append(target)
+        texts.append(v[_TEXT])
+        accounts.append(v[_ACCOUNT])
         tags, concat = v[_TAGS], v[_CONCAT]
-        if tags or concat:
-            row["tags"] = tags_json(with_offsets(tags, concat) if concat else tags)
-        rows.append(row)
-    return dumps(rows)
+        tags_column.append(tags_json(with_offsets(tags, concat) if concat else tags)
+                           if tags or concat else None)
+    columns: dict[str, list[Any]] = {"target_key": keys, "msgid": msgids, "time": times,
+                                     "kind": kinds, "source": sources, "target": targets,
+                                     "text": texts}
+    # A column of NULLs only is left out (NULL all the same: ``db.Inline``).
+    if any(a is not None for a in accounts):
+        columns["account"] = accounts
+    if any(t is not None for t in tags_column):
+        columns["tags"] = tags_column
+    return columns
+
+
+def columns(rows: list[Row]) -> dict[str, list[Any]]:
+    """``to_batch``'s rows as ``db.Inline`` columns (one of NULLs only left out)."""
+    out: dict[str, list[Any]] = {}
+    for name in HISTORY_COLUMNS:
+        values = [row.get(name) for row in rows]
+        if any(v is not None for v in values):
+            out[name] = values
+    return out
 
 
 def inline(batch: Batch) -> Inline | None:
@@ -94,7 +128,7 @@ def inline(batch: Batch) -> Inline | None:
     deletes a line (their statements run in order, ``store``)."""
     if batch.renames or batch.channel_states or batch.redactions:
         return None
-    return Inline(_json(batch.history) if batch.history else "[]",
+    return Inline(columns(batch.history),
                   _conversations(batch) if batch.conversations else "[]")
 
 
@@ -119,7 +153,7 @@ def store(cur: psycopg.Cursor[Any], batch: Batch) -> int:
 
 class Careful:
     """A batch's history rows for ``db.append``: ``whole`` at first (or ``inline``, the
-    same rows as JSON for the one-statement commit); once the database has refused
+    same rows as columns for the one-statement commit); once the database has refused
     the batch, ``each`` (with ``append(careful=True)``) writes them event by event,
     each under a savepoint, as the history writer's ``_write_one_by_one`` does: an
     event whose rows are refused is logged and dropped, the others are stored."""

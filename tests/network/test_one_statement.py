@@ -165,6 +165,28 @@ def test_a_batch_written_again_stores_its_lines_once(writer: psycopg.Connection[
     assert [h[1] for h in _tables(writer)["history"]] == ["m0", "m1", "m2"]
 
 
+def test_a_line_stored_already_is_skipped_by_a_second_try(
+        writer: psycopg.Connection[Any], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The one statement inserts history rows without ON CONFLICT; when one is stored
+    already, the statement (which wrote nothing) runs once more, skipping it: two round
+    trips, no refused batch, and the new lines and every event row are written."""
+    lines = [_line(n) for n in range(3)]
+    worker.commit(writer, "n1", 1, _ops(lines), codec.encode(lines))
+    again = [*lines[1:], _line(3)]
+    trips = _round_trips(writer, tmp_path / "trace",
+                         lambda: worker.commit(writer, "n1", 1, _ops(again), codec.encode(again)))
+    assert trips == 2
+    assert "refused" not in caplog.text
+    tables = _tables(writer)
+    assert [h[1] for h in tables["history"]] == ["m0", "m1", "m2", "m3"]
+    assert [seq for _, seq, _, _ in tables["events"]] == [1, 2, 3, 4, 5, 6]
+    # Twice in one batch: stored once.
+    twice = [_line(4), _line(4)]
+    worker.commit(writer, "n1", 1, _ops(twice), codec.encode(twice))
+    assert [h[1] for h in _tables(writer)["history"]][4:] == ["m4"]
+    assert "refused" not in caplog.text
+
+
 def test_a_refused_line_falls_back_to_one_by_one(writer: psycopg.Connection[Any],
                                                  caplog: pytest.LogCaptureFixture) -> None:
     long = "#" + "x" * 219  # longer than the column

@@ -43,6 +43,13 @@ def format_line(
     source: str | None = None,
     tags: dict[str, str] | None = None,
 ) -> str:
+    if not tags and source and len(params) == 2:
+        # A relayed line (source, verb, target, text): every channel line is one,
+        # formatted here in one step instead of a list of parts joined.
+        middle, last = params
+        if not last or " " in last or last[0] == ":":
+            return f":{source} {command} {middle} :{last}"
+        return f":{source} {command} {middle} {last}"
     parts: list[str] = []
     if tags:
         parts.append("@" + format_tags(tags))

@@ -5,8 +5,9 @@ that starts later reads of them (the network worker only; psycopg's cursor).
 before the first slice's effects, so a later node finds: the server name of
 each node, users' away messages, real names and hosts, the channels' +b/+e/+I
 lists (JSON, the whole lists as the origin had them after the change), the
-oldest creation time of a channel, renamed channels under their new key, and
-no channel whose last member quit.
+oldest creation time of a channel, renamed channels under their new key (with the
+lines other nodes said to them before they heard of the RENAME), and no channel
+whose last member quit.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ def apply(cur: psycopg.Cursor[Any], op: Op) -> None:
         if old != new:
             cur.execute("UPDATE network_members SET channel_key = %s WHERE channel_key = %s",
                         (new, old))
+    elif kind == "move":
+        # Lines another node said to a channel before it heard of its RENAME, stored
+        # under the old key after the rename had moved the rest (``replica.flush``).
+        cur.execute("UPDATE history SET target_key = %s, target = %s"
+                    " WHERE target_key = %s AND msgid = ANY(%s)",
+                    (op["to"], op["name"], op["from"], op["msgids"]))
     elif kind == "quit":
         # Its channels that it leaves empty go with it (a part's are removed by db).
         cur.execute("DELETE FROM network_members WHERE session = %s RETURNING channel_key",

@@ -75,6 +75,7 @@ class NetworkNode:
         url = str(config.storage.url)
         self.client = NetworkClient(url, self.node, config.network.lease_seconds,
                                     config.network.event_retention_seconds)
+        self.replica.submit = self.client.submit
         self.client.on_ready = self._ready
         self.client.on_remote = self._remote
         self.client.on_lost = self._lost
@@ -101,6 +102,8 @@ class NetworkNode:
         op = self.capture.op(event)
         if op is not None:
             self.client.submit(op)
+            if op["t"] == "rename":
+                self.replica.renamed_here(op)
 
     def _ready(self, snapshot: Any) -> None:
         self.seen = dict(snapshot.positions)
@@ -116,6 +119,7 @@ class NetworkNode:
             apply(origin, op)
             if seq:
                 self.seen[origin] = seq
+        self.replica.flush()
 
     def _lost(self, reason: str) -> None:
         log.error("node %s left the network: %s; closing its clients and joining again",

@@ -7,13 +7,27 @@ delivers it). ``Replica.apply`` replays one operation of another origin: it
 changes the state directly and sends the local members the line the origin's
 members saw, with the same msgid and time. It emits no core event, so nothing
 it does is stored again or sent back to the network.
+
+A RENAME races the lines other nodes say to the channel before they have
+applied it: such a line (a "straggler") names the old name, and its node has
+stored it under the old key after the rename moved the rest. Every node that
+processes a RENAME says so in its own stream (a ``renamed`` operation, after
+every line it said before), so until an origin's ``renamed`` comes, what it
+says to the old name is the renamed channel's (``_pending``): delivered to it
+under the name this node knows, and its stored rows moved to the channel's
+key by the node that renamed (a ``move`` operation, committed after the rows
+it moves). A new channel of the old name gets only what its origins said once
+they knew of the rename. The ``renamed`` carries the RENAME itself: a node
+that hears of it first from a third node applies it then, so it never mixes
+a new channel of the old name with the renamed one.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ircish.chghost.feature import CAP as CHGHOST_CAP
@@ -38,6 +52,17 @@ _PREFIX_MODES = "".join(mode for mode, _ in PREFIXES)
 SETNAME_CAP = "setname"  # the core's (only core.commands imports its handlers)
 _STATUS_RANK = {symbol: PREFIX_RANK[mode] for mode, symbol in PREFIXES}
 RECENT_MSGIDS = 50_000
+RENAMES_KEPT = 10_000  # RENAME msgids processed (each acknowledged once)
+
+
+@dataclass(slots=True)
+class Renamed:
+    """A RENAME an origin has not acknowledged yet: what it says to the old name
+    is ``channel``'s; ``mine``: this node renamed it, and moves the stored rows."""
+
+    msgid: str
+    channel: Channel
+    mine: bool
 
 
 class RemoteSink:
@@ -72,12 +97,25 @@ class Replica:
         self._recent_order: deque[str] = deque()
         # The other live nodes and their server names (LUSERS, WHOIS's 312).
         self.nodes: dict[str, str] = {}
+        # origin -> old channel key -> the RENAMEs of it that origin has not
+        # acknowledged yet, oldest first (the module's docstring).
+        self._pending: dict[str, dict[str, list[Renamed]]] = {}
+        self._renames: dict[str, None] = {}  # RENAME msgids processed, oldest first
+        # Stragglers' stored rows to move: (from key, to key, to name) -> msgids.
+        self._moves: dict[tuple[str, str, str], list[str]] = {}
+        # Where this node's own operations go (the feature's ``NetworkClient.submit``).
+        self.submit: Callable[[Op], None] = lambda op: None
 
     def apply(self, origin: str, op: Op) -> None:
         msgid = op.get("msgid")
         if msgid is not None:
             if msgid in self._recent:
-                self.duplicates += 1
+                if op.get("t") == "rename":
+                    # Applied already, relayed by a third node: its origin has now
+                    # said everything it said before it.
+                    self._acknowledged(origin, msgid)
+                else:
+                    self.duplicates += 1
                 return
             self._recent.add(msgid)
             self._recent_order.append(msgid)
@@ -203,10 +241,14 @@ class Replica:
 
     def _node(self, origin: str, op: Op) -> None:
         self.nodes[op["node"]] = op["server"]
+        # A node (re)joined from a snapshot: what it says next is about the
+        # channels as the tables name them.
+        self._pending.pop(op["node"], None)
         self.server.linked = frozenset(self.nodes.values())
 
     def _down(self, origin: str, op: Op) -> None:
         self.nodes.pop(op["node"], None)
+        self._pending.pop(op["node"], None)
         self.server.linked = frozenset(self.nodes.values())
 
     def _skipped(self, origin: str, op: Op) -> None:
@@ -262,7 +304,7 @@ class Replica:
 
     def _invite(self, origin: str, op: Op) -> None:
         target = self.sessions.get(op["session"])
-        channel = self.server.find_channel(op["channel"])
+        channel = self._find(origin, op["channel"])
         if target is None or channel is None:
             return
         # The invitation lets the target through +i on its own node.
@@ -297,8 +339,10 @@ class Replica:
         user = self._remote(op)
         if user is None:
             return
-        channel = self._channel(op["channel"], op.get("created", op["micros"]),
-                                op.get("modes", ""))
+        channel = self._straggler(origin, op["channel"], op) if self._pending else None
+        if channel is None:
+            channel = self._channel(op["channel"], op.get("created", op["micros"]),
+                                    op.get("modes", ""))
         if channel.key in user.channels:
             return
         channel.invited.discard(user.key)
@@ -315,7 +359,7 @@ class Replica:
 
     def _part(self, origin: str, op: Op) -> None:
         user = self._remote(op)
-        channel = self.server.find_channel(op["channel"])
+        channel = self._find(origin, op["channel"], op)
         if user is None or channel is None or user not in channel.members:
             return
         params = [channel.name, op["reason"]] if op["reason"] else [channel.name]
@@ -325,7 +369,7 @@ class Replica:
     def _kick(self, origin: str, op: Op) -> None:
         # The one kicked may be anyone's, ours too.
         user = self.sessions.get(op["session"])
-        channel = self.server.find_channel(op["channel"])
+        channel = self._find(origin, op["channel"], op)
         if user is None or channel is None or user not in channel.members:
             return
         params = [channel.name, user.nick, op["reason"]]
@@ -333,7 +377,7 @@ class Replica:
         self.server.remove_member(channel, user)
 
     def _topic(self, origin: str, op: Op) -> None:
-        channel = self.server.find_channel(op["channel"])
+        channel = self._find(origin, op["channel"], op)
         if channel is None:
             return
         channel.topic = op["topic"]
@@ -343,7 +387,7 @@ class Replica:
                                              op["source"], op))
 
     def _mode(self, origin: str, op: Op) -> None:
-        channel = self.server.find_channel(op["channel"])
+        channel = self._find(origin, op["channel"])
         if channel is None:
             return
         modes = op["modes"]
@@ -374,18 +418,40 @@ class Replica:
                 channel.members[member] = held
         self._to_channel(channel, self._line("MODE", [channel.name, *modes], op["source"], op))
 
-    def _rename(self, origin: str, op: Op) -> None:
+    def _rename(self, origin: str, op: Op, via: str | None = None) -> None:
+        """A RENAME of ``origin``'s; ``via``: the node whose ``renamed`` relayed it."""
         server = self.server
-        channel = server.find_channel(op["old"])
-        new = op["new"]
-        if channel is None:
+        msgid, new = op["msgid"], op["new"]
+        if msgid in self._renames:
+            self._acknowledged(origin, msgid)  # relayed first, and shown then
             return
+        self._renames[msgid] = None
+        if len(self._renames) > RENAMES_KEPT:
+            del self._renames[next(iter(self._renames))]
+        old_key = casefold(op["old"])
+        if old_key == casefold(new):
+            channel = server.find_channel(op["old"])
+            if channel is not None:
+                self._rekey(channel, op)
+            return  # only the case: every name still finds the channel
+        channel = server.find_channel(op["old"])
         taken = server.find_channel(new)
-        if taken is not None and taken is not channel:
+        if channel is None:
+            pass
+        elif taken is not None and taken is not channel:
             log.warning("network: rename of %s to %s from %s: the new name is taken here",
                         op["old"], new, origin)
-            return
-        old = channel.name
+        else:
+            self._rekey(channel, op)
+            for node in self.nodes:
+                if node != via and (node != origin or via is not None):
+                    self._expect(node, old_key, Renamed(msgid, channel, False))
+        # Everything this node said before is in its stream ahead of this.
+        self.submit({"t": "renamed", "origin": origin, "rename": op})
+
+    def _rekey(self, channel: Channel, op: Op) -> None:
+        server = self.server
+        old, new = channel.name, op["new"]
         line = self._line("RENAME", [old, new, op["reason"]], op["source"], op)
         rename.rename_channel(server, channel, new)
         local = [m for m in channel.members if not is_remote(m)]
@@ -396,6 +462,88 @@ class Replica:
             for member in local:
                 if rename.CAP not in member.caps:
                     rename.fallback(server, member, channel, old, part_text)
+
+    def renamed_here(self, op: Op) -> None:
+        """This node's own RENAME (its capture's operation; the core renamed already):
+        until each other node acknowledges it, what it says to the old name is the
+        renamed channel's, and this node moves those lines' rows."""
+        old_key = casefold(op["old"])
+        channel = self.server.find_channel(op["new"])
+        if channel is None or old_key == channel.key:
+            return
+        self._renames[op["msgid"]] = None
+        for node in self.nodes:
+            self._expect(node, old_key, Renamed(op["msgid"], channel, True))
+
+    def _expect(self, node: str, old_key: str, entry: Renamed) -> None:
+        self._pending.setdefault(node, {}).setdefault(old_key, []).append(entry)
+
+    def _renamed(self, origin: str, op: Op) -> None:
+        """``origin`` processed a RENAME: what it says next names the channels as
+        they are after it. First heard of here: applied now, as its origin's."""
+        rename_op = op["rename"]
+        msgid = rename_op["msgid"]
+        if msgid in self._renames:
+            self._acknowledged(origin, msgid)
+            return
+        self._recent.add(msgid)  # the RENAME itself, when it comes, is shown once
+        self._recent_order.append(msgid)
+        self._rename(op["origin"], rename_op, via=origin)
+
+    def _acknowledged(self, origin: str, msgid: str) -> None:
+        pending = self._pending.get(origin)
+        if not pending:
+            return
+        for key, entries in list(pending.items()):
+            entries[:] = [e for e in entries if e.msgid != msgid]
+            if not entries:
+                del pending[key]
+        if not pending:
+            del self._pending[origin]
+
+    def _find(self, origin: str, name: str, op: Op | None = None) -> Channel | None:
+        """The channel ``origin`` means by ``name`` (``_straggler``, else the one of
+        that name here)."""
+        if self._pending:
+            channel = self._straggler(origin, name, op)
+            if channel is not None:
+                return channel
+        return self.server.find_channel(name)
+
+    def _straggler(self, origin: str, name: str, op: Op | None = None) -> Channel | None:
+        """The renamed channel ``origin`` means by its old ``name``, not having heard of
+        the RENAME yet; None if it means the channel of that name. ``op``: a line the
+        origin stored under ``name``; when this node renamed the channel, the row is
+        moved to where the channel is now (``flush``)."""
+        pending = self._pending.get(origin)
+        if not pending:
+            return None
+        key = casefold(name)
+        entries = pending.get(key)
+        if not entries:
+            return None
+        entry = entries[0]
+        channel = entry.channel
+        if op is not None and entry.mine and channel.key != key:
+            self._moves.setdefault((key, channel.key, channel.name), []).append(op["msgid"])
+        return channel
+
+    def _move(self, origin: str, op: Op) -> None:
+        """Another node moved stragglers' rows to ``to``: if ``origin`` had not heard of
+        this node's RENAME of that name yet, they go on to where the channel is now."""
+        entries = self._pending.get(origin, {}).get(op["to"]) if self._pending else None
+        if entries and entries[0].mine:
+            channel = entries[0].channel
+            if channel.key != op["to"]:
+                self._moves.setdefault((op["to"], channel.key, channel.name), []).extend(
+                    op["msgids"])
+
+    def flush(self) -> None:
+        """Submit the moves of stragglers' rows found while applying (one per place)."""
+        moves, self._moves = self._moves, {}
+        for (frm, key, name), msgids in moves.items():
+            self.submit({"t": "move", "from": frm, "to": key, "name": name,
+                         "msgids": msgids})
 
     # ---- messages ---------------------------------------------------------------------
 
@@ -409,17 +557,25 @@ class Replica:
         text = op.get("text", "")
         if not tags_only and "\n" in text:
             # A draft/multiline message: its lines, never a raw line feed in one line.
-            self._multiline(op, tags, bot)
+            self._multiline(origin, op, tags, bot)
             return
         status = op.get("status", "")
-        shown = status + op["target"]
+        target = op["target"]
+        channel = None
+        if op["channel"]:
+            if self._pending:
+                channel = self._find(origin, target, op)
+                if channel is not None and channel.key != casefold(target):
+                    target = channel.name  # said to it before its origin knew of a RENAME
+            else:
+                channel = server.find_channel(target)
+            if channel is None:
+                return
+        shown = status + target
         params = [shown] if tags_only else [shown, text]
         line = LineVariants(format_line(command, params, op["source"]), op["msgid"],
                             op["micros"] / 1_000_000, tags or None, op.get("account"), bot)
-        if op["channel"]:
-            channel = server.find_channel(op["target"])
-            if channel is None:
-                return
+        if channel is not None:
             if status:
                 self._to_status(channel, _STATUS_RANK[status], line, tags_only)
                 return
@@ -445,15 +601,18 @@ class Replica:
                 continue
             member.sink.send(line.for_mask(member.tagmask))
 
-    def _multiline(self, op: Op, tags: dict[str, str], bot: bool) -> None:
+    def _multiline(self, origin: str, op: Op, tags: dict[str, str], bot: bool) -> None:
         server = self.server
         status = op.get("status", "")
+        target = op["target"]
+        channel = self._find(origin, target, op) if op["channel"] else None
+        if channel is not None and channel.key != casefold(target):
+            target = channel.name
         message = MessageLines(
-            op["source"], op["command"], status + op["target"],
+            op["source"], op["command"], status + target,
             multiline.split(op["text"], op.get("concat") or ()), op["msgid"],
             op["micros"] / 1_000_000, tags or None, op.get("account"), bot, server.line_budget)
         if op["channel"]:
-            channel = server.find_channel(op["target"])
             recipients = [] if channel is None else [
                 member for member, held in channel.members.items()
                 if not status or (held and PREFIX_RANK[held[0]] <= _STATUS_RANK[status])]
@@ -471,6 +630,8 @@ class Replica:
                 server.remove_member(channel, user)
             self._forget(user)
         self.nodes.clear()
+        self._pending.clear()
+        self._moves.clear()
         server.linked = frozenset()
 
     # ---- a node's start --------------------------------------------------------------

@@ -24,10 +24,12 @@ from ircish.core.events import ChannelStateEvent, Event, MessageEvent, RenameEve
 from ircish.history import codec
 from ircish.network import history
 from ircish.network.db import connect
+from ircish.protocol import Message
 from ircish.store import migrate
 from ircish.store.database import open_engine
 from ircish.store.rows import to_batch
 from ircish.store.writer import write_batch
+from tests.ircclient import RawClient
 from tests.network.nodes import child_of, eventually, network, two_nodes_in
 from tests.store import postgres
 
@@ -98,6 +100,91 @@ async def test_a_line_said_before_a_rename_is_stored_under_the_new_name(
         replay += await bob.collect_until("BATCH")
         assert [m.params[1] for m in replay if m.command == "PRIVMSG"] == ["one", "two",
                                                                            "three"]
+
+
+async def _rows(url: str, query: str, *args: object) -> list[tuple[Any, ...]]:
+    def run() -> list[tuple[Any, ...]]:
+        conn = connect(url, True)
+        try:
+            return conn.execute(query, args).fetchall()
+        finally:
+            conn.close()
+
+    return await trio.to_thread.run_sync(run)
+
+
+def _privmsgs(msgs: list[Message]) -> list[tuple[str, str, str, str]]:
+    """(target, text, msgid, time) of each PRIVMSG."""
+    return [(m.params[0], m.params[1], m.tags["msgid"], m.tags["time"])
+            for m in msgs if m.command == "PRIVMSG"]
+
+
+async def _history(client: RawClient, channel: str) -> list[tuple[str, str, str, str]]:
+    await client.send(f"CHATHISTORY LATEST {channel} * 50")
+    replay = await client.collect_until("BATCH")
+    replay += await client.collect_until("BATCH")
+    return _privmsgs(replay)
+
+
+async def test_lines_said_on_a_node_that_has_not_applied_a_rename_follow_the_channel(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """n2's network worker is stopped while bob says lines to #a and alice, on n1,
+    renames it to #b and carol makes a new #a there. When n2's worker runs again its
+    lines commit under #a, after the rename: alice still gets every one (under #b,
+    the same msgid and time), carol none, and n1 moves their rows to #b, so
+    CHATHISTORY of #b has them in order on both nodes. Then n2 knows of the rename:
+    what dave says to #a there is carol's channel's."""
+    async with network(tmp_path) as net:
+        n1, n2, alice, bob = await two_nodes_in(net, "#a", CAPS)
+        await bob.send("PRIVMSG #a :before")
+        await alice.expect(lambda m: m.command == "PRIVMSG" and m.params[1] == "before")
+        carol = await n1.client("carol", CAPS)
+        assert n2.proc is not None
+        worker = child_of(n2.proc.pid, b"ircish.network.worker")
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            for n in range(5):
+                await bob.send(f"PRIVMSG #a :late {n}")
+            await bob.expect(lambda m: m.command == "PRIVMSG" and m.params[1] == "late 4")
+            await alice.send("RENAME #a #b :moving")
+            await alice.expect("RENAME")
+            await carol.send("JOIN #a")
+            await carol.expect("366")
+
+            async def renamed() -> bool:
+                return bool(await _rows(net.url, "SELECT 1 FROM network_channels"
+                                        " WHERE key = '#b'"))
+
+            await eventually(renamed)  # committed before n2 commits a line of its own
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGCONT)
+        await bob.expect("RENAME")
+        await bob.send("PRIVMSG #b :after")
+        await alice.expect(lambda m: m.command == "PRIVMSG" and m.params[1] == "after")
+        await bob.expect(lambda m: m.command == "PRIVMSG" and m.params[1] == "after")
+        dave = await n2.client("dave", CAPS)
+        await dave.send("JOIN #a", "PRIVMSG #a :new channel")
+        await carol.expect(lambda m: m.command == "PRIVMSG" and m.params[1] == "new channel")
+        await dave.expect(lambda m: m.command == "PRIVMSG" and m.params[1] == "new channel")
+
+        echoes = _privmsgs(bob.seen)
+        assert [text for _, text, _, _ in echoes] == [
+            "before", *(f"late {n}" for n in range(5)), "after"]
+        assert all(target == "#a" for target, _, _, _ in echoes[:6])  # as n2 knew it
+        as_b = [("#b", text, msgid, time) for _, text, msgid, time in echoes]
+        assert _privmsgs(alice.seen) == [("#a", *as_b[0][1:]), *as_b[1:]]
+        assert _privmsgs(carol.seen) == [("#a", *_privmsgs(dave.seen)[0][1:])]
+
+        async def moved() -> bool:
+            return await _stored(net.url) == [
+                *(("#b", text) for _, text, _, _ in echoes), ("#a", "new channel")]
+
+        await eventually(moved)
+        assert await _history(alice, "#b") == as_b
+        assert await _history(bob, "#b") == as_b
+        assert [text for _, text, _, _ in await _history(carol, "#a")] == ["new channel"]
 
 
 # -- the statements against the history writer's, on the same events ---------------------

@@ -32,15 +32,17 @@ execution per row (RESULTS.md section 20).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
@@ -49,6 +51,8 @@ from ircish.protocol.casemap import casefold
 
 log = logging.getLogger("ircish.network.worker")
 
+# The channel every node's notifications went to before each origin had its own
+# (``channel_of``); still listened to, so a node of the older code is heard.
 CHANNEL = "ircish_network"
 # The database's clock in µs: nodes never compare their own clocks.
 NOW = "(extract(epoch from clock_timestamp()) * 1000000)::bigint"
@@ -160,6 +164,23 @@ def _libpq_url(url: str) -> str:
     # SQLAlchemy's spelling (postgresql+psycopg://) is not libpq's.
     scheme, sep, rest = url.partition("://")
     return "postgresql://" + rest if sep and scheme.startswith("postgresql") else url
+
+
+def channel_of(node: str) -> str:
+    """The channel of ``node``'s notifications. Each origin has its own and a node
+    listens to the others' only: on one shared channel every node was also sent, and
+    woke for, each of its own commits' notifications, only to drop them. A channel name
+    is at most 63 bytes: a longer node id is hashed."""
+    name = f"ircish_network {node}"
+    if len(name.encode()) > 63:
+        name = "ircish_network " + hashlib.sha256(node.encode()).hexdigest()[:40]
+    return name
+
+
+def listen(conn: psycopg.Connection[Any], channels: Iterable[str]) -> None:
+    """LISTEN to each of ``channels`` (names as ``channel_of`` makes them)."""
+    for channel in channels:
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
 
 
 def _fence(cur: psycopg.Cursor[Any], node: str, epoch: int, count: int = 0) -> int:
@@ -393,7 +414,7 @@ def _append_one(conn: psycopg.Connection[Any], node: str, epoch: int, ops: list[
         "offsets": [off for off, _, _ in parts],
         "counts": [len(texts) for _, _, texts in parts],
         "carried": [carried for _, carried, _ in parts],
-        "conversations": inline.conversations, "channel": CHANNEL, "head": head}
+        "conversations": inline.conversations, "channel": channel_of(node), "head": head}
     for name in HISTORY_COLUMNS:
         values = columns.get(name, [])
         params["h_" + name] = BigintArray(values) if name == "time" else TextArray(values)
@@ -494,10 +515,11 @@ def _notify(cur: psycopg.Cursor[Any], node: str, first: int, payloads: list[str]
     head = _head(node)
     notes = [f'{head}{first + off},"ops":[{",".join(texts)}]}}' if carried
              else f"{head}{first + off}}}" for off, carried, texts in _split(payloads, head)]
+    channel = channel_of(node)
     if len(notes) == 1:
-        cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, notes[0]))
+        cur.execute("SELECT pg_notify(%s, %s)", (channel, notes[0]))
     else:
-        cur.executemany("SELECT pg_notify(%s, %s)", [(CHANNEL, note) for note in notes])
+        cur.executemany("SELECT pg_notify(%s, %s)", [(channel, note) for note in notes])
 
 
 def from_notifications(payloads: list[str], node: str, positions: dict[str, int]
@@ -640,12 +662,16 @@ def snapshot(conn: psycopg.Connection[Any], node: str, epoch: int) -> Snapshot:
 
 
 def read_new(conn: psycopg.Connection[Any], node: str, positions: dict[str, int],
-             limit: int = 5000) -> list[tuple[str, int, Op]]:
-    """Events of other origins past ``positions`` (updated), in each origin's order."""
+             limit: int = 5000, origins: set[str] | None = None) -> list[tuple[str, int, Op]]:
+    """Events of other origins past ``positions`` (updated), in each origin's order;
+    every other node's id is added to ``origins``."""
     out: list[tuple[str, int, Op]] = []
     with conn.cursor() as cur:
         cur.execute("SELECT node_id, last_seq FROM network_nodes WHERE node_id <> %s", (node,))
-        behind = [(origin, int(last)) for origin, last in cur.fetchall()
+        nodes = cur.fetchall()
+        if origins is not None:
+            origins.update(origin for origin, _ in nodes)
+        behind = [(origin, int(last)) for origin, last in nodes
                   if int(last) > positions.get(origin, 0)]
         for origin, _ in behind:
             cur.execute("SELECT seq, payload FROM network_events WHERE origin = %s AND seq > %s"

@@ -11,8 +11,9 @@ on the server's loop. Two connections:
   task uses it, in the order the server sent things, so a claim is decided
   before the events that follow it; a batch whose COMMIT's answer was lost is
   looked for before it is written again (``_committed_after_all``);
-- the listener: LISTEN (waited for on this loop, ``_wait_notifies``; its queries
-  in threads), then the other origins' events past the last seq seen,
+- the listener: LISTEN to each other origin's channel (``db.channel_of``; waited
+  for on this loop, ``_wait_notifies``; its queries in threads), then the other
+  origins' events past the last seq seen,
   sent to the server in each origin's order: from the notifications' payloads
   while they follow on, from the table after a gap and every ``POLL_S`` anyway
   (so a lost notification costs latency only).
@@ -90,7 +91,6 @@ class Worker:
             writer = await trio.to_thread.run_sync(db.connect, self.url, True, self._name("w"))
             listener = await trio.to_thread.run_sync(db.connect, self.url, True,
                                                      self._name("listen"))
-            await trio.to_thread.run_sync(listener.execute, f"LISTEN {db.CHANNEL}")
             self.epoch, _ = await trio.to_thread.run_sync(db.join, writer, self.node,
                                                           self.lease_s)
             self._renewed = time.monotonic()
@@ -271,12 +271,27 @@ class Worker:
     async def _listen_loop(self, conn: psycopg.Connection[Any]) -> None:
         read = True
         read_at = 0.0
+        # The channels this connection listens to: the shared one of older nodes, and
+        # each other origin's as the table names it (``db.channel_of``; never our own,
+        # whose notifications would only wake this process for nothing). A node that
+        # joins later is listened to from the next read of the table on (within
+        # ``POLL_S``); its notifications before that are read from the table.
+        listening: set[str] = set()
+        origins: set[str] = set()
         while True:
             try:
                 if read or time.monotonic() - read_at > POLL_S:
                     read_at = time.monotonic()
                     rows = await trio.to_thread.run_sync(db.read_new, conn, self.node,
-                                                         self.positions)
+                                                         self.positions, 5000, origins)
+                    channels = {db.CHANNEL, *(db.channel_of(o) for o in origins)} - listening
+                    if channels:
+                        await trio.to_thread.run_sync(db.listen, conn, sorted(channels))
+                        listening |= channels
+                        # What was committed between the read and the LISTEN has rung
+                        # no bell here: read the table once more.
+                        if not rows:
+                            continue
                     if rows:
                         await self.link.send(("remote", rows))
                         continue  # maybe more than one read's worth
@@ -294,11 +309,11 @@ class Worker:
                 log.warning("node %s: the LISTEN connection failed (%s); reconnecting",
                             self.node, exc)
                 read = True
+                listening = set()  # a new connection listens to nothing yet
                 await trio.sleep(RETRY_S)
                 try:
                     conn = await trio.to_thread.run_sync(db.connect, self.url, True,
                                                          self._name("listen"))
-                    await trio.to_thread.run_sync(conn.execute, f"LISTEN {db.CHANNEL}")
                 except psycopg.OperationalError as again:
                     await self.outage.fault("listener", again)
                     continue

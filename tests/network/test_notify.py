@@ -27,7 +27,7 @@ def test_the_notifications_carry_the_batch(conn: psycopg.Connection[Any], url: s
                                            ) -> None:
     listener = db.connect(url, autocommit=True)
     try:
-        listener.execute(f"LISTEN {db.CHANNEL}")
+        db.listen(listener, [db.channel_of("n1")])
         db.join(conn, "n1", 10)
         db.join(conn, "n2", 10)
         # 150 operations of ~400 bytes: more than one payload's worth.
@@ -64,3 +64,34 @@ def test_the_notifications_carry_the_batch(conn: psycopg.Connection[Any], url: s
         assert not gap and rows == [("n1", 157, _msg(66))]
     finally:
         listener.close()
+
+
+def test_each_origin_notifies_on_its_own_channel(conn: psycopg.Connection[Any],  # noqa: F811
+                                                 url: str) -> None:  # noqa: F811
+    """A node listens to the other origins' channels only: its own commits, by the one
+    statement and by a transaction, send it nothing (on one shared channel each of
+    them woke its own listener)."""
+    db.join(conn, "n1", 10)
+    db.join(conn, "n2", 10)
+    n1_listens = db.connect(url, autocommit=True)  # n1's listener: n2's channel
+    n2_listens = db.connect(url, autocommit=True)  # n2's listener: n1's channel
+    try:
+        db.listen(n1_listens, [db.CHANNEL, db.channel_of("n2")])
+        db.listen(n2_listens, [db.CHANNEL, db.channel_of("n1")])
+        db.append(conn, "n1", 1, [_msg(1)])
+        db.append(conn, "n1", 1, [_msg(2)], inline=db.Inline())
+        assert [n.payload for n in n1_listens.notifies(timeout=0.3)] == []
+        rows, gap = db.from_notifications(_notes(n2_listens), "n2", {})
+        assert not gap and [seq for _, seq, _ in rows] == [1, 2]
+        db.append(conn, "n2", 1, [_msg(3)], inline=db.Inline())
+        rows, gap = db.from_notifications(_notes(n1_listens), "n1", {})
+        assert not gap and [(origin, seq) for origin, seq, _ in rows] == [("n2", 1)]
+        assert [n.payload for n in n2_listens.notifies(timeout=0.3)] == []
+        # A node id of the longest kind still makes a channel PostgreSQL takes whole.
+        long = "n" * 63
+        assert len(db.channel_of(long).encode()) <= 63
+        assert db.channel_of(long) != db.channel_of("n" * 62)
+        db.listen(n1_listens, [db.channel_of(long)])
+    finally:
+        n1_listens.close()
+        n2_listens.close()

@@ -90,7 +90,7 @@ def test_the_same_tables_as_the_transaction(url: str) -> None:  # noqa: F811
             conn.execute("TRUNCATE network_events, history, conversations, network_nodes CASCADE")
             db.join(conn, "n1", 10)
             listener = db.connect(url, autocommit=True)
-            listener.execute(f"LISTEN {db.CHANNEL}")
+            db.listen(listener, [db.channel_of("n1")])
             notes = []
             for lines in batches:
                 ops, encoded = _ops(lines), codec.encode(lines)
@@ -123,7 +123,7 @@ def test_the_notifications_follow_on(writer: psycopg.Connection[Any], url: str  
                                      ) -> None:
     listener = db.connect(url, autocommit=True)
     try:
-        listener.execute(f"LISTEN {db.CHANNEL}")
+        db.listen(listener, [db.channel_of("n1")])
         first = [_msg(n, 60) for n in range(150)]
         db.append(writer, "n1", 1, first, inline=db.Inline())
         positions: dict[str, int] = {}

@@ -199,14 +199,14 @@ def _holder_chain(o: Any, ignore: set[int], depth: int = 8) -> str:
     return " <- ".join(chain)
 
 
-def chains(base_ids: set[int]) -> list[str]:
+def chains(base_ids: set[int], limit: int = 12) -> list[str]:
     """For the first few objects of ``_CHAINED`` types made since the baseline and
     still alive, what keeps each."""
     found = [o for o in gc.get_objects()
              if type(o).__name__ in _CHAINED and id(o) not in base_ids]
     out: list[str] = []
     ignore = {id(found), id(out)}
-    for i in range(min(12, len(found))):
+    for i in range(min(limit, len(found))):
         out.append(_holder_chain(found[i], ignore))
     return out
 

@@ -33,12 +33,20 @@ class Sink(Protocol):
     """Where a user's outgoing bytes go: the network shell implements it.
 
     ``send`` only queues (never blocks, never raises). ``close`` sends a final
-    ``ERROR`` line and ends the connection once the queue is written.
+    ``ERROR`` line and ends the connection once the queue is written. A sink whose
+    class sets ``discards = True`` sends nothing (another node's user: that node
+    writes to it), so channels leave it out of their fan-out groups.
     """
 
     def send(self, data: bytes) -> None: ...
 
     def close(self, error: str) -> None: ...
+
+
+def _discards(sink: Sink) -> bool:
+    """Whether ``sink`` sends nothing (``Sink``), so a fan-out need not call it for
+    every line of a channel: on a network node, most of a big channel's members."""
+    return getattr(sink, "discards", False) is True
 
 
 class ClientBatch(Protocol):
@@ -166,7 +174,8 @@ class Channel:
 
     def add_member(self, user: User, held: str = "") -> None:
         self.members[user] = held
-        self.sinks_by_mask.setdefault(user.tagmask, {})[user.sink] = None
+        if not _discards(user.sink):
+            self.sinks_by_mask.setdefault(user.tagmask, {})[user.sink] = None
 
     def remove_member(self, user: User) -> None:
         if self.members.pop(user, None) is None:
@@ -175,7 +184,7 @@ class Channel:
 
     def regroup(self, user: User, old_mask: int) -> None:
         """``user.tagmask`` changed (CAP REQ after joining): move its sink."""
-        if user in self.members:
+        if user in self.members and not _discards(user.sink):
             self._ungroup(user, old_mask)
             self.sinks_by_mask.setdefault(user.tagmask, {})[user.sink] = None
 

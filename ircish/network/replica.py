@@ -69,6 +69,7 @@ class RemoteSink:
     """Where a remote user's bytes go: nowhere, its own node sends them."""
 
     __slots__ = ("node",)
+    discards = True  # ``core.state.Sink``: not in the channels' fan-out groups
 
     def __init__(self, node: str) -> None:
         self.node = node

@@ -470,3 +470,24 @@ def test_a_quit_has_one_time_on_every_node_however_slow_the_clock_reads(
         client.take()
     alice.send("QUIT :bye")
     _same(only(carol.take()), only(bob.take()))
+
+
+def test_remote_members_are_left_out_of_the_channel_fan_out(pair: tuple[Node, Node]) -> None:
+    """Another node's members get nothing from this node: a channel line must not cost
+    a call per remote member (their sinks are not in the fan-out groups), before and
+    after a CAP change regroups them, while every member still gets the line."""
+    a, b = pair
+    alice = a.net.client("alice", CAPS)
+    bob = b.net.client("bob", CAPS)
+    alice.send("JOIN #c")
+    bob.send("JOIN #c")
+    alice.send("CAP REQ :-extended-join")
+    channel = b.server.find_channel("#c")
+    assert channel is not None
+    grouped = [sink for sinks in channel.sinks_by_mask.values() for sink in sinks]
+    assert grouped == [bob.user.sink]
+    assert len(channel.members) == 2
+    echo = first(alice.send("PRIVMSG #c :hi"), "PRIVMSG")
+    _same(first(bob.take(), "PRIVMSG"), echo)
+    echo = first(bob.send("PRIVMSG #c :hello"), "PRIVMSG")
+    _same(first(alice.take(), "PRIVMSG"), echo)

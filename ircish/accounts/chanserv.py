@@ -21,6 +21,7 @@ from ircish.accounts.records import EXISTS, LIMIT, NO_SUCH, AccountRequest, Chan
 from ircish.accounts.service import AccountService, Unavailable
 from ircish.core import events
 from ircish.core.bots import create_bot
+from ircish.core.extension import listens_to
 from ircish.protocol.casemap import casefold
 
 if TYPE_CHECKING:
@@ -264,6 +265,7 @@ class ChanServ:
         if chanreg.should_auto_op(user, channel):
             self.give(channel, user, True)
 
+    @listens_to(events.RenameEvent, events.AccountEvent)
     def on_event(self, event: events.Event) -> None:
         if type(event) is events.RenameEvent:
             # The registration follows the channel (the store re-keys its row).

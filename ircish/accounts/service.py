@@ -33,6 +33,7 @@ from ircish.accounts.records import OK, Account, AccountRequest
 from ircish.core import events
 from ircish.core import numerics as N
 from ircish.core.closing import closing_link
+from ircish.core.extension import listens_to
 from ircish.core.monitor import audience
 from ircish.core.nicks import rename
 from ircish.core.throttle import AttemptThrottle
@@ -290,6 +291,7 @@ class AccountService:
 
     # ---- nick reservation -----------------------------------------------------------
 
+    @listens_to(events.WelcomeEvent, events.NickEvent)
     def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.WelcomeEvent):
             user = self.core.find_user(event.nick)

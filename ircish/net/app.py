@@ -364,18 +364,25 @@ class IrcServer:
             self.shrinker.check()
             now = trio.current_time()
             self.giveback.check(len(self.connections), now)
-            for conn in list(self.connections):
-                user = conn.user
-                if not user.registered:
-                    if now - conn.created >= limits.registration_timeout:
-                        conn.quit_reason = "Registration timed out"
-                        conn.close(closing_link(user.host, "Registration timed out"))
-                    continue
-                if conn.ping_sent is not None:
-                    if now - conn.ping_sent >= limits.ping_timeout:
-                        reason = f"Ping timeout: {int(now - conn.last_data)} seconds"
-                        conn.quit_reason = reason
-                        self.core.kill(user, reason, closing_link(user.host, reason))
-                elif now - conn.last_data >= limits.ping_interval:
-                    conn.ping_sent = now
-                    conn.send(f"PING :{self.config.server.name}\r\n".encode())
+            self._check_timeouts(now)
+
+    def _check_timeouts(self, now: float) -> None:
+        """Each connection's registration and ping timeouts. A method of its own so
+        that no loop variable keeps the last connection checked (a departed client's
+        too) alive while the task sleeps."""
+        limits = self.config.limits
+        for conn in list(self.connections):
+            user = conn.user
+            if not user.registered:
+                if now - conn.created >= limits.registration_timeout:
+                    conn.quit_reason = "Registration timed out"
+                    conn.close(closing_link(user.host, "Registration timed out"))
+                continue
+            if conn.ping_sent is not None:
+                if now - conn.ping_sent >= limits.ping_timeout:
+                    reason = f"Ping timeout: {int(now - conn.last_data)} seconds"
+                    conn.quit_reason = reason
+                    self.core.kill(user, reason, closing_link(user.host, reason))
+            elif now - conn.last_data >= limits.ping_interval:
+                conn.ping_sent = now
+                conn.send(f"PING :{self.config.server.name}\r\n".encode())

@@ -97,14 +97,23 @@ class Outbox:
                 await trio.lowlevel.wait_task_rescheduled(self._abort)
                 continue
             batch, self._dirty = self._dirty, []
-            for conn in batch:
-                try:
-                    conn.flush_now()
-                except Exception:
-                    log.exception("flushing to %s failed", conn.user.source)
-                    conn.abort("Write error")
+            _flush(batch)
+            # Not kept while parked: the last batch would hold its connections
+            # (a departed client's buffers too) until the next write.
+            del batch
             if self._dirty:
                 # Let readers run between big flushes rather than starve them. With
                 # nothing new (the usual case) the wait above is that yield: a
                 # checkpoint first cost a second trip through the scheduler a flush.
                 await trio.lowlevel.checkpoint()
+
+
+def _flush(batch: list[Connection]) -> None:
+    """Each connection's queue written; one that fails is aborted, the rest go on.
+    A function of its own so that no loop variable outlives the batch."""
+    for conn in batch:
+        try:
+            conn.flush_now()
+        except Exception:
+            log.exception("flushing to %s failed", conn.user.source)
+            conn.abort("Write error")

@@ -18,7 +18,7 @@ from ircish.network.capture import Capture, node_op
 from ircish.network.replica import Replica
 from ircish.protocol import Message
 from ircish.rename.feature import rename_feature
-from tests.core.helpers import Net, first, make_server
+from tests.core.helpers import Client, Net, first, make_server
 
 CAPS = ["message-tags", "server-time", "echo-message", "draft/channel-rename"]
 Op = dict[str, Any]
@@ -86,6 +86,20 @@ def _moves(node: Node) -> list[Op]:
     return [op for op in node.stream if op["t"] == "move"]
 
 
+def _three_in_r(tmp_path: Path) -> tuple[dict[str, Node], tuple[Client, Client, Client]]:
+    """Nodes a, b and c, with alice, bob and cyril (one on each) in #r, all settled."""
+    nodes = _network(tmp_path, "a", "b", "c")
+    clients = (nodes["a"].net.client("alice", CAPS), nodes["b"].net.client("bob", CAPS),
+               nodes["c"].net.client("cyril", CAPS))
+    settle(nodes)
+    for client in clients:
+        client.send("JOIN #r")
+        settle(nodes)
+    for client in clients:
+        client.take()
+    return nodes, clients
+
+
 def test_a_line_said_before_its_node_heard_of_the_rename_reaches_the_renamed_channel(
     tmp_path: Path,
 ) -> None:
@@ -134,17 +148,8 @@ def test_a_node_that_hears_of_a_rename_from_a_third_applies_it_then(tmp_path: Pa
     """c gets b's acknowledgement (and b's new channel of the old name) before a's
     RENAME itself: it renames then, so b's new channel stays apart from the renamed
     one, and a's RENAME, when it comes, is shown once."""
-    nodes = _network(tmp_path, "a", "b", "c")
-    a, b, c = nodes["a"], nodes["b"], nodes["c"]
-    alice = a.net.client("alice", CAPS)
-    bob = b.net.client("bob", CAPS)
-    cyril = c.net.client("cyril", CAPS)
-    settle(nodes)
-    for client in (alice, bob, cyril):
-        client.send("JOIN #r")
-        settle(nodes)
-    for client in (alice, bob, cyril):
-        client.take()
+    nodes, (alice, _, cyril) = _three_in_r(tmp_path)
+    b, c = nodes["b"], nodes["c"]
 
     alice.send("PRIVMSG #r :before")  # said before the rename, held for c
     alice.send("RENAME #r #s")
@@ -169,17 +174,8 @@ def test_a_node_that_hears_of_a_rename_from_a_third_applies_it_then(tmp_path: Pa
 def test_renames_in_a_chain_move_a_late_line_to_the_last_name(tmp_path: Path) -> None:
     """#r -> #s by a, then #s -> #t by c, while b (which heard of neither) speaks:
     b's line reaches every member, and the moves take its row to #t."""
-    nodes = _network(tmp_path, "a", "b", "c")
+    nodes, (alice, bob, cyril) = _three_in_r(tmp_path)
     a, b, c = nodes["a"], nodes["b"], nodes["c"]
-    alice = a.net.client("alice", CAPS)
-    bob = b.net.client("bob", CAPS)
-    cyril = c.net.client("cyril", CAPS)
-    settle(nodes)
-    for client in (alice, bob, cyril):
-        client.send("JOIN #r")
-        settle(nodes)
-    for client in (alice, bob, cyril):
-        client.take()
     alice.send("MODE #r +o cyril")
     settle(nodes)
 

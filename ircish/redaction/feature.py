@@ -56,6 +56,9 @@ SWEEP_EVERY = 10
 REDACTABLE = frozenset({"PRIVMSG", "NOTICE", "TAGMSG"})
 # Store look-ups one client may have waiting; more are answered as unknown.
 MAX_IN_FLIGHT = 2
+# Redacted msgids remembered against a look-up that began before the redaction:
+# far more than can be in flight at once (MAX_IN_FLIGHT a connection, each short).
+_REDACTED_KEPT = 1_000
 
 
 class Sent(NamedTuple):
@@ -130,6 +133,9 @@ class Redaction:
         self.recent = RecentMessages()
         self.store = store
         self.deferred = DeferredAnswers(MAX_IN_FLIGHT)
+        # The msgids redacted lately: a store look-up that started before one of them
+        # was redacted may still find its row, and must not redact it a second time.
+        self._redacted: OrderedDict[str, None] = OrderedDict()
         self._swept_micros = 0
         self._swept_connections = 0
         # A departure whose sweep was put off (see _maybe_sweep).
@@ -226,7 +232,7 @@ class Redaction:
             if conversation is None:
                 return
             sent = self.recent.get(msg.params[1])
-            if sent is None and records:
+            if sent is None and records and msg.params[1] not in self._redacted:
                 sent = _from_store(records[0])
             self._decide(core, user, msg, conversation, sent)
 
@@ -259,6 +265,9 @@ class Redaction:
                         "You can no longer edit this message")
             return
         self.recent.forget(msgid)
+        self._redacted[msgid] = None
+        if len(self._redacted) > _REDACTED_KEPT:
+            self._redacted.popitem(last=False)
         params = [display, msgid, reason] if reason else [display, msgid]
         line = server.new_line("REDACT", params, user.source, sender=user)
         # The spec: never to a client without the capability (no fallback here).

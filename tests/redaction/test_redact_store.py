@@ -143,3 +143,28 @@ async def test_a_departure_whose_sweep_was_put_off_is_swept_soon_after(
 
 def _later(clock: Callable[[], float], seconds: float) -> Callable[[], float]:
     return lambda: clock() + seconds
+
+
+async def test_two_redacts_of_a_stored_line_at_once_redact_it_once(make_server) -> None:
+    """Two operators redact a departed sender's line at the same moment: both store
+    look-ups find the row, but the line is redacted once; the later one is told it
+    is not there."""
+    async with make_server(with_history()) as srv:
+        alice = await _joined(srv, "alice")  # the channel's operator
+        dave = await _joined(srv, "dave")
+        await alice.send("MODE #room +o dave")
+        await dave.expect("MODE")
+        bob = await _joined(srv, "bob")
+        carol = await _joined(srv, "carol")
+        gone = await sent(bob, "PRIVMSG #room :bob was here")
+        await _quit(bob, srv)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(alice.send, f"REDACT #room {gone} :alice")
+            nursery.start_soon(dave.send, f"REDACT #room {gone} :dave")
+        first = await carol.expect("REDACT")
+        winner, loser = (alice, dave) if first.params[2] == "alice" else (dave, alice)
+        assert await _fail(loser) == ["REDACT", "UNKNOWN_MSGID", "#room", gone]
+        await carol.send("PING :after")
+        await carol.expect("PONG")
+        assert [m.params for m in carol.seen if m.command == "REDACT"] == [first.params]
+        assert (await winner.expect("REDACT")).params == first.params

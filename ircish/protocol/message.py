@@ -43,13 +43,15 @@ def format_line(
     source: str | None = None,
     tags: dict[str, str] | None = None,
 ) -> str:
-    if not tags and source and len(params) == 2:
-        # A relayed line (source, verb, target, text): every channel line is one,
-        # formatted here in one step instead of a list of parts joined.
-        middle, last = params
+    last = ""
+    if params:
+        last = params[-1]
         if not last or " " in last or last[0] == ":":
-            return f":{source} {command} {middle} :{last}"
-        return f":{source} {command} {middle} {last}"
+            last = ":" + last
+        if not tags and source and len(params) == 2:
+            # A relayed line (source, verb, target, text): every channel line is
+            # one, formatted in one step instead of a list of parts joined.
+            return f":{source} {command} {params[0]} {last}"
     parts: list[str] = []
     if tags:
         parts.append("@" + format_tags(tags))
@@ -57,12 +59,8 @@ def format_line(
         parts.append(":" + source)
     parts.append(command)
     if params:
-        *middle, last = params
-        parts.extend(middle)
-        if not last or " " in last or last[0] == ":":
-            parts.append(":" + last)
-        else:
-            parts.append(last)
+        parts.extend(params[:-1])
+        parts.append(last)
     return " ".join(parts)
 
 

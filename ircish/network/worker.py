@@ -285,17 +285,18 @@ class Worker:
                     rows = await trio.to_thread.run_sync(db.read_new, conn, self.node,
                                                          self.positions, 5000, origins)
                     channels = {db.CHANNEL, *(db.channel_of(o) for o in origins)} - listening
+                    # Read the table once more after rows (maybe more than one read's
+                    # worth) or a new LISTEN (what was committed between the read and
+                    # it has rung no bell here); ``read``, since a read past
+                    # ``POLL_S`` found it False.
+                    read = bool(rows or channels)
                     if channels:
                         await trio.to_thread.run_sync(db.listen, conn, sorted(channels))
                         listening |= channels
-                        # What was committed between the read and the LISTEN has rung
-                        # no bell here: read the table once more.
-                        if not rows:
-                            continue
                     if rows:
                         await self.link.send(("remote", rows))
-                        continue  # maybe more than one read's worth
-                    read = False
+                    if read:
+                        continue
                 notes = await _wait_notifies(conn, POLL_S)
                 if not notes:
                     read = True

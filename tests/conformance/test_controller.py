@@ -217,3 +217,35 @@ def test_an_empty_or_reset_ports_registry_does_not_fail_a_test() -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok ")
+
+
+# irctest's synchronising PING waits until the server is back in its event loop:
+# a process busy with work is not idle, one asleep in epoll_wait is.
+IDLE_CHILD = """
+import json, subprocess, sys, time
+from ircish_controller import _waiting_for_events, wait_until_idle
+spinner = subprocess.Popen(
+    [sys.executable, "-c", "import select, time\\n"
+     "print('spinning', flush=True)\\n"
+     "start = time.monotonic()\\n"
+     "while time.monotonic() - start < 1.5: pass\\n"
+     "select.epoll().poll(30)\\n"],
+    stdout=subprocess.PIPE, text=True)
+assert spinner.stdout.readline() == "spinning\\n"
+busy_seen_idle = _waiting_for_events(spinner.pid)
+idle = wait_until_idle(spinner.pid, time.monotonic() + 20)
+spinner.kill()
+print(json.dumps({"busy_seen_idle": busy_seen_idle, "idle": idle}))
+"""
+
+
+@pytest.mark.skipif(not (IRCTEST / "irctest").is_dir(), reason=f"no irctest at {IRCTEST}")
+@pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="no /proc to ask (not Linux)")
+def test_sync_waits_until_the_server_waits_for_events() -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(IRCTEST)]),
+               PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-c", IDLE_CHILD], env=env, cwd=HERE,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "busy_seen_idle": False, "idle": True}

@@ -39,6 +39,7 @@ import secrets
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 import psycopg
@@ -61,11 +62,25 @@ REAPER_LOCK = 0x6972636E6574
 # PostgreSQL's limit for a payload is 8000 bytes; the JSON is ASCII (ensure_ascii).
 NOTIFY_BYTES = 7900
 Op = dict[str, Any]
-# An operation as its payload's JSON. One encoder for all: ``json.dumps`` with any
-# argument but the defaults builds a new JSONEncoder per call, a fifth of the
-# encoding's cost per operation (RESULTS.md section 16). The same text as
-# ``json.dumps(op, separators=(",", ":"))``: ASCII, compact.
-dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _encoder() -> Callable[[Any], str]:
+    """An operation as its payload's JSON: the same text as ``json.dumps(op,
+    separators=(",", ":"))`` (ASCII, compact). ``json.dumps`` with any argument but
+    the defaults builds a new JSONEncoder per call, a fifth of the encoding's cost
+    per operation (RESULTS.md section 16), and ``JSONEncoder.encode`` still builds
+    the C encoder (and a dict for its circular check) per call: about as much as
+    encoding a message's ten fields. This is that C encoder, made once, without the
+    check (an operation is a tree of plain values)."""
+    default = json.JSONEncoder().default  # TypeError for what JSON cannot hold
+    if c_make_encoder is None:  # a Python without the _json module
+        return json.JSONEncoder(separators=(",", ":")).encode
+    chunks = c_make_encoder(None, default, encode_basestring_ascii, None, ":", ",", False,
+                            False, True)
+    return lambda obj: "".join(chunks(obj, 0))
+
+
+dumps = _encoder()
 # What the database (or psycopg, before sending) refuses in a row itself: a value
 # longer than its column, a NUL, a text that is no UTF-8, a constraint. Retrying
 # the same row cannot help; ``append(careful=True)`` stores the rest without it.

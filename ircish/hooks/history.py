@@ -170,16 +170,21 @@ class MemoryHistory:
     """Bounded, in-process: the last lines per channel and the last sightings per nick."""
 
     def __init__(self, exists: Callable[[str], bool] | None = None,
-                 max_gone: int = MAX_GONE) -> None:
+                 max_gone: int = MAX_GONE, lines: bool = True) -> None:
         """``exists(key)``: is the channel with this casefolded name there now?
 
         A channel that ended is never shown again (its history starts anew if it
         is re-created), so what is kept of it goes when its last member leaves;
         without this, every channel ever made stayed until MAX_CHANNELS.
         ``max_gone``: how many nicks nobody has now are remembered.
+        ``lines``: keep channels' lines and message times; False with a store,
+        which answers ``latest`` and ``count_since`` itself: kept, the last 200
+        lines of every channel (a crowd's texts and sources) stayed alive for
+        nothing, and held on to the memory the crowd had used.
         """
         self._exists = exists
         self._max_gone = max_gone
+        self._lines = lines
         self._channels: dict[str, _ChannelMemory] = {}
         self._ticks = 0
         self._seen: dict[str, dict[str, Sightings]] = {}
@@ -203,9 +208,10 @@ class MemoryHistory:
             key = None
             if event.is_channel:
                 key = casefold(event.target)
-                memory = self._channel(key)
-                memory.lines.append(event)
-                memory.add_time(event.micros)
+                if self._lines:
+                    memory = self._channel(key)
+                    memory.lines.append(event)
+                    memory.add_time(event.micros)
                 sighting: Sighting = (event.micros, event.command, event.target, event.text,
                                       event.nick)
             else:
@@ -288,6 +294,8 @@ class MemoryHistory:
 
     def _line(self, channel: str, msgid: str, when: datetime, kind: str, source: str,
               text: str) -> None:
+        if not self._lines:
+            return
         self._channel(casefold(channel)).lines.append(
             HistoryLine(msgid, when, kind, source.split("!", 1)[0], source, channel, text))
 

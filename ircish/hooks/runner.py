@@ -162,7 +162,8 @@ class HookRunner:
         self.history_timeout = self.timeout * HISTORY_SHARE
         # With a store, the store answers for nicks that left long ago.
         self.memory = MemoryHistory(self.core.channels.__contains__, max_gone=(
-            MAX_GONE if history_reader is None else MAX_GONE_WITH_STORE))
+            MAX_GONE if history_reader is None else MAX_GONE_WITH_STORE),
+            lines=history_reader is None)
         self.plugins: dict[str, LoadedPlugin] = {}
         self.commands = CommandRouter(self)
         self.bot_users: dict[str, User] = {}

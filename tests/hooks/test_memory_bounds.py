@@ -208,3 +208,27 @@ async def test_with_a_store_few_nicks_that_left_are_kept(
             memory.record(events.WelcomeEvent(i, f"g{i}!u@h", f"g{i}", None, False))
             memory.record(events.DisconnectEvent(i, f"g{i}!u@h", f"g{i}", "bye"))
         assert memory.size()[1] == MAX_GONE_WITH_STORE
+
+
+async def test_with_a_store_no_channel_lines_are_kept(
+        plugin_server: Callable[..., Any], tmp_path: Any) -> None:
+    # The store answers latest and count_since: lines kept in memory as well only
+    # held a crowd's texts after it had left.
+    source = """
+        from ircish.hooks import hookimpl
+
+        @hookimpl
+        def on_join(api, nick, channel):
+            pass
+    """
+    config = {"storage": {"url": f"sqlite:///{tmp_path / 'history.db'}"}}
+    async with plugin_server({"listener": source}, config=config) as h:
+        memory = h.runner.memory
+        memory.record(events.JoinEvent("m1", 1, "a!u@h", "a", None, "#c"))
+        memory.record(events.MessageEvent("m2", 2, "PRIVMSG", "a!u@h", "a", None, "#c", True,
+                                          "said"))
+        memory.record(events.TopicEvent("m3", 3, "a!u@h", "a", "#c", "topic"))
+        assert memory.size()[0] == 0
+        # What it is kept for still is: the sightings of nicks.
+        seen = memory.last_seen("a", "#c", None)
+        assert seen is not None and seen.text == "said"

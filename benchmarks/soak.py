@@ -254,7 +254,9 @@ async def watch_peak(pid: int, peak: list[Rss]) -> None:
 
 def report(args: argparse.Namespace, base: Rss, peak: Rss, after: Rss, tally: Tally,
            idle: Rss | None = None) -> None:
-    print(f"soak: {args.clients} clients x {args.duration:.0f} s, {tally.sessions} sessions, "
+    crowds = f"{args.crowds} crowds of " if args.crowds > 1 else ""
+    print(f"soak: {crowds}{args.clients} clients x {args.duration:.0f} s, "
+          f"{tally.sessions} sessions, "
           f"{len(tally.nicks)} distinct nicks, {len(tally.channels)} distinct channels, "
           f"{tally.lines} lines sent, {tally.errors} client errors")
     print(f"  baseline  {_fmt(base)}")
@@ -311,11 +313,27 @@ async def run_subprocess(args: argparse.Namespace) -> int:
                 nursery.start_soon(watch_peak, proc.pid, peak)
                 if args.probe:
                     nursery.start_soon(_probe_midway, proc, probe, args.duration / 2, probes)
-                tally = await crowd(port, args.clients, args.duration, args.seed, args.steps,
-                                    args.sessions)
-                await trio.sleep(args.settle)
+                afters: list[Rss] = []
+                tally = Tally()
+                for round_ in range(args.crowds):
+                    # Each crowd new people (nicks, channels), as a second evening's.
+                    each = await crowd(port, args.clients, args.duration,
+                                       args.seed + round_, args.steps, args.sessions)
+                    tally.sessions += each.sessions
+                    tally.lines += each.lines
+                    tally.errors += each.errors
+                    tally.nicks |= each.nicks
+                    tally.channels |= each.channels
+                    await trio.sleep(args.settle)
+                    afters.append(read_rss(proc.pid))
                 nursery.cancel_scope.cancel()
-            after = read_rss(proc.pid)
+            after = afters[-1]
+            if args.crowds > 1:
+                # Memory that a crowd's successors reuse is the allocator's high-water
+                # mark; memory that each crowd adds to is held.
+                for round_, rss in enumerate(afters, 1):
+                    print(f"  after crowd {round_}: {_fmt(rss)}   "
+                          f"({(rss.server - base.server) / MB:+.1f} MB server)")
             cpu_crowd = [b - a for a, b in zip(cpu_base, _cpu(proc.pid), strict=True)]
             idle = None
             if args.idle:
@@ -542,6 +560,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0,
                         help="seconds between start and the baseline reading")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--crowds", type=int, default=1,
+                        help="crowds one after another (seeds SEED, SEED+1...), each followed "
+                             "by --settle; RSS after each (not with --in-process)")
     parser.add_argument("--in-process", action="store_true",
                         help="run the server in this process under tracemalloc")
     parser.add_argument("--frames", type=int, default=1, help="tracemalloc frames kept")
@@ -565,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.duration > 600:
         parser.error("--duration is capped at 600 s")
+    if args.crowds < 1 or (args.crowds > 1 and args.in_process):
+        parser.error("--crowds takes 1 or more, and only without --in-process")
     if args.drive:
         # The client side of --in-process, in its own process; prints its tally.
         tally = trio.run(crowd, args.drive, args.clients, args.duration, args.seed, args.steps,

@@ -8,14 +8,12 @@ loop) for ``--duration`` seconds. Every receiver should get every message.
 
 The nodes' flood limits (fakelag) and SendQ are lifted: a benchmark measures
 the write path, not the server's protection of itself against one client (say
-``--server-limits`` to keep them). The senders write from a process of their
-own (``benchmarks.paced_senders``: one thread, one schedule, each line when it
-is due); one that falls behind sends every line that is due in one write, so the
-offered rate holds; each line carries the time it was due, so a generator that
-lags shows as latency, never as a lower rate (its worst lag is printed). The
-receivers read raw lines (no parser). Both are kept cheap because the
-benchmark's processes are among the machine's two cores' users too; their CPU
-is the "generator" row of ``--cpu``.
+``--server-limits`` to keep them). A sender that falls behind its schedule
+sends every line that is due in one write, so the offered rate holds while the
+benchmark's process keeps up; each line carries the time it was due, so a
+generator that lags shows as latency, never as a lower rate (its worst lag is
+printed). The receivers read raw lines (no parser: the benchmark's process is
+one of the machine's two cores' users too).
 
 Reports the delivery latency (receive time minus the due time carried in the
 text, one clock: every client runs in this process) separately for the same
@@ -37,11 +35,9 @@ and with it the per-commit share of every figure).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -111,6 +107,25 @@ class Receiver:
                 sender, seq, due = line[at + len(MARK):].split()
                 got.append((self.node, int(sender), int(seq), (now - float(due)) * 1000))
         return got
+
+
+async def _send(client: RawClient, sender: int, rate: float, duration: float,
+                lag: list[float]) -> int:
+    stream = client.stream
+    start = time.perf_counter()
+    seq = 0
+    while True:
+        now = time.perf_counter()
+        if now - start >= duration:
+            return seq
+        due = min(int((now - start) * rate) + 1, int(duration * rate))
+        if due > seq:
+            lag[0] = max(lag[0], now - (start + seq / rate))
+            await stream.send_all(b"".join(
+                f"PRIVMSG #bench :{sender} {n} {start + n / rate:.6f}\r\n".encode()
+                for n in range(seq, due)))
+            seq = due
+        await trio.sleep(max(0.0, start + seq / rate - time.perf_counter()))
 
 
 def _commits(url: str, since_micros: int) -> tuple[int, int]:
@@ -194,58 +209,41 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
                 await sender.expect("366")
                 sending.append((i * senders + j, sender))
         await trio.sleep(1.0)  # every node's replica has every member
+        sent = [0] * len(sending)
+        lag = [0.0]
         since = time.time_ns() // 1000
         roles = _roles(members, url) if cpu else {}
+        cpu_before = _cpu(roles, url) if cpu else {}
         load_before = os.getloadavg()[0]
-        start = time.perf_counter() + 0.5
-        fds = {index: client.stream.socket.fileno() for index, client in sending}
-        pacer = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "benchmarks.paced_senders", str(rate), str(duration),
-             str(start), *(f"{index}:{fd}" for index, fd in fds.items())],
-            pass_fds=list(fds.values()), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        assert pacer.stdin is not None and pacer.stdout is not None
-        try:
-            if cpu:
-                roles["generator"].append(pacer.pid)
-            async with trio.open_nursery() as nursery:
-                for receiver in receivers:
-                    nursery.start_soon(receiver.run)
-                # From the first line on: the senders' start-up is not the run's.
-                await trio.sleep(max(0.0, start - time.perf_counter()))
-                cpu_before = _cpu(roles, url) if cpu else {}
-                report = b""
-                while not report.endswith(b"\n"):
-                    chunk = await pacer.stdout.receive_some()
-                    if not chunk:
-                        raise RuntimeError("benchmarks.paced_senders ended without a report")
-                    report += chunk
-                paced = json.loads(report)
-                sent, lag = paced["sent"], paced["lag_s"]
-                ended = time.perf_counter()
-                expected = sum(sent) * nodes
-                while time.perf_counter() - ended < drain:
-                    if sum(r.count for r in receivers) >= expected:
-                        break
-                    if time.perf_counter() - max(r.last for r in receivers) > quiet:
-                        break
-                    await trio.sleep(0.1)
-                drained = time.perf_counter() - ended
-                cpu_after = _cpu(roles, url) if cpu else {}
-                nursery.cancel_scope.cancel()
-        finally:
-            await pacer.stdin.aclose()
-            with trio.move_on_after(5):
-                await pacer.wait()
-            if pacer.returncode is None:
-                pacer.kill()
-                await pacer.wait()
+        async with trio.open_nursery() as nursery:
+            for receiver in receivers:
+                nursery.start_soon(receiver.run)
+
+            async def sender_task(k: int) -> None:
+                index, client = sending[k]
+                sent[k] = await _send(client, index, rate / len(sending), duration, lag)
+
+            async with trio.open_nursery() as senders_nursery:
+                for k in range(len(sending)):
+                    senders_nursery.start_soon(sender_task, k)
+            ended = time.perf_counter()
+            expected = sum(sent) * nodes
+            while time.perf_counter() - ended < drain:
+                if sum(r.count for r in receivers) >= expected:
+                    break
+                if time.perf_counter() - max(r.last for r in receivers) > quiet:
+                    break
+                await trio.sleep(0.1)
+            drained = time.perf_counter() - ended
+            cpu_after = _cpu(roles, url) if cpu else {}
+            nursery.cancel_scope.cancel()
         got = [row for r in receivers for row in r.deliveries()]
         same = [ms for node, sender, _, ms in got if node == sender // senders]
         cross = [ms for node, sender, _, ms in got if node != sender // senders]
         events, commits = await trio.to_thread.run_sync(_commits, db_url, since)
         print(f"nodes={nodes} senders={len(sending)} offered={rate:.0f} msg/s for "
               f"{duration:.0f} s: sent {sum(sent)} ({sum(sent) / duration:.0f}/s, generator "
-              f"lag max {lag * 1000:.0f} ms), deliveries {len(got)} of {expected} "
+              f"lag max {lag[0] * 1000:.0f} ms), deliveries {len(got)} of {expected} "
               f"(lost {expected - len(got)}; drained {drained:.1f} s)"
               + ("" if server_limits else "; flood limits and SendQ lifted"))
         for label, values in (("same node", same), ("cross node", cross)):

@@ -191,18 +191,24 @@ def test_channels_whose_end_was_missed_are_swept() -> None:
     assert channels < 300
 
 
+# A plugin with a hook, so the runner keeps its memory, and a history store beside it.
+LISTENER = """
+    from ircish.hooks import hookimpl
+
+    @hookimpl
+    def on_join(api, nick, channel):
+        pass
+"""
+
+
+def _store_config(tmp_path: Any) -> dict[str, Any]:
+    return {"storage": {"url": f"sqlite:///{tmp_path / 'history.db'}"}}
+
+
 async def test_with_a_store_few_nicks_that_left_are_kept(
         plugin_server: Callable[..., Any], tmp_path: Any) -> None:
     # The store answers for the others: memory only bridges the writer's lag.
-    source = """
-        from ircish.hooks import hookimpl
-
-        @hookimpl
-        def on_join(api, nick, channel):
-            pass
-    """
-    config = {"storage": {"url": f"sqlite:///{tmp_path / 'history.db'}"}}
-    async with plugin_server({"listener": source}, config=config) as h:
+    async with plugin_server({"listener": LISTENER}, config=_store_config(tmp_path)) as h:
         memory = h.runner.memory
         for i in range(MAX_GONE_WITH_STORE + 50):
             memory.record(events.WelcomeEvent(i, f"g{i}!u@h", f"g{i}", None, False))
@@ -214,15 +220,7 @@ async def test_with_a_store_no_channel_lines_are_kept(
         plugin_server: Callable[..., Any], tmp_path: Any) -> None:
     # The store answers latest and count_since: lines kept in memory as well only
     # held a crowd's texts after it had left.
-    source = """
-        from ircish.hooks import hookimpl
-
-        @hookimpl
-        def on_join(api, nick, channel):
-            pass
-    """
-    config = {"storage": {"url": f"sqlite:///{tmp_path / 'history.db'}"}}
-    async with plugin_server({"listener": source}, config=config) as h:
+    async with plugin_server({"listener": LISTENER}, config=_store_config(tmp_path)) as h:
         memory = h.runner.memory
         memory.record(events.JoinEvent("m1", 1, "a!u@h", "a", None, "#c"))
         memory.record(events.MessageEvent("m2", 2, "PRIVMSG", "a!u@h", "a", None, "#c", True,

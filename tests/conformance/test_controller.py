@@ -133,16 +133,23 @@ print(json.dumps({"caps": sorted(c.value for c in cls.capabilities), "alive": al
 """
 
 
+def _run_child(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in an interpreter of its own with the controller's folder and irctest
+    (which the suite does not import) on its path, as irctest runs it; it must exit 0."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(IRCTEST)]),
+               PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-c", script, *args], env=env, cwd=HERE,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 @pytest.mark.skipif(not (IRCTEST / "irctest").is_dir(), reason=f"no irctest at {IRCTEST}")
 @pytest.mark.parametrize("transport", ["plain", "tls"])
 def test_controller_starts_a_server(transport: str, tmp_path: Path) -> None:
     if transport == "tls" and shutil.which("openssl") is None:
         pytest.skip("irctest makes its certificates with the openssl command, not installed")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(IRCTEST)]),
-               PYTHONDONTWRITEBYTECODE="1")
-    done = subprocess.run([sys.executable, "-c", CHILD, transport], env=env, cwd=HERE,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    done = _run_child(CHILD, transport)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["alive"]
     # Declared capabilities must be ones the server offers (its core and the
@@ -182,11 +189,7 @@ print("ok")
 
 @pytest.mark.skipif(not (IRCTEST / "irctest").is_dir(), reason=f"no irctest at {IRCTEST}")
 def test_a_server_whose_teardown_never_ran_is_stopped_by_the_next() -> None:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(IRCTEST)]),
-               PYTHONDONTWRITEBYTECODE="1")
-    done = subprocess.run([sys.executable, "-c", STALE_CHILD], env=env, cwd=HERE,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    done = _run_child(STALE_CHILD)
     assert done.stdout.strip().endswith("ok")
 
 
@@ -211,11 +214,7 @@ print("ok", port)
 
 @pytest.mark.skipif(not (IRCTEST / "irctest").is_dir(), reason=f"no irctest at {IRCTEST}")
 def test_an_empty_or_reset_ports_registry_does_not_fail_a_test() -> None:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(IRCTEST)]),
-               PYTHONDONTWRITEBYTECODE="1")
-    done = subprocess.run([sys.executable, "-c", PORTS_CHILD], env=env, cwd=HERE,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    done = _run_child(PORTS_CHILD)
     assert done.stdout.startswith("ok ")
 
 
@@ -242,10 +241,6 @@ print(json.dumps({"busy_seen_idle": busy_seen_idle, "idle": idle}))
 @pytest.mark.skipif(not (IRCTEST / "irctest").is_dir(), reason=f"no irctest at {IRCTEST}")
 @pytest.mark.skipif(not Path("/proc/self/wchan").exists(), reason="no /proc to ask (not Linux)")
 def test_sync_waits_until_the_server_waits_for_events() -> None:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(IRCTEST)]),
-               PYTHONDONTWRITEBYTECODE="1")
-    done = subprocess.run([sys.executable, "-c", IDLE_CHILD], env=env, cwd=HERE,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    done = _run_child(IDLE_CHILD)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {
         "busy_seen_idle": False, "idle": True}

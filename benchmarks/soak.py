@@ -129,6 +129,14 @@ class Tally:
     nicks: set[str] = field(default_factory=set)
     channels: set[str] = field(default_factory=set)
 
+    def add(self, other: Tally) -> None:
+        """Another crowd's tally into this one (``--crowds``)."""
+        self.sessions += other.sessions
+        self.lines += other.lines
+        self.errors += other.errors
+        self.nicks |= other.nicks
+        self.channels |= other.channels
+
 
 async def _drain(stream: trio.SocketStream, registered: trio.Event, gone: trio.Event) -> None:
     buf = b""
@@ -317,13 +325,8 @@ async def run_subprocess(args: argparse.Namespace) -> int:
                 tally = Tally()
                 for round_ in range(args.crowds):
                     # Each crowd new people (nicks, channels), as a second evening's.
-                    each = await crowd(port, args.clients, args.duration,
-                                       args.seed + round_, args.steps, args.sessions)
-                    tally.sessions += each.sessions
-                    tally.lines += each.lines
-                    tally.errors += each.errors
-                    tally.nicks |= each.nicks
-                    tally.channels |= each.channels
+                    tally.add(await crowd(port, args.clients, args.duration,
+                                          args.seed + round_, args.steps, args.sessions))
                     await trio.sleep(args.settle)
                     afters.append(read_rss(proc.pid))
                 nursery.cancel_scope.cancel()

@@ -438,6 +438,9 @@ def report_probes(args: argparse.Namespace, probes: list[dict[str, Any]]) -> Non
                   + "; ".join(f"{n} x {desc}" for desc, n in what[:8]))
             for sample in samples[0] if samples else ():
                 print(f"      e.g. {sample}")
+    if "alive" in last:
+        print(f"  sockets, connections and users alive at the end: {last['alive']},"
+              f" users {', '.join(last['users'])}")
     for chain in last.get("chains", ()):
         print(f"  left from the crowd: {chain}")
     for count, what in last.get("holders", ()):

@@ -126,11 +126,18 @@ def dump(signum: int, frame: FrameType | None) -> None:
     }
     _state["count"] = _state.get("count", 0) + 1
     if _state["count"] == 1:
+        # What start-up made (the bots' users, the listener's stream) is frozen and
+        # so not in gc.get_objects(): seen here, or it would count as left behind.
+        gc.unfreeze()
         _state["base_ids"] = {id(o) for o in gc.get_objects()
                               if type(o).__name__ in _CHAINED}
+        gc.freeze()
     else:
         gc.unfreeze()
         record["chains"] = chains(_state["base_ids"])
+        alive = [o for o in gc.get_objects() if type(o).__name__ in _CHAINED]
+        record["alive"] = dict(Counter(type(o).__name__ for o in alive))
+        record["users"] = sorted(o.nick for o in alive if type(o).__name__ == "User")[:20]
         gc.freeze()
     if os.environ.get("IRCISH_SOAK_CENSUS"):
         if _state["count"] == 1:
@@ -231,8 +238,10 @@ def _clear_caches() -> None:
     import re
 
     from ircish.core import masks
+    from ircish.protocol import casemap
 
     masks._compile.cache_clear()
+    casemap.casefold.cache_clear()
     re.purge()
 
 
@@ -258,7 +267,7 @@ def what_if() -> list[list[Any]]:
         ("REDACT memory", lambda: [r.__init__(r.limit)
                                    for r in _instances("RecentMessages")]),
         ("plugins' memory", _clear_memory_history),
-        ("mask and re caches", _clear_caches),
+        ("name, mask and re caches", _clear_caches),
         ("WHOWAS", lambda: [s.whowas.clear() for s in _instances("Server")]),
         ("malloc_trim", _trim),
         ("empty pools' pages", _release_pools),
@@ -396,11 +405,14 @@ def census(base_arenas: set[int]) -> list[list[Any]]:
 
 
 def dump_light(signum: int, frame: FrameType | None) -> None:
-    """SIGUSR2, in the middle of the crowd: what is live then, by type (no census)."""
-    gc.unfreeze()
+    """SIGUSR2, in the middle of the crowd: what is live then, by type (no census).
+
+    Start-up's frozen objects stay out of the count, as at the baseline: unfreezing and
+    freezing again here would freeze the crowd's objects of the moment, garbage cycles
+    included, and so keep them until the end (every reading after this one then saw
+    clients who had left as still alive)."""
     record = {"mid": True, "pymalloc": pymalloc(),
               "types": Counter(type(o).__name__ for o in gc.get_objects()).most_common(40)}
-    gc.freeze()
     with open(os.environ["IRCISH_SOAK_PROBE"], "a") as out:
         out.write(json.dumps(record) + "\n")
 

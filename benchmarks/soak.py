@@ -441,6 +441,9 @@ def report_probes(args: argparse.Namespace, probes: list[dict[str, Any]]) -> Non
     if "alive" in last:
         print(f"  sockets, connections and users alive at the end: {last['alive']},"
               f" users {', '.join(last['users'])}")
+    if "plugin_memory" in last:
+        print(f"  plugins' memory (channels, nicks, sightings): {last['plugin_memory']},"
+              f" plugin events dropped: {last['plugin_events_dropped']}")
     for chain in last.get("chains", ()):
         print(f"  left from the crowd: {chain}")
     for count, what in last.get("holders", ()):

@@ -138,6 +138,9 @@ def dump(signum: int, frame: FrameType | None) -> None:
         alive = [o for o in gc.get_objects() if type(o).__name__ in _CHAINED]
         record["alive"] = dict(Counter(type(o).__name__ for o in alive))
         record["users"] = sorted(o.nick for o in alive if type(o).__name__ == "User")[:20]
+        # The plugins' memory (channels, nicks, sightings) and the events it missed.
+        record["plugin_memory"] = [list(m.size()) for m in _instances("MemoryHistory")]
+        record["plugin_events_dropped"] = [r.dropped for r in _instances("HookRunner")]
         gc.freeze()
     if os.environ.get("IRCISH_SOAK_CENSUS"):
         if _state["count"] == 1:

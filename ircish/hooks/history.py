@@ -170,7 +170,8 @@ class MemoryHistory:
     """Bounded, in-process: the last lines per channel and the last sightings per nick."""
 
     def __init__(self, exists: Callable[[str], bool] | None = None,
-                 max_gone: int = MAX_GONE, lines: bool = True) -> None:
+                 max_gone: int = MAX_GONE, lines: bool = True,
+                 holds: Callable[[str], bool] | None = None) -> None:
         """``exists(key)``: is the channel with this casefolded name there now?
 
         A channel that ended is never shown again (its history starts anew if it
@@ -181,8 +182,14 @@ class MemoryHistory:
         which answers ``latest`` and ``count_since`` itself: kept, the last 200
         lines of every channel (a crowd's texts and sources) stayed alive for
         nothing, and held on to the memory the crowd had used.
+        ``holds(key)``: does anyone have this casefolded nick now? A nick is let go
+        (kept compactly, up to ``max_gone``) on its user's quit or rename; when
+        that event is missed (the plugin layer drops events when its queue is
+        full), the nick is found and let go now and then instead: under fast
+        churn, without this, up to MAX_NICKS departed nicks (~8 MB) stayed in full.
         """
         self._exists = exists
+        self._holds = holds
         self._max_gone = max_gone
         self._lines = lines
         self._channels: dict[str, _ChannelMemory] = {}
@@ -263,10 +270,14 @@ class MemoryHistory:
     def _left(self, nick: str) -> None:
         """Nobody has ``nick`` now: keep what can still be shown of it, compactly."""
         key = casefold(nick)
+        if key in self._seen:
+            self._tick()
+            self._let_go(key)
+
+    def _let_go(self, key: str) -> None:
         places = self._seen.pop(key, None)
         if places is None:
             return
-        self._tick()
         entry = _gone_entry(places, self._exists)
         if entry:
             self._gone[key] = entry
@@ -274,16 +285,23 @@ class MemoryHistory:
                 del self._gone[next(iter(self._gone))]
 
     def _tick(self) -> None:
-        """Called per channel made and per nick let go, to look for ended channels.
+        """Called per channel made, per nick first seen and per nick let go, to look
+        for ended channels and for nicks nobody has.
 
-        A channel's end is missed when its last LeaveEvent is (the plugin layer
-        drops events when its queue is full): look now and then, rather than
-        keep it until MAX_CHANNELS.
+        A channel's end is missed when its last LeaveEvent is, and a nick's when its
+        user's DisconnectEvent is (the plugin layer drops events when its queue is
+        full): look now and then, rather than keep them until MAX_CHANNELS and
+        MAX_NICKS.
         """
         self._ticks += 1
-        if self._exists is not None and self._ticks % 256 == 0:
+        if self._ticks % 256:
+            return
+        if self._exists is not None:
             for old in [key for key in self._channels if not self._exists(key)]:
                 del self._channels[old]
+        if self._holds is not None:
+            for key in [key for key in self._seen if not self._holds(key)]:
+                self._let_go(key)
 
     def _channel(self, key: str) -> _ChannelMemory:
         memory = self._channels.get(key)
@@ -306,9 +324,11 @@ class MemoryHistory:
         if table is None:
             table = self._seen
             gone = self._gone.pop(key, None)
-            if gone is not None and key not in table:
-                # Someone has the nick again: its old sightings come back.
-                table[key] = _places(gone)
+            if key not in table:
+                self._tick()
+                if gone is not None:
+                    # Someone has the nick again: its old sightings come back.
+                    table[key] = _places(gone)
         places = _bounded_get(table, key, MAX_NICKS, dict)
         places[_ANYWHERE] = _push(places.get(_ANYWHERE, ()), seen)
         if channel_key is not None:

@@ -163,7 +163,7 @@ class HookRunner:
         # With a store, the store answers for nicks that left long ago.
         self.memory = MemoryHistory(self.core.channels.__contains__, max_gone=(
             MAX_GONE if history_reader is None else MAX_GONE_WITH_STORE),
-            lines=history_reader is None)
+            lines=history_reader is None, holds=self.core.users.__contains__)
         self.plugins: dict[str, LoadedPlugin] = {}
         self.commands = CommandRouter(self)
         self.bot_users: dict[str, User] = {}

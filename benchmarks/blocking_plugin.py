@@ -17,6 +17,7 @@ other processes were meanwhile.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
@@ -24,7 +25,9 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import trio
 
@@ -147,42 +150,52 @@ async def chat(port: int, rate: float, window: float, drain: float) -> dict[str,
             "p50_ms": stats["p50_ms"], "p99_ms": stats["p99_ms"], "max_ms": stats["max_ms"]}
 
 
+@contextlib.contextmanager
+def serving(tree: Path, config: Path, port: int, work: Path
+            ) -> Iterator[tuple[subprocess.Popen[bytes], IO[str]]]:
+    """An ircish server from ``tree`` on ``config`` (listening on ``port``), once it
+    accepts connections; terminated at the end. Its log is ``work/server.log``, read
+    back from the start."""
+    log = (work / "server.log").open("w+")
+    server = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from ircish.cli import server_main; "
+         "sys.exit(server_main())", "--config", str(config)],
+        cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start:\n" + log.read()) from None
+                time.sleep(0.1)
+        yield server, log
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            # A loop stuck in a plugin's sleeps may take minutes to shut down.
+            server.kill()
+            server.wait()
+        log.seek(0)
+
+
 def run(args: argparse.Namespace) -> None:
     tree = Path(args.tree).resolve()
     with tempfile.TemporaryDirectory(prefix="ircish-blocking-") as tmp:
         work = Path(tmp)
         port = free_port()
         config = write_server_files(work, port, args.sleep, args.hook_timeout)
-        log = (work / "server.log").open("w+")
-        server = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from ircish.cli import server_main; "
-             "sys.exit(server_main())", "--config", str(config)],
-            cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, stdout=log, stderr=log)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("the server did not start:\n" + log.read()) from None
-                    time.sleep(0.1)
+        with serving(tree, config, port, work) as (server, log):
             pids = process_tree(server.pid)
             ticks = cpu_busy_ticks()
             cpu_before = tree_cpu_seconds(pids) or 0.0
             result = trio.run(chat, port, args.rate, args.window, args.drain)
             cpu = (tree_cpu_seconds(pids) or 0.0) - cpu_before
             cores = busy_pct(ticks, cpu_busy_ticks())
-        finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                # A loop stuck in a plugin's sleeps may take minutes to shut down.
-                server.kill()
-                server.wait()
-        log.seek(0)
         text = log.read()
     disabled = "plugin sleeper disabled" in text
     failures = text.count("plugin sleeper: on_message")

@@ -47,10 +47,10 @@ def on_message(text):
 '''
 
 
-def write_server_files(work: Path, port: int, sleep: float, hook_timeout: float) -> Path:
-    plugins = work / "plugins"
-    plugins.mkdir()
-    (plugins / "sleeper.py").write_text(textwrap.dedent(SLEEPER.format(sleep=sleep)))
+def bench_config(work: Path, port: int, plugins: str = "") -> Path:
+    """``work/config.toml`` for a benchmark's server: loopback ``port``, history in
+    ``work``, the flood and per-IP limits lifted (the clients under test are not the
+    ones to throttle), pings out of the way; ``plugins``: a ``[plugins]`` section."""
     config = work / "config.toml"
     config.write_text(f"""
 [server]
@@ -59,6 +59,9 @@ network = "bench"
 listen = ["127.0.0.1:{port}"]
 
 [limits]
+clients_per_ip = 100000
+max_clients = 100000
+channels_per_client = 200
 flood_burst = 1000000
 flood_rate = 1000000.0
 flood_excess = 1000000
@@ -67,16 +70,23 @@ ping_timeout = 600.0
 
 [storage]
 url = "sqlite:///{work}/bench.db"
-
-[plugins]
-dir = "{plugins}"
-enabled = ["sleeper"]
-hook_timeout = {hook_timeout}
-
+{plugins}
 [logging]
 level = "WARNING"
 """)
     return config
+
+
+def write_server_files(work: Path, port: int, sleep: float, hook_timeout: float) -> Path:
+    plugins = work / "plugins"
+    plugins.mkdir()
+    (plugins / "sleeper.py").write_text(textwrap.dedent(SLEEPER.format(sleep=sleep)))
+    return bench_config(work, port, f"""
+[plugins]
+dir = "{plugins}"
+enabled = ["sleeper"]
+hook_timeout = {hook_timeout}
+""")
 
 
 def free_port() -> int:

@@ -1,12 +1,13 @@
 """A chatting pair next to a client that has stopped reading a busy channel.
 
 Starts an ircish server (from this tree, or another with ``--tree``) with its
-default SendQ, puts a ``stalled`` client and a ``flooder`` in ``#busy``: the
-flooder says ``--flood-rate`` lines a second of ``--size`` bytes there for
-``--window`` seconds, and the stalled client never reads a byte after joining.
-Meanwhile two clients send each other ``--rate`` lines a second
-(``blocking_plugin.chat``). Reports the pair's latency and losses, and whether the
-stalled client was dropped with ``SendQ exceeded`` (the QUIT its channel saw).
+default SendQ (flood limits lifted, ``blocking_plugin.bench_config``), and puts a
+``stalled`` client and a ``flooder`` in ``#busy``: the flooder says
+``--flood-rate`` lines a second of ``--size`` bytes there for ``--window``
+seconds, and the stalled client never reads a byte after joining. Meanwhile two
+clients send each other ``--rate`` lines a second (``blocking_plugin.chat``).
+Reports the pair's latency and losses, and whether the stalled client was
+dropped with ``SendQ exceeded`` (the QUIT its channel saw).
 
     .venv/bin/python -m benchmarks.stalled_reader
     .venv/bin/python -m benchmarks.stalled_reader --tree /tmp/before
@@ -22,33 +23,8 @@ from pathlib import Path
 
 import trio
 
-from benchmarks.blocking_plugin import ROOT, Client, chat, free_port, serving
+from benchmarks.blocking_plugin import ROOT, Client, bench_config, chat, free_port, serving
 from benchmarks.runlock import exclusive_run
-
-
-def write_config(work: Path, port: int) -> Path:
-    config = work / "config.toml"
-    # Flood limits lifted so the flooder is not the one throttled; SendQ as shipped.
-    config.write_text(f"""
-[server]
-name = "bench.ircish.test"
-network = "bench"
-listen = ["127.0.0.1:{port}"]
-
-[limits]
-flood_burst = 1000000
-flood_rate = 1000000.0
-flood_excess = 1000000
-ping_interval = 600.0
-ping_timeout = 600.0
-
-[storage]
-url = "sqlite:///{work}/bench.db"
-
-[logging]
-level = "WARNING"
-""")
-    return config
 
 
 async def flood(port: int, rate: float, size: int, window: float) -> dict[str, object]:
@@ -118,7 +94,7 @@ def main() -> None:
             work = Path(tmp)
             port = free_port()
             began = time.monotonic()
-            with serving(tree, write_config(work, port), port, work) as (_, log):
+            with serving(tree, bench_config(work, port), port, work) as (_, log):
                 pair, flooded = trio.run(both, port, args)
             errors = sum(1 for line in log if "ERROR" in line or "Traceback" in line)
     print(f"tree {tree} pair {args.rate}/s, flood {args.flood_rate}/s x {args.size} B,"

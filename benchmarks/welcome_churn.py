@@ -13,38 +13,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import trio
 
-from benchmarks.blocking_plugin import ROOT, Client, free_port
+from benchmarks.blocking_plugin import ROOT, Client, bench_config, free_port, serving
 from benchmarks.runlock import exclusive_run
 from benchmarks.stats import percentiles_ms
 
 
 def write_config(work: Path, port: int, plugins: Path) -> Path:
-    config = work / "config.toml"
-    config.write_text(f"""
-[server]
-name = "bench.ircish.test"
-network = "bench"
-listen = ["127.0.0.1:{port}"]
-
-[limits]
-clients_per_ip = 100000
-max_clients = 100000
-channels_per_client = 200
-flood_burst = 1000000
-flood_rate = 1000000.0
-flood_excess = 1000000
-
-[storage]
-url = "sqlite:///{work}/bench.db"
-
+    return bench_config(work, port, f"""
 [plugins]
 dir = "{plugins}"
 enabled = ["welcome_bot"]
@@ -53,11 +34,7 @@ enabled = ["welcome_bot"]
 channels = ["#c0"]
 join_greeting = ""
 join_welcome_back = ""
-
-[logging]
-level = "WARNING"
 """)
-    return config
 
 
 async def fill(port: int, channels: int, lines: int) -> None:
@@ -113,22 +90,8 @@ def run(args: argparse.Namespace) -> None:
         # Shipped plugins moved into the package; older trees kept them at the top.
         plugins = next(p for p in (tree / "ircish" / "plugins", tree / "plugins") if p.is_dir())
         config = write_config(work, port, plugins)
-        log = (work / "server.log").open("w+")
-        server = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from ircish.cli import server_main; "
-             "sys.exit(server_main())", "--config", str(config)],
-            cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)}, stdout=log, stderr=log)
-        try:
-            time.sleep(3)
+        with serving(tree, config, port, work) as (_, log):
             result = trio.run(churn, port, args)
-        finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        log.seek(0)
         text = log.read()
     print(f"tree {tree} {args.channels} channels x {args.lines} lines, "
           f"{args.rate} registrations/s for {args.window}s")

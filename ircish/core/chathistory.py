@@ -89,9 +89,9 @@ class HistoryRequest:
 
     Besides the client's subcommands, plugins' ``api.history`` asks two more:
     COUNT (lines after refs[0], and before refs[1] if given, at most ``limit``)
-    NICK (among the ``window`` lines before refs[0], the newest ``limit``
-    whose nick matches ``nick_like``) and ACCOUNT (the same, for the lines of
-    whoever was logged in to ``account``); REDACT asks MSGID (the line refs[0]
+    NICK (among the ``window`` lines of a channel before the timestamp refs[0],
+    the newest ``limit`` whose nick matches ``nick_like``) and ACCOUNT (the same,
+    for the lines of whoever was logged in to ``account``); REDACT asks MSGID (the line refs[0]
     names, if the target has it).
     """
 

@@ -7,9 +7,10 @@ row: a value left over from the previous call would show here.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 
-from ircish.core.chathistory import PLAYBACK_KINDS, HistoryRequest, Viewer
+from ircish.core.chathistory import PLAYBACK_KINDS, HistoryRequest, Ref, Viewer
 from ircish.core.events import LeaveEvent
 from ircish.core.events import micros_of as to_micros
 from ircish.store.reader import HistoryReader
@@ -22,7 +23,7 @@ NOW = tref(to_micros(at(10_000)))
 
 def nick_request(target: str, pattern: str, *, window: int = 100, limit: int = 4,
                  since: int | None = None, kinds: frozenset[str] = PLAYBACK_KINDS,
-                 ref: tuple[str, int] = NOW) -> HistoryRequest:
+                 ref: Ref = NOW) -> HistoryRequest:
     return HistoryRequest("NICK", target, (ref,), limit, kinds, since, window=window,
                           nick_like=pattern)
 
@@ -93,3 +94,9 @@ async def test_an_account_is_found_in_any_case(engine: Engine) -> None:
     )
     assert [r.text for r in found] == ["a3", "a4"]
     assert other == []
+
+
+async def test_a_msgid_position_is_refused_by_name(engine: Engine) -> None:
+    reader = await stored(engine)
+    with pytest.raises(ValueError, match="NICK needs a timestamp"):
+        await reader.ask(nick_request("#a", "alice", ref=("msgid", "k1")))

@@ -109,23 +109,38 @@ class Receiver:
         return got
 
 
-async def _send(client: RawClient, sender: int, rate: float, duration: float,
-                lag: list[float]) -> int:
-    stream = client.stream
+async def _send_all(clients: list[tuple[int, RawClient]], rate: float, duration: float,
+                    lag: list[float]) -> list[int]:
+    """Every sender's lines on one schedule, ``rate`` messages/s each: the senders'
+    lines fall due at the same instants, so one task wakes per instant and writes each
+    sender's due lines to its socket (one write each, as before: the nodes see the same
+    traffic). One task instead of a task per sender: every wake-up and checkpoint of a
+    task was paid for by the generator's process, which shares the machine's two
+    cores with what it measures (0.045 CPU s per 1,000 messages at 10,000/s with eight
+    sender tasks). A write the socket does not take whole finishes by ``send_all``."""
     start = time.perf_counter()
+    total = int(duration * rate)
     seq = 0
-    while True:
+    # The sockets' descriptors (Trio's are non-blocking): ``os.write`` takes what
+    # fits at once, without a checkpoint.
+    fds = [client.stream.socket.fileno() for _, client in clients]
+    while seq < total:
         now = time.perf_counter()
-        if now - start >= duration:
-            return seq
-        due = min(int((now - start) * rate) + 1, int(duration * rate))
+        due = min(int((now - start) * rate) + 1, total)
         if due > seq:
             lag[0] = max(lag[0], now - (start + seq / rate))
-            await stream.send_all(b"".join(
-                f"PRIVMSG #bench :{sender} {n} {start + n / rate:.6f}\r\n".encode()
-                for n in range(seq, due)))
+            for (index, client), fd in zip(clients, fds, strict=True):
+                data = b"".join(f"PRIVMSG #bench :{index} {n} {start + n / rate:.6f}\r\n"
+                                .encode() for n in range(seq, due))
+                try:
+                    wrote = os.write(fd, data)
+                except BlockingIOError:
+                    wrote = 0
+                if wrote < len(data):
+                    await client.stream.send_all(data[wrote:])
             seq = due
         await trio.sleep(max(0.0, start + seq / rate - time.perf_counter()))
+    return [seq] * len(clients)
 
 
 def _commits(url: str, since_micros: int) -> tuple[int, int]:
@@ -209,7 +224,6 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
                 await sender.expect("366")
                 sending.append((i * senders + j, sender))
         await trio.sleep(1.0)  # every node's replica has every member
-        sent = [0] * len(sending)
         lag = [0.0]
         since = time.time_ns() // 1000
         roles = _roles(members, url) if cpu else {}
@@ -219,13 +233,7 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
             for receiver in receivers:
                 nursery.start_soon(receiver.run)
 
-            async def sender_task(k: int) -> None:
-                index, client = sending[k]
-                sent[k] = await _send(client, index, rate / len(sending), duration, lag)
-
-            async with trio.open_nursery() as senders_nursery:
-                for k in range(len(sending)):
-                    senders_nursery.start_soon(sender_task, k)
+            sent = await _send_all(sending, rate / len(sending), duration, lag)
             ended = time.perf_counter()
             expected = sum(sent) * nodes
             while time.perf_counter() - ended < drain:

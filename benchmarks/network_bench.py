@@ -26,7 +26,8 @@ missing then is lost, not late.
 nodes: BATCHES frames of PER channel messages (operations and their history
 events, pickled as the server ships them) each unpickled and committed as
 the worker does (``ircish.network.worker.commit``), on a new migrated
-database; it prints this process's and its backend's CPU µs per message. Both
+database; it prints this process's and its backend's CPU µs per message, and the
+machine speed (``benchmarks.calibrate``). Both
 are robust to other load in a way the delivery latencies are not, and the
 batch size is fixed (in the full benchmark the commit count varies with load,
 and with it the per-commit share of every figure).
@@ -46,7 +47,7 @@ from pathlib import Path
 import psycopg
 import trio
 
-from benchmarks import procstat
+from benchmarks import calibrate, procstat
 from tests.ircclient import RawClient
 from tests.network.nodes import Network, Node, child_of
 
@@ -195,6 +196,8 @@ def _cpu(roles: dict[str, list[int]], url: str) -> dict[int, tuple[float, float]
 
 async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
               drain: float, quiet: float, server_limits: bool, cpu: bool = False) -> int:
+    # Before anything starts: the speed the figures below were measured at.
+    speed = calibrate.describe()
     admin = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
                             autocommit=True)
     name = f"ircish_bench_{secrets.token_hex(4)}"
@@ -254,6 +257,7 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
               f"lag max {lag[0] * 1000:.0f} ms), deliveries {len(got)} of {expected} "
               f"(lost {expected - len(got)}; drained {drained:.1f} s)"
               + ("" if server_limits else "; flood limits and SendQ lifted"))
+        print(f"  {speed}")
         for label, values in (("same node", same), ("cross node", cross)):
             if values:
                 print(f"  {label:<10} n={len(values):>6} p50 {_pct(values, 50):7.2f} ms  "
@@ -351,7 +355,8 @@ def commits_only(url: str, per: int, batches: int) -> int:
         print(json.dumps({"per_commit": per, "commits": batches,
                           "client_us": round(1e6 * (client1 - client0) / count, 2),
                           "backend_us": round(1e6 * (backend1 - backend0) / count, 2),
-                          "load": os.getloadavg()[0]}))
+                          "load": os.getloadavg()[0],
+                          "speed_us": round(calibrate.line_us(), 2)}))
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()

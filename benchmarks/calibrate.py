@@ -7,7 +7,7 @@ steal time reported, other load on the host being invisible from inside. A laten
 or a CPU figure means little without the speed it was measured at, so the
 benchmarks that compare runs across sessions print this first: the CPU µs this
 process needs to parse and re-serialise one channel line with tags
-(``ircish.protocol``), the best of a few rounds (lower is faster).
+(``ircish.protocol``), the best of ten rounds of ~30 ms (lower is faster).
 
     python -m benchmarks.calibrate
 """
@@ -22,7 +22,7 @@ _LINES = [f"@time=2026-12-03T15:00:{k % 60:02d}.000Z;msgid=m{k:08d} :send{k % 7}
           f" PRIVMSG #bench :{k % 7} {k} 1764774000.{k:06d}" for k in range(500)]
 
 
-def line_us(rounds: int = 5, repeat: int = 8) -> float:
+def line_us(rounds: int = 10, repeat: int = 8) -> float:
     """CPU µs a line: each round parses and formats the 500 lines ``repeat`` times;
     the fastest round counts (a round that a neighbour slowed is the outlier)."""
     best = float("inf")

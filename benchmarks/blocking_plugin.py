@@ -33,6 +33,7 @@ import trio
 
 from benchmarks.procstat import busy_pct, cpu_busy_ticks, process_tree, tree_cpu_seconds
 from benchmarks.runlock import exclusive_run
+from benchmarks.servers import stop_process
 from benchmarks.stats import percentiles_ms
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,13 +184,8 @@ def serving(tree: Path, config: Path, port: int, work: Path
                 time.sleep(0.1)
         yield server, log
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            # A loop stuck in a plugin's sleeps may take minutes to shut down.
-            server.kill()
-            server.wait()
+        # A loop stuck in a plugin's sleeps may take minutes to shut down.
+        stop_process(server, 30)
         log.seek(0)
 
 

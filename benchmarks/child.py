@@ -15,7 +15,7 @@ from pathlib import Path
 
 import trio
 
-from benchmarks.servers import free_port
+from benchmarks.servers import free_port, stop_process
 
 
 class ChildServer:
@@ -62,13 +62,8 @@ class ChildServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(self.stop_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc, self.stop_s)
         self._tmp.cleanup()
 
 

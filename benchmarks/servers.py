@@ -30,6 +30,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM, up to ``grace_s`` for a clean exit, then SIGKILL (a server that would
+    not stop must not outlive its benchmark); nothing for a process already gone."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 # ircish's [limits] for a load test: the clients are measured, not throttled or refused.
 IRCISH_LOAD_LIMITS = """[limits]
 clients_per_ip = 100000
@@ -295,14 +308,8 @@ class LaunchedServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def _stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc, 10)
 
     def __exit__(self, *exc: object) -> None:
         self._stop()

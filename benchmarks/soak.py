@@ -53,7 +53,7 @@ import trio
 
 from benchmarks.procstat import cpu_seconds, process_tree, rss_bytes, tree_cpu_seconds
 from benchmarks.runlock import exclusive_run
-from benchmarks.servers import IRCISH_LOAD_LIMITS, free_port
+from benchmarks.servers import IRCISH_LOAD_LIMITS, free_port, stop_process
 
 _REPO = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -356,12 +356,7 @@ async def run_subprocess(args: argparse.Namespace) -> int:
             for line in errors[:5]:
                 print(f"    {line}")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_process(proc, 10)
     return 0
 
 

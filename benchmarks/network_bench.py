@@ -111,14 +111,15 @@ class Receiver:
 
 
 async def _send_all(clients: list[tuple[int, RawClient]], rate: float, duration: float,
-                    lag: list[float]) -> list[int]:
+                    lag: list[float]) -> int:
     """Every sender's lines on one schedule, ``rate`` messages/s each: the senders'
     lines fall due at the same instants, so one task wakes per instant and writes each
     sender's due lines to its socket (one write each, as before: the nodes see the same
     traffic). One task instead of a task per sender: every wake-up and checkpoint of a
     task was paid for by the generator's process, which shares the machine's two
     cores with what it measures (0.045 CPU s per 1,000 messages at 10,000/s with eight
-    sender tasks). A write the socket does not take whole finishes by ``send_all``."""
+    sender tasks). A write the socket does not take whole finishes by ``send_all``.
+    The count of lines sent, all senders together."""
     start = time.perf_counter()
     total = int(duration * rate)
     seq = 0
@@ -141,7 +142,7 @@ async def _send_all(clients: list[tuple[int, RawClient]], rate: float, duration:
                     await client.stream.send_all(data[wrote:])
             seq = due
         await trio.sleep(max(0.0, start + seq / rate - time.perf_counter()))
-    return [seq] * len(clients)
+    return seq * len(clients)
 
 
 def _commits(url: str, since_micros: int) -> tuple[int, int]:
@@ -238,7 +239,7 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
 
             sent = await _send_all(sending, rate / len(sending), duration, lag)
             ended = time.perf_counter()
-            expected = sum(sent) * nodes
+            expected = sent * nodes
             while time.perf_counter() - ended < drain:
                 if sum(r.count for r in receivers) >= expected:
                     break
@@ -253,7 +254,7 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
         cross = [ms for node, sender, _, ms in got if node != sender // senders]
         events, commits = await trio.to_thread.run_sync(_commits, db_url, since)
         print(f"nodes={nodes} senders={len(sending)} offered={rate:.0f} msg/s for "
-              f"{duration:.0f} s: sent {sum(sent)} ({sum(sent) / duration:.0f}/s, generator "
+              f"{duration:.0f} s: sent {sent} ({sent / duration:.0f}/s, generator "
               f"lag max {lag[0] * 1000:.0f} ms), deliveries {len(got)} of {expected} "
               f"(lost {expected - len(got)}; drained {drained:.1f} s)"
               + ("" if server_limits else "; flood limits and SendQ lifted"))
@@ -265,7 +266,7 @@ async def run(url: str, nodes: int, senders: int, rate: float, duration: float,
         print(f"  network: {events} events in {commits} commits "
               f"({commits / duration:.0f} commits/s, {events / max(commits, 1):.1f} per commit)")
         if cpu:
-            per = 1000 / max(sum(sent), 1)
+            per = 1000 / max(sent, 1)
             total = total_sys = 0.0
             print(f"  CPU s per 1,000 messages sent (load {load_before:.1f} before):")
             for role, pids in roles.items():
